@@ -1,0 +1,68 @@
+//! What a session is, for counting: its name and the place it is defined.
+
+use std::fmt;
+use std::panic::Location;
+
+/// The kind of a session: a name and a source location.
+///
+/// Sessions are counted per kind in the [`Report`](crate::Report). `#[session]` fills the kind
+/// in from the function; [`Session::new`](crate::Session::new) takes the name and records the
+/// caller's location with `#[track_caller]`.
+///
+/// ```
+/// let kind = canstop::SessionKind::here("upload");
+/// assert_eq!(kind.name(), "upload");
+/// assert!(kind.to_string().starts_with("upload at "));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SessionKind {
+    name: &'static str,
+    file: &'static str,
+    line: u32,
+    column: u32,
+}
+
+impl SessionKind {
+    /// A kind with an explicit location (what `#[session]` generates).
+    pub const fn new(name: &'static str, file: &'static str, line: u32, column: u32) -> Self {
+        Self {
+            name,
+            file,
+            line,
+            column,
+        }
+    }
+
+    /// A kind located at the caller.
+    #[track_caller]
+    pub fn here(name: &'static str) -> Self {
+        let location = Location::caller();
+        Self::new(name, location.file(), location.line(), location.column())
+    }
+
+    /// The name (the fn's name for `#[session]`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The source file.
+    pub fn file(&self) -> &'static str {
+        self.file
+    }
+
+    /// The line in [`file`](Self::file).
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+
+    /// The column in [`file`](Self::file).
+    pub fn column(&self) -> u32 {
+        self.column
+    }
+}
+
+impl fmt::Display for SessionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at {}:{}", self.name, self.file, self.line)
+    }
+}

@@ -1,0 +1,133 @@
+//! # canstop
+//!
+//! The lifecycle of the tasks inside a long-running tokio program: start them, know what is
+//! running, stop them cleanly on a signal or a failure, wait a bounded time for in-flight
+//! work, and say loudly and precisely what did not stop.
+//!
+//! - A [`Service`] lives as long as its parent (an accept loop, a queue consumer). Services
+//!   form a tree: one started inside another is its child.
+//! - A [`Session`] is one connection, request or job. It is *tracked*: shutdown waits for it
+//!   (up to the deadline) instead of cutting it off. A `Session` is not a future; the only
+//!   ways to run it are [`spawn`] and [`Scope::spawn`].
+//! - A [`Root`] runs the shutdown sequence (trigger, stop, drain, abort, report, exit) and
+//!   returns a [`Report`].
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use canstop::{Root, Service, Session, Shutdown};
+//!
+//! let report = Root::new()
+//!     .signals(false)
+//!     .run(async {
+//!         canstop::start(Service::new("acceptor", |shutdown: Shutdown| async move {
+//!             for connection in 0..10 {
+//!                 canstop::spawn(Session::new("connection", move |_| async move {
+//!                     tokio::task::yield_now().await; // serve `connection`
+//!                     let _ = connection;
+//!                 }))?;
+//!             }
+//!             shutdown.shutdown(); // in real life: SIGTERM
+//!             shutdown.requested().await;
+//!             Ok::<(), canstop::SpawnError>(())
+//!         }))?;
+//!         Ok::<(), canstop::SpawnError>(())
+//!     })
+//!     .await
+//!     .unwrap();
+//!
+//! let connections = report.sessions_named("connection").unwrap();
+//! assert_eq!(connections.started, 10);
+//! assert_eq!(connections.finished, 10);
+//! assert_eq!(report.exit_code(), 0);
+//! # }
+//! ```
+//!
+//! # Guarantees
+//!
+//! - A session is tracked from before its task exists, or refused with an error: never run
+//!   untracked, even when the spawn races the shutdown.
+//! - For every kind of session, `started = finished + failed + panicked + aborted`.
+//! - Every service's outcome is reported, panics with their message, and every error is
+//!   kept, not only the one that triggered the shutdown.
+//! - Nothing outlives the deadline: what is left is aborted, blocking work is abandoned and
+//!   named, and the exit code says so.
+//! - Runtime misuse (spawning outside a scope, after the drain) is a [`SpawnError`], never
+//!   a panic.
+
+#![forbid(unsafe_code)]
+
+mod context;
+mod duration;
+mod error;
+mod kind;
+mod node;
+mod outcome;
+mod report;
+mod root;
+mod scope;
+mod service;
+mod session;
+mod sessions;
+mod shutdown;
+mod signals;
+mod trigger;
+
+pub use duration::{parse_duration, DurationError};
+pub use error::{SpawnError, StartError};
+pub use kind::SessionKind;
+pub use outcome::{BodyResult, MainResult};
+pub use report::{exit_code, Report, ServiceOutcome, ServiceReport, SessionStats};
+pub use root::{Root, DEFAULT_TIMEOUT, TIMEOUT_ENV};
+pub use scope::{scope, shutdown, spawn, spawn_blocking, start, Scope};
+pub use service::{Service, ServiceHandle};
+pub use session::{Session, SessionBody, SpawnWithCanstop};
+pub use shutdown::Shutdown;
+pub use trigger::{Signal, Trigger};
+
+impl Report {
+    /// Logs the report through `tracing`: at `INFO` when clean, at `ERROR` otherwise.
+    pub fn log(&self) {
+        let code = self.exit_code();
+        if code == exit_code::CLEAN {
+            tracing::info!(target: "canstop::report", exit_code = code, "{self}");
+        } else {
+            tracing::error!(target: "canstop::report", exit_code = code, "{self}");
+        }
+    }
+}
+
+/// What the macros generate calls to. Not public API: no semver guarantees.
+#[doc(hidden)]
+pub mod __private {
+    pub use tokio;
+    pub use tracing;
+
+    use std::future::Future;
+    use std::process::ExitCode;
+
+    use crate::{MainResult, Root};
+
+    /// The body of a generated `fn main`: runs the tree, logs the report (and prints it to
+    /// stderr when no `tracing` subscriber is installed, so a failure is never silent), and
+    /// returns the exit code.
+    pub fn main<F>(root: Root, body: F) -> ExitCode
+    where
+        F: Future,
+        F::Output: MainResult,
+    {
+        match root.block_on(body) {
+            Ok(report) => {
+                report.log();
+                if !tracing::dispatcher::has_been_set() {
+                    eprintln!("{report}");
+                }
+                ExitCode::from(report.exit_code())
+            }
+            Err(error) => {
+                tracing::error!(%error, "canstop could not start");
+                eprintln!("canstop: {error}");
+                ExitCode::from(error.exit_code())
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! What a body's return value means: the return types canstop accepts, and panics caught as
+//! values so that a panicking body is reported with its message instead of being lost.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::task::Poll;
+
+/// The return types a service or session body may have: `()` or `Result<(), E>` where
+/// `E: Display` (so `std::io::Error`, `anyhow::Error` and `Box<dyn Error>` all work).
+///
+/// An `Err` counts as a failure; its `Display` text is kept in the [`Report`](crate::Report).
+pub trait BodyResult: Send + 'static {
+    /// `Ok` for success, or the error's message.
+    fn into_result(self) -> Result<(), String>;
+}
+
+impl BodyResult for () {
+    fn into_result(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: fmt::Display + Send + 'static> BodyResult for Result<(), E> {
+    fn into_result(self) -> Result<(), String> {
+        // `{:#}` shows the whole chain for anyhow-style errors and is plain Display elsewhere.
+        self.map_err(|error| format!("{error:#}"))
+    }
+}
+
+/// The return types `main`'s body may have: `()` or `Result<(), E>` where `E: Debug`, as for
+/// `fn main()` itself (so `anyhow::Result<()>` works).
+pub trait MainResult: 'static {
+    /// `Ok` for success, or the error's `Debug` text.
+    fn into_result(self) -> Result<(), String>;
+}
+
+impl MainResult for () {
+    fn into_result(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: fmt::Debug + 'static> MainResult for Result<(), E> {
+    fn into_result(self) -> Result<(), String> {
+        self.map_err(|error| format!("{error:?}"))
+    }
+}
+
+/// How a body ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ended {
+    Ok,
+    Failed(String),
+    Panicked(String),
+}
+
+impl Ended {
+    pub(crate) fn from_result(result: Result<Result<(), String>, String>) -> Self {
+        match result {
+            Ok(Ok(())) => Self::Ok,
+            Ok(Err(error)) => Self::Failed(error),
+            Err(panic) => Self::Panicked(panic),
+        }
+    }
+}
+
+/// Runs `future`, turning a panic in any of its polls into `Err(message)`.
+///
+/// No allocation: the future is pinned in place and each poll runs under `catch_unwind`.
+pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, String> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(move |cx| {
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    })
+    .await
+}
+
+/// The message of a panic payload (`panic!("...")` gives a `&str` or a `String`).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}

@@ -1,0 +1,279 @@
+//! [`Root`]: the top of the tree. It runs `main`'s body in the root scope, waits for a trigger,
+//! runs the shutdown sequence and returns the [`Report`].
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::context;
+use crate::duration::parse_duration;
+use crate::error::StartError;
+use crate::node::{DrainEnd, Node, RootShared};
+use crate::outcome::{catch_panic, Ended, MainResult};
+use crate::report::{Report, SessionStats, ServiceReport};
+use crate::sessions::merge_into;
+use crate::signals;
+use crate::trigger::Trigger;
+
+/// The environment variable that overrides the compiled drain timeout, so that the
+/// orchestrator (Kubernetes' grace period, systemd's `TimeoutStopSec`) sets it, not the code.
+pub const TIMEOUT_ENV: &str = "CANSTOP_SHUTDOWN_TIMEOUT";
+
+/// The drain timeout when none is configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// After the report, how long the runtime gets to drop what is left (aborted tasks run their
+/// drop guards) before the process exits without it. Only abandoned blocking work makes
+/// `block_on` wait this long.
+const EXIT_GRACE: Duration = Duration::from_millis(250);
+
+/// The root of a supervisor tree: configure it, then [`run`](Self::run) a body in it (inside
+/// a tokio runtime) or [`block_on`](Self::block_on) it (building one, as `#[canstop::main]`
+/// does).
+///
+/// # The shutdown sequence
+///
+/// 1. **Trigger**: SIGINT or SIGTERM (Ctrl-C on Windows), a service failing before it was
+///    told to stop, [`canstop::shutdown()`](crate::shutdown), `main`'s body returning an error,
+///    or — once `main`'s body has returned — every service and session having finished.
+/// 2. **Stop**: the root's token is cancelled, and with it every service's and session's
+///    [`Shutdown`](crate::Shutdown). `main`'s body, if still running, is dropped.
+/// 3. **Drain**: every service waits for its body, then its children, then its sessions, up
+///    to its deadline (its own timeout where set, else the tree's).
+/// 4. **Abort**: at the deadline, whatever is left is aborted (its drop guards run); blocking
+///    work is abandoned and named in the report.
+/// 5. **Report**: the [`Report`], logged through `tracing` by `#[canstop::main]`.
+/// 6. **Exit**: [`Report::exit_code`]. A second signal during the drain skips the wait.
+///
+/// `main`'s body is set-up code: when it returns `Ok`, the program runs until a trigger. A
+/// program that starts no service ends when `main`'s body has returned and its sessions have
+/// finished on their own (a batch job works unchanged; a signal still interrupts it).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::time::Duration;
+/// use canstop::{Root, Service, ServiceOutcome};
+///
+/// let report = Root::new()
+///     .timeout(Duration::from_secs(2))
+///     .signals(false)
+///     .run(async {
+///         // A service that ignores its Shutdown is aborted at the deadline.
+///         canstop::start(Service::new("stubborn", |_| std::future::pending::<()>()))?;
+///         canstop::shutdown()?;
+///         Ok::<(), canstop::SpawnError>(())
+///     })
+///     .await
+///     .unwrap();
+/// assert_eq!(report.service("stubborn").unwrap().outcome, ServiceOutcome::Aborted);
+/// assert_eq!(report.exit_code(), canstop::exit_code::TIMED_OUT);
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Root {
+    timeout: Duration,
+    timeout_from_env: bool,
+    signals: bool,
+    runtime: RuntimeKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RuntimeKind {
+    CurrentThread,
+    MultiThread { workers: Option<usize> },
+}
+
+impl Default for Root {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Root {
+    /// A root with the default timeout (10 s), `CANSTOP_SHUTDOWN_TIMEOUT` honoured, signal
+    /// handlers installed, and a multi-thread runtime for [`block_on`](Self::block_on).
+    pub fn new() -> Self {
+        Self {
+            timeout: DEFAULT_TIMEOUT,
+            timeout_from_env: true,
+            signals: true,
+            runtime: RuntimeKind::MultiThread { workers: None },
+        }
+    }
+
+    /// The tree's drain timeout: how long after the trigger everything has to stop.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Whether [`TIMEOUT_ENV`] overrides the timeout (default: yes). A malformed value is a
+    /// [`StartError`], never silently ignored.
+    pub fn timeout_from_env(mut self, enabled: bool) -> Self {
+        self.timeout_from_env = enabled;
+        self
+    }
+
+    /// Whether to listen for SIGINT and SIGTERM (Ctrl-C on Windows). Default: yes. Turn it
+    /// off in tests and when embedding the tree in a program that handles signals itself.
+    pub fn signals(mut self, enabled: bool) -> Self {
+        self.signals = enabled;
+        self
+    }
+
+    /// [`block_on`](Self::block_on) builds a current-thread runtime.
+    pub fn current_thread(mut self) -> Self {
+        self.runtime = RuntimeKind::CurrentThread;
+        self
+    }
+
+    /// [`block_on`](Self::block_on) builds a multi-thread runtime with `workers` threads.
+    pub fn worker_threads(mut self, workers: usize) -> Self {
+        self.runtime = RuntimeKind::MultiThread {
+            workers: Some(workers),
+        };
+        self
+    }
+
+    /// The timeout that applies: [`TIMEOUT_ENV`] when set (and enabled), else the configured one.
+    pub fn effective_timeout(&self) -> Result<Duration, StartError> {
+        if !self.timeout_from_env {
+            return Ok(self.timeout);
+        }
+        match std::env::var(TIMEOUT_ENV) {
+            Ok(value) => parse_duration(&value).map_err(|error| StartError::BadTimeout {
+                variable: TIMEOUT_ENV,
+                error,
+            }),
+            Err(_) => Ok(self.timeout),
+        }
+    }
+
+    /// Runs `body` in the root scope of a new tree, inside the current tokio runtime, then the
+    /// shutdown sequence; returns the report.
+    pub async fn run<F>(self, body: F) -> Result<Report, StartError>
+    where
+        F: Future,
+        F::Output: MainResult,
+    {
+        let timeout = self.effective_timeout()?;
+        let shared = RootShared::new(timeout);
+        let root = Node::root(shared.clone());
+        let listener = if self.signals {
+            Some(signals::listen(shared.clone()).map_err(StartError::Signals)?)
+        } else {
+            None
+        };
+        run_main(&root, body).await;
+        wait_for_trigger(&root).await;
+        let stop = root.request_stop();
+        let end = root.drain(stop.deadline).await;
+        drop(listener);
+        Ok(assemble_report(&root, stop.requested_at, end))
+    }
+
+    /// Builds a tokio runtime, runs [`run`](Self::run) on it, and shuts the runtime down
+    /// without waiting for abandoned blocking work.
+    pub fn block_on<F>(self, body: F) -> Result<Report, StartError>
+    where
+        F: Future,
+        F::Output: MainResult,
+    {
+        let runtime = self.build_runtime().map_err(StartError::Runtime)?;
+        let report = runtime.block_on(self.run(body));
+        match &report {
+            Ok(report) if report.forced.is_none() => runtime.shutdown_timeout(EXIT_GRACE),
+            _ => runtime.shutdown_background(),
+        }
+        report
+    }
+
+    fn build_runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        let mut builder = match self.runtime {
+            RuntimeKind::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+            RuntimeKind::MultiThread { workers } => {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                if let Some(workers) = workers {
+                    builder.worker_threads(workers);
+                }
+                builder
+            }
+        };
+        builder.enable_all().build()
+    }
+}
+
+/// Runs `main`'s body in the root scope; it is dropped if a trigger fires first.
+async fn run_main<F>(root: &Arc<Node>, body: F)
+where
+    F: Future,
+    F::Output: MainResult,
+{
+    let body = pin!(context::scoped(
+        root.clone(),
+        catch_panic(async move { body.await.into_result() })
+    ));
+    let result = tokio::select! {
+        biased;
+        result = body => result,
+        () = root.token.cancelled() => {
+            tracing::debug!("main's body dropped: the shutdown started before it returned");
+            return;
+        }
+    };
+    match Ended::from_result(result) {
+        Ended::Ok => {}
+        Ended::Failed(error) => {
+            root.root.trigger(Trigger::MainFailed { error });
+        }
+        Ended::Panicked(message) => {
+            root.root.trigger(Trigger::MainPanicked { message });
+        }
+    }
+}
+
+/// Waits for a trigger, or for every service and root session to finish on their own.
+async fn wait_for_trigger(root: &Arc<Node>) {
+    let finished = async {
+        root.children.drain().await;
+        root.sessions.drain().await;
+    };
+    tokio::select! {
+        biased;
+        () = root.token.cancelled() => {}
+        () = finished => {
+            root.root.trigger(Trigger::Finished);
+        }
+    }
+}
+
+fn assemble_report(root: &Node, triggered_at: Instant, end: DrainEnd) -> Report {
+    let services = root.children.reports();
+    let mut sessions = Vec::new();
+    for stats in root.sessions.stats() {
+        merge_into(&mut sessions, &stats);
+    }
+    fn add_sessions(all: &mut Vec<SessionStats>, service: &ServiceReport) {
+        for stats in &service.sessions {
+            merge_into(all, stats);
+        }
+        for child in &service.children {
+            add_sessions(all, child);
+        }
+    }
+    for service in &services {
+        add_sessions(&mut sessions, service);
+    }
+    Report {
+        trigger: root.root.trigger_info().unwrap_or(Trigger::Finished),
+        services,
+        sessions,
+        stop_time: triggered_at.elapsed(),
+        timeout: root.root.timeout,
+        deadline_reached: end != DrainEnd::Drained || root.root.deadline_reached(),
+        forced: root.root.forced_by(),
+    }
+}

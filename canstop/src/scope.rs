@@ -1,0 +1,156 @@
+//! [`Scope`], and the free functions that act on the current scope.
+
+use std::fmt;
+use std::panic::Location;
+use std::sync::Arc;
+
+use crate::context;
+use crate::error::SpawnError;
+use crate::kind::SessionKind;
+use crate::node::Node;
+use crate::outcome::BodyResult;
+use crate::service::{Service, ServiceHandle};
+use crate::session::{Session, SessionBody};
+use crate::shutdown::Shutdown;
+use crate::trigger::Trigger;
+
+/// A handle to a scope of the tree (the root's, or a service's), to spawn sessions and start
+/// services on it from code that does not run inside it: a plain thread, a callback, a task
+/// spawned through the escape hatch.
+///
+/// Inside canstop-run code, the free functions [`spawn`], [`start`], [`spawn_blocking`] and
+/// [`shutdown`] act on the current scope and are shorter.
+#[derive(Clone)]
+pub struct Scope {
+    node: Arc<Node>,
+}
+
+impl Scope {
+    pub(crate) fn new(node: Arc<Node>) -> Self {
+        Self { node }
+    }
+
+    /// The current scope: `Err(SpawnError::NoScope)` outside canstop-run code.
+    pub fn current() -> Result<Self, SpawnError> {
+        context::with_current(|node| Self::new(node.clone()))
+    }
+
+    /// The scope's service path (`parent/child`); empty for the root.
+    pub fn path(&self) -> &str {
+        &self.node.path
+    }
+
+    /// Spawns a session on this scope. See [`spawn`].
+    pub fn spawn<B: SessionBody>(&self, session: Session<B>) -> Result<(), SpawnError> {
+        crate::session::spawn_on(&self.node, session)
+    }
+
+    /// Runs blocking work as a tracked session of this scope. See [`spawn_blocking`].
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, name: &'static str, work: F) -> Result<(), SpawnError>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: BodyResult,
+    {
+        crate::session::spawn_blocking_on(&self.node, SessionKind::here(name), work)
+    }
+
+    /// Starts a service as a child of this scope. See [`start`].
+    pub fn start(&self, service: Service) -> Result<ServiceHandle, SpawnError> {
+        crate::service::start_on(&self.node, service)
+    }
+
+    /// This scope's stop signal.
+    pub fn shutdown_signal(&self) -> Shutdown {
+        Shutdown::new(self.node.clone())
+    }
+
+    /// Starts the shutdown of the whole tree.
+    #[track_caller]
+    pub fn shutdown(&self) {
+        self.shutdown_signal().shutdown();
+    }
+}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Scope").field(&self.node.describe()).finish()
+    }
+}
+
+/// The current scope, to hand to code that runs outside it.
+pub fn scope() -> Result<Scope, SpawnError> {
+    Scope::current()
+}
+
+/// Spawns a session on the current scope: it is tracked, and the scope's shutdown waits for
+/// it (up to the deadline) instead of cutting it off.
+///
+/// # Guarantee
+///
+/// The session is either tracked from before its task exists, or refused with an error; it
+/// is never run untracked. It is refused once its scope has finished draining or passed its
+/// deadline ([`SpawnError::Closed`]), and outside any scope ([`SpawnError::NoScope`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use canstop::{Root, Session};
+///
+/// let report = Root::new()
+///     .signals(false)
+///     .run(async {
+///         for job in 0..3 {
+///             canstop::spawn(Session::new("job", move |_| async move {
+///                 tokio::task::yield_now().await;
+///                 assert!(job < 3);
+///             }))?;
+///         }
+///         Ok::<(), canstop::SpawnError>(())
+///     })
+///     .await
+///     .unwrap();
+/// let jobs = report.sessions_named("job").unwrap();
+/// assert_eq!((jobs.started, jobs.finished), (3, 3));
+///
+/// // Outside a scope: an error, not a panic.
+/// let outside = canstop::spawn(Session::new("job", |_| async {}));
+/// assert_eq!(outside, Err(canstop::SpawnError::NoScope));
+/// # }
+/// ```
+pub fn spawn<B: SessionBody>(session: Session<B>) -> Result<(), SpawnError> {
+    context::with_current(|node| crate::session::spawn_on(node, session))?
+}
+
+/// Runs blocking work (`tokio::task::spawn_blocking`) as a tracked session of the current
+/// scope, named `name` and located at the caller.
+///
+/// Blocking work cannot be aborted: if it is still running at the deadline, it is counted as
+/// aborted and *abandoned* in the report, and the process exits without waiting for it.
+#[track_caller]
+pub fn spawn_blocking<F, R>(name: &'static str, work: F) -> Result<(), SpawnError>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: BodyResult,
+{
+    let kind = SessionKind::here(name);
+    context::with_current(|node| crate::session::spawn_blocking_on(node, kind, work))?
+}
+
+/// Starts a service under the current scope: a child of the service this is called from, or
+/// a top-level service when called from `main`'s body.
+pub fn start(service: Service) -> Result<ServiceHandle, SpawnError> {
+    context::with_current(|node| crate::service::start_on(node, service))?
+}
+
+/// Starts the shutdown of the whole tree from anywhere inside it; the trigger records the
+/// caller's location. `Err(SpawnError::NoScope)` outside the tree.
+#[track_caller]
+pub fn shutdown() -> Result<(), SpawnError> {
+    let location = Location::caller();
+    let trigger = Trigger::Requested {
+        location: format!("{}:{}", location.file(), location.line()),
+    };
+    context::with_current(|node| {
+        node.root.trigger(trigger);
+    })
+}

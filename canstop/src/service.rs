@@ -1,0 +1,279 @@
+//! Services: long-lived work that lives as long as its parent, and its supervision.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::{sleep_until, Instant};
+use tokio_util::task::task_tracker::TaskTrackerToken;
+use tracing::Instrument;
+
+use crate::context;
+use crate::error::SpawnError;
+use crate::node::Node;
+use crate::outcome::{catch_panic, BodyResult, Ended};
+use crate::report::{ServiceOutcome, ServiceReport};
+use crate::shutdown::Shutdown;
+use crate::trigger::Trigger;
+
+type BoxedBody = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// A service, ready to be started with [`canstop::start`](crate::start) or
+/// [`Scope::start`](crate::Scope::start).
+///
+/// A service lives as long as its parent. It is told to stop through its [`Shutdown`]; if it
+/// ends before that, it is news: an error or a panic shuts the whole tree down (it becomes the
+/// [`Trigger`]), and an `Ok` is logged and reported as [`ServiceOutcome::EndedEarly`].
+/// A service has stopped only when its body has returned, its sessions have drained and its
+/// child services have stopped.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use canstop::{Root, Service, ServiceOutcome, Shutdown, Trigger};
+///
+/// let report = Root::new()
+///     .signals(false)
+///     .run(async {
+///         canstop::start(Service::new("idle", |shutdown: Shutdown| async move {
+///             shutdown.requested().await;
+///         }))?;
+///         canstop::start(Service::new("broken", |_| async {
+///             Err::<(), _>("disk full")
+///         }))?;
+///         Ok::<(), canstop::SpawnError>(())
+///     })
+///     .await
+///     .unwrap();
+/// assert_eq!(report.service("idle").unwrap().outcome, ServiceOutcome::Stopped);
+/// assert_eq!(
+///     report.trigger,
+///     Trigger::ServiceFailed { service: "broken".into(), error: "disk full".into() }
+/// );
+/// assert_eq!(report.exit_code(), 1);
+/// # }
+/// ```
+#[must_use = "a service does nothing until it is started with `canstop::start(service)`"]
+pub struct Service {
+    name: Cow<'static, str>,
+    timeout: Option<Duration>,
+    cancel_on_stop: bool,
+    body: Box<dyn FnOnce(Shutdown) -> BoxedBody + Send>,
+}
+
+impl Service {
+    /// A service named `name` running `body`, which gets the service's [`Shutdown`].
+    pub fn new<F, Fut>(name: impl Into<Cow<'static, str>>, body: F) -> Self
+    where
+        F: FnOnce(Shutdown) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: BodyResult,
+    {
+        Self {
+            name: name.into(),
+            timeout: None,
+            cancel_on_stop: false,
+            body: Box::new(move |shutdown| {
+                let future = body(shutdown);
+                Box::pin(async move { future.await.into_result() })
+            }),
+        }
+    }
+
+    /// Its own stop deadline: from its stop request, its body, sessions and children get this
+    /// long (never longer than the tree's deadline) before what is left is aborted.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Drops the body as soon as the stop is requested, for a body that does not watch its
+    /// [`Shutdown`] (what `#[service]` generates for an fn without a `Shutdown` parameter).
+    /// Being dropped at the stop counts as [`ServiceOutcome::Stopped`].
+    pub fn cancel_on_stop(mut self) -> Self {
+        self.cancel_on_stop = true;
+        self
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("name", &self.name)
+            .field("timeout", &self.timeout)
+            .field("cancel_on_stop", &self.cancel_on_stop)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A started service.
+#[derive(Clone)]
+pub struct ServiceHandle {
+    node: Arc<Node>,
+}
+
+impl ServiceHandle {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.node.name
+    }
+
+    /// Its path from the root (`parent/child`).
+    pub fn path(&self) -> &str {
+        &self.node.path
+    }
+
+    /// Tells this service (and its children and sessions) to stop, with its own deadline. The
+    /// rest of the tree keeps running.
+    pub fn stop(&self) {
+        self.node.request_stop();
+    }
+
+    /// Its stop signal, as its body sees it.
+    pub fn shutdown_signal(&self) -> Shutdown {
+        Shutdown::new(self.node.clone())
+    }
+}
+
+impl fmt::Debug for ServiceHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceHandle")
+            .field("path", &self.node.path)
+            .finish()
+    }
+}
+
+pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHandle, SpawnError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
+    let path = parent.child_path(&service.name);
+    let Some((id, token)) = parent.children.admit(&service.name, &path) else {
+        return Err(SpawnError::Closed {
+            scope: parent.describe(),
+        });
+    };
+    let node = parent.child(service.name.to_string(), path, service.timeout);
+    let span = tracing::info_span!("service", name = %node.path);
+    let supervisor = Supervisor {
+        node: node.clone(),
+        parent: parent.clone(),
+        id,
+        _token: token,
+    };
+    runtime.spawn(supervisor.run(service).instrument(span));
+    Ok(ServiceHandle { node })
+}
+
+/// Runs one service: its body, then its stop, then its report to the parent.
+struct Supervisor {
+    node: Arc<Node>,
+    parent: Arc<Node>,
+    id: u64,
+    /// Keeps the parent's drain waiting until this service has reported.
+    _token: TaskTrackerToken,
+}
+
+/// How the body part of a service ended.
+enum BodyEnd {
+    Returned { ended: Ended, early: bool },
+    DroppedAtStop,
+    Aborted,
+}
+
+impl Supervisor {
+    async fn run(self, service: Service) {
+        let node = &self.node;
+        tracing::debug!(service = %node.path, "service started");
+        let end = self.run_body(service).await;
+        let outcome = self.judge(end);
+        let stop = node.request_stop();
+        node.drain(stop.deadline).await;
+        let report = ServiceReport {
+            name: node.name.clone(),
+            path: node.path.clone(),
+            outcome,
+            stop_time: Some(stop.requested_at.elapsed()),
+            children: node.children.reports(),
+            sessions: node.sessions.stats(),
+        };
+        tracing::debug!(service = %node.path, outcome = %report.outcome, "service stopped");
+        self.parent.children.finish(self.id, report);
+    }
+
+    async fn run_body(&self, service: Service) -> BodyEnd {
+        let node = &self.node;
+        let shutdown = Shutdown::new(node.clone());
+        let body = service.body;
+        let body = context::scoped(
+            node.clone(),
+            catch_panic(async move { body(shutdown).await }),
+        );
+        let mut body = pin!(body);
+        tokio::select! {
+            biased;
+            result = &mut body => {
+                return BodyEnd::Returned {
+                    ended: Ended::from_result(result),
+                    early: !node.token.is_cancelled(),
+                };
+            }
+            () = node.token.cancelled() => {}
+        }
+        if service.cancel_on_stop {
+            return BodyEnd::DroppedAtStop;
+        }
+        let deadline = node
+            .stop_info()
+            .map_or_else(Instant::now, |info| info.deadline);
+        tokio::select! {
+            biased;
+            result = &mut body => BodyEnd::Returned { ended: Ended::from_result(result), early: false },
+            () = sleep_until(deadline) => BodyEnd::Aborted,
+            () = node.root.force.cancelled() => BodyEnd::Aborted,
+        }
+    }
+
+    /// Turns the body's end into an outcome; an early error or panic triggers the shutdown.
+    fn judge(&self, end: BodyEnd) -> ServiceOutcome {
+        let path = &self.node.path;
+        match end {
+            BodyEnd::Returned { ended: Ended::Ok, early: true } => {
+                tracing::warn!(service = %path, "service ended before it was told to stop");
+                ServiceOutcome::EndedEarly
+            }
+            BodyEnd::Returned { ended: Ended::Ok, early: false } | BodyEnd::DroppedAtStop => {
+                ServiceOutcome::Stopped
+            }
+            BodyEnd::Returned { ended: Ended::Failed(error), early } => {
+                tracing::error!(service = %path, %error, early, "service failed");
+                if early {
+                    self.node.root.trigger(Trigger::ServiceFailed {
+                        service: path.clone(),
+                        error: error.clone(),
+                    });
+                }
+                ServiceOutcome::Failed { error, early }
+            }
+            BodyEnd::Returned { ended: Ended::Panicked(message), early } => {
+                tracing::error!(service = %path, %message, early, "service panicked");
+                if early {
+                    self.node.root.trigger(Trigger::ServicePanicked {
+                        service: path.clone(),
+                        message: message.clone(),
+                    });
+                }
+                ServiceOutcome::Panicked { message, early }
+            }
+            BodyEnd::Aborted => {
+                tracing::error!(service = %path, "service did not stop by its deadline: aborted");
+                ServiceOutcome::Aborted
+            }
+        }
+    }
+}

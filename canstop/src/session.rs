@@ -1,0 +1,212 @@
+//! Sessions: short-lived, tracked work. A [`Session`] is a value that is *not* a future, so the
+//! only way to run it is a tracked spawn.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio_util::task::task_tracker::TaskTrackerToken;
+use tracing::Instrument;
+
+use crate::context;
+use crate::error::SpawnError;
+use crate::kind::SessionKind;
+use crate::node::Node;
+use crate::outcome::{catch_panic, panic_message, BodyResult, Ended};
+use crate::sessions::{Settle, Ticket};
+use crate::shutdown::Shutdown;
+
+/// One unit of tracked work (a connection, a request, a job), ready to be spawned.
+///
+/// A `Session` is not a `Future`: `tokio::spawn(session)` and `session.await` do not compile.
+/// Run it with [`canstop::spawn`](crate::spawn) or [`Scope::spawn`](crate::Scope::spawn), so
+/// that shutdown waits for it. `#[session]` fns return one; without the macro, build one with
+/// [`Session::new`].
+///
+/// ```compile_fail
+/// # async fn f() {
+/// let session = canstop::Session::new("job", |_| async {});
+/// session.await; // error: `Session<...>` is a canstop session, not a future
+/// # }
+/// ```
+#[must_use = "a session does nothing until it is spawned with `canstop::spawn(session)`"]
+pub struct Session<B> {
+    kind: SessionKind,
+    body: B,
+}
+
+/// What a session runs: called once, in the session's task, with its scope's [`Shutdown`].
+///
+/// Implemented for every `FnOnce(Shutdown) -> impl Future` whose output is a [`BodyResult`].
+pub trait SessionBody: Send + 'static {
+    /// The body's future.
+    type Future: Future<Output = Self::Output> + Send + 'static;
+    /// The body's result: `()` or `Result<(), E: Display>`.
+    type Output: BodyResult;
+    /// Builds the future.
+    fn start(self, shutdown: Shutdown) -> Self::Future;
+}
+
+impl<F, Fut> SessionBody for F
+where
+    F: FnOnce(Shutdown) -> Fut + Send + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: BodyResult,
+{
+    type Future = Fut;
+    type Output = Fut::Output;
+
+    fn start(self, shutdown: Shutdown) -> Fut {
+        self(shutdown)
+    }
+}
+
+impl<B: SessionBody> Session<B> {
+    /// A session named `name`, located at the caller. The body gets its scope's `Shutdown`;
+    /// one that ignores it runs to completion during the drain (or until the deadline).
+    #[track_caller]
+    pub fn new(name: &'static str, body: B) -> Self {
+        Self::with_kind(SessionKind::here(name), body)
+    }
+
+    /// A session of an explicit kind (what `#[session]` generates).
+    pub fn with_kind(kind: SessionKind, body: B) -> Self {
+        Self { kind, body }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> SessionKind {
+        self.kind
+    }
+}
+
+impl<B> fmt::Debug for Session<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session").field("kind", &self.kind).finish()
+    }
+}
+
+/// Never implemented: it only exists so that using a `Session` as a future fails to compile
+/// with a message that names the fix.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is a canstop session, not a future",
+    label = "a session cannot be awaited or given to `tokio::spawn`",
+    note = "spawn it with `canstop::spawn(session)?` (or `scope.spawn(session)?`), so that shutdown waits for it"
+)]
+pub trait SpawnWithCanstop {
+    /// Never called: `Session` does not implement this trait.
+    fn unreachable(&self) -> Poll<Infallible>;
+}
+
+/// Lets `tokio::spawn(session)` and `session.await` reach the unsatisfiable
+/// [`SpawnWithCanstop`] bound, whose message names the tracked spawn.
+impl<B> Future for Session<B>
+where
+    Session<B>: SpawnWithCanstop,
+{
+    type Output = Infallible;
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Infallible> {
+        self.unreachable()
+    }
+}
+
+/// Counts the session's end when dropped: finished, failed or panicked when the body got to
+/// the end, aborted when the task was dropped before (abort, deadline, runtime shutdown).
+struct SessionGuard {
+    node: Arc<Node>,
+    kind: SessionKind,
+    ticket: Ticket,
+    ended: Option<Ended>,
+    _token: TaskTrackerToken,
+}
+
+impl SessionGuard {
+    fn end(&mut self, result: Result<Result<(), String>, String>) {
+        self.ended = Some(Ended::from_result(result));
+    }
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        let how = match self.ended.take() {
+            Some(Ended::Ok) => Settle::Finished,
+            Some(Ended::Failed(error)) => {
+                tracing::warn!(session = %self.kind, %error, "session failed");
+                Settle::Failed(error)
+            }
+            Some(Ended::Panicked(message)) => {
+                tracing::error!(session = %self.kind, %message, "session panicked");
+                Settle::Panicked(message)
+            }
+            None => Settle::Aborted,
+        };
+        self.node.sessions.settle(self.ticket, how);
+    }
+}
+
+fn admit(node: &Arc<Node>, kind: SessionKind, blocking: bool) -> Result<SessionGuard, SpawnError> {
+    match node.sessions.admit(kind, blocking) {
+        Some((ticket, token)) => Ok(SessionGuard {
+            node: node.clone(),
+            kind,
+            ticket,
+            ended: None,
+            _token: token,
+        }),
+        None => Err(SpawnError::Closed {
+            scope: node.describe(),
+        }),
+    }
+}
+
+pub(crate) fn spawn_on<B: SessionBody>(
+    node: &Arc<Node>,
+    session: Session<B>,
+) -> Result<(), SpawnError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
+    // The guard exists before the task does: a spawn racing the start of shutdown is counted.
+    let mut guard = admit(node, session.kind, false)?;
+    let ticket = guard.ticket;
+    let shutdown = Shutdown::new(node.clone());
+    let span = tracing::info_span!("session", name = session.kind.name());
+    let body = session.body;
+    let task = async move {
+        let result = catch_panic(async move { body.start(shutdown).await.into_result() }).await;
+        guard.end(result);
+    };
+    let handle = runtime.spawn(context::scoped(node.clone(), task.instrument(span)));
+    node.sessions.attach(ticket, handle.abort_handle());
+    Ok(())
+}
+
+pub(crate) fn spawn_blocking_on<F, R>(
+    node: &Arc<Node>,
+    kind: SessionKind,
+    work: F,
+) -> Result<(), SpawnError>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: BodyResult,
+{
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
+    let mut guard = admit(node, kind, true)?;
+    let ticket = guard.ticket;
+    let scope = node.clone();
+    let span = tracing::info_span!("session", name = kind.name(), blocking = true);
+    let handle = runtime.spawn_blocking(move || {
+        let _entered = span.enter();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            context::sync_scoped(scope, work).into_result()
+        }))
+        .map_err(|payload| panic_message(payload.as_ref()));
+        guard.end(result);
+    });
+    // Aborting blocking work only stops it if it has not started yet.
+    node.sessions.attach(ticket, handle.abort_handle());
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! The live sessions of one scope: admission, counting and abort at the deadline.
+//!
+//! # What a session costs
+//!
+//! Spawning and finishing a session takes, beyond `tokio::spawn` itself:
+//! - one [`TaskTracker`] token (one atomic increment and one decrement on the scope's tracker);
+//! - three short critical sections on one of the scope's *shards* (admit, attach the abort
+//!   handle, settle). Shards are picked round-robin per spawning thread and padded to their
+//!   own cache lines, so spawns and finishes on different cores rarely meet on one lock;
+//! - one `Arc` clone of the scope for the task's context, and the slab slot of its entry.
+//!
+//! Nothing is awaited per session: no shared `Notify` or `watch` is polled by every session.
+//! Only a session that itself awaits [`Shutdown::requested`](crate::Shutdown::requested) joins
+//! the scope's `CancellationToken` waiter list, as it would with tokio-util directly.
+//!
+//! # Guarantees
+//!
+//! - **Refused or tracked.** An admission happens under a shard lock and is refused once the
+//!   shard is closed. Closing takes every shard lock, so after [`Sessions::drain`] has closed
+//!   the scope, the tracker counts every session that was ever admitted, and waiting for it
+//!   to be empty waits for all of them.
+//! - **Counted once.** Every admitted session is settled exactly once, under its shard lock:
+//!   by its own guard (finished, failed, panicked, or aborted when its task is dropped) or by
+//!   the deadline sweep in [`Sessions::abort_all`] (aborted; abandoned if it is blocking work
+//!   that cannot be aborted). So `started = finished + failed + panicked + aborted` holds at
+//!   every moment the counts are read under the locks.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+
+use slab::Slab;
+use tokio::task::AbortHandle;
+use tokio_util::task::task_tracker::TaskTrackerToken;
+use tokio_util::task::TaskTracker;
+
+use crate::kind::SessionKind;
+use crate::report::SessionStats;
+
+/// How many error messages are kept per session kind (the counts are always exact).
+pub(crate) const ERRORS_KEPT: usize = 8;
+
+/// The live sessions of one scope.
+pub(crate) struct Sessions {
+    tracker: TaskTracker,
+    shards: Box<[Padded<Mutex<Shard>>]>,
+}
+
+/// Keeps each shard on its own cache lines (128 bytes covers adjacent-line prefetch).
+#[repr(align(128))]
+struct Padded<T>(T);
+
+#[derive(Default)]
+struct Shard {
+    closed: bool,
+    next_serial: u64,
+    live: Slab<Live>,
+    kinds: Vec<SessionStats>,
+}
+
+struct Live {
+    /// Tells this admission from a later one that reuses the slab key.
+    serial: u64,
+    kind: usize,
+    abort: Option<AbortHandle>,
+    /// Counted already (by the deadline sweep); its guard only removes it.
+    settled: bool,
+    blocking: bool,
+}
+
+/// An admitted session's place in its scope's registry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket {
+    shard: usize,
+    key: usize,
+    serial: u64,
+}
+
+/// How a session ended, as its guard saw it.
+#[derive(Debug)]
+pub(crate) enum Settle {
+    Finished,
+    Failed(String),
+    Panicked(String),
+    Aborted,
+}
+
+impl Sessions {
+    pub(crate) fn new() -> Self {
+        let shards = (0..shard_count())
+            .map(|_| Padded(Mutex::new(Shard::default())))
+            .collect();
+        Self {
+            tracker: TaskTracker::new(),
+            shards,
+        }
+    }
+
+    /// Admits one session of `kind`, or refuses it (`None`) once the scope is closed. The
+    /// returned token keeps the scope's drain waiting until it is dropped.
+    pub(crate) fn admit(
+        &self,
+        kind: SessionKind,
+        blocking: bool,
+    ) -> Option<(Ticket, TaskTrackerToken)> {
+        let shard = next_shard(self.shards.len());
+        let mut guard = self.lock(shard);
+        if guard.closed {
+            return None;
+        }
+        let kind = guard.kind_index(kind);
+        guard.kinds[kind].started += 1;
+        let serial = guard.next_serial;
+        guard.next_serial += 1;
+        let key = guard.live.insert(Live {
+            serial,
+            kind,
+            abort: None,
+            settled: false,
+            blocking,
+        });
+        let token = self.tracker.token();
+        Some((Ticket { shard, key, serial }, token))
+    }
+
+    /// Records the abort handle of a spawned session, or aborts it at once if the deadline
+    /// sweep ran between its admission and now.
+    pub(crate) fn attach(&self, ticket: Ticket, abort: AbortHandle) {
+        let mut guard = self.lock(ticket.shard);
+        match guard.live.get_mut(ticket.key) {
+            Some(live) if live.serial == ticket.serial => {
+                if live.settled {
+                    drop(guard);
+                    abort.abort();
+                } else {
+                    live.abort = Some(abort);
+                }
+            }
+            // It finished before we got here.
+            _ => {}
+        }
+    }
+
+    /// Counts how an admitted session ended (unless the deadline sweep counted it already).
+    pub(crate) fn settle(&self, ticket: Ticket, how: Settle) {
+        let mut guard = self.lock(ticket.shard);
+        let matches = guard
+            .live
+            .get(ticket.key)
+            .is_some_and(|live| live.serial == ticket.serial);
+        if !matches {
+            return;
+        }
+        let live = guard.live.remove(ticket.key);
+        if live.settled {
+            return;
+        }
+        let stats = &mut guard.kinds[live.kind];
+        match how {
+            Settle::Finished => stats.finished += 1,
+            Settle::Failed(error) => {
+                stats.failed += 1;
+                if stats.errors.len() < ERRORS_KEPT {
+                    stats.errors.push(error);
+                }
+            }
+            Settle::Panicked(message) => {
+                stats.panicked += 1;
+                if stats.errors.len() < ERRORS_KEPT {
+                    stats.errors.push(format!("panicked: {message}"));
+                }
+            }
+            Settle::Aborted => stats.aborted += 1,
+        }
+    }
+
+    /// Waits until every admitted session has ended, closing admission on the way: once this
+    /// returns, the scope refuses new sessions and none is left running.
+    pub(crate) async fn drain(&self) {
+        self.tracker.close();
+        loop {
+            self.tracker.wait().await;
+            self.close();
+            // Sessions admitted between the wait and the close are counted by the tracker now.
+            if self.tracker.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Refuses every later admission.
+    pub(crate) fn close(&self) {
+        self.tracker.close();
+        for shard in 0..self.shards.len() {
+            self.lock(shard).closed = true;
+        }
+    }
+
+    /// The deadline sweep: closes admission, counts every live session as aborted (blocking
+    /// ones also as abandoned) and aborts the async ones. Their guards still run when their
+    /// tasks are dropped; they find themselves counted and only clean up.
+    pub(crate) fn abort_all(&self) {
+        self.tracker.close();
+        let mut handles = Vec::new();
+        for shard in 0..self.shards.len() {
+            let mut guard = self.lock(shard);
+            guard.closed = true;
+            let Shard { live, kinds, .. } = &mut *guard;
+            for (_, entry) in live.iter_mut().filter(|(_, entry)| !entry.settled) {
+                entry.settled = true;
+                kinds[entry.kind].aborted += 1;
+                if entry.blocking {
+                    kinds[entry.kind].abandoned += 1;
+                }
+                handles.extend(entry.abort.take());
+            }
+        }
+        // Outside the locks: an abort may drop the task, and its guard takes a shard lock.
+        for handle in handles {
+            handle.abort();
+        }
+    }
+
+    /// How many admitted sessions have not been settled yet.
+    pub(crate) fn live(&self) -> usize {
+        (0..self.shards.len())
+            .map(|shard| {
+                let guard = self.lock(shard);
+                guard.live.iter().filter(|(_, live)| !live.settled).count()
+            })
+            .sum()
+    }
+
+    /// The counts per kind, summed over the shards.
+    pub(crate) fn stats(&self) -> Vec<SessionStats> {
+        let mut all: Vec<SessionStats> = Vec::new();
+        for shard in 0..self.shards.len() {
+            for stats in &self.lock(shard).kinds {
+                merge_into(&mut all, stats);
+            }
+        }
+        all
+    }
+
+    fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
+        // Nothing panics while a shard is locked; a poisoned lock is still consistent.
+        self.shards[shard]
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Adds `stats` to the entry of the same kind in `all`, or appends it.
+pub(crate) fn merge_into(all: &mut Vec<SessionStats>, stats: &SessionStats) {
+    match all.iter_mut().find(|known| known.kind == stats.kind) {
+        Some(known) => known.add(stats),
+        None => all.push(stats.clone()),
+    }
+}
+
+impl Shard {
+    fn kind_index(&mut self, kind: SessionKind) -> usize {
+        match self.kinds.iter().position(|stats| stats.kind == kind) {
+            Some(index) => index,
+            None => {
+                self.kinds.push(SessionStats::new(kind));
+                self.kinds.len() - 1
+            }
+        }
+    }
+}
+
+fn shard_count() -> usize {
+    static COUNT: OnceLock<usize> = OnceLock::new();
+    *COUNT.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
+        (cores * 4).next_power_of_two().clamp(4, 64)
+    })
+}
+
+/// Round-robin per thread, so one accept loop spreads its sessions over every shard.
+fn next_shard(shards: usize) -> usize {
+    static SEED: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        // Threads start at different shards (a prime stride) so they do not march in step.
+        static NEXT: Cell<usize> = Cell::new(SEED.fetch_add(7, Ordering::Relaxed));
+    }
+    NEXT.with(|next| {
+        let shard = next.get();
+        next.set(shard.wrapping_add(1));
+        shard % shards
+    })
+}

@@ -1,0 +1,104 @@
+//! [`Shutdown`]: what a service or session sees of the stop.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::node::Node;
+use crate::scope::Scope;
+use crate::trigger::Trigger;
+
+/// The stop signal of one scope, handed to a service or session body by canstop.
+///
+/// A service's `Shutdown` fires when that service is told to stop: when the tree shuts down,
+/// when its parent stops, or when [`ServiceHandle::stop`](crate::ServiceHandle::stop) is
+/// called. A session's `Shutdown` is its scope's (the enclosing service's, or the root's).
+///
+/// Waiting on [`requested`](Self::requested) costs what waiting on a tokio-util
+/// `CancellationToken` costs; a body that never waits on it pays nothing.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use canstop::{Root, Service, Shutdown};
+///
+/// let report = Root::new()
+///     .signals(false)
+///     .run(async {
+///         canstop::start(Service::new("ticker", |shutdown: Shutdown| async move {
+///             assert!(shutdown.deadline().is_none()); // not asked to stop yet
+///             shutdown.shutdown(); // stop the whole tree, from anywhere inside it
+///             shutdown.requested().await;
+///             assert!(shutdown.is_requested());
+///             assert!(shutdown.deadline().is_some());
+///         }))?;
+///         Ok::<(), canstop::SpawnError>(())
+///     })
+///     .await
+///     .unwrap();
+/// assert!(report.is_clean());
+/// assert!(matches!(report.trigger, canstop::Trigger::Requested { .. }));
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Shutdown {
+    node: Arc<Node>,
+}
+
+impl Shutdown {
+    pub(crate) fn new(node: Arc<Node>) -> Self {
+        Self { node }
+    }
+
+    /// Completes once this scope is told to stop (at once if it has been already).
+    /// Cancel-safe: use it in `tokio::select!` loops.
+    pub fn requested(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.node.token.cancelled()
+    }
+
+    /// Like [`requested`](Self::requested), but owns what it needs, for `'static` futures.
+    pub fn requested_owned(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.node.token.clone().cancelled_owned()
+    }
+
+    /// Whether this scope has been told to stop.
+    pub fn is_requested(&self) -> bool {
+        self.node.token.is_cancelled()
+    }
+
+    /// The instant by which this scope must have stopped; `None` until it is told to stop.
+    /// After it, whatever is still running is aborted.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.node.stop_info().map(|info| info.deadline)
+    }
+
+    /// What started the shutdown of the tree, once it has started.
+    pub fn trigger(&self) -> Option<Trigger> {
+        self.node.root.trigger_info()
+    }
+
+    /// Starts the shutdown of the whole tree, as [`canstop::shutdown()`](crate::shutdown) does.
+    #[track_caller]
+    pub fn shutdown(&self) {
+        let location = Location::caller();
+        self.node.root.trigger(Trigger::Requested {
+            location: format!("{}:{}", location.file(), location.line()),
+        });
+    }
+
+    /// The scope this `Shutdown` belongs to, to spawn sessions or start services on it.
+    pub fn scope(&self) -> Scope {
+        Scope::new(self.node.clone())
+    }
+}
+
+impl fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shutdown")
+            .field("scope", &self.node.describe())
+            .field("requested", &self.is_requested())
+            .finish()
+    }
+}

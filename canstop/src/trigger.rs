@@ -1,0 +1,112 @@
+//! What started the shutdown.
+
+use std::fmt;
+
+/// A signal canstop listens for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Signal {
+    /// SIGINT (Ctrl-C in a terminal).
+    Interrupt,
+    /// SIGTERM (what Kubernetes, systemd and `kill` send).
+    Terminate,
+    /// Ctrl-C, Ctrl-Break or console close on Windows.
+    CtrlC,
+}
+
+impl Signal {
+    /// The conventional name: `"SIGINT"`, `"SIGTERM"` or `"CTRL-C"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Interrupt => "SIGINT",
+            Self::Terminate => "SIGTERM",
+            Self::CtrlC => "CTRL-C",
+        }
+    }
+
+    /// The signal's number, as shells use it in `128 + n` exit codes.
+    pub fn number(self) -> u8 {
+        match self {
+            Self::Interrupt | Self::CtrlC => 2,
+            Self::Terminate => 15,
+        }
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What started the shutdown. The first trigger wins; later failures are still kept, each on
+/// its own service in the [`Report`](crate::Report).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Trigger {
+    /// A signal arrived.
+    Signal(Signal),
+    /// A service returned an error before it was told to stop.
+    ServiceFailed {
+        /// The service's path in the tree (`parent/child`).
+        service: String,
+        /// The error's message.
+        error: String,
+    },
+    /// A service panicked before it was told to stop.
+    ServicePanicked {
+        /// The service's path in the tree.
+        service: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// `main`'s body returned an error.
+    MainFailed {
+        /// The error, as `Debug` shows it.
+        error: String,
+    },
+    /// `main`'s body panicked.
+    MainPanicked {
+        /// The panic's message.
+        message: String,
+    },
+    /// [`canstop::shutdown()`](crate::shutdown) or [`Shutdown::shutdown`](crate::Shutdown::shutdown)
+    /// was called.
+    Requested {
+        /// Where it was called (`file:line`).
+        location: String,
+    },
+    /// `main` returned and every service and session finished on its own.
+    Finished,
+}
+
+impl Trigger {
+    /// Whether this trigger is itself a failure (an error or a panic).
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::ServiceFailed { .. }
+                | Self::ServicePanicked { .. }
+                | Self::MainFailed { .. }
+                | Self::MainPanicked { .. }
+        )
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Signal(signal) => write!(f, "{signal}"),
+            Self::ServiceFailed { service, error } => {
+                write!(f, "service {service:?} failed: {error}")
+            }
+            Self::ServicePanicked { service, message } => {
+                write!(f, "service {service:?} panicked: {message}")
+            }
+            Self::MainFailed { error } => write!(f, "main returned an error: {error}"),
+            Self::MainPanicked { message } => write!(f, "main panicked: {message}"),
+            Self::Requested { location } => write!(f, "canstop::shutdown() at {location}"),
+            Self::Finished => f.write_str("everything finished"),
+        }
+    }
+}

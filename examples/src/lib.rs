@@ -1,0 +1,1 @@
+//! Runnable canstop programs; see `src/bin`.

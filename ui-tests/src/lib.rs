@@ -1,0 +1,1 @@
+//! trybuild cases for the macros live in `tests/ui`; see `tests/ui.rs`.
