@@ -71,6 +71,7 @@ mod sessions;
 mod shutdown;
 mod signals;
 mod trigger;
+mod untracked;
 
 pub use duration::{parse_duration, DurationError};
 pub use error::{SpawnError, StartError};
@@ -82,6 +83,7 @@ pub use scope::{scope, shutdown, spawn, spawn_blocking, start, Scope};
 pub use service::{Service, ServiceHandle};
 pub use session::{Session, SessionBody, SpawnWithCanstop};
 pub use shutdown::Shutdown;
+pub use untracked::spawn_untracked;
 pub use trigger::{Signal, Trigger};
 
 impl Report {
@@ -105,7 +107,7 @@ pub mod __private {
     use std::future::Future;
     use std::process::ExitCode;
 
-    use crate::{MainResult, Root};
+    use crate::{MainResult, Report, Root};
 
     /// The body of a generated `fn main`: runs the tree, logs the report (and prints it to
     /// stderr when no `tracing` subscriber is installed, so a failure is never silent), and
@@ -129,5 +131,61 @@ pub mod __private {
                 ExitCode::from(error.exit_code())
             }
         }
+    }
+
+    /// The body of a generated `#[canstop::test]`, run inside the test's runtime: runs `body`
+    /// in a fresh tree (no signal handlers, no environment override), shuts the tree down when
+    /// the body returns, and panics with the report unless everything stopped cleanly.
+    pub async fn test<F>(root: Root, body: F) -> Report
+    where
+        F: Future,
+        F::Output: MainResult,
+    {
+        let report = root
+            .signals(false)
+            .timeout_from_env(false)
+            .stop_when_body_returns(true)
+            .run(body)
+            .await;
+        match report {
+            Ok(report) if report.is_clean() => report,
+            Ok(report) => panic!("the tree did not stop cleanly:\n{report}"),
+            Err(error) => panic!("canstop could not start: {error}"),
+        }
+    }
+
+    /// Builds the runtime of a generated `#[canstop::test]`.
+    pub fn test_runtime(
+        multi_thread: bool,
+        workers: Option<usize>,
+        start_paused: bool,
+    ) -> tokio::runtime::Runtime {
+        let mut builder = if multi_thread {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if let Some(workers) = workers {
+                builder.worker_threads(workers);
+            }
+            builder
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+        };
+        builder.enable_all();
+        if start_paused {
+            pause(&mut builder);
+        }
+        match builder.build() {
+            Ok(runtime) => runtime,
+            Err(error) => panic!("cannot build the test's tokio runtime: {error}"),
+        }
+    }
+
+    #[cfg(feature = "test-util")]
+    fn pause(builder: &mut tokio::runtime::Builder) {
+        builder.start_paused(true);
+    }
+
+    #[cfg(not(feature = "test-util"))]
+    fn pause(_: &mut tokio::runtime::Builder) {
+        panic!("`start_paused = true` needs canstop's `test-util` feature (tokio's paused clock)");
     }
 }

@@ -77,6 +77,7 @@ pub struct Root {
     timeout: Duration,
     timeout_from_env: bool,
     signals: bool,
+    stop_when_body_returns: bool,
     runtime: RuntimeKind,
 }
 
@@ -100,6 +101,7 @@ impl Root {
             timeout: DEFAULT_TIMEOUT,
             timeout_from_env: true,
             signals: true,
+            stop_when_body_returns: false,
             runtime: RuntimeKind::MultiThread { workers: None },
         }
     }
@@ -121,6 +123,13 @@ impl Root {
     /// off in tests and when embedding the tree in a program that handles signals itself.
     pub fn signals(mut self, enabled: bool) -> Self {
         self.signals = enabled;
+        self
+    }
+
+    /// Shut the tree down as soon as the body returns `Ok` ([`Trigger::BodyReturned`]) instead
+    /// of running until a trigger: for tests, and for programs whose body is the work.
+    pub fn stop_when_body_returns(mut self, enabled: bool) -> Self {
+        self.stop_when_body_returns = enabled;
         self
     }
 
@@ -168,6 +177,9 @@ impl Root {
             None
         };
         run_main(&root, body).await;
+        if self.stop_when_body_returns {
+            shared.trigger(Trigger::BodyReturned);
+        }
         wait_for_trigger(&root).await;
         let stop = root.request_stop();
         let end = root.drain(stop.deadline).await;

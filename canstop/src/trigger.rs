@@ -78,6 +78,10 @@ pub enum Trigger {
     },
     /// `main` returned and every service and session finished on its own.
     Finished,
+    /// The body returned, on a root configured with
+    /// [`Root::stop_when_body_returns`](crate::Root::stop_when_body_returns) (as in
+    /// `#[canstop::test]`).
+    BodyReturned,
 }
 
 impl Trigger {
@@ -107,6 +111,7 @@ impl fmt::Display for Trigger {
             Self::MainPanicked { message } => write!(f, "main panicked: {message}"),
             Self::Requested { location } => write!(f, "canstop::shutdown() at {location}"),
             Self::Finished => f.write_str("everything finished"),
+            Self::BodyReturned => f.write_str("the body returned"),
         }
     }
 }
