@@ -1,0 +1,107 @@
+//! A small program for the signal tests: each scenario builds a canstop tree, prints `READY`
+//! once it is in the state the test wants to interrupt, and prints the report and `EXIT <code>`
+//! at the end. The tests send it real signals.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use canstop::{Root, Service, Session, Shutdown};
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn main() -> ExitCode {
+    let scenario = std::env::args().nth(1).unwrap_or_default();
+    let root = Root::new().worker_threads(2);
+    let result = match scenario.as_str() {
+        "sessions" => root.block_on(sessions(1000)),
+        "stubborn" => root.timeout(Duration::from_secs(1)).block_on(stubborn()),
+        "second-signal" => root.timeout(Duration::from_secs(30)).block_on(slow_session()),
+        "blocking" => root.timeout(Duration::from_secs(1)).block_on(blocking()),
+        "env-timeout" => root.timeout(Duration::from_secs(30)).block_on(slow_session()),
+        other => {
+            eprintln!("unknown scenario {other:?}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(report) => {
+            say(&report.to_string());
+            say(&format!("EXIT {}", report.exit_code()));
+            ExitCode::from(report.exit_code())
+        }
+        Err(error) => {
+            eprintln!("canstop: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// An acceptor service that opens `count` sessions; each waits for the stop, then takes a
+/// moment to finish its work (so the drain has something to wait for).
+async fn sessions(count: usize) -> Result<(), canstop::SpawnError> {
+    canstop::start(Service::new("acceptor", move |shutdown: Shutdown| async move {
+        let started = Arc::new(AtomicUsize::new(0));
+        for _ in 0..count {
+            let started = started.clone();
+            canstop::spawn(Session::new("connection", move |shutdown: Shutdown| async move {
+                if started.fetch_add(1, Ordering::SeqCst) + 1 == count {
+                    say("READY");
+                }
+                shutdown.requested().await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }))?;
+        }
+        shutdown.requested().await;
+        Ok::<(), canstop::SpawnError>(())
+    }))?;
+    Ok(())
+}
+
+/// A service that never looks at its `Shutdown` and never returns.
+async fn stubborn() -> Result<(), canstop::SpawnError> {
+    canstop::start(Service::new("stubborn", |_shutdown: Shutdown| async {
+        say("READY");
+        loop {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        #[allow(unreachable_code)]
+        ()
+    }))?;
+    Ok(())
+}
+
+/// A session that says when its stop was requested, then ignores it for a minute.
+async fn slow_session() -> Result<(), canstop::SpawnError> {
+    canstop::spawn(Session::new("slow", |shutdown: Shutdown| async move {
+        say("READY");
+        shutdown.requested().await;
+        say("DRAINING");
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }))?;
+    // Keep the program alive until a signal: a service that waits for its stop.
+    canstop::start(Service::new("idle", |shutdown: Shutdown| async move {
+        shutdown.requested().await;
+    }))?;
+    Ok(())
+}
+
+/// Blocking work that never returns.
+async fn blocking() -> Result<(), canstop::SpawnError> {
+    canstop::start(Service::new("idle", |shutdown: Shutdown| async move {
+        shutdown.requested().await;
+    }))?;
+    canstop::spawn_blocking("stuck", || -> () {
+        say("READY");
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    })?;
+    Ok(())
+}

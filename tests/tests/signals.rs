@@ -1,0 +1,115 @@
+//! Real child processes receiving real signals.
+
+use std::time::Duration;
+
+use canstop_tests::{Counts, Running};
+use nix::sys::signal::Signal::{SIGINT, SIGTERM};
+
+const CHILD: &str = env!("CARGO_BIN_EXE_child");
+
+/// Generous limits for a loaded CI machine; the assertions on time are the tight ones.
+const START_LIMIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn sigterm_with_1000_sessions_in_flight_drains_them_all_and_exits_0() {
+    let mut child = Running::start(CHILD, &["sessions"], &[]);
+    child.wait_for_line("READY", START_LIMIT);
+    child.signal(SIGTERM);
+    let (ended, took) = child.wait_exit(Duration::from_secs(10));
+    println!("sessions: exit {:?} {took:?} after SIGTERM\n{}", ended.code(), ended.text());
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    assert_eq!(
+        ended.session_counts("connection"),
+        Counts {
+            started: 1000,
+            finished: 1000,
+            ..Counts::default()
+        }
+    );
+    assert!(ended.text().contains("trigger: SIGTERM"), "{}", ended.text());
+    assert!(ended.text().contains("acceptor: stopped cleanly"), "{}", ended.text());
+}
+
+#[test]
+fn a_service_that_ignores_its_stop_is_aborted_at_the_deadline_and_named() {
+    let mut child = Running::start(CHILD, &["stubborn"], &[]);
+    child.wait_for_line("READY", START_LIMIT);
+    child.signal(SIGTERM);
+    // The compiled timeout is 1 s: gone within deadline + 1 s.
+    let (ended, took) = child.wait_exit(Duration::from_secs(10));
+    println!("stubborn: exit {:?} {took:?} after SIGTERM\n{}", ended.code(), ended.text());
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(took >= Duration::from_secs(1), "aborted before the deadline: {took:?}");
+    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
+    assert!(
+        ended.text().contains("stubborn: ABORTED at the deadline"),
+        "{}",
+        ended.text()
+    );
+}
+
+#[test]
+fn a_second_sigint_during_the_drain_exits_at_once() {
+    let mut child = Running::start(CHILD, &["second-signal"], &[]);
+    child.wait_for_line("READY", START_LIMIT);
+    child.signal(SIGINT);
+    child.wait_for_line("DRAINING", START_LIMIT);
+    let started = std::time::Instant::now();
+    child.signal(SIGINT);
+    let (ended, _) = child.wait_exit(Duration::from_secs(10));
+    let took = started.elapsed();
+    println!("second signal: exit {:?} {took:?} after the second SIGINT\n{}", ended.code(), ended.text());
+    assert!(took < Duration::from_millis(200), "took {took:?}");
+    assert_eq!(ended.code(), Some(130));
+    assert!(ended.text().contains("forced by a second SIGINT"), "{}", ended.text());
+    // The slow session was cut off, and counted.
+    let slow = ended.session_counts("slow");
+    assert_eq!((slow.started, slow.aborted), (1, 1));
+}
+
+#[test]
+fn blocking_work_that_never_returns_does_not_hold_the_process_past_the_deadline() {
+    let mut child = Running::start(CHILD, &["blocking"], &[]);
+    child.wait_for_line("READY", START_LIMIT);
+    child.signal(SIGTERM);
+    let (ended, took) = child.wait_exit(Duration::from_secs(10));
+    println!("blocking: exit {:?} {took:?} after SIGTERM\n{}", ended.code(), ended.text());
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
+    let stuck = ended.session_counts("stuck");
+    assert_eq!((stuck.started, stuck.aborted), (1, 1));
+    assert!(
+        ended.text().contains("abandoned blocking work: 1"),
+        "{}",
+        ended.text()
+    );
+}
+
+#[test]
+fn the_environment_overrides_the_compiled_timeout() {
+    // Compiled: 30 s. The environment says 1 s.
+    let mut child = Running::start(CHILD, &["env-timeout"], &[("CANSTOP_SHUTDOWN_TIMEOUT", "1s")]);
+    child.wait_for_line("READY", START_LIMIT);
+    child.signal(SIGTERM);
+    let (ended, took) = child.wait_exit(Duration::from_secs(10));
+    println!("env timeout: exit {:?} {took:?} after SIGTERM\n{}", ended.code(), ended.text());
+    assert!(took >= Duration::from_secs(1), "took {took:?}");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
+    assert!(ended.text().contains("(timeout 1s)"), "{}", ended.text());
+}
+
+#[test]
+fn a_malformed_timeout_in_the_environment_is_rejected_at_start_up() {
+    let child = Running::start(CHILD, &["env-timeout"], &[("CANSTOP_SHUTDOWN_TIMEOUT", "10x")]);
+    let (ended, took) = child.wait_exit(Duration::from_secs(10));
+    println!("bad env: exit {:?} {took:?}\n{}", ended.code(), ended.stderr);
+    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::CONFIG)));
+    assert!(
+        ended.stderr.contains("CANSTOP_SHUTDOWN_TIMEOUT: invalid duration \"10x\""),
+        "{}",
+        ended.stderr
+    );
+    // Nothing ran.
+    assert!(!ended.text().contains("READY"), "{}", ended.text());
+}
