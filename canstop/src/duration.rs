@@ -80,7 +80,10 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let Some(position) = UNITS.iter().position(|(name, _)| *name == unit) else {
-            return Err(DurationError::new(input, "unknown unit (use h, m, s or ms)"));
+            return Err(DurationError::new(
+                input,
+                "unknown unit (use h, m, s or ms)",
+            ));
         };
         if position < next_unit {
             return Err(DurationError::new(
@@ -107,7 +110,10 @@ mod tests {
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        assert_eq!(parse_duration("1h2m3s4ms"), Ok(Duration::from_millis(3_723_004)));
+        assert_eq!(
+            parse_duration("1h2m3s4ms"),
+            Ok(Duration::from_millis(3_723_004))
+        );
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
     }
 
@@ -125,7 +131,10 @@ mod tests {
                 "30s1m",
                 "units must go from largest to smallest, each at most once",
             ),
-            ("1s1s", "units must go from largest to smallest, each at most once"),
+            (
+                "1s1s",
+                "units must go from largest to smallest, each at most once",
+            ),
             ("99999999999999999999s", "the number is too large"),
             ("9999999999999999h", "the duration is too large"),
         ] {

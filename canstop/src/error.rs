@@ -31,7 +31,10 @@ impl fmt::Display for SpawnError {
                  or pass a canstop::Scope to this code",
             ),
             Self::Closed { scope } => {
-                write!(f, "{scope} has finished shutting down and takes no more work")
+                write!(
+                    f,
+                    "{scope} has finished shutting down and takes no more work"
+                )
             }
             Self::NoRuntime => f.write_str("not inside a tokio runtime"),
         }

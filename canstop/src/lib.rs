@@ -83,8 +83,8 @@ pub use scope::{scope, shutdown, spawn, spawn_blocking, start, Scope};
 pub use service::{Service, ServiceHandle};
 pub use session::{Session, SessionBody, SpawnWithCanstop};
 pub use shutdown::Shutdown;
-pub use untracked::spawn_untracked;
 pub use trigger::{Signal, Trigger};
+pub use untracked::spawn_untracked;
 
 impl Report {
     /// Logs the report through `tracing`: at `INFO` when clean, at `ERROR` otherwise.

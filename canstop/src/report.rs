@@ -154,8 +154,7 @@ impl SessionStats {
         self.aborted += other.aborted;
         self.abandoned += other.abandoned;
         let room = crate::sessions::ERRORS_KEPT.saturating_sub(self.errors.len());
-        self.errors
-            .extend(other.errors.iter().take(room).cloned());
+        self.errors.extend(other.errors.iter().take(room).cloned());
     }
 
     /// `finished + failed + panicked + aborted`: equal to `started` once the scope is drained.
@@ -303,7 +302,13 @@ fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usi
 
 impl fmt::Display for ServiceOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let when = |early: bool| if early { " before being told to stop" } else { "" };
+        let when = |early: bool| {
+            if early {
+                " before being told to stop"
+            } else {
+                ""
+            }
+        };
         match self {
             Self::Stopped => f.write_str("stopped cleanly"),
             Self::EndedEarly => f.write_str("ended early (returned Ok before being told to stop)"),

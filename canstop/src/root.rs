@@ -13,7 +13,7 @@ use crate::duration::parse_duration;
 use crate::error::StartError;
 use crate::node::{DrainEnd, Node, RootShared};
 use crate::outcome::{catch_panic, Ended, MainResult};
-use crate::report::{Report, SessionStats, ServiceReport};
+use crate::report::{Report, ServiceReport, SessionStats};
 use crate::sessions::merge_into;
 use crate::signals;
 use crate::trigger::Trigger;

@@ -243,14 +243,22 @@ impl Supervisor {
     fn judge(&self, end: BodyEnd) -> ServiceOutcome {
         let path = &self.node.path;
         match end {
-            BodyEnd::Returned { ended: Ended::Ok, early: true } => {
+            BodyEnd::Returned {
+                ended: Ended::Ok,
+                early: true,
+            } => {
                 tracing::warn!(service = %path, "service ended before it was told to stop");
                 ServiceOutcome::EndedEarly
             }
-            BodyEnd::Returned { ended: Ended::Ok, early: false } | BodyEnd::DroppedAtStop => {
-                ServiceOutcome::Stopped
+            BodyEnd::Returned {
+                ended: Ended::Ok,
+                early: false,
             }
-            BodyEnd::Returned { ended: Ended::Failed(error), early } => {
+            | BodyEnd::DroppedAtStop => ServiceOutcome::Stopped,
+            BodyEnd::Returned {
+                ended: Ended::Failed(error),
+                early,
+            } => {
                 tracing::error!(service = %path, %error, early, "service failed");
                 if early {
                     self.node.root.trigger(Trigger::ServiceFailed {
@@ -260,7 +268,10 @@ impl Supervisor {
                 }
                 ServiceOutcome::Failed { error, early }
             }
-            BodyEnd::Returned { ended: Ended::Panicked(message), early } => {
+            BodyEnd::Returned {
+                ended: Ended::Panicked(message),
+                early,
+            } => {
                 tracing::error!(service = %path, %message, early, "service panicked");
                 if early {
                     self.node.root.trigger(Trigger::ServicePanicked {

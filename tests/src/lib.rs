@@ -100,7 +100,10 @@ impl Running {
             if started.elapsed() > limit {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                panic!("the child did not exit within {limit:?}; it printed: {:#?}", self.seen);
+                panic!(
+                    "the child did not exit within {limit:?}; it printed: {:#?}",
+                    self.seen
+                );
             }
             thread::sleep(Duration::from_millis(2));
         };
@@ -138,7 +141,9 @@ impl Ended {
             .iter()
             .map(|line| line.trim())
             .find(|line| line.starts_with(&prefix))
-            .unwrap_or_else(|| panic!("no report line for sessions {name:?} in {:#?}", self.stdout));
+            .unwrap_or_else(|| {
+                panic!("no report line for sessions {name:?} in {:#?}", self.stdout)
+            });
         Counts::parse(line)
     }
 
@@ -167,7 +172,9 @@ impl Counts {
     fn parse(line: &str) -> Self {
         let mut counts = Self::default();
         for pair in line.split_whitespace() {
-            let Some((key, value)) = pair.split_once('=') else { continue };
+            let Some((key, value)) = pair.split_once('=') else {
+                continue;
+            };
             let Ok(value) = value.parse() else { continue };
             match key {
                 "started" => counts.started = value,

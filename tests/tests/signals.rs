@@ -16,7 +16,11 @@ fn sigterm_with_1000_sessions_in_flight_drains_them_all_and_exits_0() {
     child.wait_for_line("READY", START_LIMIT);
     child.signal(SIGTERM);
     let (ended, took) = child.wait_exit(Duration::from_secs(10));
-    println!("sessions: exit {:?} {took:?} after SIGTERM\n{}", ended.code(), ended.text());
+    println!(
+        "sessions: exit {:?} {took:?} after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
     assert_eq!(ended.code(), Some(0), "{}", ended.text());
     assert_eq!(
         ended.session_counts("connection"),
@@ -26,8 +30,16 @@ fn sigterm_with_1000_sessions_in_flight_drains_them_all_and_exits_0() {
             ..Counts::default()
         }
     );
-    assert!(ended.text().contains("trigger: SIGTERM"), "{}", ended.text());
-    assert!(ended.text().contains("acceptor: stopped cleanly"), "{}", ended.text());
+    assert!(
+        ended.text().contains("trigger: SIGTERM"),
+        "{}",
+        ended.text()
+    );
+    assert!(
+        ended.text().contains("acceptor: stopped cleanly"),
+        "{}",
+        ended.text()
+    );
 }
 
 #[test]
@@ -37,9 +49,16 @@ fn a_service_that_ignores_its_stop_is_aborted_at_the_deadline_and_named() {
     child.signal(SIGTERM);
     // The compiled timeout is 1 s: gone within deadline + 1 s.
     let (ended, took) = child.wait_exit(Duration::from_secs(10));
-    println!("stubborn: exit {:?} {took:?} after SIGTERM\n{}", ended.code(), ended.text());
+    println!(
+        "stubborn: exit {:?} {took:?} after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
     assert!(took < Duration::from_secs(2), "took {took:?}");
-    assert!(took >= Duration::from_secs(1), "aborted before the deadline: {took:?}");
+    assert!(
+        took >= Duration::from_secs(1),
+        "aborted before the deadline: {took:?}"
+    );
     assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
     assert!(
         ended.text().contains("stubborn: ABORTED at the deadline"),
@@ -58,10 +77,18 @@ fn a_second_sigint_during_the_drain_exits_at_once() {
     child.signal(SIGINT);
     let (ended, _) = child.wait_exit(Duration::from_secs(10));
     let took = started.elapsed();
-    println!("second signal: exit {:?} {took:?} after the second SIGINT\n{}", ended.code(), ended.text());
+    println!(
+        "second signal: exit {:?} {took:?} after the second SIGINT\n{}",
+        ended.code(),
+        ended.text()
+    );
     assert!(took < Duration::from_millis(200), "took {took:?}");
     assert_eq!(ended.code(), Some(130));
-    assert!(ended.text().contains("forced by a second SIGINT"), "{}", ended.text());
+    assert!(
+        ended.text().contains("forced by a second SIGINT"),
+        "{}",
+        ended.text()
+    );
     // The slow session was cut off, and counted.
     let slow = ended.session_counts("slow");
     assert_eq!((slow.started, slow.aborted), (1, 1));
@@ -73,7 +100,11 @@ fn blocking_work_that_never_returns_does_not_hold_the_process_past_the_deadline(
     child.wait_for_line("READY", START_LIMIT);
     child.signal(SIGTERM);
     let (ended, took) = child.wait_exit(Duration::from_secs(10));
-    println!("blocking: exit {:?} {took:?} after SIGTERM\n{}", ended.code(), ended.text());
+    println!(
+        "blocking: exit {:?} {took:?} after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
     assert!(took < Duration::from_secs(2), "took {took:?}");
     assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
     let stuck = ended.session_counts("stuck");
@@ -88,11 +119,19 @@ fn blocking_work_that_never_returns_does_not_hold_the_process_past_the_deadline(
 #[test]
 fn the_environment_overrides_the_compiled_timeout() {
     // Compiled: 30 s. The environment says 1 s.
-    let mut child = Running::start(CHILD, &["env-timeout"], &[("CANSTOP_SHUTDOWN_TIMEOUT", "1s")]);
+    let mut child = Running::start(
+        CHILD,
+        &["env-timeout"],
+        &[("CANSTOP_SHUTDOWN_TIMEOUT", "1s")],
+    );
     child.wait_for_line("READY", START_LIMIT);
     child.signal(SIGTERM);
     let (ended, took) = child.wait_exit(Duration::from_secs(10));
-    println!("env timeout: exit {:?} {took:?} after SIGTERM\n{}", ended.code(), ended.text());
+    println!(
+        "env timeout: exit {:?} {took:?} after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
     assert!(took >= Duration::from_secs(1), "took {took:?}");
     assert!(took < Duration::from_secs(2), "took {took:?}");
     assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
@@ -101,12 +140,22 @@ fn the_environment_overrides_the_compiled_timeout() {
 
 #[test]
 fn a_malformed_timeout_in_the_environment_is_rejected_at_start_up() {
-    let child = Running::start(CHILD, &["env-timeout"], &[("CANSTOP_SHUTDOWN_TIMEOUT", "10x")]);
+    let child = Running::start(
+        CHILD,
+        &["env-timeout"],
+        &[("CANSTOP_SHUTDOWN_TIMEOUT", "10x")],
+    );
     let (ended, took) = child.wait_exit(Duration::from_secs(10));
-    println!("bad env: exit {:?} {took:?}\n{}", ended.code(), ended.stderr);
+    println!(
+        "bad env: exit {:?} {took:?}\n{}",
+        ended.code(),
+        ended.stderr
+    );
     assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::CONFIG)));
     assert!(
-        ended.stderr.contains("CANSTOP_SHUTDOWN_TIMEOUT: invalid duration \"10x\""),
+        ended
+            .stderr
+            .contains("CANSTOP_SHUTDOWN_TIMEOUT: invalid duration \"10x\""),
         "{}",
         ended.stderr
     );

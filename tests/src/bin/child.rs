@@ -22,9 +22,13 @@ fn main() -> ExitCode {
     let result = match scenario.as_str() {
         "sessions" => root.block_on(sessions(1000)),
         "stubborn" => root.timeout(Duration::from_secs(1)).block_on(stubborn()),
-        "second-signal" => root.timeout(Duration::from_secs(30)).block_on(slow_session()),
+        "second-signal" => root
+            .timeout(Duration::from_secs(30))
+            .block_on(slow_session()),
         "blocking" => root.timeout(Duration::from_secs(1)).block_on(blocking()),
-        "env-timeout" => root.timeout(Duration::from_secs(30)).block_on(slow_session()),
+        "env-timeout" => root
+            .timeout(Duration::from_secs(30))
+            .block_on(slow_session()),
         other => {
             eprintln!("unknown scenario {other:?}");
             return ExitCode::from(2);
@@ -46,21 +50,27 @@ fn main() -> ExitCode {
 /// An acceptor service that opens `count` sessions; each waits for the stop, then takes a
 /// moment to finish its work (so the drain has something to wait for).
 async fn sessions(count: usize) -> Result<(), canstop::SpawnError> {
-    canstop::start(Service::new("acceptor", move |shutdown: Shutdown| async move {
-        let started = Arc::new(AtomicUsize::new(0));
-        for _ in 0..count {
-            let started = started.clone();
-            canstop::spawn(Session::new("connection", move |shutdown: Shutdown| async move {
-                if started.fetch_add(1, Ordering::SeqCst) + 1 == count {
-                    say("READY");
-                }
-                shutdown.requested().await;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }))?;
-        }
-        shutdown.requested().await;
-        Ok::<(), canstop::SpawnError>(())
-    }))?;
+    canstop::start(Service::new(
+        "acceptor",
+        move |shutdown: Shutdown| async move {
+            let started = Arc::new(AtomicUsize::new(0));
+            for _ in 0..count {
+                let started = started.clone();
+                canstop::spawn(Session::new(
+                    "connection",
+                    move |shutdown: Shutdown| async move {
+                        if started.fetch_add(1, Ordering::SeqCst) + 1 == count {
+                            say("READY");
+                        }
+                        shutdown.requested().await;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    },
+                ))?;
+            }
+            shutdown.requested().await;
+            Ok::<(), canstop::SpawnError>(())
+        },
+    ))?;
     Ok(())
 }
 
