@@ -109,28 +109,13 @@ pub mod __private {
 
     use crate::{MainResult, Report, Root};
 
-    /// The body of a generated `fn main`: runs the tree, logs the report (and prints it to
-    /// stderr when no `tracing` subscriber is installed, so a failure is never silent), and
-    /// returns the exit code.
+    /// The body of a generated `fn main`: [`Root::main`].
     pub fn main<F>(root: Root, body: F) -> ExitCode
     where
         F: Future,
         F::Output: MainResult,
     {
-        match root.block_on(body) {
-            Ok(report) => {
-                report.log();
-                if !tracing::dispatcher::has_been_set() {
-                    eprintln!("{report}");
-                }
-                ExitCode::from(report.exit_code())
-            }
-            Err(error) => {
-                tracing::error!(%error, "canstop could not start");
-                eprintln!("canstop: {error}");
-                ExitCode::from(error.exit_code())
-            }
-        }
+        root.main(body)
     }
 
     /// The body of a generated `#[canstop::test]`, run inside the test's runtime: runs `body`

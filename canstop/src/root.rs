@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -185,6 +186,44 @@ impl Root {
         let end = root.drain(stop.deadline).await;
         drop(listener);
         Ok(assemble_report(&root, stop.requested_at, end))
+    }
+
+    /// What `#[canstop::main]` generates, for programs that do not use the macro: runs
+    /// [`block_on`](Self::block_on), logs the report through `tracing` (and prints it to
+    /// stderr when no `tracing` subscriber is installed, so a failure is never silent), and
+    /// returns the exit code ([`exit_code`](crate::exit_code)).
+    ///
+    /// ```no_run
+    /// use canstop::{Root, Service, Shutdown};
+    ///
+    /// fn main() -> std::process::ExitCode {
+    ///     Root::new().main(async {
+    ///         canstop::start(Service::new("ticker", |shutdown: Shutdown| async move {
+    ///             shutdown.requested().await;
+    ///         }))?;
+    ///         Ok::<(), canstop::SpawnError>(())
+    ///     })
+    /// }
+    /// ```
+    pub fn main<F>(self, body: F) -> ExitCode
+    where
+        F: Future,
+        F::Output: MainResult,
+    {
+        match self.block_on(body) {
+            Ok(report) => {
+                report.log();
+                if !tracing::dispatcher::has_been_set() {
+                    eprintln!("{report}");
+                }
+                ExitCode::from(report.exit_code())
+            }
+            Err(error) => {
+                tracing::error!(%error, "canstop could not start");
+                eprintln!("canstop: {error}");
+                ExitCode::from(error.exit_code())
+            }
+        }
     }
 
     /// Builds a tokio runtime, runs [`run`](Self::run) on it, and shuts the runtime down
