@@ -63,8 +63,8 @@ pub struct ServiceReport {
     pub path: String,
     /// How its body ended.
     pub outcome: ServiceOutcome,
-    /// From its stop request until its body, sessions and children had all stopped; `None`
-    /// when it was never asked to stop (it ended on its own first).
+    /// From its stop request (or its own end, when it ended first) until its body, sessions
+    /// and children had all stopped; `None` when it never reported (unresponsive).
     pub stop_time: Option<Duration>,
     /// Its child services.
     pub children: Vec<ServiceReport>,
