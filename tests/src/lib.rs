@@ -1,18 +1,71 @@
-//! Shared pieces of canstop's behaviour tests: running the child programs in `src/bin` under
-//! real signals, and reading the reports they print.
+//! Shared pieces of canstop's behaviour tests: running programs (the child program in
+//! `src/bin`, the examples) under real signals, and reading the reports they print.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// A child program whose stdout is read line by line on a thread.
+/// A child program whose stdout and stderr are read line by line on threads.
 #[derive(Debug)]
 pub struct Running {
     child: Child,
-    lines: mpsc::Receiver<String>,
+    stdout: Lines,
+    stderr: Lines,
+}
+
+/// One output stream: the lines seen so far, and those still to come.
+#[derive(Debug)]
+struct Lines {
+    incoming: mpsc::Receiver<String>,
     seen: Vec<String>,
+}
+
+impl Lines {
+    fn read(pipe: impl Read + Send + 'static) -> Self {
+        let (sender, incoming) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            incoming,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits until `count` lines (seen before or now) satisfy `wanted`; returns the last one.
+    fn wait(&mut self, what: &str, count: usize, limit: Duration, wanted: impl Fn(&str) -> bool) -> String {
+        let until = Instant::now() + limit;
+        let mut found: Vec<String> = self.seen.iter().filter(|l| wanted(l)).cloned().collect();
+        while found.len() < count {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.incoming.recv_timeout(left) {
+                Ok(line) => {
+                    if wanted(&line) {
+                        found.push(line.clone());
+                    }
+                    self.seen.push(line);
+                }
+                Err(_) => panic!(
+                    "{} of {count} lines {what} within {limit:?}; the program printed: {:#?}",
+                    found.len(),
+                    self.seen
+                ),
+            }
+        }
+        found.pop().unwrap_or_default()
+    }
+
+    fn rest(mut self) -> Vec<String> {
+        self.seen.extend(self.incoming.iter());
+        self.seen
+    }
 }
 
 /// How a child ended.
@@ -22,8 +75,8 @@ pub struct Ended {
     pub status: ExitStatus,
     /// Everything it printed on stdout.
     pub stdout: Vec<String>,
-    /// Everything it printed on stderr.
-    pub stderr: String,
+    /// Everything it printed on stderr (logs, and the report of a `#[canstop::main]`).
+    pub stderr: Vec<String>,
 }
 
 impl Running {
@@ -32,27 +85,21 @@ impl Running {
         let mut command = Command::new(program);
         command
             .args(args)
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .env_remove("CANSTOP_SHUTDOWN_TIMEOUT");
+            .env_remove("CANSTOP_SHUTDOWN_TIMEOUT")
+            .env_remove("RUST_LOG");
         for (key, value) in env {
             command.env(key, value);
         }
         let mut child = command.spawn().expect("start the child program");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (sender, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let stdout = Lines::read(child.stdout.take().expect("piped stdout"));
+        let stderr = Lines::read(child.stderr.take().expect("piped stderr"));
         Self {
             child,
-            lines,
-            seen: Vec::new(),
+            stdout,
+            stderr,
         }
     }
 
@@ -61,26 +108,31 @@ impl Running {
         i32::try_from(self.child.id()).expect("pid fits in i32")
     }
 
-    /// Waits (at most `limit`) until the child prints `line`; panics with what it printed
-    /// otherwise.
+    /// Waits (at most `limit`) until the child prints `line` on stdout.
     pub fn wait_for_line(&mut self, line: &str, limit: Duration) {
-        let until = Instant::now() + limit;
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(got) => {
-                    let found = got == line;
-                    self.seen.push(got);
-                    if found {
-                        return;
-                    }
-                }
-                Err(_) => panic!(
-                    "the child did not print {line:?} within {limit:?}; it printed: {:#?}",
-                    self.seen
-                ),
-            }
-        }
+        self.stdout
+            .wait(&format!("equal to {line:?}"), 1, limit, |got| got == line);
+    }
+
+    /// Waits until the child prints a stdout line starting with `prefix`; returns the rest.
+    pub fn wait_for_prefix(&mut self, prefix: &str, limit: Duration) -> String {
+        let line = self.stdout.wait(
+            &format!("starting with {prefix:?}"),
+            1,
+            limit,
+            |got| got.starts_with(prefix),
+        );
+        line[prefix.len()..].to_owned()
+    }
+
+    /// Waits until `count` stderr lines (log lines) contain `pattern`.
+    pub fn wait_for_log(&mut self, pattern: &str, count: usize, limit: Duration) {
+        self.stderr.wait(
+            &format!("containing {pattern:?} on stderr"),
+            count,
+            limit,
+            |got| got.contains(pattern),
+        );
     }
 
     /// Sends `signal` to the child.
@@ -101,28 +153,19 @@ impl Running {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
                 panic!(
-                    "the child did not exit within {limit:?}; it printed: {:#?}",
-                    self.seen
+                    "the child did not exit within {limit:?}; stdout: {:#?}\nstderr: {:#?}",
+                    self.stdout.seen, self.stderr.seen
                 );
             }
-            thread::sleep(Duration::from_millis(2));
+            thread::sleep(Duration::from_millis(1));
         };
         let took = started.elapsed();
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
-        }
-        // The reader thread ends at EOF; collect the rest of stdout.
-        let mut stdout = self.seen;
-        stdout.extend(self.lines.iter());
-        (
-            Ended {
-                status,
-                stdout,
-                stderr,
-            },
-            took,
-        )
+        let ended = Ended {
+            status,
+            stdout: self.stdout.rest(),
+            stderr: self.stderr.rest(),
+        };
+        (ended, took)
     }
 }
 
@@ -132,24 +175,25 @@ impl Ended {
         self.status.code()
     }
 
-    /// The counts of the report line for session kind `name`, as `(key, value)` pairs:
-    /// `started`, `finished`, `failed`, `panicked`, `aborted`.
+    /// The counts of the report line for session kind `name` (on stdout or stderr).
     pub fn session_counts(&self, name: &str) -> Counts {
         let prefix = format!("{name} at ");
         let line = self
             .stdout
             .iter()
+            .chain(&self.stderr)
             .map(|line| line.trim())
             .find(|line| line.starts_with(&prefix))
-            .unwrap_or_else(|| {
-                panic!("no report line for sessions {name:?} in {:#?}", self.stdout)
-            });
+            .unwrap_or_else(|| panic!("no report line for sessions {name:?} in {}", self.text()));
         Counts::parse(line)
     }
 
-    /// The whole stdout, joined.
+    /// Everything the child printed: stdout, then stderr.
     pub fn text(&self) -> String {
-        self.stdout.join("\n")
+        let mut text = self.stdout.join("\n");
+        text.push_str("\n--- stderr ---\n");
+        text.push_str(&self.stderr.join("\n"));
+        text
     }
 }
 

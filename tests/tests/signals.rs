@@ -146,18 +146,12 @@ fn a_malformed_timeout_in_the_environment_is_rejected_at_start_up() {
         &[("CANSTOP_SHUTDOWN_TIMEOUT", "10x")],
     );
     let (ended, took) = child.wait_exit(Duration::from_secs(10));
-    println!(
-        "bad env: exit {:?} {took:?}\n{}",
-        ended.code(),
-        ended.stderr
-    );
+    let text = ended.text();
+    println!("bad env: exit {:?} {took:?}\n{text}", ended.code());
     assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::CONFIG)));
     assert!(
-        ended
-            .stderr
-            .contains("CANSTOP_SHUTDOWN_TIMEOUT: invalid duration \"10x\""),
-        "{}",
-        ended.stderr
+        text.contains("canstop: CANSTOP_SHUTDOWN_TIMEOUT: invalid duration \"10x\""),
+        "{text}"
     );
     // Nothing ran.
     assert!(!ended.text().contains("READY"), "{}", ended.text());
