@@ -85,18 +85,8 @@ pub use session::{Session, SessionBody, SpawnWithCanstop};
 pub use shutdown::Shutdown;
 pub use trigger::{Signal, Trigger};
 pub use untracked::spawn_untracked;
-
-impl Report {
-    /// Logs the report through `tracing`: at `INFO` when clean, at `ERROR` otherwise.
-    pub fn log(&self) {
-        let code = self.exit_code();
-        if code == exit_code::CLEAN {
-            tracing::info!(target: "canstop::report", exit_code = code, "{self}");
-        } else {
-            tracing::error!(target: "canstop::report", exit_code = code, "{self}");
-        }
-    }
-}
+/// The attribute macros: `#[canstop::main]`, `#[service]`, `#[session]`, `#[canstop::test]`.
+pub use canstop_macros::{main, service, session, test};
 
 /// What the macros generate calls to. Not public API: no semver guarantees.
 #[doc(hidden)]

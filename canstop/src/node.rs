@@ -12,7 +12,7 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 use tokio_util::task::TaskTracker;
 
 use crate::report::{ServiceOutcome, ServiceReport};
-use crate::sessions::Sessions;
+use crate::sessions::{drain_admitted, Sessions};
 use crate::trigger::{Signal, Trigger};
 
 /// After a deadline, how long a node waits for its children to report their own aborts (they
@@ -299,14 +299,7 @@ impl Children {
 
     /// Waits until every admitted child has stopped, closing admission on the way.
     pub(crate) async fn drain(&self) {
-        self.tracker.close();
-        loop {
-            self.tracker.wait().await;
-            self.close();
-            if self.tracker.is_empty() {
-                return;
-            }
-        }
+        drain_admitted(&self.tracker, || self.close()).await;
     }
 
     pub(crate) fn close(&self) {

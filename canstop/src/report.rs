@@ -192,6 +192,17 @@ impl Report {
         }
     }
 
+    /// Logs the report through `tracing` (target `canstop::report`): at `INFO` when clean, at
+    /// `ERROR` otherwise.
+    pub fn log(&self) {
+        let code = self.exit_code();
+        if code == exit_code::CLEAN {
+            tracing::info!(target: "canstop::report", exit_code = code, "{self}");
+        } else {
+            tracing::error!(target: "canstop::report", exit_code = code, "{self}");
+        }
+    }
+
     /// Whether everything stopped cleanly (exit code 0).
     pub fn is_clean(&self) -> bool {
         self.exit_code() == exit_code::CLEAN

@@ -177,15 +177,7 @@ impl Sessions {
     /// Waits until every admitted session has ended, closing admission on the way: once this
     /// returns, the scope refuses new sessions and none is left running.
     pub(crate) async fn drain(&self) {
-        self.tracker.close();
-        loop {
-            self.tracker.wait().await;
-            self.close();
-            // Sessions admitted between the wait and the close are counted by the tracker now.
-            if self.tracker.is_empty() {
-                return;
-            }
-        }
+        drain_admitted(&self.tracker, || self.close()).await;
     }
 
     /// Refuses every later admission.
@@ -248,6 +240,23 @@ impl Sessions {
             .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Waits until `tracker` is empty with admission closed by `close_admission`.
+///
+/// The tracker may become empty while admission is still open; closing then leaves a window
+/// in which new work was admitted. Those admissions took their tracker token under the lock
+/// that `close_admission` takes, so after it the tracker counts them, and waiting again
+/// covers them. Shared by sessions and child services.
+pub(crate) async fn drain_admitted(tracker: &TaskTracker, close_admission: impl Fn()) {
+    tracker.close();
+    loop {
+        tracker.wait().await;
+        close_admission();
+        if tracker.is_empty() {
+            return;
+        }
     }
 }
 
