@@ -19,7 +19,8 @@ pub enum SpawnError {
         /// The scope: `"the root scope"` or `service "path"`.
         scope: String,
     },
-    /// Called outside a tokio runtime.
+    /// Called outside a tokio runtime (only [`spawn_untracked`](crate::spawn_untracked) needs
+    /// one: tracked work always runs on its tree's runtime).
     NoRuntime,
 }
 
@@ -58,6 +59,8 @@ pub enum StartError {
     Runtime(io::Error),
     /// The signal handlers could not be installed.
     Signals(io::Error),
+    /// [`Root::run`](crate::Root::run) was polled outside a tokio runtime.
+    NoRuntime,
 }
 
 impl StartError {
@@ -73,6 +76,7 @@ impl fmt::Display for StartError {
             Self::BadTimeout { variable, error } => write!(f, "{variable}: {error}"),
             Self::Runtime(error) => write!(f, "cannot build the tokio runtime: {error}"),
             Self::Signals(error) => write!(f, "cannot install the signal handlers: {error}"),
+            Self::NoRuntime => f.write_str("not inside a tokio runtime"),
         }
     }
 }
@@ -82,6 +86,7 @@ impl std::error::Error for StartError {
         match self {
             Self::BadTimeout { error, .. } => Some(error),
             Self::Runtime(error) | Self::Signals(error) => Some(error),
+            Self::NoRuntime => None,
         }
     }
 }

@@ -73,6 +73,8 @@ mod signals;
 mod trigger;
 mod untracked;
 
+/// The attribute macros: `#[canstop::main]`, `#[service]`, `#[session]`, `#[canstop::test]`.
+pub use canstop_macros::{main, service, session, test};
 pub use duration::{parse_duration, DurationError};
 pub use error::{SpawnError, StartError};
 pub use kind::SessionKind;
@@ -85,8 +87,6 @@ pub use session::{Session, SessionBody, SpawnWithCanstop};
 pub use shutdown::Shutdown;
 pub use trigger::{Signal, Trigger};
 pub use untracked::spawn_untracked;
-/// The attribute macros: `#[canstop::main]`, `#[service]`, `#[session]`, `#[canstop::test]`.
-pub use canstop_macros::{main, service, session, test};
 
 /// What the macros generate calls to. Not public API: no semver guarantees.
 #[doc(hidden)]

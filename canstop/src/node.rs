@@ -33,6 +33,11 @@ pub(crate) struct StopInfo {
 /// What the whole tree shares: the trigger, the tree's timeout, the force switch.
 pub(crate) struct RootShared {
     pub(crate) timeout: Duration,
+    /// The runtime the tree runs on: every task of the tree is spawned here, so a [`Scope`]
+    /// works from any thread, and a spawn costs no clone of the runtime's handle.
+    ///
+    /// [`Scope`]: crate::Scope
+    pub(crate) runtime: tokio::runtime::Handle,
     /// The root's token; every node's token is a descendant.
     pub(crate) token: CancellationToken,
     /// Cancelled by a second signal: every drain gives up at once.
@@ -44,9 +49,10 @@ pub(crate) struct RootShared {
 }
 
 impl RootShared {
-    pub(crate) fn new(timeout: Duration) -> Arc<Self> {
+    pub(crate) fn new(timeout: Duration, runtime: tokio::runtime::Handle) -> Arc<Self> {
         Arc::new(Self {
             timeout,
+            runtime,
             token: CancellationToken::new(),
             force: CancellationToken::new(),
             trigger: OnceLock::new(),

@@ -164,13 +164,18 @@ impl Root {
 
     /// Runs `body` in the root scope of a new tree, inside the current tokio runtime, then the
     /// shutdown sequence; returns the report.
+    ///
+    /// Every task of the tree runs on this runtime, so a [`Scope`](crate::Scope) handed to a
+    /// plain thread still spawns there.
+    /// Outside a tokio runtime it returns [`StartError::NoRuntime`].
     pub async fn run<F>(self, body: F) -> Result<Report, StartError>
     where
         F: Future,
         F::Output: MainResult,
     {
         let timeout = self.effective_timeout()?;
-        let shared = RootShared::new(timeout);
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
+        let shared = RootShared::new(timeout, runtime);
         let root = Node::root(shared.clone());
         let listener = if self.signals {
             Some(signals::listen(shared.clone()).map_err(StartError::Signals)?)

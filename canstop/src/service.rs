@@ -151,7 +151,6 @@ impl fmt::Debug for ServiceHandle {
 }
 
 pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHandle, SpawnError> {
-    let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
     let path = parent.child_path(&service.name);
     let Some((id, token)) = parent.children.admit(&service.name, &path) else {
         return Err(SpawnError::Closed {
@@ -166,7 +165,9 @@ pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHa
         id,
         _token: token,
     };
-    runtime.spawn(supervisor.run(service).instrument(span));
+    node.root
+        .runtime
+        .spawn(supervisor.run(service).instrument(span));
     Ok(ServiceHandle { node })
 }
 

@@ -168,7 +168,6 @@ pub(crate) fn spawn_on<B: SessionBody>(
     node: &Arc<Node>,
     session: Session<B>,
 ) -> Result<(), SpawnError> {
-    let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
     // The guard exists before the task does: a spawn racing the start of shutdown is counted.
     let mut guard = admit(node, session.kind, false)?;
     let ticket = guard.ticket;
@@ -179,7 +178,10 @@ pub(crate) fn spawn_on<B: SessionBody>(
         let result = catch_panic(async move { body.start(shutdown).await.into_result() }).await;
         guard.end(result);
     };
-    let handle = runtime.spawn(context::scoped(node.clone(), task.instrument(span)));
+    let handle = node
+        .root
+        .runtime
+        .spawn(context::scoped(node.clone(), task.instrument(span)));
     node.sessions.attach(ticket, handle.abort_handle());
     Ok(())
 }
@@ -193,12 +195,11 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: BodyResult,
 {
-    let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
     let mut guard = admit(node, kind, true)?;
     let ticket = guard.ticket;
     let scope = node.clone();
     let span = tracing::info_span!("session", name = kind.name(), blocking = true);
-    let handle = runtime.spawn_blocking(move || {
+    let handle = node.root.runtime.spawn_blocking(move || {
         let _entered = span.enter();
         let result = catch_unwind(AssertUnwindSafe(|| {
             context::sync_scoped(scope, work).into_result()

@@ -40,7 +40,13 @@ impl Lines {
     }
 
     /// Waits until `count` lines (seen before or now) satisfy `wanted`; returns the last one.
-    fn wait(&mut self, what: &str, count: usize, limit: Duration, wanted: impl Fn(&str) -> bool) -> String {
+    fn wait(
+        &mut self,
+        what: &str,
+        count: usize,
+        limit: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> String {
         let until = Instant::now() + limit;
         let mut found: Vec<String> = self.seen.iter().filter(|l| wanted(l)).cloned().collect();
         while found.len() < count {
@@ -116,12 +122,11 @@ impl Running {
 
     /// Waits until the child prints a stdout line starting with `prefix`; returns the rest.
     pub fn wait_for_prefix(&mut self, prefix: &str, limit: Duration) -> String {
-        let line = self.stdout.wait(
-            &format!("starting with {prefix:?}"),
-            1,
-            limit,
-            |got| got.starts_with(prefix),
-        );
+        let line = self
+            .stdout
+            .wait(&format!("starting with {prefix:?}"), 1, limit, |got| {
+                got.starts_with(prefix)
+            });
         line[prefix.len()..].to_owned()
     }
 

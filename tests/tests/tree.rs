@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use canstop::{exit_code, Root, Service, ServiceOutcome, Session, Shutdown, SpawnError, Trigger};
+use std::future::Future;
+
 use tokio::time::Instant;
 
 /// Panics with `message` (a function, so the bodies keep the `()` type).
@@ -521,4 +523,38 @@ async fn stopping_one_service_leaves_the_rest_running() {
         ServiceOutcome::Stopped
     );
     assert!(matches!(report.trigger, Trigger::Requested { .. }));
+}
+
+#[test]
+fn a_scope_spawns_on_its_tree_runtime_from_a_plain_thread() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let report = runtime
+        .block_on(root().run(async {
+            let scope = canstop::scope()?;
+            // A plain OS thread, outside the runtime: the scope still knows where to spawn.
+            std::thread::spawn(move || {
+                scope.spawn(Session::new("from-thread", |_| async {}))?;
+                scope.shutdown();
+                Ok::<(), SpawnError>(())
+            })
+            .join()
+            .unwrap()?;
+            canstop::start(Service::new("idle", |shutdown: Shutdown| async move {
+                shutdown.requested().await;
+            }))
+            .map(drop)
+        }))
+        .unwrap();
+    let sessions = report.sessions_named("from-thread").unwrap();
+    assert_eq!((sessions.started, sessions.finished), (1, 1));
+}
+
+#[test]
+fn a_root_outside_a_runtime_is_an_error_not_a_panic() {
+    let polled = std::pin::pin!(root().run(async {}));
+    let waker = std::task::Waker::noop();
+    match polled.poll(&mut std::task::Context::from_waker(waker)) {
+        std::task::Poll::Ready(Err(canstop::StartError::NoRuntime)) => {}
+        other => panic!("expected NoRuntime, got {:?}", other.map(|r| r.map(|_| ()))),
+    }
 }
