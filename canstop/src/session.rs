@@ -115,37 +115,41 @@ where
     }
 }
 
-/// Counts the session's end when dropped: finished, failed or panicked when the body got to
-/// the end, aborted when the task was dropped before (abort, deadline, runtime shutdown).
+/// Counts the session's end exactly once: [`end`](Self::end) when the body got to the end
+/// (finished, failed or panicked), or its `Drop` when the task was dropped before that
+/// (abort, deadline, runtime shutdown). The tracker token is released after the count, so a
+/// drained scope has final counts.
 struct SessionGuard {
     node: Arc<Node>,
     kind: SessionKind,
     ticket: Ticket,
-    ended: Option<Ended>,
+    ended: bool,
     _token: TaskTrackerToken,
 }
 
 impl SessionGuard {
     fn end(&mut self, result: Result<Result<(), String>, String>) {
-        self.ended = Some(Ended::from_result(result));
+        let how = match Ended::from_result(result) {
+            Ended::Ok => Settle::Finished,
+            Ended::Failed(error) => {
+                tracing::warn!(session = %self.kind, %error, "session failed");
+                Settle::Failed(error)
+            }
+            Ended::Panicked(message) => {
+                tracing::error!(session = %self.kind, %message, "session panicked");
+                Settle::Panicked(message)
+            }
+        };
+        self.node.sessions.settle(self.ticket, how);
+        self.ended = true;
     }
 }
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
-        let how = match self.ended.take() {
-            Some(Ended::Ok) => Settle::Finished,
-            Some(Ended::Failed(error)) => {
-                tracing::warn!(session = %self.kind, %error, "session failed");
-                Settle::Failed(error)
-            }
-            Some(Ended::Panicked(message)) => {
-                tracing::error!(session = %self.kind, %message, "session panicked");
-                Settle::Panicked(message)
-            }
-            None => Settle::Aborted,
-        };
-        self.node.sessions.settle(self.ticket, how);
+        if !self.ended {
+            self.node.sessions.settle(self.ticket, Settle::Aborted);
+        }
     }
 }
 
@@ -155,7 +159,7 @@ fn admit(node: &Arc<Node>, kind: SessionKind, blocking: bool) -> Result<SessionG
             node: node.clone(),
             kind,
             ticket,
-            ended: None,
+            ended: false,
             _token: token,
         }),
         None => Err(SpawnError::Closed {
