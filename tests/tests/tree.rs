@@ -558,3 +558,29 @@ fn a_root_outside_a_runtime_is_an_error_not_a_panic() {
         other => panic!("expected NoRuntime, got {:?}", other.map(|r| r.map(|_| ()))),
     }
 }
+
+/// Work started during the drain (a farewell job, a session spawning a follow-up) is tracked
+/// and waited for like the rest.
+#[tokio::test(start_paused = true)]
+async fn sessions_spawned_during_the_drain_are_tracked_and_waited_for() {
+    let report = root()
+        .run(async {
+            canstop::start(Service::new("api", |shutdown: Shutdown| async move {
+                shutdown.requested().await;
+                canstop::spawn(Session::new("farewell", |_| async {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    canstop::spawn(Session::new("follow-up", |_| async {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }))
+                }))
+            }))?;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.sessions_named("farewell").unwrap().finished, 1);
+    assert_eq!(report.sessions_named("follow-up").unwrap().finished, 1);
+    assert_eq!(report.stop_time, Duration::from_secs(2));
+    assert!(report.is_clean(), "{report}");
+}
