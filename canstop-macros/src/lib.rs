@@ -1,2 +1,265 @@
 //! Attribute macros for [canstop](https://docs.rs/canstop). Depend on `canstop`, not on this
-//! crate: `canstop` re-exports every macro and the generated code names only `::canstop`.
+//! crate: `canstop` re-exports every macro and the generated code names only `::canstop`
+//! (or the path given with `crate = "..."`), `::core` and `::std`.
+//!
+//! Each macro runs in three steps, each in its own module: [`attr`] and [`ast`] parse the
+//! options and the fn, [`valid`] (and [`spawns`], the body check) record every misuse with a
+//! precise span, and [`expand`] generates the code. All errors are reported together, and the
+//! user's fn is still emitted, so that the only errors are the ones the macro reports.
+
+#![forbid(unsafe_code)]
+
+mod ast;
+mod attr;
+// The duration grammar is the runtime's own file, so that `timeout = "..."` and
+// `CANSTOP_SHUTDOWN_TIMEOUT` cannot disagree. Its `pub` items are private here.
+#[allow(unreachable_pub)]
+#[path = "../../canstop/src/duration.rs"]
+mod duration;
+mod error;
+mod expand;
+mod spawns;
+mod valid;
+
+use proc_macro::TokenStream;
+use quote::quote;
+
+use crate::ast::Func;
+use crate::attr::Macro;
+use crate::error::Errors;
+
+/// Runs `async fn main` in a canstop tree: a drop-in for `#[tokio::main]`.
+///
+/// The generated `fn main() -> ExitCode` builds the tokio runtime, creates the root of the
+/// tree, installs the SIGINT/SIGTERM handlers (Ctrl-C on Windows), runs the body in the root
+/// scope, waits for a trigger, runs the shutdown sequence, logs the report (and prints it to
+/// stderr when no `tracing` subscriber is installed) and exits with the report's code.
+///
+/// `main`'s body is set-up: when it returns `Ok`, the program runs until a trigger (a signal,
+/// a failing service, `canstop::shutdown()`, or every service having finished); when it
+/// returns `Err`, that error is the trigger. It may return `()` or `Result<(), E>` for any
+/// `E: Debug`, so `anyhow::Result<()>` works.
+///
+/// # Options
+///
+/// - `timeout = "10s"`: the tree's drain timeout (default 10 s), parsed at compile time
+///   (`"250ms"`, `"10s"`, `"1m30s"`, `"2h"`). `CANSTOP_SHUTDOWN_TIMEOUT` in the environment
+///   overrides it at start-up.
+/// - `flavor = "multi_thread"` (the default) or `"current_thread"`: tokio's runtime flavor.
+/// - `worker_threads = 4`: the multi-thread runtime's worker count.
+/// - `crate = "::path::to::canstop"`: where canstop is, for crates that re-export it.
+///
+/// The body is checked: a direct `tokio::spawn`, `tokio::task::spawn`,
+/// `tokio::task::spawn_blocking` or `std::thread::spawn` in it is a compile error naming the
+/// tracked alternative (`canstop::spawn`, `canstop::start`, `canstop::spawn_blocking`) and the
+/// escape hatch for a deliberately detached task, `canstop::spawn_untracked`.
+///
+/// # Example
+///
+/// ```
+/// use canstop::{service, Shutdown};
+///
+/// #[service]
+/// async fn heartbeat(shutdown: Shutdown, every_ms: u64) {
+///     // Real code would `tokio::select!` on a timer and `shutdown.requested()`.
+///     let _ = every_ms;
+///     shutdown.requested().await;
+/// }
+///
+/// #[canstop::main(timeout = "5s", flavor = "current_thread")]
+/// async fn main() -> Result<(), canstop::SpawnError> {
+///     canstop::start(heartbeat(1_000))?;
+///     canstop::shutdown()?; // in real life: SIGTERM, or Ctrl-C
+///     Ok(()) // the program now lives as long as its services
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Macro::Main, args, item)
+}
+
+/// Turns an `async fn` into a constructor of a [`Service`]: calling the fn does not run the
+/// body; it returns a service to start with `canstop::start(service)?` (or
+/// `scope.start(service)?`), under the current scope.
+///
+/// - The service is named after the fn unless `name = "..."` is given; it runs in a `tracing`
+///   span of that name, and its outcome (stopped, failed, panicked, ended early, aborted at
+///   the deadline) is in the report.
+/// - A parameter of type `Shutdown` (written `Shutdown`, `canstop::Shutdown`, or any path
+///   ending in `Shutdown`) is supplied by canstop, not by the caller: the generated fn takes
+///   the other parameters, in order. A body that takes no `Shutdown` is dropped as soon as its
+///   stop is requested.
+/// - The body returns `()` or `Result<(), E>` with `E: Display`; an error or a panic before
+///   the stop shuts the whole tree down.
+/// - Arguments must be owned (`'static`): the service runs after the call returns. Generics,
+///   `impl Trait` arguments and `self` receivers are not supported.
+/// - The generated fn keeps the fn's name, visibility, attributes and docs.
+///
+/// # Options
+///
+/// - `name = "acceptor"`: the name in logs and in the report.
+/// - `timeout = "2s"`: its own stop deadline (never longer than the tree's).
+/// - `crate = "::path::to::canstop"`.
+///
+/// `restart` and `needs` are planned and rejected for now. The body is checked for untracked
+/// spawns as [`macro@main`]'s is.
+///
+/// # Example
+///
+/// ```
+/// use canstop::{service, Root, ServiceOutcome, Shutdown};
+///
+/// /// Serves until told to stop.
+/// #[service(name = "acceptor", timeout = "2s")]
+/// async fn accept_loop(addr: String, shutdown: Shutdown) -> Result<(), std::io::Error> {
+///     assert_eq!(addr, "127.0.0.1:7000");
+///     shutdown.requested().await; // real code: `tokio::select!` with `listener.accept()`
+///     Ok(())
+/// }
+///
+/// let report = Root::new()
+///     .signals(false)
+///     .block_on(async {
+///         let service = accept_loop("127.0.0.1:7000".to_owned());
+///         assert_eq!(service.name(), "acceptor");
+///         canstop::start(service)?;
+///         canstop::shutdown()
+///     })
+///     .unwrap();
+/// assert_eq!(report.service("acceptor").unwrap().outcome, ServiceOutcome::Stopped);
+/// assert_eq!(report.exit_code(), 0);
+/// ```
+///
+/// [`Service`]: https://docs.rs/canstop/latest/canstop/struct.Service.html
+#[proc_macro_attribute]
+pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Macro::Service, args, item)
+}
+
+/// Turns an `async fn` into a constructor of a tracked [`Session`]: one connection, request or
+/// job. Calling the fn does not run the body; it returns a `Session`, which is **not a
+/// `Future`** and is `#[must_use]`. The only ways to run it are canstop's tracked spawns,
+/// `canstop::spawn(session)?` and `scope.spawn(session)?`, so that shutdown waits for it (up
+/// to the deadline) instead of cutting it off.
+///
+/// - `tokio::spawn(session)` and `session.await` do not compile; the error names the fix.
+/// - Sessions are counted per kind (the name, by default the fn's, and the fn's source
+///   location): started, finished, failed, panicked, aborted. The counts stay exact on
+///   return, error, panic and abort.
+/// - A `Shutdown` parameter is supplied by canstop, as for [`macro@service`]. A session that
+///   takes none is **not** cut off when the stop is requested: it runs to completion, or
+///   until the deadline aborts it (that is what draining means).
+/// - Arguments must be owned (`'static`): a reference or a borrowed lifetime is an error.
+///
+/// # Options
+///
+/// - `name = "upload"`: the kind's name in logs and in the report.
+/// - `crate = "::path::to::canstop"`.
+///
+/// There is no `timeout`: a session drains within its scope's deadline.
+///
+/// # Example
+///
+/// ```
+/// use canstop::{session, Root, Shutdown};
+///
+/// #[session]
+/// async fn job(id: u32, shutdown: Shutdown) -> Result<(), String> {
+///     if shutdown.is_requested() {
+///         return Err(format!("job {id}: cancelled before it started"));
+///     }
+///     Ok(())
+/// }
+///
+/// let report = Root::new()
+///     .signals(false)
+///     .block_on(async {
+///         for id in 0..3 {
+///             canstop::spawn(job(id))?;
+///         }
+///         Ok::<(), canstop::SpawnError>(())
+///     })
+///     .unwrap();
+/// let jobs = report.sessions_named("job").unwrap();
+/// assert_eq!((jobs.started, jobs.finished), (3, 3));
+/// ```
+///
+/// A session is not a future:
+///
+/// ```compile_fail
+/// #[canstop::session]
+/// async fn job() {}
+///
+/// async fn run() {
+///     job().await; // error: `Session<...>` is a canstop session, not a future
+/// }
+/// ```
+///
+/// [`Session`]: https://docs.rs/canstop/latest/canstop/struct.Session.html
+#[proc_macro_attribute]
+pub fn session(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Macro::Session, args, item)
+}
+
+/// Runs an `async fn` test in a canstop tree: a drop-in for `#[tokio::test]`.
+///
+/// The generated `#[test] fn` builds a runtime, runs the body in a fresh root scope (no
+/// signal handlers, no `CANSTOP_SHUTDOWN_TIMEOUT`), shuts the tree down when the body
+/// returns, and **fails, printing the report, unless everything stopped cleanly**: a service
+/// or session still alive at the deadline, a failure, a panic, or the body returning `Err`.
+///
+/// # Options
+///
+/// - `flavor = "current_thread"` (the default) or `"multi_thread"`.
+/// - `worker_threads = 2`: with `flavor = "multi_thread"`.
+/// - `start_paused = true`: tokio's paused clock (current-thread only; needs canstop's
+///   `test-util` feature).
+/// - `timeout = "1s"`: the tree's drain timeout (default 10 s).
+/// - `crate = "::path::to::canstop"`.
+///
+/// The body is not checked for `tokio::spawn`: tests often run untracked clients.
+///
+/// # Example
+///
+/// ```
+/// use canstop::{service, Shutdown};
+///
+/// #[service]
+/// async fn worker(shutdown: Shutdown) {
+///     shutdown.requested().await;
+/// }
+///
+/// #[canstop::test(timeout = "1s")]
+/// async fn the_worker_stops_cleanly() -> Result<(), canstop::SpawnError> {
+///     let handle = canstop::start(worker())?;
+///     assert_eq!(handle.name(), "worker");
+///     Ok(())
+/// }
+/// # fn main() {} // rustdoc does not run `#[test]` fns; `cargo test` does.
+/// ```
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry(Macro::Test, args, item)
+}
+
+/// Parse, validate, expand; every error is reported, and the item is always emitted.
+fn entry(mac: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    let mut errors = Errors::default();
+    let options = attr::parse(mac, args.into(), &mut errors);
+    let func = match Func::parse(item.clone(), mac.attr()) {
+        Ok(func) => func,
+        Err(error) => {
+            errors.push(error);
+            let errors = errors.to_compile_error();
+            return quote!(#errors #item).into();
+        }
+    };
+    let mode = valid::validate(mac, &options, &func, &mut errors);
+    if mac != Macro::Test {
+        spawns::check(&func.block, &mut errors);
+    }
+    let expanded = expand::expand(mac, &options, &func, mode);
+    let errors = errors.to_compile_error();
+    quote!(#errors #expanded).into()
+}

@@ -110,7 +110,8 @@ pub mod __private {
 
     /// The body of a generated `#[canstop::test]`, run inside the test's runtime: runs `body`
     /// in a fresh tree (no signal handlers, no environment override), shuts the tree down when
-    /// the body returns, and panics with the report unless everything stopped cleanly.
+    /// the body returns, and panics with the report unless everything stopped cleanly. Stricter
+    /// than the exit code: a session that returned an error fails the test too.
     pub async fn test<F>(root: Root, body: F) -> Report
     where
         F: Future,
@@ -123,7 +124,11 @@ pub mod __private {
             .run(body)
             .await;
         match report {
-            Ok(report) if report.is_clean() => report,
+            Ok(report)
+                if report.is_clean() && report.sessions.iter().all(|stats| stats.failed == 0) =>
+            {
+                report
+            }
             Ok(report) => panic!("the tree did not stop cleanly:\n{report}"),
             Err(error) => panic!("canstop could not start: {error}"),
         }

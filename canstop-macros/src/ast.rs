@@ -1,0 +1,170 @@
+//! Step 1b: the annotated fn, parsed and its parameters classified.
+
+use proc_macro2::{Span, TokenStream};
+use syn::{Attribute, Block, FnArg, Ident, ItemFn, Pat, PatIdent, Signature, Type, Visibility};
+
+/// The fn a macro is put on.
+pub(crate) struct Func {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) sig: Signature,
+    pub(crate) block: Box<Block>,
+    /// The typed parameters, in order (a `self` receiver is not one).
+    pub(crate) params: Vec<Param>,
+}
+
+/// One typed parameter.
+pub(crate) struct Param {
+    pub(crate) ty: Box<Type>,
+    /// Whether canstop supplies it: its type is `Shutdown`, by any path ending in it (or a
+    /// reference to one, which [`crate::valid`] rejects).
+    pub(crate) is_shutdown: bool,
+    /// Its name in the generated fn's signature: the user's own when the pattern is a plain
+    /// binding (`addr`, `mut addr`), else a hygienic one (`(a, b): (u8, u8)`).
+    pub(crate) outer: Ident,
+}
+
+impl Func {
+    /// Parses `item`; an item that is not a fn with a body is an error at `attr`'s call site.
+    pub(crate) fn parse(item: TokenStream, attr: &str) -> syn::Result<Self> {
+        let ItemFn {
+            attrs,
+            vis,
+            sig,
+            block,
+        } = syn::parse2::<ItemFn>(item).map_err(|_| {
+            syn::Error::new(
+                Span::call_site(),
+                format!("`{attr}` goes on an `async fn` with a body"),
+            )
+        })?;
+        let params = sig
+            .inputs
+            .iter()
+            .filter_map(|arg| match arg {
+                FnArg::Typed(typed) => Some(typed),
+                FnArg::Receiver(_) => None,
+            })
+            .enumerate()
+            .map(|(index, typed)| Param {
+                ty: typed.ty.clone(),
+                is_shutdown: match peel(&typed.ty) {
+                    Type::Reference(reference) => is_shutdown(&reference.elem),
+                    ty => is_shutdown(ty),
+                },
+                outer: outer_name(&typed.pat, index),
+            })
+            .collect();
+        Ok(Self {
+            attrs,
+            vis,
+            sig,
+            block,
+            params,
+        })
+    }
+
+    /// The parameters canstop supplies.
+    pub(crate) fn shutdown_params(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|param| param.is_shutdown)
+    }
+
+    /// The parameters the caller supplies.
+    pub(crate) fn caller_params(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|param| !param.is_shutdown)
+    }
+}
+
+/// `Shutdown`, `canstop::Shutdown`, `::canstop::Shutdown`, `crate::x::Shutdown`: a path with
+/// no generic arguments whose last segment is `Shutdown`. A type alias is not recognised.
+pub(crate) fn is_shutdown(ty: &Type) -> bool {
+    let ty = peel(ty);
+    match ty {
+        Type::Path(path) if path.qself.is_none() => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == "Shutdown" && last.arguments.is_none()),
+        _ => false,
+    }
+}
+
+/// The type inside parentheses and invisible groups (which `macro_rules!` inputs produce).
+pub(crate) fn peel(mut ty: &Type) -> &Type {
+    loop {
+        match ty {
+            Type::Paren(inner) => ty = &inner.elem,
+            Type::Group(inner) => ty = &inner.elem,
+            _ => return ty,
+        }
+    }
+}
+
+fn outer_name(pat: &Pat, index: usize) -> Ident {
+    match pat {
+        Pat::Ident(PatIdent {
+            by_ref: None,
+            subpat: None,
+            ident,
+            ..
+        }) if ident != "self" => ident.clone(),
+        _ => Ident::new(&format!("__canstop_arg{index}"), Span::mixed_site()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn recognises_shutdown_by_its_last_segment() {
+        for ty in [
+            quote!(Shutdown),
+            quote!(canstop::Shutdown),
+            quote!(::canstop::Shutdown),
+            quote!((Shutdown)),
+        ] {
+            assert!(is_shutdown(&syn::parse2(ty.clone()).unwrap()), "{ty}");
+        }
+        for ty in [
+            quote!(&Shutdown),
+            quote!(Shutdown<T>),
+            quote!(ShutdownSignal),
+            quote!(Option<Shutdown>),
+        ] {
+            assert!(!is_shutdown(&syn::parse2(ty.clone()).unwrap()), "{ty}");
+        }
+    }
+
+    #[test]
+    fn keeps_plain_parameter_names() {
+        let func = Func::parse(
+            quote!(
+                async fn f(mut a: u8, (b, c): (u8, u8), s: Shutdown, ref d: u8) {}
+            ),
+            "#[service]",
+        )
+        .unwrap();
+        let names: Vec<String> = func.params.iter().map(|p| p.outer.to_string()).collect();
+        assert_eq!(names, ["a", "__canstop_arg1", "s", "__canstop_arg3"]);
+        assert_eq!(func.shutdown_params().count(), 1);
+        assert_eq!(func.caller_params().count(), 3);
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_fn() {
+        let Err(error) = Func::parse(
+            quote!(
+                struct S;
+            ),
+            "#[session]",
+        ) else {
+            panic!("a struct parsed as a fn");
+        };
+        assert_eq!(
+            error.to_string(),
+            "`#[session]` goes on an `async fn` with a body"
+        );
+    }
+}

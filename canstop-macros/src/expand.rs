@@ -1,0 +1,341 @@
+//! Step 3: the generated code.
+//!
+//! The user's fn is kept, unchanged but for its name (`__canstop_body`) and a forced `async`,
+//! as an item inside the generated fn: its signature, its `?`s, its return type and every
+//! error in its body stay the user's. The generated fn has the user's name, visibility,
+//! attributes and docs, takes the caller's arguments (not the `Shutdown`) and returns the
+//! value canstop runs. Everything is named through `::canstop` (or the `crate = "..."` path),
+//! `::core` and `::std`, so a user's `mod tokio` or `mod tracing` changes nothing.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Ident, Token};
+
+use crate::ast::Func;
+use crate::attr::{Flavor, Macro, Options};
+use crate::valid::{is_duplicate_entry_attr, Mode};
+
+/// The expansion of `mac` on `func`, as far as `mode` allows.
+pub(crate) fn expand(mac: Macro, options: &Options, func: &Func, mode: Mode) -> TokenStream {
+    if mode == Mode::Original {
+        return original(func);
+    }
+    let krate = match &options.krate {
+        Some(path) => quote!(#path),
+        None => quote!(::canstop),
+    };
+    let context = Context {
+        mac,
+        options,
+        func,
+        mode,
+        krate,
+    };
+    match mac {
+        Macro::Main => context.main(),
+        Macro::Test => context.test(),
+        Macro::Service => context.service(),
+        Macro::Session => context.session(),
+    }
+}
+
+/// The item as the user wrote it.
+fn original(func: &Func) -> TokenStream {
+    let Func {
+        attrs,
+        vis,
+        sig,
+        block,
+        ..
+    } = func;
+    quote!(#(#attrs)* #vis #sig #block)
+}
+
+struct Context<'a> {
+    mac: Macro,
+    options: &'a Options,
+    func: &'a Func,
+    mode: Mode,
+    krate: TokenStream,
+}
+
+impl Context<'_> {
+    /// The name of the inner fn: the user's, so that the compiler's messages about it
+    /// (`future returned by `accept` is not `Send``) name the user's fn; but a fixed one when
+    /// the body mentions that name, so that the body still calls the generated fn by it (a
+    /// session that spawns more of its kind, say) instead of the inner one.
+    fn body_ident(&self) -> Ident {
+        let ident = &self.func.sig.ident;
+        let block = &self.func.block;
+        if mentions(quote!(#block), ident) {
+            Ident::new("__canstop_body", ident.span())
+        } else {
+            ident.clone()
+        }
+    }
+
+    /// [`body_ident`](Self::body_ident) spanned at `span`, for a call whose type errors
+    /// should point there.
+    fn body_ident_at(&self, span: Span) -> Ident {
+        let mut ident = self.body_ident();
+        ident.set_span(span);
+        ident
+    }
+
+    /// `::canstop`, or the `crate = "..."` path, spanned at `span` where it is the default:
+    /// the compiler reports an unmet bound of a call at the path of the fn called.
+    fn krate_at(&self, span: Span) -> TokenStream {
+        match &self.options.krate {
+            Some(path) => quote!(#path),
+            None => quote_spanned!(span=> ::canstop),
+        }
+    }
+
+    /// The user's fn, renamed, made `async` where it was not (an error has been reported),
+    /// and unused (so allowed to be) in a stub.
+    fn inner(&self) -> TokenStream {
+        let mut sig = self.func.sig.clone();
+        sig.ident = self.body_ident();
+        if sig.asyncness.is_none() {
+            sig.asyncness = Some(Token![async](sig.fn_token.span));
+        }
+        sig.constness = None;
+        sig.abi = None;
+        let block = &self.func.block;
+        let allow = (self.mode == Mode::Stub).then(|| quote!(#[allow(dead_code)]));
+        // The macro requires `async`, so a body without `.await` is not the user's mistake.
+        quote!(#allow #[allow(clippy::unused_async)] #sig #block)
+    }
+
+    /// The user's attributes, less a second entry point (reported as an error).
+    fn attrs(&self) -> impl Iterator<Item = &syn::Attribute> {
+        self.func
+            .attrs
+            .iter()
+            .filter(|attr| !is_duplicate_entry_attr(self.mac, attr))
+    }
+
+    /// The root of `#[canstop::main]` and `#[canstop::test]`.
+    fn root(&self) -> TokenStream {
+        let krate = &self.krate;
+        let mut root = quote!(#krate::Root::new());
+        if let Some(timeout) = &self.options.timeout {
+            let millis = u64::try_from(timeout.value.as_millis()).unwrap_or(u64::MAX);
+            root.extend(quote!(.timeout(::core::time::Duration::from_millis(#millis))));
+        }
+        if self.mac == Macro::Main {
+            match self.flavor() {
+                Flavor::CurrentThread => root.extend(quote!(.current_thread())),
+                Flavor::MultiThread => {
+                    if let Some(workers) = &self.options.worker_threads {
+                        let workers = workers.value;
+                        root.extend(quote!(.worker_threads(#workers)));
+                    }
+                }
+            }
+        }
+        root
+    }
+
+    fn flavor(&self) -> Flavor {
+        let default = if self.mac == Macro::Test {
+            Flavor::CurrentThread
+        } else {
+            Flavor::MultiThread
+        };
+        self.options
+            .flavor
+            .as_ref()
+            .map_or(default, |flavor| flavor.value)
+    }
+
+    /// The span the runtime's type errors about the body's result are reported at: the
+    /// user's return type, or the fn's name when there is none.
+    fn output_span(&self) -> Span {
+        match &self.func.sig.output {
+            syn::ReturnType::Type(_, ty) => ty.span(),
+            syn::ReturnType::Default => self.func.sig.ident.span(),
+        }
+    }
+
+    /// The generated fn: the user's attributes, visibility, `fn` token, name and braces (so
+    /// that lints such as `dead_code` see the user's item), around `params`, `output` and
+    /// `body`.
+    fn item(&self, params: &TokenStream, output: &TokenStream, body: &TokenStream) -> TokenStream {
+        let func = self.func;
+        let attrs = self.attrs();
+        let vis = &func.vis;
+        let fn_token = &func.sig.fn_token;
+        let ident = &func.sig.ident;
+        let inner = self.inner();
+        let body = quote_spanned! {func.block.brace_token.span.join()=> {
+            #inner
+            #body
+        }};
+        quote! {
+            #(#attrs)*
+            #vis #fn_token #ident(#params) #output #body
+        }
+    }
+
+    fn main(&self) -> TokenStream {
+        let body = if self.mode == Mode::Stub {
+            quote!(::std::process::ExitCode::FAILURE)
+        } else {
+            let root = self.root();
+            let call = self.body_ident_at(self.output_span());
+            let krate = self.krate_at(self.output_span());
+            quote_spanned!(self.output_span()=> #krate::__private::main(#root, #call()))
+        };
+        self.item(
+            &TokenStream::new(),
+            &quote!(-> ::std::process::ExitCode),
+            &body,
+        )
+    }
+
+    fn test(&self) -> TokenStream {
+        let krate = &self.krate;
+        let body = if self.mode == Mode::Stub {
+            TokenStream::new()
+        } else {
+            let root = self.root();
+            let multi_thread = self.flavor() == Flavor::MultiThread;
+            let workers = match &self.options.worker_threads {
+                Some(workers) => {
+                    let workers = workers.value;
+                    quote!(::core::option::Option::Some(#workers))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let paused = self
+                .options
+                .start_paused
+                .as_ref()
+                .is_some_and(|paused| paused.value);
+            let call = self.body_ident_at(self.output_span());
+            let at = self.krate_at(self.output_span());
+            let run = quote_spanned!(self.output_span()=> #at::__private::test(#root, #call()));
+            quote! {
+                #krate::__private::test_runtime(#multi_thread, #workers, #paused).block_on(#run);
+            }
+        };
+        let item = self.item(&TokenStream::new(), &TokenStream::new(), &body);
+        quote! {
+            #[::core::prelude::v1::test]
+            #item
+        }
+    }
+
+    /// The name a service or session is reported under.
+    fn name(&self) -> String {
+        self.options.name.as_ref().map_or_else(
+            || self.func.sig.ident.unraw().to_string(),
+            |name| name.value.clone(),
+        )
+    }
+
+    /// The generated fn's parameters: the caller's, under their outer names.
+    fn outer_params(&self) -> TokenStream {
+        let params = self.func.caller_params().map(|param| {
+            let (outer, ty) = (&param.outer, &param.ty);
+            quote!(#outer: #ty)
+        });
+        quote!(#(#params),*)
+    }
+
+    /// `move |shutdown: Shutdown| __canstop_body(args..)`: the body canstop calls.
+    fn body_closure(&self) -> TokenStream {
+        let krate = &self.krate;
+        let shutdown = Ident::new("__canstop_shutdown", Span::mixed_site());
+        let shutdowns = self.func.shutdown_params().count();
+        let args = self.func.params.iter().map(|param| {
+            if !param.is_shutdown {
+                let outer = &param.outer;
+                quote!(#outer)
+            } else if shutdowns > 1 {
+                // Only after the error for the second `Shutdown`: keeps the rest error-free.
+                quote!(::core::clone::Clone::clone(&#shutdown))
+            } else {
+                quote!(#shutdown)
+            }
+        });
+        let binding = if shutdowns == 0 {
+            quote!(_)
+        } else {
+            quote!(#shutdown)
+        };
+        let call = self.body_ident();
+        quote!(move |#binding: #krate::Shutdown| #call(#(#args),*))
+    }
+
+    /// A stub's body: the arguments used, and an empty body that never runs (the crate does
+    /// not compile).
+    fn stub_body(&self) -> (TokenStream, TokenStream) {
+        let krate = &self.krate;
+        let uses = self.func.caller_params().map(|param| {
+            let outer = &param.outer;
+            quote!(let _ = &#outer;)
+        });
+        (quote!(#(#uses)*), quote!(|_: #krate::Shutdown| async {}))
+    }
+
+    fn service(&self) -> TokenStream {
+        let krate = &self.krate;
+        let name = self.name();
+        let (prelude, closure, options) = if self.mode == Mode::Stub {
+            let (uses, closure) = self.stub_body();
+            (uses, closure, TokenStream::new())
+        } else {
+            let mut options = TokenStream::new();
+            if let Some(timeout) = &self.options.timeout {
+                let millis = u64::try_from(timeout.value.as_millis()).unwrap_or(u64::MAX);
+                options.extend(quote!(.timeout(::core::time::Duration::from_millis(#millis))));
+            }
+            if self.func.shutdown_params().next().is_none() {
+                options.extend(quote!(.cancel_on_stop()));
+            }
+            (TokenStream::new(), self.body_closure(), options)
+        };
+        let at = self.krate_at(self.output_span());
+        let new = quote_spanned!(self.output_span()=> #at::Service::new(#name, #closure));
+        self.item(
+            &self.outer_params(),
+            &quote!(-> #krate::Service),
+            &quote!(#prelude #new #options),
+        )
+    }
+
+    fn session(&self) -> TokenStream {
+        let krate = &self.krate;
+        let ident = &self.func.sig.ident;
+        let name = self.name();
+        let (prelude, closure) = if self.mode == Mode::Stub {
+            self.stub_body()
+        } else {
+            (TokenStream::new(), self.body_closure())
+        };
+        // The kind is located at the fn's name.
+        let kind = quote_spanned! {ident.span()=>
+            #krate::SessionKind::new(#name, ::core::file!(), ::core::line!(), ::core::column!())
+        };
+        let at = self.krate_at(self.output_span());
+        let new = quote_spanned!(self.output_span()=> #at::Session::with_kind(#kind, #closure));
+        self.item(
+            &self.outer_params(),
+            &quote!(-> #krate::Session<impl #krate::SessionBody>),
+            &quote!(#prelude #new),
+        )
+    }
+}
+
+/// Whether `ident` occurs in `tokens`, macro arguments included.
+fn mentions(tokens: TokenStream, ident: &Ident) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(other) => other == *ident,
+        proc_macro2::TokenTree::Group(group) => mentions(group.stream(), ident),
+        _ => false,
+    })
+}

@@ -1,0 +1,453 @@
+//! Step 2: the rules that involve more than one option, or the fn itself.
+//!
+//! Each rule records a precise error and says how far the expansion can still go
+//! ([`Mode`]): the user's item is always emitted in some form, chosen so that the only errors
+//! the user sees are ours, not a cascade that follows from them.
+
+use syn::visit::Visit;
+use syn::{Attribute, FnArg, Lifetime, Type, TypeImplTrait, TypeReference};
+
+use crate::ast::{peel, Func};
+use crate::attr::{Flavor, Macro, Options};
+use crate::error::Errors;
+
+/// How much of the expansion can be generated despite the errors found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Mode {
+    /// All of it (options in error are left at their defaults; a missing `async` is added).
+    Expand,
+    /// The generated fn's signature, with a body that type-checks the user's fn without
+    /// calling it: what callers see does not change, so their code raises no new errors.
+    Stub,
+    /// The user's item as written (a `self` receiver: there is no free fn to generate).
+    Original,
+}
+
+/// Checks `func` and `options` for `mac`.
+pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut Errors) -> Mode {
+    let mut mode = Mode::Expand;
+    check_runtime_options(mac, options, errors);
+    for attr in &func.attrs {
+        if is_duplicate_entry_attr(mac, attr) {
+            let what = if mac == Macro::Main {
+                "builds the runtime and the root"
+            } else {
+                "already makes this fn a test"
+            };
+            errors.push(syn::Error::new_spanned(
+                attr,
+                format!("`{}` {what}: remove this attribute", mac.attr()),
+            ));
+        }
+    }
+    let sig = &func.sig;
+    if let Some(constness) = &sig.constness {
+        errors.push(syn::Error::new_spanned(
+            constness,
+            format!("`{}` cannot be used on a `const fn`", mac.attr()),
+        ));
+        mode = mode.max(Mode::Stub);
+    }
+    if sig.asyncness.is_none() {
+        errors.push(syn::Error::new_spanned(
+            sig.fn_token,
+            format!(
+                "`{}` needs an `async fn`: add `async` before `fn`",
+                mac.attr()
+            ),
+        ));
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.push(syn::Error::new_spanned(
+            unsafety,
+            format!("`{}` cannot be used on an `unsafe fn`", mac.attr()),
+        ));
+        mode = mode.max(Mode::Stub);
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(syn::Error::new_spanned(
+            abi,
+            format!("`{}` cannot be used on an `extern` fn", mac.attr()),
+        ));
+        mode = mode.max(Mode::Stub);
+    }
+    if mac == Macro::Main && sig.ident != "main" {
+        errors.push(syn::Error::new_spanned(
+            &sig.ident,
+            "`#[canstop::main]` goes on `fn main`; to run a tree from another fn, use `canstop::Root::new().block_on(..)`",
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &sig.generics,
+            format!(
+                "`{}` fns cannot be generic{}",
+                mac.attr(),
+                generic_hint(mac)
+            ),
+        ));
+        mode = mode.max(Mode::Stub);
+    } else if let Some(clause) = &sig.generics.where_clause {
+        errors.push(syn::Error::new_spanned(
+            clause,
+            format!("`{}` fns cannot have a `where` clause", mac.attr()),
+        ));
+        mode = mode.max(Mode::Stub);
+    }
+    if let Some(receiver) = sig.receiver() {
+        errors.push(syn::Error::new_spanned(
+            receiver,
+            format!(
+                "`{}` cannot take `self`{}",
+                mac.attr(),
+                match mac {
+                    Macro::Service | Macro::Session => ": its body runs after the call that creates it has returned; make it a free fn and pass what it needs as owned arguments",
+                    Macro::Main | Macro::Test => "",
+                }
+            ),
+        ));
+        mode = Mode::Original;
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(syn::Error::new_spanned(
+            variadic,
+            format!("`{}` fns cannot be variadic", mac.attr()),
+        ));
+        mode = Mode::Original;
+    }
+    match mac {
+        Macro::Main | Macro::Test => {
+            let typed = sig
+                .inputs
+                .iter()
+                .filter(|arg| matches!(arg, FnArg::Typed(_)))
+                .count();
+            if typed > 0 {
+                let what = if mac == Macro::Main {
+                    "`fn main` takes no arguments"
+                } else {
+                    "a test takes no arguments"
+                };
+                let hint = if func.shutdown_params().next().is_some() {
+                    "; the root's `Shutdown` is `canstop::scope()?.shutdown_signal()`"
+                } else {
+                    ""
+                };
+                errors.push(syn::Error::new_spanned(
+                    &sig.inputs,
+                    format!("{what}{hint}"),
+                ));
+                mode = mode.max(Mode::Stub);
+            }
+        }
+        Macro::Service | Macro::Session => {
+            for extra in func.shutdown_params().skip(1) {
+                errors.push(syn::Error::new_spanned(
+                    &extra.ty,
+                    "a second `Shutdown` parameter: canstop supplies one `Shutdown`; clone it in the body if you need two",
+                ));
+            }
+            for param in &func.params {
+                if let Some((error, param_mode)) = check_param_type(mac, &param.ty) {
+                    errors.push(error);
+                    mode = mode.max(param_mode);
+                }
+            }
+            if let syn::ReturnType::Type(_, ty) = &sig.output {
+                if let Some(self_ty) = find_self(ty) {
+                    errors.push(self_error(mac, self_ty));
+                    mode = Mode::Original;
+                }
+            }
+        }
+    }
+    mode
+}
+
+/// Whether `attr` is a second entry point on the fn: `#[test]`, `#[tokio::test]` on a
+/// `#[canstop::test]`; `#[tokio::main]` on a `#[canstop::main]`.
+pub(crate) fn is_duplicate_entry_attr(mac: Macro, attr: &Attribute) -> bool {
+    let wanted = match mac {
+        Macro::Main => "main",
+        Macro::Test => "test",
+        Macro::Service | Macro::Session => return false,
+    };
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == wanted)
+}
+
+fn generic_hint(mac: Macro) -> &'static str {
+    match mac {
+        Macro::Service => ": a service is started by value, with a concrete body; use concrete types or trait objects for its arguments",
+        Macro::Session => ": a session is spawned by value, with a concrete body; use concrete types or trait objects for its arguments",
+        Macro::Main | Macro::Test => "",
+    }
+}
+
+fn check_runtime_options(mac: Macro, options: &Options, errors: &mut Errors) {
+    let default = match mac {
+        Macro::Main => Flavor::MultiThread,
+        Macro::Test => Flavor::CurrentThread,
+        Macro::Service | Macro::Session => return,
+    };
+    let flavor = options
+        .flavor
+        .as_ref()
+        .map_or(default, |flavor| flavor.value);
+    if let Some(workers) = &options.worker_threads {
+        if flavor == Flavor::CurrentThread {
+            let why = if options.flavor.is_some() {
+                "with `flavor = \"current_thread\"` there are no worker threads"
+            } else {
+                "a test runs on a current-thread runtime unless it says `flavor = \"multi_thread\"`"
+            };
+            errors.push(workers.error(format!(
+                "`worker_threads` needs the multi-thread runtime: {why}"
+            )));
+        }
+    }
+    if let Some(paused) = &options.start_paused {
+        if paused.value && flavor == Flavor::MultiThread {
+            errors.push(paused.error(
+                "`start_paused = true` needs `flavor = \"current_thread\"`: tokio can pause the clock of a current-thread runtime only",
+            ));
+        }
+    }
+}
+
+/// What is wrong with a parameter's type, and how far the expansion can go with it.
+fn check_param_type(mac: Macro, ty: &Type) -> Option<(syn::Error, Mode)> {
+    let what = if mac == Macro::Session {
+        "a session's arguments must be owned: the session runs after the call that creates it has returned"
+    } else {
+        "a service's arguments must be owned: the service runs after the call that creates it has returned"
+    };
+    if let Type::Reference(reference) = peel(ty) {
+        if crate::ast::is_shutdown(&reference.elem) {
+            return Some((
+                syn::Error::new_spanned(
+                    ty,
+                    "take `Shutdown` by value: canstop supplies an owned one (it is cheap to clone)",
+                ),
+                Mode::Stub,
+            ));
+        }
+    }
+    let mut finder = Finder::default();
+    finder.visit_type(ty);
+    let found = finder.found?;
+    Some(match found {
+        Found::Borrow(tokens) => (
+            syn::Error::new_spanned(
+                tokens,
+                format!("{what}; pass an owned value (`String`, `Vec<T>`, `Arc<T>`) instead of a borrow"),
+            ),
+            Mode::Stub,
+        ),
+        Found::ImplTrait(tokens) => (
+            syn::Error::new_spanned(
+                tokens,
+                format!(
+                    "`impl Trait` arguments make the fn generic, which `{}` does not support; use a concrete type or `Box<dyn Trait + Send>`",
+                    mac.attr()
+                ),
+            ),
+            Mode::Stub,
+        ),
+        Found::SelfType(tokens) => (self_error(mac, tokens), Mode::Original),
+    })
+}
+
+fn self_error(mac: Macro, tokens: proc_macro2::TokenStream) -> syn::Error {
+    syn::Error::new_spanned(
+        tokens,
+        format!(
+            "`{}` fns cannot name `Self`: the body is generated as a free fn; name the type",
+            mac.attr()
+        ),
+    )
+}
+
+fn find_self(ty: &Type) -> Option<proc_macro2::TokenStream> {
+    let mut finder = Finder::default();
+    finder.visit_type(ty);
+    match finder.found {
+        Some(Found::SelfType(tokens)) => Some(tokens),
+        _ => None,
+    }
+}
+
+/// The first part of a type that makes it unfit for an argument of a service or session.
+enum Found {
+    /// A reference or a lifetime other than `'static`.
+    Borrow(proc_macro2::TokenStream),
+    ImplTrait(proc_macro2::TokenStream),
+    SelfType(proc_macro2::TokenStream),
+}
+
+#[derive(Default)]
+struct Finder {
+    found: Option<Found>,
+}
+
+impl<'ast> Visit<'ast> for Finder {
+    fn visit_type_reference(&mut self, reference: &'ast TypeReference) {
+        let is_static = reference
+            .lifetime
+            .as_ref()
+            .is_some_and(|lifetime| lifetime.ident == "static");
+        if !is_static && self.found.is_none() {
+            self.found = Some(Found::Borrow(quote::quote!(#reference)));
+        }
+        syn::visit::visit_type_reference(self, reference);
+    }
+
+    fn visit_lifetime(&mut self, lifetime: &'ast Lifetime) {
+        if lifetime.ident != "static" && self.found.is_none() {
+            self.found = Some(Found::Borrow(quote::quote!(#lifetime)));
+        }
+    }
+
+    fn visit_type_impl_trait(&mut self, impl_trait: &'ast TypeImplTrait) {
+        if self.found.is_none() {
+            self.found = Some(Found::ImplTrait(quote::quote!(#impl_trait)));
+        }
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        if path.leading_colon.is_none()
+            && path
+                .segments
+                .first()
+                .is_some_and(|first| first.ident == "Self")
+            && self.found.is_none()
+        {
+            self.found = Some(Found::SelfType(quote::quote!(#path)));
+        }
+        syn::visit::visit_path(self, path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attr;
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    fn check(mac: Macro, args: TokenStream, item: TokenStream) -> (Mode, Vec<String>) {
+        let mut errors = Errors::default();
+        let options = attr::parse(mac, args, &mut errors);
+        let func = Func::parse(item, mac.attr()).unwrap();
+        let mode = validate(mac, &options, &func, &mut errors);
+        (mode, errors.messages())
+    }
+
+    #[test]
+    fn a_well_formed_fn_passes() {
+        let (mode, errors) = check(
+            Macro::Service,
+            quote!(),
+            quote!(
+                async fn f(
+                    s: Shutdown,
+                    a: String,
+                    b: &'static str,
+                    c: Box<dyn Fn() + Send>,
+                ) -> Result<(), E> {
+                }
+            ),
+        );
+        assert_eq!((mode, errors.len()), (Mode::Expand, 0), "{errors:?}");
+    }
+
+    #[test]
+    fn a_missing_async_still_expands() {
+        let (mode, errors) = check(
+            Macro::Session,
+            quote!(),
+            quote!(
+                fn f() {}
+            ),
+        );
+        assert_eq!(mode, Mode::Expand);
+        assert_eq!(
+            errors,
+            ["`#[session]` needs an `async fn`: add `async` before `fn`"]
+        );
+    }
+
+    #[test]
+    fn borrowed_arguments_are_stubbed() {
+        for ty in [
+            quote!(&str),
+            quote!(Cow<'a, str>),
+            quote!(Ref<'_, u8>),
+            quote!(&mut Vec<u8>),
+        ] {
+            let (mode, errors) = check(Macro::Session, quote!(), quote!(async fn f(x: #ty) {}));
+            assert_eq!(mode, Mode::Stub, "{ty}");
+            assert!(
+                errors[0].starts_with("a session's arguments must be owned"),
+                "{errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn receivers_and_self_keep_the_original() {
+        let (mode, _) = check(
+            Macro::Service,
+            quote!(),
+            quote!(
+                async fn f(&self) {}
+            ),
+        );
+        assert_eq!(mode, Mode::Original);
+        let (mode, errors) = check(
+            Macro::Service,
+            quote!(),
+            quote!(
+                async fn f(x: Self) {}
+            ),
+        );
+        assert_eq!(mode, Mode::Original);
+        assert!(errors[0].contains("cannot name `Self`"), "{errors:?}");
+    }
+
+    #[test]
+    fn runtime_options_are_checked_together() {
+        let (_, errors) = check(
+            Macro::Test,
+            quote!(worker_threads = 2),
+            quote!(
+                async fn t() {}
+            ),
+        );
+        assert!(
+            errors[0].contains("unless it says `flavor = \"multi_thread\"`"),
+            "{errors:?}"
+        );
+        let (_, errors) = check(
+            Macro::Test,
+            quote!(flavor = "multi_thread", start_paused = true),
+            quote!(
+                async fn t() {}
+            ),
+        );
+        assert!(
+            errors[0].starts_with("`start_paused = true` needs"),
+            "{errors:?}"
+        );
+        let (_, errors) = check(
+            Macro::Main,
+            quote!(worker_threads = 2),
+            quote!(
+                async fn main() {}
+            ),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+}

@@ -1,0 +1,133 @@
+//! `#[canstop::test]`, run for real with each of its options. (trybuild's pass cases cannot
+//! cover it: `#[test]` fns are not compiled outside `cargo test`.)
+
+use std::time::Duration;
+
+use canstop::{service, session, Shutdown};
+use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::time::Instant;
+
+#[service]
+async fn idle(shutdown: Shutdown) {
+    shutdown.requested().await;
+}
+
+/// Checks, once told to stop, that its deadline is `expected` away (on a paused clock).
+#[service]
+async fn deadline_is(shutdown: Shutdown, expected: Duration) {
+    shutdown.requested().await;
+    let left = shutdown
+        .deadline()
+        .unwrap()
+        .saturating_duration_since(Instant::now());
+    assert_eq!(left, expected);
+}
+
+#[service]
+async fn broken() -> Result<(), String> {
+    Err("disk full".to_owned())
+}
+
+#[session]
+async fn job(id: u32) -> Result<(), String> {
+    if id > 10 {
+        return Err(format!("job {id} is out of range"));
+    }
+    Ok(())
+}
+
+/// Ignores its `Shutdown`: only the deadline stops it.
+#[session]
+async fn stuck() {
+    std::future::pending::<()>().await;
+}
+
+#[canstop::test]
+async fn defaults_to_a_current_thread_runtime() {
+    assert_eq!(
+        Handle::current().runtime_flavor(),
+        RuntimeFlavor::CurrentThread
+    );
+    canstop::start(idle()).unwrap();
+    canstop::spawn(job(1)).unwrap();
+}
+
+#[canstop::test(flavor = "multi_thread", worker_threads = 3)]
+async fn multi_thread_with_worker_threads() {
+    let handle = Handle::current();
+    assert_eq!(handle.runtime_flavor(), RuntimeFlavor::MultiThread);
+    assert_eq!(handle.metrics().num_workers(), 3);
+}
+
+#[canstop::test(flavor = "multi_thread")]
+async fn multi_thread_with_default_workers() {
+    assert_eq!(
+        Handle::current().runtime_flavor(),
+        RuntimeFlavor::MultiThread
+    );
+    canstop::start(idle()).unwrap();
+}
+
+#[canstop::test(flavor = "current_thread")]
+async fn explicit_current_thread() {
+    assert_eq!(
+        Handle::current().runtime_flavor(),
+        RuntimeFlavor::CurrentThread
+    );
+}
+
+#[canstop::test(start_paused = true)]
+async fn start_paused_freezes_the_clock() {
+    let before = Instant::now();
+    // Real time passes; the paused clock does not.
+    std::thread::sleep(Duration::from_millis(2));
+    assert_eq!(Instant::now(), before);
+    tokio::time::sleep(Duration::from_secs(3600)).await; // auto-advanced
+    assert_eq!(before.elapsed(), Duration::from_secs(3600));
+}
+
+#[canstop::test(timeout = "250ms", start_paused = true)]
+async fn timeout_is_the_trees_deadline() {
+    canstop::start(deadline_is(Duration::from_millis(250))).unwrap();
+}
+
+#[canstop::test(timeout = "1m30s", start_paused = true)]
+async fn timeout_accepts_compound_durations() {
+    canstop::start(deadline_is(Duration::from_secs(90))).unwrap();
+}
+
+#[canstop::test(crate = "::canstop")]
+async fn crate_path() -> Result<(), canstop::SpawnError> {
+    canstop::spawn(job(2))?;
+    Ok(())
+}
+
+#[canstop::test]
+#[should_panic(expected = "did not stop cleanly")]
+async fn a_failing_service_fails_the_test() {
+    canstop::start(broken()).unwrap();
+}
+
+#[canstop::test]
+#[should_panic(expected = "job 11 is out of range")]
+async fn a_failing_session_fails_the_test_with_the_report() {
+    canstop::spawn(job(11)).unwrap();
+}
+
+#[canstop::test(timeout = "100ms", start_paused = true)]
+#[should_panic(expected = "aborted=1")]
+async fn a_session_alive_at_the_deadline_fails_the_test() {
+    canstop::spawn(stuck()).unwrap();
+}
+
+#[canstop::test]
+#[should_panic(expected = "did not stop cleanly")]
+async fn an_error_from_the_body_fails_the_test() -> Result<(), String> {
+    Err("the body failed".to_owned())
+}
+
+#[canstop::test]
+#[should_panic(expected = "the body panicked")]
+async fn a_panic_in_the_body_fails_the_test() {
+    panic!("the body panicked");
+}

@@ -1,0 +1,2 @@
+#[canstop::main(crate = "not a path")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[canstop::main(timeout = "-1s")]
+async fn main() {}

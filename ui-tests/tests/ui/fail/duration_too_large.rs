@@ -1,0 +1,2 @@
+#[canstop::main(timeout = "9999999999999999h")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[canstop::main(timeout = "10x")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[canstop::main(flavor = current_thread)]
+async fn main() {}

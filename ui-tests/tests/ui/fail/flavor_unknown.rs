@@ -1,0 +1,2 @@
+#[canstop::main(flavor = "local")]
+async fn main() {}

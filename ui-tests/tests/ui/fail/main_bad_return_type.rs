@@ -1,0 +1,4 @@
+#[canstop::main]
+async fn main() -> u8 {
+    0
+}

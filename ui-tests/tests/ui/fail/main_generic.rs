@@ -1,0 +1,2 @@
+#[canstop::main]
+async fn main<T>() {}

@@ -1,0 +1,2 @@
+#[canstop::main]
+fn main() {}

@@ -1,0 +1,6 @@
+#[canstop::main]
+async fn run() {}
+
+fn main() {
+    let _ = run();
+}

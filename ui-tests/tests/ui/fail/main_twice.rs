@@ -1,0 +1,3 @@
+#[canstop::main]
+#[tokio::main]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[canstop::main(name = "server")]
+async fn main() {}

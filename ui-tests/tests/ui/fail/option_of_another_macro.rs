@@ -1,0 +1,8 @@
+use canstop::session;
+
+#[session(flavor = "current_thread")]
+async fn job() {}
+
+fn main() {
+    let _ = job();
+}

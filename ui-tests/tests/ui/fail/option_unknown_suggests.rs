@@ -1,0 +1,2 @@
+#[canstop::main(timout = "10s")]
+async fn main() {}

@@ -1,0 +1,10 @@
+use canstop::service;
+
+#[service]
+async fn worker() -> u32 {
+    1
+}
+
+fn main() {
+    let _ = worker();
+}

@@ -1,0 +1,6 @@
+#[canstop::service]
+struct Worker;
+
+fn main() {
+    let _ = Worker;
+}

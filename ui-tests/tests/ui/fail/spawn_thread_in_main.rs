@@ -1,0 +1,4 @@
+#[canstop::main]
+async fn main() {
+    std::thread::spawn(|| println!("detached"));
+}

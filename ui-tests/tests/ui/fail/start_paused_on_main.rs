@@ -1,0 +1,2 @@
+#[canstop::main(start_paused = true)]
+async fn main() {}

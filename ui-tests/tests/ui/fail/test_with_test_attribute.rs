@@ -1,0 +1,5 @@
+#[canstop::test]
+#[test]
+async fn runs() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[canstop::test(worker_threads = 2)]
+async fn runs() {}
+
+fn main() {}

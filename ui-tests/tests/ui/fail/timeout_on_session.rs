@@ -1,0 +1,8 @@
+use canstop::session;
+
+#[session(timeout = "5s")]
+async fn job() {}
+
+fn main() {
+    let _ = job();
+}

@@ -1,0 +1,2 @@
+#[canstop::main(worker_threads = "4")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[canstop::main(worker_threads = 0)]
+async fn main() {}

@@ -1,0 +1,41 @@
+//! The expansion is warning-free under strict lints.
+#![deny(warnings, clippy::all, clippy::pedantic)]
+#![deny(rust_2018_idioms, unreachable_pub, unused_qualifications, unused_results)]
+#![deny(missing_docs, missing_debug_implementations, unused_lifetimes, single_use_lifetimes)]
+
+use canstop::{service, session, Shutdown};
+
+/// A service with every kind of parameter.
+#[service(name = "server", timeout = "2s")]
+async fn server(port: u16, shutdown: Shutdown, (a, b): (u8, u8)) -> Result<(), std::io::Error> {
+    let _ = (port, a, b);
+    shutdown.requested().await;
+    Ok(())
+}
+
+/// A service without `Shutdown`.
+#[service]
+async fn background() {
+    std::future::pending::<()>().await;
+}
+
+/// A session.
+#[session]
+async fn job(id: u64, shutdown: Shutdown) -> Result<(), String> {
+    if shutdown.is_requested() {
+        return Err(format!("{id}"));
+    }
+    Ok(())
+}
+
+/// A test.
+#[canstop::test(flavor = "current_thread", start_paused = true, timeout = "1s")]
+async fn a_test() {}
+
+#[canstop::main(timeout = "1s", flavor = "current_thread")]
+async fn main() -> Result<(), canstop::SpawnError> {
+    let _ = canstop::start(server(80, (1, 2)))?;
+    let _ = canstop::start(background())?;
+    canstop::spawn(job(1))?;
+    canstop::shutdown()
+}

@@ -1,0 +1,30 @@
+//! The generated code needs nothing from the prelude.
+#![no_implicit_prelude]
+
+#[::canstop::service(name = "worker", timeout = "2s")]
+async fn worker(shutdown: ::canstop::Shutdown, label: ::std::string::String) {
+    let _ = label;
+    shutdown.requested().await;
+}
+
+#[::canstop::service]
+async fn dropped_at_stop() {
+    ::std::future::pending::<()>().await;
+}
+
+#[::canstop::session]
+async fn job(n: u32) -> ::std::result::Result<(), ::std::string::String> {
+    let _ = n;
+    ::std::result::Result::Ok(())
+}
+
+#[::canstop::test(flavor = "multi_thread", worker_threads = 2, timeout = "1s")]
+async fn a_test() {}
+
+#[::canstop::main(timeout = "1s", worker_threads = 2)]
+async fn main() -> ::std::result::Result<(), ::canstop::SpawnError> {
+    ::canstop::start(worker(::std::string::String::new()))?;
+    ::canstop::start(dropped_at_stop())?;
+    ::canstop::spawn(job(1))?;
+    ::canstop::shutdown()
+}
