@@ -1,0 +1,139 @@
+//! canstop through its runtime API (no macros): a `Root` without signal handlers, and
+//! sessions spawned with `canstop::spawn(Session::new(..))`, in the root scope (`main`'s
+//! body) or inside a service (an accept loop). The owner knows that every session has
+//! finished when `Root::run` returns its report; the report is checked for all `n`.
+
+use std::time::Duration;
+
+use canstop::{Report, Root, Service, Session, Shutdown, SpawnError};
+
+use super::short_request;
+use crate::probe::{Parked, Probe};
+
+/// What every session is counted as in the report.
+const KIND: &str = "bench";
+
+/// No signal handlers, no environment, and a deadline far above any round: an abort would be
+/// a failed measurement, not a result.
+fn root() -> Root {
+    Root::new()
+        .signals(false)
+        .timeout_from_env(false)
+        .timeout(Duration::from_secs(600))
+}
+
+/// A session that parks until its scope is told to stop.
+fn parked_session(probe: &'static Probe) -> Session<impl canstop::SessionBody> {
+    Session::new(KIND, move |shutdown: Shutdown| async move {
+        probe.park();
+        shutdown.requested().await;
+    })
+}
+
+/// A session that finishes at once.
+fn short_session(i: usize) -> Session<impl canstop::SessionBody> {
+    Session::new(KIND, move |_| async move { short_request(i) })
+}
+
+pub(super) async fn root_parked(n: usize, probe: &'static Probe) -> Result<Parked, String> {
+    let report = root()
+        .run(async move {
+            probe.begin();
+            for _ in 0..n {
+                canstop::spawn(parked_session(probe))?;
+            }
+            probe.all_parked().await;
+            probe.fire();
+            canstop::shutdown()
+        })
+        .await
+        .map_err(|error| error.to_string())?;
+    let parked = probe.finish()?;
+    check(&report, n)?;
+    Ok(parked)
+}
+
+pub(super) async fn service_parked(n: usize, probe: &'static Probe) -> Result<Parked, String> {
+    let report = root()
+        .run(async move {
+            canstop::start(Service::new(
+                "acceptor",
+                move |shutdown: Shutdown| async move {
+                    probe.begin();
+                    for _ in 0..n {
+                        canstop::spawn(parked_session(probe))?;
+                    }
+                    shutdown.requested().await;
+                    Ok::<(), SpawnError>(())
+                },
+            ))?;
+            probe.all_parked().await;
+            probe.fire();
+            canstop::shutdown()
+        })
+        .await
+        .map_err(|error| error.to_string())?;
+    let parked = probe.finish()?;
+    check(&report, n)?;
+    Ok(parked)
+}
+
+pub(super) async fn root_churn(n: usize, probe: &'static Probe) -> Result<Duration, String> {
+    // A tree that starts no service ends once `main`'s body has returned and its sessions
+    // have finished: the report is the owner knowing.
+    let report = root()
+        .run(async move {
+            probe.begin();
+            for i in 0..n {
+                canstop::spawn(short_session(i))?;
+            }
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .map_err(|error| error.to_string())?;
+    let elapsed = probe.began_at().elapsed();
+    check(&report, n)?;
+    Ok(elapsed)
+}
+
+pub(super) async fn service_churn(n: usize, probe: &'static Probe) -> Result<Duration, String> {
+    // The service spawns, then says it is done (TaskTracker's `close`); the sessions run to
+    // completion in the drain.
+    let report = root()
+        .run(async move {
+            canstop::start(Service::new(
+                "acceptor",
+                move |shutdown: Shutdown| async move {
+                    probe.begin();
+                    for i in 0..n {
+                        canstop::spawn(short_session(i))?;
+                    }
+                    shutdown.shutdown();
+                    Ok::<(), SpawnError>(())
+                },
+            ))?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .map_err(|error| error.to_string())?;
+    let elapsed = probe.began_at().elapsed();
+    check(&report, n)?;
+    Ok(elapsed)
+}
+
+/// Every session started and finished, and the tree stopped cleanly.
+fn check(report: &Report, n: usize) -> Result<(), String> {
+    let sessions = report
+        .sessions_named(KIND)
+        .ok_or_else(|| format!("no {KIND:?} sessions in the report:\n{report}"))?;
+    if sessions.started != n as u64 || sessions.finished != n as u64 {
+        return Err(format!(
+            "{} started, {} finished, expected {n}:\n{report}",
+            sessions.started, sessions.finished
+        ));
+    }
+    if report.exit_code() != canstop::exit_code::CLEAN {
+        return Err(format!("the tree did not stop cleanly:\n{report}"));
+    }
+    Ok(())
+}

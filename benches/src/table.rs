@@ -1,0 +1,249 @@
+//! The results of a run, their medians and ratios, and the table.
+//!
+//! The table has one row per (workload, contender), grouped by workload, one table per
+//! allocator. A new workload (the http one, once it exists) only adds rows, for the
+//! contenders it applies to.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::contenders::{Contender, Workload};
+use crate::Allocator;
+
+/// canstop's targets from the issue, as ratios to the baseline of the same run.
+pub(crate) const SPAWN_TARGET: f64 = 1.10;
+pub(crate) const CHURN_TARGET: f64 = 1.10;
+/// canstop's shutdown, as a ratio to raw tokio's of the same run.
+pub(crate) const SHUTDOWN_TARGET: f64 = 1.00;
+/// canstop's extra memory per session over the baseline, in bytes.
+pub(crate) const MEMORY_TARGET: f64 = 64.0;
+
+type Key = (Allocator, Workload, Contender);
+
+/// Every measurement of a run: for each key, one value per run (`None` where it failed).
+#[derive(Debug)]
+pub(crate) struct Results {
+    runs: usize,
+    values: BTreeMap<Key, Vec<Option<f64>>>,
+}
+
+impl Results {
+    pub(crate) fn new(runs: usize) -> Self {
+        Self {
+            runs,
+            values: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn insert(&mut self, key: Key, run: usize, value: f64) {
+        let runs = self.runs;
+        self.values.entry(key).or_insert_with(|| vec![None; runs])[run] = Some(value);
+    }
+
+    fn values(&self, key: Key) -> Vec<f64> {
+        self.values
+            .get(&key)
+            .map(|runs| runs.iter().flatten().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// `f(value, other)` for every run where both were measured.
+    fn paired(&self, key: Key, other: Key, f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
+        let (Some(mine), Some(theirs)) = (self.values.get(&key), self.values.get(&other)) else {
+            return Vec::new();
+        };
+        mine.iter()
+            .zip(theirs)
+            .filter_map(|pair| match pair {
+                (Some(mine), Some(theirs)) => Some(f(*mine, *theirs)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The median over runs of this key's value divided by `other`'s in the same run.
+    fn ratio(&self, key: Key, other: Key) -> Option<f64> {
+        median(self.paired(key, other, |mine, theirs| mine / theirs))
+    }
+
+    /// The median over runs of this key's value minus `other`'s in the same run.
+    fn difference(&self, key: Key, other: Key) -> Option<f64> {
+        median(self.paired(key, other, |mine, theirs| mine - theirs))
+    }
+
+    /// The table, in Markdown, one per allocator that has results.
+    pub(crate) fn render(&self, workloads: &[Workload], contenders: &[Contender]) -> String {
+        let mut out = String::new();
+        for allocator in Allocator::ALL {
+            if !self.values.keys().any(|key| key.0 == allocator) {
+                continue;
+            }
+            let _ = writeln!(out, "\n### {} allocator\n", allocator.id());
+            let _ = writeln!(
+                out,
+                "| workload | contender | median | min … max | vs {} | target |",
+                Contender::BASELINE.label()
+            );
+            let _ = writeln!(out, "|---|---|--:|--:|--:|---|");
+            for &workload in workloads {
+                for &contender in contenders {
+                    let key = (allocator, workload, contender);
+                    let _ = writeln!(out, "{}", self.row(key));
+                }
+            }
+        }
+        out
+    }
+
+    fn row(&self, key: Key) -> String {
+        let (allocator, workload, contender) = key;
+        let values = self.values(key);
+        let shown = |value: f64| format_value(workload, value);
+        let (median_cell, spread) = match (median(values.clone()), min_max(&values)) {
+            (Some(median), Some((min, max))) => {
+                (shown(median), format!("{} … {}", shown(min), shown(max)))
+            }
+            _ => ("failed".to_owned(), String::new()),
+        };
+        let baseline = (allocator, workload, Contender::BASELINE);
+        let ratio = self.ratio(key, baseline);
+        let mut versus = ratio.map_or_else(|| "n/a".to_owned(), |ratio| format!("{ratio:.2}x"));
+        let difference = self.difference(key, baseline);
+        if workload == Workload::Memory {
+            if let Some(difference) = difference {
+                let _ = write!(versus, " ({difference:+.0} B)");
+            }
+        }
+        let target = if contender.is_canstop() {
+            self.target(key, ratio, difference)
+        } else {
+            String::new()
+        };
+        format!(
+            "| {} | {} | {median_cell} | {spread} | {versus} | {target} |",
+            workload.id(),
+            contender.label(),
+        )
+    }
+
+    fn target(&self, key: Key, ratio: Option<f64>, difference: Option<f64>) -> String {
+        let (allocator, workload, _) = key;
+        let verdict = |ok: bool| if ok { "ok" } else { "**missed**" };
+        match workload {
+            Workload::Spawn | Workload::Churn => {
+                let target = if workload == Workload::Spawn {
+                    SPAWN_TARGET
+                } else {
+                    CHURN_TARGET
+                };
+                match ratio {
+                    Some(ratio) => format!("≤ {target:.2}x: {}", verdict(ratio <= target)),
+                    None => format!("≤ {target:.2}x: n/a"),
+                }
+            }
+            Workload::Shutdown => match self.ratio(key, (allocator, workload, Contender::RAW)) {
+                Some(ratio) => format!(
+                    "≤ raw tokio: {ratio:.2}x raw, {}",
+                    verdict(ratio <= SHUTDOWN_TARGET)
+                ),
+                None => "≤ raw tokio: n/a".to_owned(),
+            },
+            Workload::Memory => match difference {
+                Some(difference) => format!(
+                    "≤ +{MEMORY_TARGET:.0} B: {}",
+                    verdict(difference <= MEMORY_TARGET)
+                ),
+                None => format!("≤ +{MEMORY_TARGET:.0} B: n/a"),
+            },
+        }
+    }
+}
+
+fn format_value(workload: Workload, value: f64) -> String {
+    if !workload.is_time() {
+        return format!("{value:.0} B/task");
+    }
+    let millis = value / 1e6;
+    if millis >= 100.0 {
+        format!("{millis:.0} ms")
+    } else if millis >= 1.0 {
+        format!("{millis:.2} ms")
+    } else if value >= 1e3 {
+        format!("{:.1} µs", value / 1e3)
+    } else {
+        format!("{value:.0} ns")
+    }
+}
+
+/// The median (the mean of the middle two for an even count); `None` when empty.
+pub(crate) fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    })
+}
+
+fn min_max(values: &[f64]) -> Option<(f64, f64)> {
+    let min = values.iter().copied().min_by(f64::total_cmp)?;
+    let max = values.iter().copied().max_by(f64::total_cmp)?;
+    Some((min, max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![3.0]), Some(3.0));
+        assert_eq!(median(vec![5.0, 1.0, 3.0]), Some(3.0));
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    }
+
+    #[test]
+    fn ratios_pair_runs() {
+        let mut results = Results::new(3);
+        let system = Allocator::System;
+        let base = (system, Workload::Spawn, Contender::BASELINE);
+        let canstop = (system, Workload::Spawn, Contender::CanstopRoot);
+        for (run, (b, c)) in [(10e3, 11e3), (20e3, 20e3), (40e3, 60e3)]
+            .into_iter()
+            .enumerate()
+        {
+            results.insert(base, run, b);
+            results.insert(canstop, run, c);
+        }
+        // Per-run ratios 1.1, 1.0, 1.5: the median is 1.1, not 91/70.
+        assert_eq!(results.ratio(canstop, base), Some(1.1));
+        let table = results.render(
+            &[Workload::Spawn],
+            &[Contender::BASELINE, Contender::CanstopRoot],
+        );
+        assert!(
+            table.contains("| spawn | canstop runtime API, root scope | 20.0 µs |"),
+            "{table}"
+        );
+        assert!(table.contains("≤ 1.10x: ok"), "{table}");
+    }
+
+    #[test]
+    fn memory_shows_the_difference() {
+        let mut results = Results::new(1);
+        let system = Allocator::System;
+        results.insert((system, Workload::Memory, Contender::BASELINE), 0, 300.0);
+        results.insert((system, Workload::Memory, Contender::CanstopRoot), 0, 400.0);
+        let table = results.render(
+            &[Workload::Memory],
+            &[Contender::BASELINE, Contender::CanstopRoot],
+        );
+        assert!(table.contains("1.33x (+100 B)"), "{table}");
+        assert!(table.contains("≤ +64 B: **missed**"), "{table}");
+    }
+}
