@@ -247,12 +247,14 @@ fn set(options: &mut Options, key: Key, value: &Expr, tokens: TokenStream) -> sy
             let flavor = match lit.value().as_str() {
                 "current_thread" => Flavor::CurrentThread,
                 "multi_thread" => Flavor::MultiThread,
-                other => return Err(syn::Error::new(
-                    lit.span(),
-                    format!(
+                other => {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!(
                         "unknown flavor {other:?}: expected \"current_thread\" or \"multi_thread\""
                     ),
-                )),
+                    ))
+                }
             };
             options.flavor = Some(Spanned {
                 value: flavor,

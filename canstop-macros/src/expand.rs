@@ -169,6 +169,12 @@ impl Context<'_> {
         let vis = &func.vis;
         let fn_token = &func.sig.fn_token;
         let ident = &func.sig.ident;
+        // Empty but in a stub (generics are an error): the stub keeps the caller's view.
+        let (generics, where_clause) = if matches!(self.mac, Macro::Service | Macro::Session) {
+            (&func.sig.generics, &func.sig.generics.where_clause)
+        } else {
+            (&syn::Generics::default(), &None)
+        };
         let inner = self.inner();
         let body = quote_spanned! {func.block.brace_token.span.join()=> {
             #inner
@@ -176,7 +182,7 @@ impl Context<'_> {
         }};
         quote! {
             #(#attrs)*
-            #vis #fn_token #ident(#params) #output #body
+            #vis #fn_token #ident #generics (#params) #output #where_clause #body
         }
     }
 

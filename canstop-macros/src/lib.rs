@@ -2,9 +2,9 @@
 //! crate: `canstop` re-exports every macro and the generated code names only `::canstop`
 //! (or the path given with `crate = "..."`), `::core` and `::std`.
 //!
-//! Each macro runs in three steps, each in its own module: [`attr`] and [`ast`] parse the
-//! options and the fn, [`valid`] (and [`spawns`], the body check) record every misuse with a
-//! precise span, and [`expand`] generates the code. All errors are reported together, and the
+//! Each macro runs in three steps, each in its own module: `attr` and `ast` parse the options
+//! and the fn, `valid` (and `spawns`, the body check) record every misuse with a precise span,
+//! and `expand` generates the code. All errors are reported together, and the
 //! user's fn is still emitted, so that the only errors are the ones the macro reports.
 
 #![forbid(unsafe_code)]
@@ -191,7 +191,7 @@ pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
 /// async fn job() {}
 ///
 /// async fn run() {
-///     job().await; // error: `Session<...>` is a canstop session, not a future
+///     job().await; // error[E0277]: `Session<impl SessionBody>` is not a future
 /// }
 /// ```
 ///

@@ -22,7 +22,8 @@ async fn background() {
 /// A session.
 #[session]
 async fn job(id: u64, shutdown: Shutdown) -> Result<(), String> {
-    if shutdown.is_requested() {
+    let _ = shutdown.is_requested();
+    if id > 10 {
         return Err(format!("{id}"));
     }
     Ok(())
