@@ -197,9 +197,9 @@ impl Report {
     pub fn log(&self) {
         let code = self.exit_code();
         if code == exit_code::CLEAN {
-            tracing::info!(target: "canstop::report", exit_code = code, "{self}");
+            tracing::info!(target: "canstop::report", "{self}");
         } else {
-            tracing::error!(target: "canstop::report", exit_code = code, "{self}");
+            tracing::error!(target: "canstop::report", "{self}");
         }
     }
 

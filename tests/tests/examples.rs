@@ -1,0 +1,299 @@
+//! The example programs, end to end: each is started as a child process, driven over
+//! loopback by a real client, sent a real signal mid-load, and judged from the client's
+//! side and by its exit code and report.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use canstop_tests::{Counts, Running};
+use nix::sys::signal::Signal::SIGTERM;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn client_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("client runtime")
+}
+
+/// 200 connections mid-conversation when SIGTERM arrives: every line sent before the signal
+/// is echoed, every connection closes cleanly, the report counts 200 sessions, exit 0.
+#[test]
+fn echo_answers_every_line_sent_before_sigterm_and_exits_0() {
+    const CONNECTIONS: usize = 200;
+    let mut server = Running::start(env!("CARGO_BIN_EXE_example-echo"), &["127.0.0.1:0"], &[]);
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    let rt = client_runtime();
+
+    // Open every connection and hold a first exchange on each.
+    let mut connections = rt.block_on(async {
+        let mut connections = Vec::new();
+        for i in 0..CONNECTIONS {
+            let stream = TcpStream::connect(&addr).await.expect("connect");
+            let mut stream = BufReader::new(stream);
+            stream
+                .write_all(format!("hello {i}\n").as_bytes())
+                .await
+                .unwrap();
+            let mut line = String::new();
+            stream.read_line(&mut line).await.unwrap();
+            assert_eq!(line, format!("hello {i}\n"));
+            connections.push(stream);
+        }
+        // A second line on each, sent before the signal; not yet read back.
+        for (i, stream) in connections.iter_mut().enumerate() {
+            stream
+                .write_all(format!("second {i}\n").as_bytes())
+                .await
+                .unwrap();
+        }
+        connections
+    });
+
+    server.signal(SIGTERM);
+
+    rt.block_on(async {
+        for (i, stream) in connections.iter_mut().enumerate() {
+            let mut rest = String::new();
+            // read_to_string fails on a reset: a clean close is an EOF after `bye`.
+            stream.read_to_string(&mut rest).await.expect("clean close");
+            assert_eq!(rest, format!("second {i}\nbye\n"));
+        }
+    });
+
+    let (ended, took) = server.wait_exit(LIMIT);
+    println!(
+        "echo: exit {:?} {took:?} after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    assert_eq!(
+        ended.session_counts("echo"),
+        Counts {
+            started: CONNECTIONS as u64,
+            finished: CONNECTIONS as u64,
+            ..Counts::default()
+        }
+    );
+}
+
+/// SIGTERM during 200 slow requests: all get 200 OK, new connections are refused once the
+/// trigger has closed the listener, exit 0.
+#[test]
+fn http_answers_every_request_in_flight_and_refuses_new_connections() {
+    const REQUESTS: usize = 200;
+    let mut server = Running::start(
+        env!("CARGO_BIN_EXE_example-http"),
+        &["127.0.0.1:0"],
+        &[("RUST_LOG", "info,example_http=debug")],
+    );
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    let rt = client_runtime();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let requests: Vec<_> = (0..REQUESTS)
+        .map(|_| {
+            let request = client.get(format!("http://{addr}/slow")).send();
+            rt.spawn(async move {
+                let response = request.await?;
+                let status = response.status();
+                Ok::<_, reqwest::Error>((status, response.text().await?))
+            })
+        })
+        .collect();
+
+    // Every request is in the handler: now the signal.
+    server.wait_for_log("slow request started", REQUESTS, LIMIT);
+    server.signal(SIGTERM);
+    server.wait_for_log("http server stopped accepting", 1, LIMIT);
+    let refused = std::net::TcpStream::connect(&addr).expect_err("connect after the trigger");
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+
+    rt.block_on(async {
+        for request in requests {
+            let (status, body) = request.await.unwrap().expect("request in flight answered");
+            assert_eq!(status, reqwest::StatusCode::OK);
+            assert_eq!(body, "slow hello\n");
+        }
+    });
+    let (ended, took) = server.wait_exit(LIMIT);
+    println!(
+        "http: exit {:?} {took:?} after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    let connections = ended.session_counts("connection");
+    assert_eq!(connections.started, REQUESTS as u64, "{}", ended.text());
+    assert_eq!(connections.finished, connections.started);
+}
+
+/// The worker fails: the server is shut down too, the worker is the trigger, exit 1.
+#[test]
+fn http_shuts_down_when_its_worker_fails() {
+    let mut server = Running::start(
+        env!("CARGO_BIN_EXE_example-http"),
+        &["127.0.0.1:0"],
+        &[("WORKER_FAIL_AFTER", "3")],
+    );
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    let (ended, _) = server.wait_exit(LIMIT);
+    let text = ended.text();
+    println!(
+        "http with a failing worker: exit {:?}\n{text}",
+        ended.code()
+    );
+    assert_eq!(ended.code(), Some(1), "{text}");
+    assert!(
+        text.contains("trigger: service \"worker\" failed: upstream unavailable after 3 ticks"),
+        "{text}"
+    );
+    assert!(text.contains("http_server: stopped cleanly"), "{text}");
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "the server is gone"
+    );
+}
+
+/// SIGTERM while jobs are being worked: the consumer stops claiming, the jobs in flight
+/// finish, and every job is either done or still waiting in the queue.
+#[test]
+fn queue_loses_no_job_on_sigterm() {
+    const JOBS: usize = 40;
+    let spool = scratch_dir("queue");
+    for dir in ["incoming", "working", "done"] {
+        std::fs::create_dir_all(spool.join(dir)).unwrap();
+    }
+    for i in 0..JOBS {
+        std::fs::write(
+            spool.join("incoming").join(format!("job-{i:02}")),
+            format!("payload {i}"),
+        )
+        .unwrap();
+    }
+    let mut consumer = Running::start(
+        env!("CARGO_BIN_EXE_example-queue"),
+        &[spool.to_str().unwrap()],
+        &[("QUEUE_WORKERS", "4"), ("QUEUE_JOB_MS", "100")],
+    );
+    consumer.wait_for_log("job done", 8, LIMIT);
+    consumer.signal(SIGTERM);
+    let (ended, took) = consumer.wait_exit(LIMIT);
+    println!(
+        "queue: exit {:?} {took:?} after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+
+    let names = |dir: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(spool.join(dir))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    let (waiting, working, done) = (names("incoming"), names("working"), names("done"));
+    assert!(working.is_empty(), "jobs left half-done: {working:?}");
+    assert_eq!(
+        waiting.len() + done.len(),
+        JOBS,
+        "waiting {waiting:?} done {done:?}"
+    );
+    assert!(
+        done.len() >= 8 && !waiting.is_empty(),
+        "the signal came mid-queue: {} done",
+        done.len()
+    );
+    for name in &done {
+        let i: usize = name["job-".len()..].parse().unwrap();
+        let result = std::fs::read_to_string(spool.join("done").join(name)).unwrap();
+        assert_eq!(result, format!("PAYLOAD {i}"));
+    }
+    let jobs = ended.session_counts("job");
+    assert_eq!(jobs.started, done.len() as u64, "{}", ended.text());
+    assert_eq!(jobs.finished, jobs.started);
+    std::fs::remove_dir_all(&spool).unwrap();
+}
+
+/// A service that ignores its stop and a session that never ends: both aborted at the 2 s
+/// deadline, named in the report, exit 124.
+#[test]
+fn stubborn_is_aborted_at_the_deadline_with_a_noisy_report() {
+    let mut program = Running::start(env!("CARGO_BIN_EXE_example-stubborn"), &[], &[]);
+    program.wait_for_line("running; stop me", LIMIT);
+    program.signal(SIGTERM);
+    let (ended, took) = program.wait_exit(LIMIT);
+    let text = ended.text();
+    println!(
+        "stubborn: exit {:?} {took:?} after SIGTERM\n{text}",
+        ended.code()
+    );
+    assert_eq!(ended.code(), Some(124), "{text}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(3),
+        "took {took:?}"
+    );
+    assert!(text.contains("stubborn: ABORTED at the deadline"), "{text}");
+    assert!(text.contains("polite: stopped cleanly"), "{text}");
+    let long = ended.session_counts("long_report");
+    assert_eq!((long.started, long.aborted), (1, 1));
+}
+
+/// The report shows the supervisor tree, children indented under their parents.
+#[test]
+fn tree_reports_the_tree() {
+    let mut program = Running::start(
+        env!("CARGO_BIN_EXE_example-tree"),
+        &[],
+        &[("RUST_LOG", "info,example_tree=debug")],
+    );
+    program.wait_for_line("pipeline running", LIMIT);
+    program.wait_for_log("batch done", 3, LIMIT);
+    program.signal(SIGTERM);
+    let (ended, _) = program.wait_exit(LIMIT);
+    let text = ended.text();
+    println!("tree: exit {:?}\n{text}", ended.code());
+    assert_eq!(ended.code(), Some(0), "{text}");
+    let tree: Vec<String> = ended
+        .stderr
+        .iter()
+        .filter(|line| line.contains(": stopped cleanly"))
+        .map(|line| {
+            line.split(": stopped")
+                .next()
+                .unwrap()
+                .trim_end()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        tree,
+        [
+            "    pipeline",
+            "      ingest",
+            "        parser",
+            "      index",
+            "    metrics",
+        ],
+        "{text}"
+    );
+    let batches = ended.session_counts("batch");
+    assert_eq!(batches.finished, batches.started);
+}
+
+/// A fresh directory under the system's temp dir.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("canstop-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
