@@ -88,6 +88,11 @@ pub use shutdown::Shutdown;
 pub use trigger::{Signal, Trigger};
 pub use untracked::spawn_untracked;
 
+/// The README's code blocks, compiled as doctests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 /// What the macros generate calls to. Not public API: no semver guarantees.
 #[doc(hidden)]
 pub mod __private {
