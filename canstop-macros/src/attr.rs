@@ -126,6 +126,15 @@ pub(crate) struct Spanned<T> {
 }
 
 impl<T> Spanned<T> {
+    /// Where the option starts (its key), for generated code that reports about it.
+    pub(crate) fn span(&self) -> proc_macro2::Span {
+        self.tokens
+            .clone()
+            .into_iter()
+            .next()
+            .map_or_else(proc_macro2::Span::call_site, |token| token.span())
+    }
+
     /// An error spanning the whole `key = value`.
     pub(crate) fn error(&self, message: impl std::fmt::Display) -> syn::Error {
         syn::Error::new_spanned(&self.tokens, message)

@@ -216,15 +216,23 @@ impl Context<'_> {
                 }
                 None => quote!(::core::option::Option::None),
             };
-            let paused = self
-                .options
-                .start_paused
-                .as_ref()
-                .is_some_and(|paused| paused.value);
+            let paused = self.options.start_paused.as_ref().filter(|p| p.value);
+            // The paused clock needs canstop's `test-util` feature: say so at compile time.
+            let needs_test_util = paused.map(|paused| {
+                quote_spanned! {paused.span()=>
+                    const _: () = ::core::assert!(
+                        #krate::__private::TEST_UTIL,
+                        "`start_paused = true` needs canstop's `test-util` feature \
+                         (`features = [\"test-util\"]` on the canstop dependency)",
+                    );
+                }
+            });
+            let paused = paused.is_some();
             let call = self.body_ident_at(self.output_span());
             let at = self.krate_at(self.output_span());
             let run = quote_spanned!(self.output_span()=> #at::__private::test(#root, #call()));
             quote! {
+                #needs_test_util
                 #krate::__private::test_runtime(#multi_thread, #workers, #paused).block_on(#run);
             }
         };

@@ -139,6 +139,10 @@ pub mod __private {
         }
     }
 
+    /// Whether canstop was built with `test-util` (tokio's paused clock), which
+    /// `#[canstop::test(start_paused = true)]` checks at compile time.
+    pub const TEST_UTIL: bool = cfg!(feature = "test-util");
+
     /// Builds the runtime of a generated `#[canstop::test]`.
     pub fn test_runtime(
         multi_thread: bool,

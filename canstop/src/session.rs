@@ -28,9 +28,16 @@ use crate::shutdown::Shutdown;
 /// [`Session::new`].
 ///
 /// ```compile_fail
+/// let session = canstop::Session::new("job", |_| async {});
+/// // error: `Session<...>` is a canstop session, not a future
+/// //   = note: spawn it with `canstop::spawn(session)?` (or `scope.spawn(session)?`) ...
+/// tokio::spawn(session);
+/// ```
+///
+/// ```compile_fail
 /// # async fn f() {
 /// let session = canstop::Session::new("job", |_| async {});
-/// session.await; // error: `Session<...>` is a canstop session, not a future
+/// session.await; // error: `Session<...>` is not a future (help: `SpawnWithCanstop` ...)
 /// # }
 /// ```
 #[must_use = "a session does nothing until it is spawned with `canstop::spawn(session)`"]
