@@ -26,6 +26,12 @@ impl DurationError {
         }
     }
 
+    /// For a value that is not valid UTF-8 (an environment variable, say), shown lossily.
+    #[allow(dead_code)] // used by the runtime, not by the macros that share this file
+    pub fn not_unicode(lossy: &str) -> Self {
+        Self::new(lossy, "it is not valid UTF-8")
+    }
+
     /// What is wrong with the input, without the input itself.
     pub fn reason(&self) -> &'static str {
         self.reason

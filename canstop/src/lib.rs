@@ -56,6 +56,7 @@
 
 #![forbid(unsafe_code)]
 
+mod children;
 mod context;
 mod duration;
 mod error;
@@ -68,10 +69,12 @@ mod scope;
 mod service;
 mod session;
 mod sessions;
+mod shared;
 mod shutdown;
 mod signals;
 mod trigger;
 mod untracked;
+mod watchdog;
 
 /// The attribute macros: `#[canstop::main]`, `#[service]`, `#[session]`, `#[canstop::test]`.
 pub use canstop_macros::{main, service, session, test};

@@ -1,115 +1,32 @@
 //! A node of the supervisor tree: the root (the program) or one service. A node owns a scope
-//! (its sessions) and its child services, and knows when it was told to stop and by when it
-//! must be done.
+//! (its sessions) and its child services, knows when it was told to stop and by when it must
+//! be done, and can report on itself at any moment.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use tokio::time::{sleep_until, timeout, Instant};
+use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::task_tracker::TaskTrackerToken;
-use tokio_util::task::TaskTracker;
 
+use crate::children::Children;
 use crate::report::{ServiceOutcome, ServiceReport};
-use crate::sessions::{drain_admitted, Sessions};
-use crate::trigger::{Signal, Trigger};
+use crate::sessions::Sessions;
+use crate::shared::{deadline_after, RootShared, StopInfo};
 
-/// After a deadline, how long a node waits for its children to report their own aborts (they
-/// share the deadline, so they are normally done within microseconds). A child that has not
-/// reported by then is [`ServiceOutcome::Unresponsive`].
+/// After the tree's deadline, how long the root waits for its services to report their own
+/// aborts (they share the deadline, so they are normally done within microseconds). A service
+/// still running after that is [`ServiceOutcome::Unresponsive`]: its thread is blocked.
 const ABORT_GRACE: Duration = Duration::from_millis(100);
 
 /// The same, after a forced exit (a second signal).
 const FORCE_GRACE: Duration = Duration::from_millis(20);
 
-/// When a node was told to stop, and by when it must have stopped.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StopInfo {
-    pub(crate) requested_at: Instant,
-    pub(crate) deadline: Instant,
-}
-
-/// What the whole tree shares: the trigger, the tree's timeout, the force switch.
-pub(crate) struct RootShared {
-    pub(crate) timeout: Duration,
-    /// The runtime the tree runs on: every task of the tree is spawned here, so a [`Scope`]
-    /// works from any thread, and a spawn costs no clone of the runtime's handle.
-    ///
-    /// [`Scope`]: crate::Scope
-    pub(crate) runtime: tokio::runtime::Handle,
-    /// The root's token; every node's token is a descendant.
-    pub(crate) token: CancellationToken,
-    /// Cancelled by a second signal: every drain gives up at once.
-    pub(crate) force: CancellationToken,
-    trigger: OnceLock<Trigger>,
-    stop: OnceLock<StopInfo>,
-    forced_by: OnceLock<Signal>,
-    deadline_reached: AtomicBool,
-}
-
-impl RootShared {
-    pub(crate) fn new(timeout: Duration, runtime: tokio::runtime::Handle) -> Arc<Self> {
-        Arc::new(Self {
-            timeout,
-            runtime,
-            token: CancellationToken::new(),
-            force: CancellationToken::new(),
-            trigger: OnceLock::new(),
-            stop: OnceLock::new(),
-            forced_by: OnceLock::new(),
-            deadline_reached: AtomicBool::new(false),
-        })
-    }
-
-    /// Starts the shutdown of the whole tree, unless it has started already. The first
-    /// trigger wins; returns whether this one did.
-    pub(crate) fn trigger(&self, trigger: Trigger) -> bool {
-        let now = Instant::now();
-        if self.trigger.set(trigger.clone()).is_err() {
-            tracing::debug!(%trigger, "shutdown already under way; trigger ignored");
-            return false;
-        }
-        self.stop.get_or_init(|| StopInfo {
-            requested_at: now,
-            deadline: now + self.timeout,
-        });
-        if trigger.is_failure() {
-            tracing::error!(%trigger, timeout = ?self.timeout, "shutdown triggered");
-        } else {
-            tracing::info!(%trigger, timeout = ?self.timeout, "shutdown triggered");
-        }
-        self.token.cancel();
-        true
-    }
-
-    pub(crate) fn trigger_info(&self) -> Option<Trigger> {
-        self.trigger.get().cloned()
-    }
-
-    /// A second signal: skip the wait everywhere.
-    pub(crate) fn force(&self, signal: Signal) {
-        if self.forced_by.set(signal).is_ok() {
-            tracing::error!(%signal, "second signal: skipping the drain and exiting now");
-        }
-        self.force.cancel();
-    }
-
-    pub(crate) fn forced_by(&self) -> Option<Signal> {
-        self.forced_by.get().copied()
-    }
-
-    pub(crate) fn deadline_reached(&self) -> bool {
-        self.deadline_reached.load(Ordering::Relaxed)
-    }
-}
-
 /// How a node's drain ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DrainEnd {
     Drained,
-    Deadline,
-    Forced,
+    /// Its deadline (or an ancestor's, or a second signal) cut the drain short.
+    Aborted,
 }
 
 /// The root, or one service.
@@ -118,11 +35,20 @@ pub(crate) struct Node {
     /// Names from the root's children down to this node, joined by `/` (empty for the root).
     pub(crate) path: String,
     pub(crate) root: Arc<RootShared>,
-    parent: Option<Arc<Node>>,
+    /// Weak: a parent owns its live children, not the other way round.
+    parent: Option<Weak<Node>>,
+    /// Fires when this node is told to stop.
     pub(crate) token: CancellationToken,
+    /// Fires when this node must give up waiting and abort what is left: at its own deadline,
+    /// or an ancestor's (a child of the parent's abort token).
+    pub(crate) abort: CancellationToken,
     /// The node's own stop timeout; the tree's when `None`.
     timeout: Option<Duration>,
     stop: OnceLock<StopInfo>,
+    /// How its body ended, once it has.
+    outcome: OnceLock<ServiceOutcome>,
+    /// From its stop request until it had fully stopped, once it has.
+    stopped_in: OnceLock<Duration>,
     pub(crate) sessions: Sessions,
     pub(crate) children: Children,
 }
@@ -133,10 +59,13 @@ impl Node {
             name: String::new(),
             path: String::new(),
             token: root.token.clone(),
+            abort: root.abort.clone(),
             root,
             parent: None,
             timeout: None,
             stop: OnceLock::new(),
+            outcome: OnceLock::new(),
+            stopped_in: OnceLock::new(),
             sessions: Sessions::new(),
             children: Children::default(),
         })
@@ -152,13 +81,20 @@ impl Node {
             name,
             path,
             root: self.root.clone(),
-            parent: Some(self.clone()),
+            parent: Some(Arc::downgrade(self)),
             token: self.token.child_token(),
+            abort: self.abort.child_token(),
             timeout,
             stop: OnceLock::new(),
+            outcome: OnceLock::new(),
+            stopped_in: OnceLock::new(),
             sessions: Sessions::new(),
             children: Children::default(),
         })
+    }
+
+    fn parent(&self) -> Option<Arc<Node>> {
+        self.parent.as_ref().and_then(Weak::upgrade)
     }
 
     /// The path a child named `name` gets.
@@ -179,10 +115,10 @@ impl Node {
         }
     }
 
-    /// When this node was told to stop and its deadline; `None` while it has not been.
+    /// When this node was told to stop; `None` while it has not been.
     ///
     /// A node stopped by a cascade from an ancestor's token inherits the ancestor's request
-    /// time; its deadline is the ancestor's, or earlier when its own timeout is shorter.
+    /// time, and has an own deadline only if it has its own timeout.
     pub(crate) fn stop_info(&self) -> Option<StopInfo> {
         if let Some(info) = self.stop.get() {
             return Some(*info);
@@ -190,148 +126,144 @@ impl Node {
         if !self.token.is_cancelled() {
             return None;
         }
-        let inherited = match &self.parent {
+        let inherited = match self.parent() {
             Some(parent) => parent.stop_info(),
-            None => self.root.stop.get().copied(),
+            // The root's stop is the tree's, deadline included.
+            None => return self.root.stop.get().copied(),
         };
-        let info = match inherited {
-            Some(from) => StopInfo {
-                requested_at: from.requested_at,
-                deadline: match self.timeout {
-                    Some(own) => from.deadline.min(from.requested_at + own),
-                    None => from.deadline,
-                },
-            },
-            None => self.fresh_stop(Instant::now()),
+        let requested_at = inherited.map_or_else(Instant::now, |from| from.requested_at);
+        let info = StopInfo {
+            requested_at,
+            own_deadline: self
+                .timeout
+                .map(|timeout| deadline_after(requested_at, timeout)),
         };
         Some(*self.stop.get_or_init(|| info))
     }
 
     /// Tells this node and everything under it to stop (a no-op if it was told already).
+    /// A stop that starts here gets this node's timeout, or the tree's.
     pub(crate) fn request_stop(&self) -> StopInfo {
         let info = match self.stop_info() {
             Some(info) => info,
-            None => *self.stop.get_or_init(|| self.fresh_stop(Instant::now())),
+            None => *self.stop.get_or_init(|| {
+                let now = Instant::now();
+                StopInfo {
+                    requested_at: now,
+                    own_deadline: Some(deadline_after(
+                        now,
+                        self.timeout.unwrap_or(self.root.timeout),
+                    )),
+                }
+            }),
         };
         self.token.cancel();
         info
     }
 
-    fn fresh_stop(&self, now: Instant) -> StopInfo {
-        StopInfo {
-            requested_at: now,
-            deadline: now + self.timeout.unwrap_or(self.root.timeout),
+    /// By when this node must have stopped: the earliest of its own deadline and its
+    /// ancestors'; `None` while nothing above or at it is stopping.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        let own = self.stop_info().and_then(|info| info.own_deadline);
+        let above = match self.parent() {
+            Some(parent) => parent.deadline(),
+            None => self.root.deadline(),
+        };
+        match (own, above) {
+            (Some(own), Some(above)) => Some(own.min(above)),
+            (own, above) => own.or(above),
         }
     }
 
-    /// Waits for the children, then the sessions, up to `deadline`. At the deadline (or when
-    /// forced) every session still live is aborted, and children that have not reported
-    /// within a short grace are given up on.
-    pub(crate) async fn drain(&self, deadline: Instant) -> DrainEnd {
+    /// Completes when this node must abort what is left: at its own deadline (which then
+    /// aborts its subtree too) or when an ancestor's deadline or a second signal aborts it.
+    pub(crate) async fn until_abort(&self) {
+        let own = self.stop_info().and_then(|info| info.own_deadline);
+        let own_deadline = async {
+            match own {
+                Some(deadline) => sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = self.abort.cancelled() => {}
+            () = own_deadline => self.abort.cancel(),
+        }
+    }
+
+    /// Waits for the children, then the sessions, until the abort. At the abort every
+    /// session still live is aborted; children are aborted by the same token and report on
+    /// their own. The root gives up on children that do not report within a short grace.
+    pub(crate) async fn drain(&self) -> DrainEnd {
         let everything = async {
             self.children.drain().await;
             self.sessions.drain().await;
         };
         let end = tokio::select! {
+            biased;
             () = everything => DrainEnd::Drained,
-            () = sleep_until(deadline) => DrainEnd::Deadline,
-            () = self.root.force.cancelled() => DrainEnd::Forced,
+            () = self.until_abort() => DrainEnd::Aborted,
         };
-        if end != DrainEnd::Drained {
-            self.root.deadline_reached.store(true, Ordering::Relaxed);
-            let live = self.sessions.live();
+        if end == DrainEnd::Aborted {
+            let live = self.sessions.abort_all();
             if live > 0 {
-                tracing::error!(scope = %self.describe(), live, "deadline reached: aborting live sessions");
+                self.root.note_deadline_reached();
+                tracing::error!(scope = %self.describe(), live, "deadline reached: aborted live sessions");
             }
-            self.sessions.abort_all();
-            let grace = if end == DrainEnd::Forced {
-                FORCE_GRACE
+            if self.parent.is_some() {
+                // Bounded: the children were aborted with us; a wedged one is the root's call.
+                self.children.drain().await;
             } else {
-                ABORT_GRACE
-            };
-            let _ = timeout(grace, self.children.drain()).await;
-            self.children.close();
+                let grace = if self.root.forced_by().is_some() {
+                    FORCE_GRACE
+                } else {
+                    ABORT_GRACE
+                };
+                if tokio::time::timeout(grace, self.children.drain())
+                    .await
+                    .is_err()
+                {
+                    self.root.note_deadline_reached();
+                    self.children.give_up();
+                }
+            }
         }
         end
     }
-}
 
-/// The child services of a node: admission, and their reports as they come in.
-#[derive(Default)]
-pub(crate) struct Children {
-    tracker: TaskTracker,
-    state: Mutex<ChildrenState>,
-}
-
-#[derive(Default)]
-struct ChildrenState {
-    closed: bool,
-    next_id: u64,
-    slots: Vec<ChildSlot>,
-}
-
-struct ChildSlot {
-    id: u64,
-    name: String,
-    path: String,
-    report: Option<ServiceReport>,
-}
-
-impl Children {
-    /// Admits a child service, or refuses it (`None`) once this node has finished stopping.
-    pub(crate) fn admit(&self, name: &str, path: &str) -> Option<(u64, TaskTrackerToken)> {
-        let mut state = self.lock();
-        if state.closed {
-            return None;
-        }
-        let id = state.next_id;
-        state.next_id += 1;
-        state.slots.push(ChildSlot {
-            id,
-            name: name.to_owned(),
-            path: path.to_owned(),
-            report: None,
-        });
-        Some((id, self.tracker.token()))
+    /// Records how the body ended.
+    pub(crate) fn set_outcome(&self, outcome: ServiceOutcome) {
+        let _ = self.outcome.set(outcome);
     }
 
-    /// Files a child's final report.
-    pub(crate) fn finish(&self, id: u64, report: ServiceReport) {
-        let mut state = self.lock();
-        if let Some(slot) = state.slots.iter_mut().find(|slot| slot.id == id) {
-            slot.report.get_or_insert(report);
+    /// Records that the node has fully stopped.
+    pub(crate) fn set_stopped(&self, requested_at: Instant) {
+        let _ = self.stopped_in.set(requested_at.elapsed());
+    }
+
+    /// The node's report as things stand: final once it has stopped; for a node still
+    /// stopping, what is known (a body that never ended is `Unresponsive`).
+    pub(crate) fn report(&self) -> ServiceReport {
+        ServiceReport {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            outcome: self
+                .outcome
+                .get()
+                .cloned()
+                .unwrap_or(ServiceOutcome::Unresponsive),
+            stop_time: self.stopped_in.get().copied(),
+            children: self.children.reports(),
+            sessions: self.sessions.stats(),
         }
     }
 
-    /// Waits until every admitted child has stopped, closing admission on the way.
-    pub(crate) async fn drain(&self) {
-        drain_admitted(&self.tracker, || self.close()).await;
-    }
-
-    pub(crate) fn close(&self) {
-        self.tracker.close();
-        self.lock().closed = true;
-    }
-
-    /// The children's reports; one that never reported is `Unresponsive`.
-    pub(crate) fn reports(&self) -> Vec<ServiceReport> {
-        self.lock()
-            .slots
-            .iter()
-            .map(|slot| {
-                slot.report.clone().unwrap_or_else(|| ServiceReport {
-                    name: slot.name.clone(),
-                    path: slot.path.clone(),
-                    outcome: ServiceOutcome::Unresponsive,
-                    stop_time: None,
-                    children: Vec::new(),
-                    sessions: Vec::new(),
-                })
-            })
-            .collect()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, ChildrenState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Gives up on this node (its thread is blocked): counts its live sessions as aborted and
+    /// does the same for its children.
+    pub(crate) fn give_up(&self) {
+        self.sessions.abort_all();
+        self.abort.cancel();
+        self.children.give_up();
     }
 }

@@ -301,8 +301,12 @@ impl fmt::Display for Report {
 fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usize) -> fmt::Result {
     let indent = "  ".repeat(depth);
     write!(f, "{indent}{}: {}", service.name, service.outcome)?;
-    if let Some(stop_time) = service.stop_time {
-        write!(f, " (stopped in {stop_time:?})")?;
+    match service.stop_time {
+        Some(stop_time) => write!(f, " (stopped in {stop_time:?})")?,
+        None if service.outcome != ServiceOutcome::Unresponsive => {
+            write!(f, " (still waiting for its children at the report)")?;
+        }
+        None => {}
     }
     writeln!(f)?;
     for child in &service.children {

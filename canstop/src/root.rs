@@ -7,17 +7,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use crate::context;
 use crate::duration::parse_duration;
 use crate::error::StartError;
-use crate::node::{DrainEnd, Node, RootShared};
+use crate::node::Node;
 use crate::outcome::{catch_panic, Ended, MainResult};
 use crate::report::{Report, ServiceReport, SessionStats};
 use crate::sessions::merge_into;
+use crate::shared::RootShared;
 use crate::signals;
 use crate::trigger::Trigger;
+use crate::watchdog::Watchdog;
 
 /// The environment variable that overrides the compiled drain timeout, so that the
 /// orchestrator (Kubernetes' grace period, systemd's `TimeoutStopSec`) sets it, not the code.
@@ -153,12 +153,17 @@ impl Root {
         if !self.timeout_from_env {
             return Ok(self.timeout);
         }
+        let bad = |error| StartError::BadTimeout {
+            variable: TIMEOUT_ENV,
+            error,
+        };
         match std::env::var(TIMEOUT_ENV) {
-            Ok(value) => parse_duration(&value).map_err(|error| StartError::BadTimeout {
-                variable: TIMEOUT_ENV,
-                error,
-            }),
-            Err(_) => Ok(self.timeout),
+            Ok(value) => parse_duration(&value).map_err(bad),
+            Err(std::env::VarError::NotPresent) => Ok(self.timeout),
+            // Not UTF-8: malformed, not absent.
+            Err(std::env::VarError::NotUnicode(value)) => Err(bad(
+                crate::duration::DurationError::not_unicode(&value.to_string_lossy()),
+            )),
         }
     }
 
@@ -168,7 +173,20 @@ impl Root {
     /// Every task of the tree runs on this runtime, so a [`Scope`](crate::Scope) handed to a
     /// plain thread still spawns there.
     /// Outside a tokio runtime it returns [`StartError::NoRuntime`].
+    ///
+    /// Dropping the future before it completes aborts the whole tree at once.
     pub async fn run<F>(self, body: F) -> Result<Report, StartError>
+    where
+        F: Future,
+        F::Output: MainResult,
+    {
+        self.run_tree(body, false).await
+    }
+
+    /// [`run`](Self::run); with `owns_process`, a watchdog thread also ends the process if the
+    /// tree does not stop by its deadline (or soon after a second signal) even when every
+    /// runtime thread is blocked.
+    async fn run_tree<F>(self, body: F, owns_process: bool) -> Result<Report, StartError>
     where
         F: Future,
         F::Output: MainResult,
@@ -177,6 +195,14 @@ impl Root {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
         let shared = RootShared::new(timeout, runtime);
         let root = Node::root(shared.clone());
+        let mut guard = AbortOnDrop {
+            root: root.clone(),
+            finished: false,
+        };
+        if owns_process {
+            let watchdog = Watchdog::start(Arc::downgrade(&root)).map_err(StartError::Runtime)?;
+            let _ = shared.watchdog.set(watchdog);
+        }
         let listener = if self.signals {
             Some(signals::listen(shared.clone()).map_err(StartError::Signals)?)
         } else {
@@ -187,10 +213,15 @@ impl Root {
             shared.trigger(Trigger::BodyReturned);
         }
         wait_for_trigger(&root).await;
-        let stop = root.request_stop();
-        let end = root.drain(stop.deadline).await;
+        root.request_stop();
+        root.drain().await;
         drop(listener);
-        Ok(assemble_report(&root, stop.requested_at, end))
+        let report = assemble_report(&root);
+        guard.finished = true;
+        if let Some(watchdog) = shared.watchdog.get() {
+            watchdog.disarm();
+        }
+        Ok(report)
     }
 
     /// What `#[canstop::main]` generates, for programs that do not use the macro: runs
@@ -239,7 +270,7 @@ impl Root {
         F::Output: MainResult,
     {
         let runtime = self.build_runtime().map_err(StartError::Runtime)?;
-        let report = runtime.block_on(self.run(body));
+        let report = runtime.block_on(self.run_tree(body, true));
         match &report {
             Ok(report) if report.forced.is_none() => runtime.shutdown_timeout(EXIT_GRACE),
             _ => runtime.shutdown_background(),
@@ -292,8 +323,19 @@ where
 }
 
 /// Waits for a trigger, or for every service and root session to finish on their own.
+///
+/// "Finished" means no service and no root session running at the same moment; only then is
+/// admission closed (work admitted just before the close is still waited for, unhurried), so
+/// a root session may start a service at any time before.
 async fn wait_for_trigger(root: &Arc<Node>) {
     let finished = async {
+        loop {
+            root.children.idle().await;
+            root.sessions.idle().await;
+            if root.children.is_idle() && root.sessions.is_idle() {
+                break;
+            }
+        }
         root.children.drain().await;
         root.sessions.drain().await;
     };
@@ -306,7 +348,8 @@ async fn wait_for_trigger(root: &Arc<Node>) {
     }
 }
 
-fn assemble_report(root: &Node, triggered_at: Instant, end: DrainEnd) -> Report {
+/// The report of the tree under `root`, as things stand (final once the drain has ended).
+pub(crate) fn assemble_report(root: &Node) -> Report {
     let services = root.children.reports();
     let mut sessions = Vec::new();
     for stats in root.sessions.stats() {
@@ -323,13 +366,40 @@ fn assemble_report(root: &Node, triggered_at: Instant, end: DrainEnd) -> Report 
     for service in &services {
         add_sessions(&mut sessions, service);
     }
+    let shared = &root.root;
     Report {
-        trigger: root.root.trigger_info().unwrap_or(Trigger::Finished),
+        trigger: shared.trigger_info().unwrap_or(Trigger::Finished),
         services,
         sessions,
-        stop_time: triggered_at.elapsed(),
-        timeout: root.root.timeout,
-        deadline_reached: end != DrainEnd::Drained || root.root.deadline_reached(),
-        forced: root.root.forced_by(),
+        stop_time: shared
+            .stop
+            .get()
+            .map_or(Duration::ZERO, |stop| stop.requested_at.elapsed()),
+        timeout: shared.timeout,
+        deadline_reached: shared.deadline_reached(),
+        forced: shared.forced_by(),
+    }
+}
+
+/// Aborts the whole tree when [`Root::run`]'s future is dropped before it completes (under a
+/// `timeout` or a `select!`), so that nothing keeps running unsupervised.
+struct AbortOnDrop {
+    root: Arc<Node>,
+    finished: bool,
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let shared = &self.root.root;
+        tracing::warn!("the root's future was dropped: aborting the tree");
+        shared.token.cancel();
+        shared.abort.cancel();
+        self.root.sessions.abort_all();
+        if let Some(watchdog) = shared.watchdog.get() {
+            watchdog.disarm();
+        }
     }
 }

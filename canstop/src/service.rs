@@ -7,7 +7,6 @@ use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::{sleep_until, Instant};
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::Instrument;
 
@@ -15,7 +14,7 @@ use crate::context;
 use crate::error::SpawnError;
 use crate::node::Node;
 use crate::outcome::{catch_panic, BodyResult, Ended};
-use crate::report::{ServiceOutcome, ServiceReport};
+use crate::report::ServiceOutcome;
 use crate::shutdown::Shutdown;
 use crate::trigger::Trigger;
 
@@ -152,12 +151,14 @@ impl fmt::Debug for ServiceHandle {
 
 pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHandle, SpawnError> {
     let path = parent.child_path(&service.name);
-    let Some((id, token)) = parent.children.admit(&service.name, &path) else {
+    let Some((id, node, token)) = parent
+        .children
+        .admit(|| parent.child(service.name.to_string(), path, service.timeout))
+    else {
         return Err(SpawnError::Closed {
             scope: parent.describe(),
         });
     };
-    let node = parent.child(service.name.to_string(), path, service.timeout);
     let span = tracing::info_span!("service", name = %node.path);
     let supervisor = Supervisor {
         node: node.clone(),
@@ -192,17 +193,11 @@ impl Supervisor {
         let node = &self.node;
         tracing::debug!(service = %node.path, "service started");
         let end = self.run_body(service).await;
-        let outcome = self.judge(end);
+        node.set_outcome(self.judge(end));
         let stop = node.request_stop();
-        node.drain(stop.deadline).await;
-        let report = ServiceReport {
-            name: node.name.clone(),
-            path: node.path.clone(),
-            outcome,
-            stop_time: Some(stop.requested_at.elapsed()),
-            children: node.children.reports(),
-            sessions: node.sessions.stats(),
-        };
+        node.drain().await;
+        node.set_stopped(stop.requested_at);
+        let report = node.report();
         tracing::debug!(service = %node.path, outcome = %report.outcome, "service stopped");
         self.parent.children.finish(self.id, report);
     }
@@ -229,14 +224,10 @@ impl Supervisor {
         if service.cancel_on_stop {
             return BodyEnd::DroppedAtStop;
         }
-        let deadline = node
-            .stop_info()
-            .map_or_else(Instant::now, |info| info.deadline);
         tokio::select! {
             biased;
             result = &mut body => BodyEnd::Returned { ended: Ended::from_result(result), early: false },
-            () = sleep_until(deadline) => BodyEnd::Aborted,
-            () = node.root.force.cancelled() => BodyEnd::Aborted,
+            () = node.until_abort() => BodyEnd::Aborted,
         }
     }
 
@@ -283,6 +274,7 @@ impl Supervisor {
                 ServiceOutcome::Panicked { message, early }
             }
             BodyEnd::Aborted => {
+                self.node.root.note_deadline_reached();
                 tracing::error!(service = %path, "service did not stop by its deadline: aborted");
                 ServiceOutcome::Aborted
             }

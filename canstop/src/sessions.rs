@@ -190,9 +190,11 @@ impl Sessions {
 
     /// The deadline sweep: closes admission, counts every live session as aborted (blocking
     /// ones also as abandoned) and aborts the async ones. Their guards still run when their
-    /// tasks are dropped; they find themselves counted and only clean up.
-    pub(crate) fn abort_all(&self) {
+    /// tasks are dropped; they find themselves counted and only clean up. Returns how many
+    /// sessions it aborted.
+    pub(crate) fn abort_all(&self) -> usize {
         self.tracker.close();
+        let mut swept = 0;
         let mut handles = Vec::new();
         for shard in 0..self.shards.len() {
             let mut guard = self.lock(shard);
@@ -200,6 +202,7 @@ impl Sessions {
             let Shard { live, kinds, .. } = &mut *guard;
             for (_, entry) in live.iter_mut().filter(|(_, entry)| !entry.settled) {
                 entry.settled = true;
+                swept += 1;
                 kinds[entry.kind].aborted += 1;
                 if entry.blocking {
                     kinds[entry.kind].abandoned += 1;
@@ -211,16 +214,17 @@ impl Sessions {
         for handle in handles {
             handle.abort();
         }
+        swept
     }
 
-    /// How many admitted sessions have not been settled yet.
-    pub(crate) fn live(&self) -> usize {
-        (0..self.shards.len())
-            .map(|shard| {
-                let guard = self.lock(shard);
-                guard.live.iter().filter(|(_, live)| !live.settled).count()
-            })
-            .sum()
+    /// Waits until no session is running, without closing admission.
+    pub(crate) async fn idle(&self) {
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    pub(crate) fn is_idle(&self) -> bool {
+        self.tracker.is_empty()
     }
 
     /// The counts per kind, summed over the shards.

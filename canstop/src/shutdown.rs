@@ -71,7 +71,11 @@ impl Shutdown {
     /// The instant by which this scope must have stopped; `None` until it is told to stop.
     /// After it, whatever is still running is aborted.
     pub fn deadline(&self) -> Option<Instant> {
-        self.node.stop_info().map(|info| info.deadline)
+        if self.is_requested() {
+            self.node.deadline()
+        } else {
+            None
+        }
     }
 
     /// What started the shutdown of the tree, once it has started.

@@ -1,84 +1,93 @@
 //! The signal listener: the first SIGINT/SIGTERM triggers the shutdown, a second one forces
-//! the exit. Tokio never uninstalls a signal handler once installed, so the second-signal
-//! path is canstop's own: the listener keeps listening after the first.
+//! the exit.
+//!
+//! On Unix it is a plain OS thread reading signals through `signal-hook`, not a tokio task:
+//! signals are then seen even when every runtime thread is blocked in synchronous code, which
+//! is exactly when a second Ctrl-C matters. (Tokio never uninstalls a signal handler once
+//! installed, so the second-signal path is canstop's own either way.)
 
 use std::io;
 use std::sync::Arc;
 
-use tokio::task::JoinHandle;
-
-use crate::node::RootShared;
+use crate::shared::RootShared;
 use crate::trigger::{Signal, Trigger};
 
-/// The running listener; stops listening when dropped.
-#[derive(Debug)]
-pub(crate) struct Listener(JoinHandle<()>);
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.0.abort();
+/// What the listener does with the n-th signal.
+fn on_signal(root: &RootShared, count: usize, signal: Signal) {
+    tracing::info!(%signal, "signal received");
+    if count == 1 {
+        root.trigger(Trigger::Signal(signal));
+    } else {
+        root.force(signal);
     }
 }
 
-/// Installs the handlers (before returning, so no signal is missed) and starts listening.
-pub(crate) fn listen(root: Arc<RootShared>) -> io::Result<Listener> {
-    let mut signals = Signals::install()?;
-    Ok(Listener(tokio::spawn(async move {
-        let first = signals.next().await;
-        tracing::info!(signal = %first, "signal received");
-        root.trigger(Trigger::Signal(first));
-        let second = signals.next().await;
-        root.force(second);
-    })))
-}
-
 #[cfg(unix)]
-struct Signals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
+mod imp {
+    use super::*;
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::iterator::{Handle, Signals};
 
-#[cfg(unix)]
-impl Signals {
-    fn install() -> io::Result<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Self {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
+    /// The running listener; stops listening when dropped.
+    #[derive(Debug)]
+    pub(crate) struct Listener(Handle);
 
-    async fn next(&mut self) -> Signal {
-        tokio::select! {
-            _ = self.interrupt.recv() => Signal::Interrupt,
-            _ = self.terminate.recv() => Signal::Terminate,
+    impl Drop for Listener {
+        fn drop(&mut self) {
+            self.0.close();
         }
     }
+
+    /// Installs the handlers (before returning, so no signal is missed) and starts listening.
+    pub(crate) fn listen(root: Arc<RootShared>) -> io::Result<Listener> {
+        let mut signals = Signals::new([SIGINT, SIGTERM])?;
+        let handle = signals.handle();
+        std::thread::Builder::new()
+            .name("canstop-signals".into())
+            .spawn(move || {
+                for (count, number) in signals.forever().enumerate() {
+                    let signal = if number == SIGINT {
+                        Signal::Interrupt
+                    } else {
+                        Signal::Terminate
+                    };
+                    on_signal(&root, count + 1, signal);
+                }
+            })?;
+        Ok(Listener(handle))
+    }
 }
 
 #[cfg(not(unix))]
-struct Signals {
-    ctrl_c: tokio::signal::windows::CtrlC,
-    ctrl_break: tokio::signal::windows::CtrlBreak,
-    close: tokio::signal::windows::CtrlClose,
-}
+mod imp {
+    use super::*;
+    use tokio::task::JoinHandle;
 
-#[cfg(not(unix))]
-impl Signals {
-    fn install() -> io::Result<Self> {
+    /// The running listener; stops listening when dropped.
+    #[derive(Debug)]
+    pub(crate) struct Listener(JoinHandle<()>);
+
+    impl Drop for Listener {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+
+    pub(crate) fn listen(root: Arc<RootShared>) -> io::Result<Listener> {
         use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close};
-        Ok(Self {
-            ctrl_c: ctrl_c()?,
-            ctrl_break: ctrl_break()?,
-            close: ctrl_close()?,
-        })
-    }
-
-    async fn next(&mut self) -> Signal {
-        tokio::select! {
-            _ = self.ctrl_c.recv() => Signal::CtrlC,
-            _ = self.ctrl_break.recv() => Signal::CtrlC,
-            _ = self.close.recv() => Signal::CtrlC,
-        }
+        let (mut c, mut brk, mut close) = (ctrl_c()?, ctrl_break()?, ctrl_close()?);
+        let runtime = root.runtime.clone();
+        Ok(Listener(runtime.spawn(async move {
+            for count in 1.. {
+                tokio::select! {
+                    _ = c.recv() => {}
+                    _ = brk.recv() => {}
+                    _ = close.recv() => {}
+                }
+                on_signal(&root, count, Signal::CtrlC);
+            }
+        })))
     }
 }
+
+pub(crate) use imp::listen;

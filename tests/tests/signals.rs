@@ -156,3 +156,65 @@ fn a_malformed_timeout_in_the_environment_is_rejected_at_start_up() {
     // Nothing ran.
     assert!(!ended.text().contains("READY"), "{}", ended.text());
 }
+
+/// Every runtime thread blocked in synchronous code: no tokio timer can fire, yet the process
+/// still ends at the deadline (plus the watchdog's grace), names what it gave up on, and
+/// keeps the counts of the sessions it could not drain.
+#[test]
+fn a_wedged_runtime_still_exits_at_the_deadline() {
+    let mut child = Running::start(CHILD, &["wedged"], &[]);
+    child.wait_for_line("READY", START_LIMIT);
+    child.signal(SIGTERM);
+    let (ended, took) = child.wait_exit(Duration::from_secs(10));
+    let text = ended.text();
+    println!(
+        "wedged: exit {:?} {took:?} after SIGTERM\n{text}",
+        ended.code()
+    );
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
+    assert!(text.contains("did not stop by its deadline"), "{text}");
+    assert!(text.contains("UNRESPONSIVE"), "{text}");
+    let work = ended.session_counts("work");
+    assert_eq!((work.started, work.aborted), (3, 3), "{text}");
+}
+
+/// The second signal is read off the runtime: it works even when every runtime thread is
+/// blocked.
+#[test]
+fn a_second_signal_exits_at_once_even_when_the_runtime_is_wedged() {
+    let mut child = Running::start(CHILD, &["wedged"], &[]);
+    child.wait_for_line("READY", START_LIMIT);
+    child.signal(SIGTERM);
+    child.wait_for_line("WEDGED", START_LIMIT);
+    let started = std::time::Instant::now();
+    child.signal(SIGINT);
+    let (ended, _) = child.wait_exit(Duration::from_secs(10));
+    let took = started.elapsed();
+    println!(
+        "wedged, second signal: exit {:?} {took:?}\n{}",
+        ended.code(),
+        ended.text()
+    );
+    assert!(took < Duration::from_millis(200), "took {took:?}");
+    assert_eq!(ended.code(), Some(130));
+}
+
+#[test]
+fn a_timeout_in_the_environment_that_is_not_utf8_is_rejected() {
+    use std::os::unix::ffi::OsStrExt;
+    let output = std::process::Command::new(CHILD)
+        .arg("env-timeout")
+        .env(
+            "CANSTOP_SHUTDOWN_TIMEOUT",
+            std::ffi::OsStr::from_bytes(b"1\xffs"),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(i32::from(canstop::exit_code::CONFIG))
+    );
+    assert!(stderr.contains("it is not valid UTF-8"), "{stderr}");
+}

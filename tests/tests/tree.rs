@@ -584,3 +584,163 @@ async fn sessions_spawned_during_the_drain_are_tracked_and_waited_for() {
     assert_eq!(report.stop_time, Duration::from_secs(2));
     assert!(report.is_clean(), "{report}");
 }
+
+/// Sets a flag and wakes a waiter when dropped: proof that a body was dropped (aborted).
+struct DropSignal(Arc<tokio::sync::Notify>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        self.0.notify_one();
+    }
+}
+
+/// Dropping the root's future (under a `timeout`, say) aborts the tree instead of leaving it
+/// running unsupervised.
+#[tokio::test(start_paused = true)]
+async fn dropping_the_root_future_aborts_the_tree() {
+    let dropped = Arc::new(tokio::sync::Notify::new());
+    let guard = DropSignal(dropped.clone());
+    let run = root().run(async move {
+        canstop::start(Service::new(
+            "forever",
+            move |_shutdown: Shutdown| async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            },
+        ))?;
+        Ok::<(), SpawnError>(())
+    });
+    let cut = tokio::time::timeout(Duration::from_secs(1), run).await;
+    assert!(cut.is_err(), "the tree runs until its future is dropped");
+    // The service's body is dropped without any trigger or deadline.
+    tokio::time::timeout(Duration::from_secs(5), dropped.notified())
+        .await
+        .expect("the service was aborted when the root's future was dropped");
+}
+
+/// A service whose thread is blocked is given up on at the deadline: it is `Unresponsive`,
+/// its sessions are still counted (as aborted), and its healthy ancestors keep their own
+/// outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unresponsive_service_keeps_its_sessions_and_spares_its_ancestors() {
+    let report = root()
+        .timeout(Duration::from_millis(200))
+        .run(async {
+            canstop::start(Service::new("outer", |shutdown: Shutdown| async move {
+                canstop::start(Service::new("middle", |shutdown: Shutdown| async move {
+                    canstop::start(Service::new("stuck", |shutdown: Shutdown| async move {
+                        for _ in 0..3 {
+                            canstop::spawn(Session::new("work", |_| std::future::pending::<()>()))?;
+                        }
+                        shutdown.requested().await;
+                        std::thread::sleep(Duration::from_millis(800)); // blocks its worker
+                        Ok::<(), SpawnError>(())
+                    }))?;
+                    shutdown.requested().await;
+                    Ok::<(), SpawnError>(())
+                }))?;
+                shutdown.requested().await;
+                Ok::<(), SpawnError>(())
+            }))?;
+            tokio::task::yield_now().await;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    println!("{report}");
+    assert_eq!(
+        report.service("outer/middle/stuck").unwrap().outcome,
+        ServiceOutcome::Unresponsive
+    );
+    assert_eq!(
+        report.service("outer").unwrap().outcome,
+        ServiceOutcome::Stopped
+    );
+    assert_eq!(
+        report.service("outer/middle").unwrap().outcome,
+        ServiceOutcome::Stopped
+    );
+    let work = report.sessions_named("work").unwrap();
+    assert_eq!((work.started, work.aborted), (3, 3));
+    assert_eq!(report.exit_code(), exit_code::TIMED_OUT);
+}
+
+/// A service stopped on its own with a long timeout is still cut at the tree's (earlier)
+/// deadline once the tree shuts down.
+#[tokio::test(start_paused = true)]
+async fn the_tree_deadline_bounds_a_service_stopped_earlier() {
+    let started = Instant::now();
+    let report = root()
+        .timeout(Duration::from_secs(1))
+        .run(async {
+            let slow = canstop::start(
+                Service::new("slow", |shutdown: Shutdown| async move {
+                    shutdown.requested().await;
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                })
+                .timeout(Duration::from_secs(30)),
+            )?;
+            canstop::start(Service::new("idle", |shutdown: Shutdown| async move {
+                shutdown.requested().await;
+            }))?;
+            slow.stop(); // its own stop: 30 s
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            canstop::shutdown()?; // the tree's: 1 s
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        report.service("slow").unwrap().outcome,
+        ServiceOutcome::Aborted
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_timeout_does_not_overflow() {
+    let report = root()
+        .timeout(Duration::MAX)
+        .run(async {
+            canstop::start(
+                Service::new("idle", |shutdown: Shutdown| async move {
+                    shutdown.requested().await;
+                })
+                .timeout(Duration::MAX),
+            )?;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report}");
+}
+
+/// With no service running yet, a root session may still start one: the program is not
+/// finished while a root session runs.
+#[tokio::test(start_paused = true)]
+async fn a_root_session_may_start_a_service_while_no_service_runs() {
+    let report = root()
+        .run(async {
+            canstop::spawn(Session::new("bootstrap", |_| async {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                canstop::start(Service::new("late", |shutdown: Shutdown| async move {
+                    shutdown.requested().await;
+                }))?;
+                canstop::shutdown()
+            }))?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        report.service("late").unwrap().outcome,
+        ServiceOutcome::Stopped
+    );
+    assert!(
+        matches!(report.trigger, Trigger::Requested { .. }),
+        "{report}"
+    );
+    assert!(report.is_clean(), "{report}");
+}

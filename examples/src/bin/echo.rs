@@ -8,6 +8,8 @@
 //! has received, says `bye` and closes; the report counts every connection; the exit code is
 //! 0. A second Ctrl-C skips the wait.
 
+use std::time::Duration;
+
 use canstop::{service, session, Shutdown};
 use canstop_examples::{announce, init_tracing};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -39,26 +41,34 @@ async fn echo_server(shutdown: Shutdown, listener: TcpListener) -> std::io::Resu
     }
 }
 
-/// Echoes lines until the client leaves or the stop is requested. Lines already received
-/// are always answered before the connection closes.
+/// After the stop, how long a connection keeps answering before it says goodbye: lines the
+/// client sent just before the stop may still be on their way through the network stack.
+const LINGER: Duration = Duration::from_millis(100);
+
+/// Echoes lines until the client leaves or the stop is requested. After the stop it answers
+/// what is still arriving until the client has been quiet for [`LINGER`] (the deadline bounds
+/// a client that never is), then says `bye` and closes.
 #[session]
 async fn echo(stream: TcpStream, shutdown: Shutdown) -> std::io::Result<()> {
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader).lines();
     loop {
-        tokio::select! {
-            biased; // a line that has arrived is answered before the stop is noticed
-            line = lines.next_line() => match line? {
-                Some(line) => {
-                    writer.write_all(format!("{line}\n").as_bytes()).await?;
-                }
-                None => return Ok(()),
-            },
-            () = shutdown.requested() => {
-                writer.write_all(b"bye\n").await?;
-                writer.shutdown().await?;
-                return Ok(());
-            }
+        let line = tokio::select! {
+            biased;
+            line = lines.next_line() => line?,
+            () = shutdown.requested() => break,
+        };
+        match line {
+            Some(line) => writer.write_all(format!("{line}\n").as_bytes()).await?,
+            None => return Ok(()),
         }
     }
+    while let Ok(line) = tokio::time::timeout(LINGER, lines.next_line()).await {
+        match line? {
+            Some(line) => writer.write_all(format!("{line}\n").as_bytes()).await?,
+            None => return Ok(()),
+        }
+    }
+    writer.write_all(b"bye\n").await?;
+    writer.shutdown().await
 }

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         "env-timeout" => root
             .timeout(Duration::from_secs(30))
             .block_on(slow_session()),
+        "wedged" => root.timeout(Duration::from_secs(1)).block_on(wedged()),
         other => {
             eprintln!("unknown scenario {other:?}");
             return ExitCode::from(2);
@@ -113,5 +114,25 @@ async fn blocking() -> Result<(), canstop::SpawnError> {
             std::thread::sleep(Duration::from_secs(3600));
         }
     })?;
+    Ok(())
+}
+
+/// Services that block their worker threads in synchronous code once told to stop: no timer
+/// and no task of the runtime can run any more. Two workers, three services.
+async fn wedged() -> Result<(), canstop::SpawnError> {
+    let blocked = Arc::new(AtomicUsize::new(0));
+    for name in ["wedged-1", "wedged-2", "wedged-3"] {
+        let blocked = blocked.clone();
+        canstop::start(Service::new(name, move |shutdown: Shutdown| async move {
+            canstop::spawn(Session::new("work", |_| std::future::pending::<()>()))?;
+            shutdown.requested().await;
+            if blocked.fetch_add(1, Ordering::SeqCst) + 1 == 2 {
+                say("WEDGED"); // both workers are about to block
+            }
+            std::thread::sleep(Duration::from_secs(60));
+            Ok::<(), canstop::SpawnError>(())
+        }))?;
+    }
+    say("READY");
     Ok(())
 }

@@ -1,0 +1,123 @@
+//! What the whole tree shares: the trigger, the tree's timeout and deadline, the abort switch
+//! and, for a process-owning root, the watchdog.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::trigger::{Signal, Trigger};
+use crate::watchdog::Watchdog;
+
+/// When a node was told to stop, and its own deadline (from its own timeout, or the tree's
+/// for a stop that started at this node). A node stopped by a cascade from an ancestor has no
+/// own deadline unless it has its own timeout; it inherits the ancestor's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StopInfo {
+    pub(crate) requested_at: Instant,
+    pub(crate) own_deadline: Option<Instant>,
+}
+
+/// `now + timeout`, saturating at a far-future instant instead of overflowing.
+pub(crate) fn deadline_after(now: Instant, timeout: Duration) -> Instant {
+    // About 30 years, as tokio uses for "never".
+    const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
+    now.checked_add(timeout.min(FAR))
+        .unwrap_or_else(|| now + Duration::from_secs(86_400))
+}
+
+pub(crate) struct RootShared {
+    pub(crate) timeout: Duration,
+    /// The runtime the tree runs on: every task of the tree is spawned here, so a [`Scope`]
+    /// works from any thread, and a spawn costs no clone of the runtime's handle.
+    ///
+    /// [`Scope`]: crate::Scope
+    pub(crate) runtime: tokio::runtime::Handle,
+    /// The root's stop token; every node's stop token descends from it.
+    pub(crate) token: CancellationToken,
+    /// The root's abort token: cancelled at the tree's deadline or by a second signal. Every
+    /// node's abort token descends from it, so an ancestor's deadline reaches every node.
+    pub(crate) abort: CancellationToken,
+    trigger: OnceLock<Trigger>,
+    pub(crate) stop: OnceLock<StopInfo>,
+    forced_by: OnceLock<Signal>,
+    deadline_reached: AtomicBool,
+    pub(crate) watchdog: OnceLock<Watchdog>,
+}
+
+impl RootShared {
+    pub(crate) fn new(timeout: Duration, runtime: tokio::runtime::Handle) -> Arc<Self> {
+        Arc::new(Self {
+            timeout,
+            runtime,
+            token: CancellationToken::new(),
+            abort: CancellationToken::new(),
+            trigger: OnceLock::new(),
+            stop: OnceLock::new(),
+            forced_by: OnceLock::new(),
+            deadline_reached: AtomicBool::new(false),
+            watchdog: OnceLock::new(),
+        })
+    }
+
+    /// Starts the shutdown of the whole tree, unless it has started already. The first
+    /// trigger wins; returns whether this one did.
+    pub(crate) fn trigger(&self, trigger: Trigger) -> bool {
+        let now = Instant::now();
+        if self.trigger.set(trigger.clone()).is_err() {
+            tracing::debug!(%trigger, "shutdown already under way; trigger ignored");
+            return false;
+        }
+        let deadline = deadline_after(now, self.timeout);
+        self.stop.get_or_init(|| StopInfo {
+            requested_at: now,
+            own_deadline: Some(deadline),
+        });
+        if trigger.is_failure() {
+            tracing::error!(%trigger, timeout = ?self.timeout, "shutdown triggered");
+        } else {
+            tracing::info!(%trigger, timeout = ?self.timeout, "shutdown triggered");
+        }
+        if let Some(watchdog) = self.watchdog.get() {
+            watchdog.arm_deadline(deadline.into_std());
+        }
+        self.token.cancel();
+        true
+    }
+
+    pub(crate) fn trigger_info(&self) -> Option<Trigger> {
+        self.trigger.get().cloned()
+    }
+
+    /// The tree's deadline, once the shutdown has started.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.stop.get().and_then(|stop| stop.own_deadline)
+    }
+
+    /// A second signal: abort everything now.
+    pub(crate) fn force(&self, signal: Signal) {
+        if self.forced_by.set(signal).is_ok() {
+            tracing::error!(%signal, "second signal: skipping the drain and exiting now");
+            if let Some(watchdog) = self.watchdog.get() {
+                watchdog.arm_forced(signal);
+            }
+        }
+        self.token.cancel();
+        self.abort.cancel();
+    }
+
+    pub(crate) fn forced_by(&self) -> Option<Signal> {
+        self.forced_by.get().copied()
+    }
+
+    /// Notes that something was aborted or given up on at a deadline.
+    pub(crate) fn note_deadline_reached(&self) {
+        self.deadline_reached.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn deadline_reached(&self) -> bool {
+        self.deadline_reached.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,138 @@
+//! The watchdog of a process-owning root ([`Root::block_on`](crate::Root::block_on) and
+//! `#[canstop::main]`): a plain OS thread that ends the process when the tree does not stop by
+//! its deadline (plus a grace), or soon after a second signal, even if every runtime thread is
+//! blocked in synchronous code and no timer or task can run.
+//!
+//! It reports what it can before exiting: the tree as things stand, with the blocked services
+//! named as unresponsive.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::node::Node;
+use crate::report::exit_code;
+use crate::trigger::Signal;
+
+/// Beyond the tree's deadline, how long the process may take to finish its report and exit
+/// on its own before the watchdog ends it.
+const DEADLINE_GRACE: Duration = Duration::from_millis(750);
+
+/// After a second signal, how long before the watchdog ends the process.
+const FORCE_FUSE: Duration = Duration::from_millis(100);
+
+#[derive(Debug)]
+pub(crate) struct Watchdog {
+    state: Arc<(Mutex<Phase>, Condvar)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    Idle,
+    Armed {
+        at: Instant,
+        code: u8,
+        why: &'static str,
+    },
+    Done,
+}
+
+impl Watchdog {
+    /// Starts the watchdog thread for the tree under `root`.
+    pub(crate) fn start(root: Weak<Node>) -> std::io::Result<Self> {
+        let state = Arc::new((Mutex::new(Phase::Idle), Condvar::new()));
+        let watched = state.clone();
+        thread::Builder::new()
+            .name("canstop-watchdog".into())
+            .spawn(move || watch(&watched, &root))?;
+        Ok(Self { state })
+    }
+
+    /// The tree's deadline is `deadline`: end the process if it is still running a grace
+    /// after it.
+    pub(crate) fn arm_deadline(&self, deadline: Instant) {
+        self.arm(
+            deadline + DEADLINE_GRACE,
+            exit_code::TIMED_OUT,
+            "the tree did not stop by its deadline (a thread is blocked in synchronous code?)",
+        );
+    }
+
+    /// A second signal: end the process shortly.
+    pub(crate) fn arm_forced(&self, signal: Signal) {
+        self.arm(
+            Instant::now() + FORCE_FUSE,
+            exit_code::FORCED_BASE + signal.number(),
+            "a second signal forced the exit",
+        );
+    }
+
+    fn arm(&self, at: Instant, code: u8, why: &'static str) {
+        let (phase, wake) = &*self.state;
+        let mut phase = lock(phase);
+        match *phase {
+            Phase::Done => {}
+            // An earlier alarm stays.
+            Phase::Armed { at: armed, .. } if armed <= at => {}
+            _ => *phase = Phase::Armed { at, code, why },
+        }
+        wake.notify_one();
+    }
+
+    /// The tree has stopped: the watchdog stands down.
+    pub(crate) fn disarm(&self) {
+        let (phase, wake) = &*self.state;
+        *lock(phase) = Phase::Done;
+        wake.notify_one();
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.disarm();
+    }
+}
+
+fn watch(state: &(Mutex<Phase>, Condvar), root: &Weak<Node>) {
+    let (phase, wake) = state;
+    let mut current = lock(phase);
+    loop {
+        match *current {
+            Phase::Done => return,
+            Phase::Idle => {
+                current = wake.wait(current).unwrap_or_else(PoisonError::into_inner);
+            }
+            Phase::Armed { at, code, why } => {
+                let now = Instant::now();
+                if now >= at {
+                    drop(current);
+                    fire(root, code, why);
+                }
+                current = wake
+                    .wait_timeout(current, at - now)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+        }
+    }
+}
+
+/// Reports what is known and ends the process.
+fn fire(root: &Weak<Node>, code: u8, why: &'static str) -> ! {
+    let report = root.upgrade().map(|root| {
+        root.give_up();
+        crate::root::assemble_report(&root)
+    });
+    match report {
+        Some(report) => {
+            tracing::error!(target: "canstop::report", "{why}; exiting with {code}\n{report}");
+            eprintln!("canstop: {why}; exiting with {code}\n{report}");
+        }
+        None => eprintln!("canstop: {why}; exiting with {code}"),
+    }
+    std::process::exit(i32::from(code))
+}
+
+fn lock(phase: &Mutex<Phase>) -> MutexGuard<'_, Phase> {
+    phase.lock().unwrap_or_else(PoisonError::into_inner)
+}
