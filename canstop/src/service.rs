@@ -234,6 +234,11 @@ impl Supervisor {
     /// Turns the body's end into an outcome; an early error or panic triggers the shutdown.
     fn judge(&self, end: BodyEnd) -> ServiceOutcome {
         let path = &self.node.path;
+        if matches!(end, BodyEnd::Returned { .. }) && self.node.abort.is_cancelled() {
+            // It returned, but only after its deadline (its thread was blocked): not clean.
+            self.node.root.note_deadline_reached();
+            tracing::error!(service = %path, "service returned after its deadline");
+        }
         match end {
             BodyEnd::Returned {
                 ended: Ended::Ok,

@@ -6,6 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -160,7 +161,11 @@ impl Drop for SessionGuard {
     }
 }
 
-fn admit(node: &Arc<Node>, kind: SessionKind, blocking: bool) -> Result<SessionGuard, SpawnError> {
+fn admit(
+    node: &Arc<Node>,
+    kind: SessionKind,
+    blocking: Option<Arc<AtomicBool>>,
+) -> Result<SessionGuard, SpawnError> {
     match node.sessions.admit(kind, blocking) {
         Some((ticket, token)) => Ok(SessionGuard {
             node: node.clone(),
@@ -180,7 +185,7 @@ pub(crate) fn spawn_on<B: SessionBody>(
     session: Session<B>,
 ) -> Result<(), SpawnError> {
     // The guard exists before the task does: a spawn racing the start of shutdown is counted.
-    let mut guard = admit(node, session.kind, false)?;
+    let mut guard = admit(node, session.kind, None)?;
     let ticket = guard.ticket;
     let shutdown = Shutdown::new(node.clone());
     let span = tracing::info_span!("session", name = session.kind.name());
@@ -206,11 +211,13 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: BodyResult,
 {
-    let mut guard = admit(node, kind, true)?;
+    let started = Arc::new(AtomicBool::new(false));
+    let mut guard = admit(node, kind, Some(started.clone()))?;
     let ticket = guard.ticket;
     let scope = node.clone();
     let span = tracing::info_span!("session", name = kind.name(), blocking = true);
     let handle = node.root.runtime.spawn_blocking(move || {
+        started.store(true, Ordering::Release);
         let _entered = span.enter();
         let result = catch_unwind(AssertUnwindSafe(|| {
             context::sync_scoped(scope, work).into_result()

@@ -26,8 +26,8 @@
 //!   every moment the counts are read under the locks.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use slab::Slab;
 use tokio::task::AbortHandle;
@@ -65,7 +65,9 @@ struct Live {
     abort: Option<AbortHandle>,
     /// Counted already (by the deadline sweep); its guard only removes it.
     settled: bool,
-    blocking: bool,
+    /// For blocking work: set once it has started running (only started work is abandoned;
+    /// work that had not started is cancelled by its abort).
+    blocking: Option<Arc<AtomicBool>>,
 }
 
 /// An admitted session's place in its scope's registry.
@@ -101,7 +103,7 @@ impl Sessions {
     pub(crate) fn admit(
         &self,
         kind: SessionKind,
-        blocking: bool,
+        blocking: Option<Arc<AtomicBool>>,
     ) -> Option<(Ticket, TaskTrackerToken)> {
         let shard = next_shard(self.shards.len());
         let mut guard = self.lock(shard);
@@ -204,7 +206,11 @@ impl Sessions {
                 entry.settled = true;
                 swept += 1;
                 kinds[entry.kind].aborted += 1;
-                if entry.blocking {
+                if entry
+                    .blocking
+                    .as_ref()
+                    .is_some_and(|started| started.load(Ordering::Acquire))
+                {
                     kinds[entry.kind].abandoned += 1;
                 }
                 handles.extend(entry.abort.take());
