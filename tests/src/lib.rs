@@ -74,6 +74,28 @@ impl Lines {
     }
 }
 
+/// Starts `program`, waits for its `READY` line, sends `signal` and waits for the exit (at
+/// most `limit`). Prints what happened, for the test's log; returns how it ended and how
+/// long it took after the signal.
+pub fn run_until_signal(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    signal: nix::sys::signal::Signal,
+    limit: Duration,
+) -> (Ended, Duration) {
+    let mut child = Running::start(program, args, env);
+    child.wait_for_line("READY", limit);
+    child.signal(signal);
+    let (ended, took) = child.wait_exit(limit);
+    println!(
+        "{args:?}: exit {:?} {took:?} after {signal}\n{}",
+        ended.code(),
+        ended.text()
+    );
+    (ended, took)
+}
+
 /// How a child ended.
 #[derive(Debug)]
 pub struct Ended {
