@@ -1,8 +1,8 @@
 //! Step 3: the generated code.
 //!
-//! The user's fn is kept, unchanged but for its name (`__canstop_body`) and a forced `async`,
-//! as an item inside the generated fn: its signature, its `?`s, its return type and every
-//! error in its body stay the user's. The generated fn has the user's name, visibility,
+//! The user's fn is kept, unchanged but for a forced `async` (and its name, where it must
+//! change: see [`Context::body_ident`]), as an item inside the generated fn: its signature,
+//! its `?`s, its return type and every error in its body stay the user's. The generated fn has the user's name, visibility,
 //! attributes and docs, takes the caller's arguments (not the `Shutdown`) and returns the
 //! value canstop runs. Everything is named through `::canstop` (or the `crate = "..."` path),
 //! `::core` and `::std`, so a user's `mod tokio` or `mod tracing` changes nothing.
@@ -64,12 +64,23 @@ struct Context<'a> {
 impl Context<'_> {
     /// The name of the inner fn: the user's, so that the compiler's messages about it
     /// (`future returned by `accept` is not `Send``) name the user's fn; but a fixed one when
-    /// the body mentions that name, so that the body still calls the generated fn by it (a
-    /// session that spawns more of its kind, say) instead of the inner one.
+    /// the name is taken inside the generated fn, where the inner fn would shadow it:
+    ///
+    /// - by a parameter (`async fn request(request: u64)`): the generated call passes the
+    ///   parameter by its name, which would then be the inner fn;
+    /// - by the body (a session that spawns more of its kind, a nested item of that name, a
+    ///   format string's `{request}`): the body must still see the generated fn, or its own.
     fn body_ident(&self) -> Ident {
         let ident = &self.func.sig.ident;
         let block = &self.func.block;
-        if mentions(quote!(#block), ident) {
+        let in_params = self.func.sig.inputs.iter().any(|arg| match arg {
+            syn::FnArg::Typed(typed) => {
+                let pat = &typed.pat;
+                mentions(quote!(#pat), ident)
+            }
+            syn::FnArg::Receiver(_) => false,
+        });
+        if in_params || mentions(quote!(#block), ident) {
             Ident::new("__canstop_body", ident.span())
         } else {
             ident.clone()
@@ -96,6 +107,9 @@ impl Context<'_> {
     /// The user's fn, renamed, made `async` where it was not (an error has been reported),
     /// and unused (so allowed to be) in a stub.
     fn inner(&self) -> TokenStream {
+        if self.mode == Mode::ClosureStub {
+            return self.inner_closure();
+        }
         let mut sig = self.func.sig.clone();
         sig.ident = self.body_ident();
         if sig.asyncness.is_none() {
@@ -104,9 +118,34 @@ impl Context<'_> {
         sig.constness = None;
         sig.abi = None;
         let block = &self.func.block;
-        let allow = (self.mode == Mode::Stub).then(|| quote!(#[allow(dead_code)]));
+        let allow = (self.mode.is_stub()).then(|| quote!(#[allow(dead_code)]));
         // The macro requires `async`, so a body without `.await` is not the user's mistake.
         quote!(#allow #[allow(clippy::unused_async)] #sig #block)
+    }
+
+    /// The user's fn as an async closure that is never called, for a body that names `Self`
+    /// (an error has been reported): unlike an inner fn, a closure in the generated
+    /// (associated) fn sees the `impl`'s `Self`, so the body type-checks, its other errors are
+    /// reported and what it uses is used. Closures cannot take or return `impl Trait`; with
+    /// those (another error), the body is left out.
+    fn inner_closure(&self) -> TokenStream {
+        let sig = &self.func.sig;
+        let (inputs, output) = (&sig.inputs, &sig.output);
+        if mentions(
+            quote!(#inputs #output),
+            &Ident::new("impl", Span::call_site()),
+        ) {
+            return TokenStream::new();
+        }
+        let block = &self.func.block;
+        let block = match &sig.unsafety {
+            Some(unsafety) => quote!({ #unsafety #block }),
+            None => quote!(#block),
+        };
+        quote! {
+            #[allow(unused_unsafe)]
+            let _ = async |#inputs| #output #block;
+        }
     }
 
     /// The user's attributes, less a second entry point (reported as an error).
@@ -187,7 +226,7 @@ impl Context<'_> {
     }
 
     fn main(&self) -> TokenStream {
-        let body = if self.mode == Mode::Stub {
+        let body = if self.mode.is_stub() {
             quote!(::std::process::ExitCode::FAILURE)
         } else {
             let root = self.root();
@@ -204,7 +243,7 @@ impl Context<'_> {
 
     fn test(&self) -> TokenStream {
         let krate = &self.krate;
-        let body = if self.mode == Mode::Stub {
+        let body = if self.mode.is_stub() {
             TokenStream::new()
         } else {
             let root = self.root();
@@ -299,7 +338,7 @@ impl Context<'_> {
     fn service(&self) -> TokenStream {
         let krate = &self.krate;
         let name = self.name();
-        let (prelude, closure, options) = if self.mode == Mode::Stub {
+        let (prelude, closure, options) = if self.mode.is_stub() {
             let (uses, closure) = self.stub_body();
             (uses, closure, TokenStream::new())
         } else {
@@ -326,7 +365,7 @@ impl Context<'_> {
         let krate = &self.krate;
         let ident = &self.func.sig.ident;
         let name = self.name();
-        let (prelude, closure) = if self.mode == Mode::Stub {
+        let (prelude, closure) = if self.mode.is_stub() {
             self.stub_body()
         } else {
             (TokenStream::new(), self.body_closure())
@@ -345,11 +384,122 @@ impl Context<'_> {
     }
 }
 
-/// Whether `ident` occurs in `tokens`, macro arguments included.
+/// Whether `ident` occurs in `tokens`, macro arguments included, or may be named by one of
+/// their string literals (see [`names_in_literal`]).
 fn mentions(tokens: TokenStream, ident: &Ident) -> bool {
     tokens.into_iter().any(|token| match token {
         proc_macro2::TokenTree::Ident(other) => other == *ident,
         proc_macro2::TokenTree::Group(group) => mentions(group.stream(), ident),
-        _ => false,
+        proc_macro2::TokenTree::Literal(literal) => match syn::Lit::new(literal) {
+            syn::Lit::Str(string) => names_in_literal(&string.value(), &ident.unraw().to_string()),
+            _ => false,
+        },
+        proc_macro2::TokenTree::Punct(_) => false,
     })
+}
+
+/// Whether the string `literal` may name `name`: as a format string's argument
+/// (`"{name}"`, `"{name:?}"`, `"{:>name$}"`), or as a path, all of it (`"name"`,
+/// `"self::name"`, as `#[serde(with = "..")]` takes). Prose that contains the word
+/// (`"name failed"`) does not count, so that log messages do not cost the inner fn its name.
+fn names_in_literal(literal: &str, name: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    if !literal.is_empty()
+        && literal.chars().all(|c| is_word(c) || c == ':')
+        && literal.split("::").any(|segment| segment == name)
+    {
+        return true;
+    }
+    literal.match_indices(name).any(|(start, _)| {
+        let (before, after) = (&literal[..start], &literal[start + name.len()..]);
+        let bounded = !before.ends_with(is_word) && !after.starts_with(is_word);
+        bounded && (before.trim_end().ends_with('{') || after.starts_with('$'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::Func;
+    use crate::attr::Options;
+
+    fn body_ident(item: TokenStream) -> String {
+        let func = Func::parse(item, "#[session]").unwrap();
+        let context = Context {
+            mac: Macro::Session,
+            options: &Options::default(),
+            func: &func,
+            mode: Mode::Expand,
+            krate: quote!(::canstop),
+        };
+        context.body_ident().to_string()
+    }
+
+    #[test]
+    fn the_inner_fn_keeps_the_name_unless_it_is_taken() {
+        for item in [
+            quote!(
+                async fn request(id: u64) {
+                    println!("request {id} failed: see request_log");
+                }
+            ),
+            quote!(
+                async fn request(id: u64) {
+                    let _ = "{requests}";
+                }
+            ),
+        ] {
+            assert_eq!(body_ident(item.clone()), "request", "{item}");
+        }
+        for item in [
+            quote!(
+                async fn request(request: u64) {}
+            ),
+            quote!(
+                async fn request(Wrapper { request }: Wrapper) {}
+            ),
+            quote!(
+                async fn request(id: u64) {
+                    let _ = request(id + 1);
+                }
+            ),
+            quote!(
+                async fn request(request: u64) {
+                    println!("handling {request}");
+                }
+            ),
+            quote!(
+                async fn request(id: u64) {
+                    println!("{:>request$}", id);
+                }
+            ),
+            quote!(
+                async fn request(id: u64) {
+                    #[derive(Deserialize)]
+                    struct S(#[serde(with = "self::request")] u64);
+                }
+            ),
+        ] {
+            assert_eq!(body_ident(item.clone()), "__canstop_body", "{item}");
+        }
+    }
+
+    #[test]
+    fn literals_name_what_a_format_string_or_a_path_can() {
+        for (literal, names) in [
+            ("{request}", true),
+            ("{ request:?}", true),
+            ("{0:request$}", true),
+            ("{:.request$}", true),
+            ("request", true),
+            ("crate::request", true),
+            ("request failed", false),
+            ("{requests}", false),
+            ("{my_request}", false),
+            ("request_id", false),
+            ("", false),
+        ] {
+            assert_eq!(names_in_literal(literal, "request"), names, "{literal:?}");
+        }
+    }
 }

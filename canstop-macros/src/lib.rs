@@ -91,8 +91,10 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   stop is requested.
 /// - The body returns `()` or `Result<(), E>` with `E: Display`; an error or a panic before
 ///   the stop shuts the whole tree down.
-/// - Arguments must be owned (`'static`): the service runs after the call returns. Generics,
-///   `impl Trait` arguments and `self` receivers are not supported.
+/// - Arguments must be owned (`'static`): the service runs after the call returns. A callable
+///   is owned whatever its signature borrows (`Box<dyn Fn(&str) -> bool + Send>`,
+///   `fn(&[u8]) -> usize`). Generics, `impl Trait` arguments and `self` receivers are not
+///   supported; in an `impl` block, neither is `Self` (the body runs as a free fn).
 /// - The generated fn keeps the fn's name, visibility, attributes and docs.
 ///
 /// # Options
@@ -149,7 +151,9 @@ pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - A `Shutdown` parameter is supplied by canstop, as for [`macro@service`]. A session that
 ///   takes none is **not** cut off when the stop is requested: it runs to completion, or
 ///   until the deadline aborts it (that is what draining means).
-/// - Arguments must be owned (`'static`): a reference or a borrowed lifetime is an error.
+/// - Arguments must be owned (`'static`): a reference or a borrowed lifetime is an error,
+///   but a callable's own are not (`Box<dyn Fn(&str) -> bool + Send>`, `fn(&[u8]) -> usize`).
+///   As for services, the body cannot use `Self`.
 ///
 /// # Options
 ///

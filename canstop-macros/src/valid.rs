@@ -4,8 +4,12 @@
 //! ([`Mode`]): the user's item is always emitted in some form, chosen so that the only errors
 //! the user sees are ours, not a cascade that follows from them.
 
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use syn::visit::Visit;
-use syn::{Attribute, FnArg, Lifetime, Type, TypeImplTrait, TypeReference};
+use syn::{
+    Attribute, BoundLifetimes, FnArg, GenericParam, Ident, Item, Lifetime,
+    ParenthesizedGenericArguments, TraitBound, Type, TypeBareFn, TypeImplTrait, TypeReference,
+};
 
 use crate::ast::{peel, Func};
 use crate::attr::{Flavor, Macro, Options};
@@ -19,6 +23,9 @@ pub(crate) enum Mode {
     /// The generated fn's signature, with a body that type-checks the user's fn without
     /// calling it: what callers see does not change, so their code raises no new errors.
     Stub,
+    /// A stub whose body type-checks the user's body in a closure inside the generated fn,
+    /// not in an inner fn: for a body that names `Self`, which an inner fn cannot see.
+    ClosureStub,
     /// The user's item as written (a `self` receiver: there is no free fn to generate).
     Original,
 }
@@ -159,9 +166,29 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
                     mode = Mode::Original;
                 }
             }
+            let uses = self_in_body(&func.block);
+            for span in &uses {
+                errors.push(syn::Error::new(
+                    *span,
+                    format!(
+                        "`{}` fns cannot use `Self` in their body: the body runs in its own task, as a free fn outside the `impl`; name the type instead",
+                        mac.attr()
+                    ),
+                ));
+            }
+            if !uses.is_empty() {
+                mode = mode.max(Mode::ClosureStub);
+            }
         }
     }
     mode
+}
+
+impl Mode {
+    /// Whether the generated fn is a stub, its body never run.
+    pub(crate) fn is_stub(self) -> bool {
+        matches!(self, Mode::Stub | Mode::ClosureStub)
+    }
 }
 
 /// Whether `attr` is a second entry point on the fn: `#[test]`, `#[tokio::test]` on a
@@ -281,33 +308,84 @@ fn find_self(ty: &Type) -> Option<proc_macro2::TokenStream> {
 
 /// The first part of a type that makes it unfit for an argument of a service or session.
 enum Found {
-    /// A reference or a lifetime other than `'static`.
+    /// A reference or a lifetime other than `'static`, unless bound by the type itself.
     Borrow(proc_macro2::TokenStream),
     ImplTrait(proc_macro2::TokenStream),
     SelfType(proc_macro2::TokenStream),
 }
 
+/// Looks for a [`Found`] in a type. A callable's own lifetimes are not borrows: the elided
+/// ones in `Fn(&str) -> bool` sugar and in `fn(&[u8]) -> usize` pointers, and those bound by
+/// `for<'a>`, are chosen at each call, so `Box<dyn Fn(&str) + Send>` is owned and `'static`.
 #[derive(Default)]
 struct Finder {
     found: Option<Found>,
+    /// How many `Fn(..)` sugars or `fn(..)` pointer types enclose the current type.
+    callables: usize,
+    /// The lifetimes bound by the enclosing `for<..>`s.
+    bound: Vec<Ident>,
+}
+
+impl Finder {
+    /// Whether a reference with `lifetime` (`None`: elided), or the lifetime itself, borrows
+    /// from the caller.
+    fn borrows(&self, lifetime: Option<&Lifetime>) -> bool {
+        match lifetime {
+            None => self.callables == 0,
+            Some(lifetime) if lifetime.ident == "static" => false,
+            Some(lifetime) if lifetime.ident == "_" => self.callables == 0,
+            Some(lifetime) => !self.bound.contains(&lifetime.ident),
+        }
+    }
+
+    /// Visits `inner` with the lifetimes of `binder` bound.
+    fn with_bound(&mut self, binder: Option<&BoundLifetimes>, inner: impl FnOnce(&mut Self)) {
+        let before = self.bound.len();
+        for param in binder.iter().flat_map(|binder| &binder.lifetimes) {
+            if let GenericParam::Lifetime(param) = param {
+                self.bound.push(param.lifetime.ident.clone());
+            }
+        }
+        inner(self);
+        self.bound.truncate(before);
+    }
 }
 
 impl<'ast> Visit<'ast> for Finder {
     fn visit_type_reference(&mut self, reference: &'ast TypeReference) {
-        let is_static = reference
-            .lifetime
-            .as_ref()
-            .is_some_and(|lifetime| lifetime.ident == "static");
-        if !is_static && self.found.is_none() {
+        if self.borrows(reference.lifetime.as_ref()) && self.found.is_none() {
             self.found = Some(Found::Borrow(quote::quote!(#reference)));
         }
         syn::visit::visit_type_reference(self, reference);
     }
 
     fn visit_lifetime(&mut self, lifetime: &'ast Lifetime) {
-        if lifetime.ident != "static" && self.found.is_none() {
+        if self.borrows(Some(lifetime)) && self.found.is_none() {
             self.found = Some(Found::Borrow(quote::quote!(#lifetime)));
         }
+    }
+
+    fn visit_parenthesized_generic_arguments(
+        &mut self,
+        arguments: &'ast ParenthesizedGenericArguments,
+    ) {
+        self.callables += 1;
+        syn::visit::visit_parenthesized_generic_arguments(self, arguments);
+        self.callables -= 1;
+    }
+
+    fn visit_type_bare_fn(&mut self, bare_fn: &'ast TypeBareFn) {
+        self.with_bound(bare_fn.lifetimes.as_ref(), |this| {
+            this.callables += 1;
+            syn::visit::visit_type_bare_fn(this, bare_fn);
+            this.callables -= 1;
+        });
+    }
+
+    fn visit_trait_bound(&mut self, bound: &'ast TraitBound) {
+        self.with_bound(bound.lifetimes.as_ref(), |this| {
+            syn::visit::visit_trait_bound(this, bound);
+        });
     }
 
     fn visit_type_impl_trait(&mut self, impl_trait: &'ast TypeImplTrait) {
@@ -330,11 +408,73 @@ impl<'ast> Visit<'ast> for Finder {
     }
 }
 
+/// Where the body names `Self` (in its statements and in its macros' arguments), which the
+/// inner fn the body becomes cannot see. A nested item (an `impl`, a `struct`, a `fn`) has
+/// its own `Self`, or none, either way not the one of the `impl` around the annotated fn, so
+/// the `Self`s inside it are left alone.
+fn self_in_body(block: &syn::Block) -> Vec<Span> {
+    let mut finder = SelfInBody::default();
+    finder.visit_block(block);
+    finder.found
+}
+
+#[derive(Default)]
+struct SelfInBody {
+    found: Vec<Span>,
+}
+
+impl<'ast> Visit<'ast> for SelfInBody {
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        if let Some(first) = path.segments.first() {
+            if path.leading_colon.is_none() && first.ident == "Self" {
+                self.found.push(first.ident.span());
+            }
+        }
+        syn::visit::visit_path(self, path);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        self.scan(mac.tokens.clone());
+    }
+
+    fn visit_item(&mut self, _: &'ast Item) {}
+}
+
+impl SelfInBody {
+    /// The `Self`s in a macro's arguments, which syn does not parse, less those in what looks
+    /// like a nested item: from `impl`, `trait`, `struct`, `enum`, `union`, `fn` or `mod` to
+    /// its braces or its `;`.
+    fn scan(&mut self, tokens: TokenStream) {
+        let mut tokens = tokens.into_iter();
+        while let Some(token) = tokens.next() {
+            match token {
+                TokenTree::Ident(ident) if ident == "Self" => self.found.push(ident.span()),
+                TokenTree::Ident(ident)
+                    if ["impl", "trait", "struct", "enum", "union", "fn", "mod"]
+                        .iter()
+                        .any(|keyword| ident == keyword) =>
+                {
+                    for token in tokens.by_ref() {
+                        match token {
+                            TokenTree::Group(group) if group.delimiter() == Delimiter::Brace => {
+                                break
+                            }
+                            TokenTree::Punct(punct) if punct.as_char() == ';' => break,
+                            _ => {}
+                        }
+                    }
+                }
+                TokenTree::Group(group) => self.scan(group.stream()),
+                _ => {}
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::attr;
-    use proc_macro2::TokenStream;
     use quote::quote;
 
     fn check(mac: Macro, args: TokenStream, item: TokenStream) -> (Mode, Vec<String>) {
@@ -394,6 +534,112 @@ mod tests {
                 "{errors:?}"
             );
         }
+    }
+
+    #[test]
+    fn callables_own_their_lifetimes() {
+        for ty in [
+            quote!(Box<dyn Fn(&str) -> bool + Send + Sync>),
+            quote!(fn(&[u8]) -> usize),
+            quote!(fn(&'_ str) -> Cow<'_, str>),
+            quote!(Arc<dyn Fn(&mut Vec<u8>, &str) -> Option<&str> + Send + Sync>),
+            quote!(Box<dyn for<'a> Fn(&'a str) -> &'a str + Send>),
+            quote!(for<'a> fn(&'a u8, Ref<'a, u8>)),
+            quote!(Box<dyn for<'a> Parser<'a> + Send>),
+            quote!(Vec<fn(fn(&u8))>),
+            quote!(&'static dyn Fn(&str)),
+        ] {
+            let (mode, errors) = check(Macro::Session, quote!(), quote!(async fn f(x: #ty) {}));
+            assert_eq!((mode, errors.len()), (Mode::Expand, 0), "{ty}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn borrows_around_callables_are_still_borrows() {
+        for (ty, at) in [
+            (quote!(Box<dyn Fn(&str) + 'a>), "'a"),
+            (quote!(Box<dyn Fn(&str) + '_>), "'_"),
+            (quote!(&dyn Fn(&str)), "& dyn Fn (& str)"),
+            (quote!(Box<dyn Fn(&'a str)>), "& 'a str"),
+            (quote!(Box<dyn for<'b> Fn(&'b str, &'a str)>), "& 'a str"),
+            (quote!(Box<dyn Fn(&str) -> Cow<'a, str>>), "'a"),
+            (quote!(fn(&'a u8)), "& 'a u8"),
+            (quote!(Vec<(fn(&u8), &u8)>), "& u8"),
+            (quote!(Foo<'a>), "'a"),
+        ] {
+            let mut finder = Finder::default();
+            finder.visit_type(&syn::parse2(ty.clone()).unwrap());
+            let Some(Found::Borrow(found)) = finder.found else {
+                panic!("{ty}: not a borrow");
+            };
+            assert_eq!(found.to_string(), at, "{ty}");
+        }
+    }
+
+    #[test]
+    fn self_in_the_body_is_reported_at_each_use() {
+        let (mode, errors) = check(
+            Macro::Service,
+            quote!(),
+            quote!(
+                async fn f(s: Shutdown) {
+                    let port = Self::port();
+                    let config: Self = <Self as Default>::default();
+                    println!("{:?}", Self::NAME);
+                    let _ = async move { Self { port } };
+                }
+            ),
+        );
+        assert_eq!(mode, Mode::ClosureStub);
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        assert!(
+            errors[0].starts_with("`#[service]` fns cannot use `Self` in their body"),
+            "{errors:?}"
+        );
+        let (mode, _) = check(
+            Macro::Session,
+            quote!(),
+            quote!(
+                async fn f(&self) {
+                    Self::g();
+                }
+            ),
+        );
+        assert_eq!(mode, Mode::Original);
+    }
+
+    #[test]
+    fn self_in_a_nested_item_is_its_own() {
+        let (mode, errors) = check(
+            Macro::Session,
+            quote!(),
+            quote!(
+                async fn f() {
+                    struct Local(u8);
+                    impl Local {
+                        fn new() -> Self {
+                            Self(1)
+                        }
+                    }
+                    trait Named {
+                        fn name(&self) -> &Self;
+                    }
+                    enum E {
+                        A(Box<Self>),
+                    }
+                    fn helper() -> Self {}
+                    let _ = Local::new();
+                    tokio::select! {
+                        _ = async {} => {
+                            struct Tuple(Box<Self>);
+                            impl Tuple { fn new() -> Self { loop {} } }
+                        }
+                    }
+                    println!("Self {}", 1);
+                }
+            ),
+        );
+        assert_eq!((mode, errors.len()), (Mode::Expand, 0), "{errors:?}");
     }
 
     #[test]
