@@ -19,7 +19,7 @@ fn every_contender_runs_every_workload() {
         .lines()
         .filter(|line| line.starts_with("| ") && !line.starts_with("| workload"))
         .collect();
-    assert_eq!(rows.len(), 4 * 7, "{stdout}");
+    assert_eq!(rows.len(), 4 * 8, "{stdout}");
     for row in rows {
         assert!(!row.contains("failed"), "{row}");
         let median = row.split('|').nth(3).unwrap_or_default().trim();

@@ -1,4 +1,4 @@
-//! canstop through its runtime API (no macros): a `Root` without signal handlers, and
+//! canstop through its runtime API (no macros; `canstop_macro.rs` has the same with them): a `Root` without signal handlers, and
 //! sessions spawned with `canstop::spawn(Session::new(..))`, in the root scope (`main`'s
 //! body) or inside a service (an accept loop). The owner knows that every session has
 //! finished when `Root::run` returns its report; the report is checked for all `n`.
@@ -15,7 +15,7 @@ const KIND: &str = "bench";
 
 /// No signal handlers, no environment, and a deadline far above any round: an abort would be
 /// a failed measurement, not a result.
-fn root() -> Root {
+pub(super) fn root() -> Root {
     Root::new()
         .signals(false)
         .timeout_from_env(false)
@@ -122,7 +122,7 @@ pub(super) async fn service_churn(n: usize, probe: &'static Probe) -> Result<Dur
 }
 
 /// Every session started and finished, and the tree stopped cleanly.
-fn check(report: &Report, n: usize) -> Result<(), String> {
+pub(super) fn check(report: &Report, n: usize) -> Result<(), String> {
     let sessions = report
         .sessions_named(KIND)
         .ok_or_else(|| format!("no {KIND:?} sessions in the report:\n{report}"))?;

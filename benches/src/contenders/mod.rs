@@ -19,6 +19,7 @@ use std::time::Duration;
 use crate::probe::{Parked, Probe};
 
 mod canstop;
+mod canstop_macro;
 mod graceful;
 mod raw;
 mod tgs;
@@ -89,15 +90,13 @@ pub(crate) enum Contender {
     CanstopRoot,
     /// canstop's runtime API: sessions spawned by a service (an accept loop).
     CanstopService,
-    // SLOT: `CanstopMacro` — canstop sessions as users write them, `#[session]` fns spawned
-    // with `canstop::spawn(handle(..))?` inside a `#[service]`, once the macros land as
-    // `canstop::session` / `canstop::service`. It must cost the same as `CanstopService`
-    // (the macro expands to `Session::with_kind(..)`); add it to `ALL`, `id`, `label`,
-    // `is_canstop` and the two dispatchers below, with its scenarios in `canstop.rs`.
+    /// canstop as users write it: `#[session]` fns spawned by a `#[service]` fn. The macros
+    /// expand to the runtime API: it must cost what `CanstopService` costs.
+    CanstopMacro,
 }
 
 impl Contender {
-    pub(crate) const ALL: [Self; 7] = [
+    pub(crate) const ALL: [Self; 8] = [
         Self::RawNotify,
         Self::TrackerToken,
         Self::TgsTracker,
@@ -105,6 +104,7 @@ impl Contender {
         Self::GracefulGuards,
         Self::CanstopRoot,
         Self::CanstopService,
+        Self::CanstopMacro,
     ];
 
     /// What the ratios are taken to.
@@ -122,6 +122,7 @@ impl Contender {
             Self::GracefulGuards => "graceful-guards",
             Self::CanstopRoot => "canstop-root",
             Self::CanstopService => "canstop-service",
+            Self::CanstopMacro => "canstop-macro",
         }
     }
 
@@ -138,12 +139,16 @@ impl Contender {
             Self::GracefulGuards => "tokio-graceful guards",
             Self::CanstopRoot => "canstop runtime API, root scope",
             Self::CanstopService => "canstop runtime API, in a service",
+            Self::CanstopMacro => "canstop #[session] in a #[service]",
         }
     }
 
     /// Whether the targets apply to it.
     pub(crate) fn is_canstop(self) -> bool {
-        matches!(self, Self::CanstopRoot | Self::CanstopService)
+        matches!(
+            self,
+            Self::CanstopRoot | Self::CanstopService | Self::CanstopMacro
+        )
     }
 
     /// The parked scenario (spawn, memory and shutdown workloads).
@@ -157,6 +162,7 @@ impl Contender {
             Self::GracefulGuards => graceful::parked(n, probe).await,
             Self::CanstopRoot => canstop::root_parked(n, probe).await,
             Self::CanstopService => canstop::service_parked(n, probe).await,
+            Self::CanstopMacro => canstop_macro::parked_scenario(n, probe).await,
         }
     }
 
@@ -171,6 +177,7 @@ impl Contender {
             Self::GracefulGuards => graceful::churn(n, probe).await,
             Self::CanstopRoot => canstop::root_churn(n, probe).await,
             Self::CanstopService => canstop::service_churn(n, probe).await,
+            Self::CanstopMacro => canstop_macro::churn_scenario(n, probe).await,
         }
     }
 }

@@ -1,0 +1,74 @@
+//! canstop as users write it: `#[session]` fns spawned with `canstop::spawn(..)?` from a
+//! `#[service]` fn. The macros expand to `Session::with_kind(..)` and `Service::new(..)`, so
+//! this must cost what `canstop-service` costs (the runtime API inside a service).
+
+use std::time::Duration;
+
+use canstop::{service, session, Shutdown, SpawnError};
+
+use super::canstop::{check, root};
+use super::short_request;
+use crate::probe::{Parked, Probe};
+
+/// One parked session: counted as `bench` in the report.
+#[session(name = "bench")]
+async fn parked(probe: &'static Probe, shutdown: Shutdown) {
+    probe.park();
+    shutdown.requested().await;
+}
+
+/// One short request.
+#[session(name = "bench")]
+async fn short(i: usize) {
+    short_request(i);
+}
+
+/// The accept loop of the parked scenario.
+#[service]
+async fn acceptor(probe: &'static Probe, n: usize, shutdown: Shutdown) -> Result<(), SpawnError> {
+    probe.begin();
+    for _ in 0..n {
+        canstop::spawn(parked(probe))?;
+    }
+    shutdown.requested().await;
+    Ok(())
+}
+
+/// The accept loop of the churn scenario: spawns, then says it is done.
+#[service]
+async fn churner(probe: &'static Probe, n: usize, shutdown: Shutdown) -> Result<(), SpawnError> {
+    probe.begin();
+    for i in 0..n {
+        canstop::spawn(short(i))?;
+    }
+    shutdown.shutdown();
+    Ok(())
+}
+
+pub(super) async fn parked_scenario(n: usize, probe: &'static Probe) -> Result<Parked, String> {
+    let report = root()
+        .run(async move {
+            canstop::start(acceptor(probe, n))?;
+            probe.all_parked().await;
+            probe.fire();
+            canstop::shutdown()
+        })
+        .await
+        .map_err(|error| error.to_string())?;
+    let parked = probe.finish()?;
+    check(&report, n)?;
+    Ok(parked)
+}
+
+pub(super) async fn churn_scenario(n: usize, probe: &'static Probe) -> Result<Duration, String> {
+    let report = root()
+        .run(async move {
+            canstop::start(churner(probe, n))?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .map_err(|error| error.to_string())?;
+    let elapsed = probe.began_at().elapsed();
+    check(&report, n)?;
+    Ok(elapsed)
+}
