@@ -1,27 +1,82 @@
-//! The current scope, carried by every task canstop runs (a tokio task-local), so that
-//! `canstop::spawn`, `canstop::start` and `canstop::shutdown` know where they are.
+//! The current scope: a thread-local slot that canstop fills while it polls one of its tasks
+//! (a session, a service body, `main`'s body) or runs blocking work, so that `canstop::spawn`,
+//! `canstop::start` and `canstop::shutdown` know where they are.
+//!
+//! Entering moves the task's `Arc<Node>` into the slot and leaving moves it back: no reference
+//! count is touched per poll (the same technique as tokio's `task_local!`, without its extra
+//! per-task storage).
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use crate::error::SpawnError;
 use crate::node::Node;
 
-tokio::task_local! {
-    static CURRENT: Arc<Node>;
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Node>>> = const { RefCell::new(None) };
 }
 
-/// Runs `future` with `node` as its current scope.
-pub(crate) fn scoped<F: Future>(node: Arc<Node>, future: F) -> impl Future<Output = F::Output> {
-    CURRENT.scope(node, future)
+/// While alive, the node taken from `slot` is the thread's current scope; dropping it (also
+/// on unwind) gives the node back to `slot` and restores the previous scope.
+pub(crate) struct Entered<'a> {
+    slot: &'a mut Option<Arc<Node>>,
+    previous: Option<Arc<Node>>,
+}
+
+/// Makes the node in `slot` current (see [`Entered`]).
+pub(crate) fn enter(slot: &mut Option<Arc<Node>>) -> Entered<'_> {
+    let node = slot.take();
+    let previous = CURRENT.with(|current| current.replace(node));
+    Entered { slot, previous }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        *self.slot = CURRENT.with(|current| current.replace(previous));
+    }
+}
+
+/// The current scope, or [`SpawnError::NoScope`].
+pub(crate) fn current() -> Result<Arc<Node>, SpawnError> {
+    CURRENT
+        .with(|current| current.borrow().clone())
+        .ok_or(SpawnError::NoScope)
 }
 
 /// Runs `f` (blocking work) with `node` as its current scope.
 pub(crate) fn sync_scoped<R>(node: Arc<Node>, f: impl FnOnce() -> R) -> R {
-    CURRENT.sync_scope(node, f)
+    let mut slot = Some(node);
+    let _entered = enter(&mut slot);
+    f()
 }
 
-/// Calls `f` with the current scope, or fails with [`SpawnError::NoScope`].
-pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Node>) -> R) -> Result<R, SpawnError> {
-    CURRENT.try_with(f).map_err(|_| SpawnError::NoScope)
+pin_project_lite::pin_project! {
+    /// A future polled with `node` as its current scope.
+    pub(crate) struct Scoped<F> {
+        node: Option<Arc<Node>>,
+        #[pin]
+        future: F,
+    }
+}
+
+/// Runs `future` with `node` as its current scope.
+pub(crate) fn scoped<F: Future>(node: Arc<Node>, future: F) -> Scoped<F> {
+    Scoped {
+        node: Some(node),
+        future,
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = enter(this.node);
+        this.future.poll(cx)
+    }
 }

@@ -40,6 +40,16 @@ impl SessionKind {
         Self::new(name, location.file(), location.line(), location.column())
     }
 
+    /// Equality, comparing the `'static` strings by address first (the common case: the
+    /// same call site or the same `#[session]` fn), by content only when that fails.
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        let same_place = std::ptr::eq(self.name, other.name)
+            && std::ptr::eq(self.file, other.file)
+            && self.line == other.line
+            && self.column == other.column;
+        same_place || self == other
+    }
+
     /// The name (the fn's name for `#[session]`).
     pub fn name(&self) -> &'static str {
         self.name

@@ -32,7 +32,7 @@ impl Scope {
 
     /// The current scope: `Err(SpawnError::NoScope)` outside canstop-run code.
     pub fn current() -> Result<Self, SpawnError> {
-        context::with_current(|node| Self::new(node.clone()))
+        context::current().map(Self::new)
     }
 
     /// The scope's service path (`parent/child`); empty for the root.
@@ -42,7 +42,7 @@ impl Scope {
 
     /// Spawns a session on this scope. See [`spawn`].
     pub fn spawn<B: SessionBody>(&self, session: Session<B>) -> Result<(), SpawnError> {
-        crate::session::spawn_on(&self.node, session)
+        crate::session::spawn_on(self.node.clone(), session)
     }
 
     /// Runs blocking work as a tracked session of this scope. See [`spawn_blocking`].
@@ -118,7 +118,7 @@ pub fn scope() -> Result<Scope, SpawnError> {
 /// # }
 /// ```
 pub fn spawn<B: SessionBody>(session: Session<B>) -> Result<(), SpawnError> {
-    context::with_current(|node| crate::session::spawn_on(node, session))?
+    crate::session::spawn_on(context::current()?, session)
 }
 
 /// Runs blocking work (`tokio::task::spawn_blocking`) as a tracked session of the current
@@ -133,13 +133,13 @@ where
     R: BodyResult,
 {
     let kind = SessionKind::here(name);
-    context::with_current(|node| crate::session::spawn_blocking_on(node, kind, work))?
+    crate::session::spawn_blocking_on(&context::current()?, kind, work)
 }
 
 /// Starts a service under the current scope: a child of the service this is called from, or
 /// a top-level service when called from `main`'s body.
 pub fn start(service: Service) -> Result<ServiceHandle, SpawnError> {
-    context::with_current(|node| crate::service::start_on(node, service))?
+    crate::service::start_on(&context::current()?, service)
 }
 
 /// Starts the shutdown of the whole tree from anywhere inside it; the trigger records the
@@ -150,7 +150,6 @@ pub fn shutdown() -> Result<(), SpawnError> {
     let trigger = Trigger::Requested {
         location: format!("{}:{}", location.file(), location.line()),
     };
-    context::with_current(|node| {
-        node.root.trigger(trigger);
-    })
+    context::current()?.root.trigger(trigger);
+    Ok(())
 }

@@ -11,13 +11,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio_util::task::task_tracker::TaskTrackerToken;
-use tracing::Instrument;
 
 use crate::context;
 use crate::error::SpawnError;
 use crate::kind::SessionKind;
 use crate::node::Node;
-use crate::outcome::{catch_panic, panic_message, BodyResult, Ended};
+use crate::outcome::{panic_message, BodyResult, Ended};
 use crate::sessions::{Settle, Ticket};
 use crate::shutdown::Shutdown;
 
@@ -123,13 +122,53 @@ where
     }
 }
 
+pin_project_lite::pin_project! {
+    /// The task of one session: the body's future, polled with the session's scope as the
+    /// current one and panics caught, and the guard that counts how it ended.
+    ///
+    /// One flat future with the body's inline: the wrapper adds a few words to the body's own
+    /// size, which decides the task's allocation size class.
+    struct SessionTask<F> {
+        #[pin]
+        future: F,
+        guard: SessionGuard,
+        // Boxed, and only when a subscriber wants it: a disabled span costs one word.
+        span: Option<Box<tracing::Span>>,
+    }
+}
+
+impl<F> Future for SessionTask<F>
+where
+    F: Future,
+    F::Output: BodyResult,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let _span = this.span.as_deref().map(tracing::Span::enter);
+        let polled = {
+            let _scope = context::enter(&mut this.guard.node);
+            let future = this.future;
+            catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+        };
+        let result = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => Ok(output.into_result()),
+            Err(payload) => Err(panic_message(payload.as_ref())),
+        };
+        this.guard.end(result);
+        Poll::Ready(())
+    }
+}
+
 /// Counts the session's end exactly once: [`end`](Self::end) when the body got to the end
 /// (finished, failed or panicked), or its `Drop` when the task was dropped before that
 /// (abort, deadline, runtime shutdown). The tracker token is released after the count, so a
 /// drained scope has final counts.
 struct SessionGuard {
-    node: Arc<Node>,
-    kind: SessionKind,
+    /// `None` only while lent to the thread's current-scope slot during a poll.
+    node: Option<Arc<Node>>,
     ticket: Ticket,
     ended: bool,
     _token: TaskTrackerToken,
@@ -139,37 +178,32 @@ impl SessionGuard {
     fn end(&mut self, result: Result<Result<(), String>, String>) {
         let how = match Ended::from_result(result) {
             Ended::Ok => Settle::Finished,
-            Ended::Failed(error) => {
-                tracing::warn!(session = %self.kind, %error, "session failed");
-                Settle::Failed(error)
-            }
-            Ended::Panicked(message) => {
-                tracing::error!(session = %self.kind, %message, "session panicked");
-                Settle::Panicked(message)
-            }
+            Ended::Failed(error) => Settle::Failed(error),
+            Ended::Panicked(message) => Settle::Panicked(message),
         };
-        self.node.sessions.settle(self.ticket, how);
+        if let Some(node) = &self.node {
+            node.sessions.settle(self.ticket, how);
+        }
         self.ended = true;
     }
 }
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
-        if !self.ended {
-            self.node.sessions.settle(self.ticket, Settle::Aborted);
+        if let (false, Some(node)) = (self.ended, &self.node) {
+            node.sessions.settle(self.ticket, Settle::Aborted);
         }
     }
 }
 
 fn admit(
-    node: &Arc<Node>,
+    node: Arc<Node>,
     kind: SessionKind,
     blocking: Option<Arc<AtomicBool>>,
 ) -> Result<SessionGuard, SpawnError> {
     match node.sessions.admit(kind, blocking) {
         Some((ticket, token)) => Ok(SessionGuard {
-            node: node.clone(),
-            kind,
+            node: Some(node),
             ticket,
             ended: false,
             _token: token,
@@ -180,24 +214,37 @@ fn admit(
     }
 }
 
+/// A span for one session, kept only when a subscriber wants it.
+fn session_span(kind: SessionKind, blocking: bool) -> Option<Box<tracing::Span>> {
+    let span = if blocking {
+        tracing::info_span!("session", name = kind.name(), blocking = true)
+    } else {
+        tracing::info_span!("session", name = kind.name())
+    };
+    (!span.is_disabled()).then(|| Box::new(span))
+}
+
 pub(crate) fn spawn_on<B: SessionBody>(
-    node: &Arc<Node>,
+    node: Arc<Node>,
     session: Session<B>,
 ) -> Result<(), SpawnError> {
-    // The guard exists before the task does: a spawn racing the start of shutdown is counted.
-    let mut guard = admit(node, session.kind, None)?;
-    let ticket = guard.ticket;
     let shutdown = Shutdown::new(node.clone());
-    let span = tracing::info_span!("session", name = session.kind.name());
-    let body = session.body;
-    let task = async move {
-        let result = catch_panic(async move { body.start(shutdown).await.into_result() }).await;
-        guard.end(result);
+    // The guard exists before the task does: a spawn racing the start of shutdown is counted.
+    let guard = admit(node, session.kind, None)?;
+    let ticket = guard.ticket;
+    let span = session_span(session.kind, false);
+    let future = {
+        let _span = span.as_deref().map(tracing::Span::enter);
+        session.body.start(shutdown)
     };
-    let handle = node
-        .root
-        .runtime
-        .spawn(context::scoped(node.clone(), task.instrument(span)));
+    let Some(node) = guard.node.clone() else {
+        return Ok(());
+    };
+    let handle = node.root.runtime.spawn(SessionTask {
+        future,
+        guard,
+        span,
+    });
     node.sessions.attach(ticket, handle.abort_handle());
     Ok(())
 }
@@ -212,13 +259,13 @@ where
     R: BodyResult,
 {
     let started = Arc::new(AtomicBool::new(false));
-    let mut guard = admit(node, kind, Some(started.clone()))?;
+    let mut guard = admit(node.clone(), kind, Some(started.clone()))?;
     let ticket = guard.ticket;
     let scope = node.clone();
-    let span = tracing::info_span!("session", name = kind.name(), blocking = true);
+    let span = session_span(kind, true);
     let handle = node.root.runtime.spawn_blocking(move || {
         started.store(true, Ordering::Release);
-        let _entered = span.enter();
+        let _span = span.as_deref().map(tracing::Span::enter);
         let result = catch_unwind(AssertUnwindSafe(|| {
             context::sync_scoped(scope, work).into_result()
         }))

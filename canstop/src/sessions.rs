@@ -53,29 +53,32 @@ struct Padded<T>(T);
 #[derive(Default)]
 struct Shard {
     closed: bool,
-    next_serial: u64,
+    next_serial: u32,
     live: Slab<Live>,
     kinds: Vec<SessionStats>,
+    /// For live blocking work (rare, so kept aside to keep [`Live`] small): set once it has
+    /// started running. Only started work counts as abandoned; work that had not started is
+    /// cancelled by its abort.
+    blocking_started: Vec<(u32, Arc<AtomicBool>)>,
 }
 
+/// One live session: 16 bytes.
 struct Live {
-    /// Tells this admission from a later one that reuses the slab key.
-    serial: u64,
-    kind: usize,
     abort: Option<AbortHandle>,
+    /// Tells this admission from a later one that reuses the slab key.
+    serial: u32,
+    kind: u16,
     /// Counted already (by the deadline sweep); its guard only removes it.
     settled: bool,
-    /// For blocking work: set once it has started running (only started work is abandoned;
-    /// work that had not started is cancelled by its abort).
-    blocking: Option<Arc<AtomicBool>>,
+    blocking: bool,
 }
 
 /// An admitted session's place in its scope's registry.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ticket {
-    shard: usize,
-    key: usize,
-    serial: u64,
+    shard: u32,
+    key: u32,
+    serial: u32,
 }
 
 /// How a session ended, as its guard saw it.
@@ -111,25 +114,34 @@ impl Sessions {
             return None;
         }
         let kind = guard.kind_index(kind);
-        guard.kinds[kind].started += 1;
+        guard.kinds[usize::from(kind)].started += 1;
         let serial = guard.next_serial;
-        guard.next_serial += 1;
+        guard.next_serial = serial.wrapping_add(1);
         let key = guard.live.insert(Live {
+            abort: None,
             serial,
             kind,
-            abort: None,
             settled: false,
-            blocking,
+            blocking: blocking.is_some(),
         });
+        if let Some(started) = blocking {
+            guard.blocking_started.push((serial, started));
+        }
         let token = self.tracker.token();
-        Some((Ticket { shard, key, serial }, token))
+        // Shard indexes are below 64, and slab keys stay below the number of live sessions.
+        let ticket = Ticket {
+            shard: shard as u32,
+            key: key as u32,
+            serial,
+        };
+        Some((ticket, token))
     }
 
     /// Records the abort handle of a spawned session, or aborts it at once if the deadline
     /// sweep ran between its admission and now.
     pub(crate) fn attach(&self, ticket: Ticket, abort: AbortHandle) {
-        let mut guard = self.lock(ticket.shard);
-        match guard.live.get_mut(ticket.key) {
+        let mut guard = self.lock(ticket.shard as usize);
+        match guard.live.get_mut(ticket.key as usize) {
             Some(live) if live.serial == ticket.serial => {
                 if live.settled {
                     drop(guard);
@@ -143,27 +155,35 @@ impl Sessions {
         }
     }
 
-    /// Counts how an admitted session ended (unless the deadline sweep counted it already).
+    /// Counts how an admitted session ended (unless the deadline sweep counted it already),
+    /// and logs a failure or a panic.
     pub(crate) fn settle(&self, ticket: Ticket, how: Settle) {
-        let mut guard = self.lock(ticket.shard);
-        let matches = guard
+        let mut guard = self.lock(ticket.shard as usize);
+        let key = ticket.key as usize;
+        if guard
             .live
-            .get(ticket.key)
-            .is_some_and(|live| live.serial == ticket.serial);
-        if !matches {
+            .get(key)
+            .is_none_or(|live| live.serial != ticket.serial)
+        {
             return;
         }
-        let live = guard.live.remove(ticket.key);
+        let live = guard.live.remove(key);
+        if live.blocking {
+            guard
+                .blocking_started
+                .retain(|(serial, _)| *serial != ticket.serial);
+        }
         if live.settled {
             return;
         }
-        let stats = &mut guard.kinds[live.kind];
-        match how {
+        let stats = &mut guard.kinds[usize::from(live.kind)];
+        let kind = stats.kind;
+        match &how {
             Settle::Finished => stats.finished += 1,
             Settle::Failed(error) => {
                 stats.failed += 1;
                 if stats.errors.len() < ERRORS_KEPT {
-                    stats.errors.push(error);
+                    stats.errors.push(error.clone());
                 }
             }
             Settle::Panicked(message) => {
@@ -173,6 +193,14 @@ impl Sessions {
                 }
             }
             Settle::Aborted => stats.aborted += 1,
+        }
+        drop(guard);
+        match how {
+            Settle::Failed(error) => tracing::warn!(session = %kind, %error, "session failed"),
+            Settle::Panicked(message) => {
+                tracing::error!(session = %kind, %message, "session panicked");
+            }
+            Settle::Finished | Settle::Aborted => {}
         }
     }
 
@@ -201,17 +229,23 @@ impl Sessions {
         for shard in 0..self.shards.len() {
             let mut guard = self.lock(shard);
             guard.closed = true;
-            let Shard { live, kinds, .. } = &mut *guard;
+            let Shard {
+                live,
+                kinds,
+                blocking_started,
+                ..
+            } = &mut *guard;
             for (_, entry) in live.iter_mut().filter(|(_, entry)| !entry.settled) {
                 entry.settled = true;
                 swept += 1;
-                kinds[entry.kind].aborted += 1;
-                if entry
-                    .blocking
-                    .as_ref()
-                    .is_some_and(|started| started.load(Ordering::Acquire))
-                {
-                    kinds[entry.kind].abandoned += 1;
+                let stats = &mut kinds[usize::from(entry.kind)];
+                stats.aborted += 1;
+                let started = entry.blocking
+                    && blocking_started.iter().any(|(serial, started)| {
+                        *serial == entry.serial && started.load(Ordering::Acquire)
+                    });
+                if started {
+                    stats.abandoned += 1;
                 }
                 handles.extend(entry.abort.take());
             }
@@ -279,14 +313,16 @@ pub(crate) fn merge_into(all: &mut Vec<SessionStats>, stats: &SessionStats) {
 }
 
 impl Shard {
-    fn kind_index(&mut self, kind: SessionKind) -> usize {
-        match self.kinds.iter().position(|stats| stats.kind == kind) {
+    fn kind_index(&mut self, kind: SessionKind) -> u16 {
+        let index = match self.kinds.iter().position(|stats| stats.kind.same_as(&kind)) {
             Some(index) => index,
             None => {
                 self.kinds.push(SessionStats::new(kind));
                 self.kinds.len() - 1
             }
-        }
+        };
+        // More than 65 535 kinds of session in one scope is not a program anyone writes.
+        u16::try_from(index).unwrap_or(u16::MAX)
     }
 }
 
