@@ -24,27 +24,56 @@ thread_local! {
 pub(crate) struct Entered<'a> {
     slot: &'a mut Option<Arc<Node>>,
     previous: Option<Arc<Node>>,
+    entered: bool,
 }
 
 /// Makes the node in `slot` current (see [`Entered`]).
+///
+/// If the slot is borrowed (a poll from inside [`with_current`]'s closure, which only a user
+/// closure blocking on a future could cause), the scope is left as it is rather than
+/// panicking.
 pub(crate) fn enter(slot: &mut Option<Arc<Node>>) -> Entered<'_> {
-    let node = slot.take();
-    let previous = CURRENT.with(|current| current.replace(node));
-    Entered { slot, previous }
+    CURRENT.with(|current| match current.try_borrow_mut() {
+        Ok(mut current) => {
+            let previous = std::mem::replace(&mut *current, slot.take());
+            Entered {
+                slot,
+                previous,
+                entered: true,
+            }
+        }
+        Err(_) => Entered {
+            slot,
+            previous: None,
+            entered: false,
+        },
+    })
 }
 
 impl Drop for Entered<'_> {
     fn drop(&mut self) {
+        if !self.entered {
+            return;
+        }
         let previous = self.previous.take();
+        // No borrow can be outstanding here: `with_current` borrows only within its closure,
+        // and a poll inside that closure did not enter.
         *self.slot = CURRENT.with(|current| current.replace(previous));
     }
 }
 
 /// The current scope, or [`SpawnError::NoScope`].
 pub(crate) fn current() -> Result<Arc<Node>, SpawnError> {
-    CURRENT
-        .with(|current| current.borrow().clone())
-        .ok_or(SpawnError::NoScope)
+    with_current(Arc::clone)
+}
+
+/// Calls `f` with the current scope, without touching its reference count, or fails with
+/// [`SpawnError::NoScope`].
+pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Node>) -> R) -> Result<R, SpawnError> {
+    CURRENT.with(|current| match current.try_borrow() {
+        Ok(current) => current.as_ref().map(f).ok_or(SpawnError::NoScope),
+        Err(_) => Err(SpawnError::NoScope),
+    })
 }
 
 /// Runs `f` (blocking work) with `node` as its current scope.

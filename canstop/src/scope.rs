@@ -42,7 +42,7 @@ impl Scope {
 
     /// Spawns a session on this scope. See [`spawn`].
     pub fn spawn<B: SessionBody>(&self, session: Session<B>) -> Result<(), SpawnError> {
-        crate::session::spawn_on(self.node.clone(), session)
+        crate::session::spawn_on(&self.node, session)
     }
 
     /// Runs blocking work as a tracked session of this scope. See [`spawn_blocking`].
@@ -118,7 +118,7 @@ pub fn scope() -> Result<Scope, SpawnError> {
 /// # }
 /// ```
 pub fn spawn<B: SessionBody>(session: Session<B>) -> Result<(), SpawnError> {
-    crate::session::spawn_on(context::current()?, session)
+    context::with_current(|node| crate::session::spawn_on(node, session))?
 }
 
 /// Runs blocking work (`tokio::task::spawn_blocking`) as a tracked session of the current

@@ -75,6 +75,10 @@ where
 impl<B: SessionBody> Session<B> {
     /// A session named `name`, located at the caller. The body gets its scope's `Shutdown`;
     /// one that ignores it runs to completion during the drain (or until the deadline).
+    ///
+    /// `body` is called when the session is spawned, before admission, to build the future
+    /// (keep side effects in the future, as an `async` block or fn does): if the spawn is
+    /// refused, that future is dropped without ever being polled.
     #[track_caller]
     pub fn new(name: &'static str, body: B) -> Self {
         Self::with_kind(SessionKind::here(name), body)
@@ -196,21 +200,19 @@ impl Drop for SessionGuard {
     }
 }
 
-fn admit(
-    node: Arc<Node>,
-    kind: SessionKind,
-    blocking: Option<Arc<AtomicBool>>,
-) -> Result<SessionGuard, SpawnError> {
-    match node.sessions.admit(kind, blocking) {
-        Some((ticket, token)) => Ok(SessionGuard {
-            node: Some(node),
-            ticket,
-            ended: false,
-            _token: token,
-        }),
-        None => Err(SpawnError::Closed {
-            scope: node.describe(),
-        }),
+fn refused(node: &Node) -> SpawnError {
+    SpawnError::Closed {
+        scope: node.describe(),
+    }
+}
+
+/// The guard of an admitted session.
+fn guard(node: &Arc<Node>, ticket: Ticket, token: TaskTrackerToken) -> SessionGuard {
+    SessionGuard {
+        node: Some(node.clone()),
+        ticket,
+        ended: false,
+        _token: token,
     }
 }
 
@@ -225,28 +227,25 @@ fn session_span(kind: SessionKind, blocking: bool) -> Option<Box<tracing::Span>>
 }
 
 pub(crate) fn spawn_on<B: SessionBody>(
-    node: Arc<Node>,
+    node: &Arc<Node>,
     session: Session<B>,
 ) -> Result<(), SpawnError> {
-    let shutdown = Shutdown::new(node.clone());
-    // The guard exists before the task does: a spawn racing the start of shutdown is counted.
-    let guard = admit(node, session.kind, None)?;
-    let ticket = guard.ticket;
     let span = session_span(session.kind, false);
     let future = {
         let _span = span.as_deref().map(tracing::Span::enter);
-        session.body.start(shutdown)
+        session.body.start(Shutdown::new(node.clone()))
     };
-    let Some(node) = guard.node.clone() else {
-        return Ok(());
-    };
-    let handle = node.root.runtime.spawn(SessionTask {
-        future,
-        guard,
-        span,
-    });
-    node.sessions.attach(ticket, handle.abort_handle());
-    Ok(())
+    // The guard exists before the task does: a spawn racing the start of shutdown is counted.
+    node.sessions
+        .admit(session.kind, None, |ticket, token| {
+            let task = SessionTask {
+                future,
+                guard: guard(node, ticket, token),
+                span,
+            };
+            node.root.runtime.spawn(task).abort_handle()
+        })
+        .ok_or_else(|| refused(node))
 }
 
 pub(crate) fn spawn_blocking_on<F, R>(
@@ -259,20 +258,24 @@ where
     R: BodyResult,
 {
     let started = Arc::new(AtomicBool::new(false));
-    let mut guard = admit(node.clone(), kind, Some(started.clone()))?;
-    let ticket = guard.ticket;
-    let scope = node.clone();
     let span = session_span(kind, true);
-    let handle = node.root.runtime.spawn_blocking(move || {
-        started.store(true, Ordering::Release);
-        let _span = span.as_deref().map(tracing::Span::enter);
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            context::sync_scoped(scope, work).into_result()
-        }))
-        .map_err(|payload| panic_message(payload.as_ref()));
-        guard.end(result);
-    });
-    // Aborting blocking work only stops it if it has not started yet.
-    node.sessions.attach(ticket, handle.abort_handle());
-    Ok(())
+    let scope = node.clone();
+    node.sessions
+        .admit(kind, Some(started.clone()), |ticket, token| {
+            let mut guard = guard(node, ticket, token);
+            // Aborting blocking work only stops it if it has not started yet.
+            node.root
+                .runtime
+                .spawn_blocking(move || {
+                    started.store(true, Ordering::Release);
+                    let _span = span.as_deref().map(tracing::Span::enter);
+                    let result = catch_unwind(AssertUnwindSafe(|| {
+                        context::sync_scoped(scope, work).into_result()
+                    }))
+                    .map_err(|payload| panic_message(payload.as_ref()));
+                    guard.end(result);
+                })
+                .abort_handle()
+        })
+        .ok_or_else(|| refused(node))
 }

@@ -3,11 +3,13 @@
 //! # What a session costs
 //!
 //! Spawning and finishing a session takes, beyond `tokio::spawn` itself:
-//! - one [`TaskTracker`] token (one atomic increment and one decrement on the scope's tracker);
-//! - three short critical sections on one of the scope's *shards* (admit, attach the abort
-//!   handle, settle). Shards are picked round-robin per spawning thread and padded to their
-//!   own cache lines, so spawns and finishes on different cores rarely meet on one lock;
-//! - one `Arc` clone of the scope for the task's context, and the slab slot of its entry.
+//! - one [`TaskTracker`] token (an `Arc` clone and a counter increment, and both undone);
+//! - two short critical sections on one of the scope's *shards*: admit-and-spawn, and settle.
+//!   Shards are picked round-robin per spawning thread and padded to their own cache lines,
+//!   so spawns and finishes on different cores rarely meet on one lock;
+//! - two `Arc` clones of the scope (the task's guard and its `Shutdown`), a 16-byte slab
+//!   entry, and no allocation of its own: the task's future is the body's plus about 40
+//!   bytes (guard, and a span pointer that stays null unless a subscriber wants spans).
 //!
 //! Nothing is awaited per session: no shared `Notify` or `watch` is polled by every session.
 //! Only a session that itself awaits [`Shutdown::requested`](crate::Shutdown::requested) joins
@@ -25,7 +27,7 @@
 //!   that cannot be aborted). So `started = finished + failed + panicked + aborted` holds at
 //!   every moment the counts are read under the locks.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
@@ -101,13 +103,20 @@ impl Sessions {
         }
     }
 
-    /// Admits one session of `kind`, or refuses it (`None`) once the scope is closed. The
-    /// returned token keeps the scope's drain waiting until it is dropped.
+    /// Admits one session of `kind` and spawns its task with `spawn`, or refuses it (`None`)
+    /// once the scope is closed.
+    ///
+    /// `spawn` gets the session's ticket and the tracker token that keeps the scope's drain
+    /// waiting, and returns the task's abort handle. It runs under the shard lock, so that the
+    /// entry is complete (abort handle included) before anyone can see it: one critical
+    /// section per spawn. A task that the spawn drops at once (its runtime is shutting down)
+    /// settles through [`SpawnMarker`] instead of taking the lock again.
     pub(crate) fn admit(
         &self,
         kind: SessionKind,
         blocking: Option<Arc<AtomicBool>>,
-    ) -> Option<(Ticket, TaskTrackerToken)> {
+        spawn: impl FnOnce(Ticket, TaskTrackerToken) -> AbortHandle,
+    ) -> Option<()> {
         let shard = next_shard(self.shards.len());
         let mut guard = self.lock(shard);
         if guard.closed {
@@ -127,80 +136,47 @@ impl Sessions {
         if let Some(started) = blocking {
             guard.blocking_started.push((serial, started));
         }
-        let token = self.tracker.token();
         // Shard indexes are below 64, and slab keys stay below the number of live sessions.
         let ticket = Ticket {
             shard: shard as u32,
             key: key as u32,
             serial,
         };
-        Some((ticket, token))
-    }
-
-    /// Records the abort handle of a spawned session, or aborts it at once if the deadline
-    /// sweep ran between its admission and now.
-    pub(crate) fn attach(&self, ticket: Ticket, abort: AbortHandle) {
-        let mut guard = self.lock(ticket.shard as usize);
-        match guard.live.get_mut(ticket.key as usize) {
-            Some(live) if live.serial == ticket.serial => {
-                if live.settled {
-                    drop(guard);
-                    abort.abort();
-                } else {
+        let marker = SpawnMarker::set(self, ticket);
+        let abort = spawn(ticket, self.tracker.token());
+        match marker.finish() {
+            Some(how) => {
+                settle_locked(&mut guard, ticket, how);
+            }
+            None => {
+                if let Some(live) = guard.live.get_mut(key) {
                     live.abort = Some(abort);
                 }
             }
-            // It finished before we got here.
-            _ => {}
         }
+        Some(())
     }
 
     /// Counts how an admitted session ended (unless the deadline sweep counted it already),
     /// and logs a failure or a panic.
     pub(crate) fn settle(&self, ticket: Ticket, how: Settle) {
-        let mut guard = self.lock(ticket.shard as usize);
-        let key = ticket.key as usize;
-        if guard
-            .live
-            .get(key)
-            .is_none_or(|live| live.serial != ticket.serial)
-        {
+        let Some(how) = SpawnMarker::defer(self, ticket, how) else {
             return;
-        }
-        let live = guard.live.remove(key);
-        if live.blocking {
-            guard
-                .blocking_started
-                .retain(|(serial, _)| *serial != ticket.serial);
-        }
-        if live.settled {
-            return;
-        }
-        let stats = &mut guard.kinds[usize::from(live.kind)];
-        let kind = stats.kind;
-        match &how {
-            Settle::Finished => stats.finished += 1,
-            Settle::Failed(error) => {
-                stats.failed += 1;
-                if stats.errors.len() < ERRORS_KEPT {
-                    stats.errors.push(error.clone());
-                }
+        };
+        let logged = match &how {
+            Settle::Failed(error) => Some((false, error.clone())),
+            Settle::Panicked(message) => Some((true, message.clone())),
+            Settle::Finished | Settle::Aborted => None,
+        };
+        let kind = settle_locked(&mut self.lock(ticket.shard as usize), ticket, how);
+        match (kind, logged) {
+            (Some(kind), Some((false, error))) => {
+                tracing::warn!(session = %kind, %error, "session failed");
             }
-            Settle::Panicked(message) => {
-                stats.panicked += 1;
-                if stats.errors.len() < ERRORS_KEPT {
-                    stats.errors.push(format!("panicked: {message}"));
-                }
-            }
-            Settle::Aborted => stats.aborted += 1,
-        }
-        drop(guard);
-        match how {
-            Settle::Failed(error) => tracing::warn!(session = %kind, %error, "session failed"),
-            Settle::Panicked(message) => {
+            (Some(kind), Some((true, message))) => {
                 tracing::error!(session = %kind, %message, "session panicked");
             }
-            Settle::Finished | Settle::Aborted => {}
+            _ => {}
         }
     }
 
@@ -287,6 +263,91 @@ impl Sessions {
     }
 }
 
+/// Counts `how` for the session of `ticket` in a locked shard; returns its kind when this
+/// counted it (not when the deadline sweep had already).
+fn settle_locked(shard: &mut Shard, ticket: Ticket, how: Settle) -> Option<SessionKind> {
+    let key = ticket.key as usize;
+    if shard
+        .live
+        .get(key)
+        .is_none_or(|live| live.serial != ticket.serial)
+    {
+        return None;
+    }
+    let live = shard.live.remove(key);
+    if live.blocking {
+        shard
+            .blocking_started
+            .retain(|(serial, _)| *serial != ticket.serial);
+    }
+    if live.settled {
+        return None;
+    }
+    let stats = &mut shard.kinds[usize::from(live.kind)];
+    match how {
+        Settle::Finished => stats.finished += 1,
+        Settle::Failed(error) => {
+            stats.failed += 1;
+            if stats.errors.len() < ERRORS_KEPT {
+                stats.errors.push(error);
+            }
+        }
+        Settle::Panicked(message) => {
+            stats.panicked += 1;
+            if stats.errors.len() < ERRORS_KEPT {
+                stats.errors.push(format!("panicked: {message}"));
+            }
+        }
+        Settle::Aborted => stats.aborted += 1,
+    }
+    Some(stats.kind)
+}
+
+/// Marks this thread as spawning a session's task under a shard lock. If the spawn drops the
+/// task at once (tokio does, inline, when the runtime is shutting down), the task's guard
+/// settles on this same thread while the lock is held; the marker takes that settlement
+/// instead of letting the guard lock the shard again (which would deadlock).
+struct SpawnMarker;
+
+thread_local! {
+    /// The scope's address and the ticket being spawned.
+    static SPAWNING: Cell<Option<(usize, u32, u32)>> = const { Cell::new(None) };
+    /// A settlement deferred by a task dropped during its own spawn.
+    static DEFERRED: RefCell<Option<Settle>> = const { RefCell::new(None) };
+}
+
+impl SpawnMarker {
+    fn set(sessions: &Sessions, ticket: Ticket) -> Self {
+        let id = sessions as *const Sessions as usize;
+        SPAWNING.set(Some((id, ticket.shard, ticket.key)));
+        SpawnMarker
+    }
+
+    /// Takes the settlement of a task dropped during the spawn, if one was.
+    fn finish(self) -> Option<Settle> {
+        SPAWNING.set(None);
+        DEFERRED.take()
+    }
+
+    /// `Some(how)` to settle now; `None` when `how` was deferred to the spawn in progress.
+    fn defer(sessions: &Sessions, ticket: Ticket, how: Settle) -> Option<Settle> {
+        let id = sessions as *const Sessions as usize;
+        if SPAWNING.get() == Some((id, ticket.shard, ticket.key)) {
+            DEFERRED.set(Some(how));
+            None
+        } else {
+            Some(how)
+        }
+    }
+}
+
+impl Drop for SpawnMarker {
+    fn drop(&mut self) {
+        // Also on unwind out of the spawn.
+        SPAWNING.set(None);
+    }
+}
+
 /// Waits until `tracker` is empty with admission closed by `close_admission`.
 ///
 /// The tracker may become empty while admission is still open; closing then leaves a window
@@ -314,7 +375,11 @@ pub(crate) fn merge_into(all: &mut Vec<SessionStats>, stats: &SessionStats) {
 
 impl Shard {
     fn kind_index(&mut self, kind: SessionKind) -> u16 {
-        let index = match self.kinds.iter().position(|stats| stats.kind.same_as(&kind)) {
+        let index = match self
+            .kinds
+            .iter()
+            .position(|stats| stats.kind.same_as(&kind))
+        {
             Some(index) => index,
             None => {
                 self.kinds.push(SessionStats::new(kind));

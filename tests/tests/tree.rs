@@ -744,3 +744,32 @@ async fn a_root_session_may_start_a_service_while_no_service_runs() {
     );
     assert!(report.is_clean(), "{report}");
 }
+
+/// A spawn onto a runtime that has shut down: tokio drops the task inside the spawn, while
+/// canstop holds the shard lock; the session is counted as aborted without deadlocking.
+#[test]
+fn a_spawn_onto_a_dead_runtime_neither_deadlocks_nor_runs() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    runtime.spawn(root().run(async move {
+        canstop::start(Service::new("svc", move |shutdown: Shutdown| async move {
+            sender.send(shutdown.scope()).unwrap();
+            shutdown.requested().await;
+        }))
+        .map(drop)
+    }));
+    let scope = receiver.recv().unwrap();
+    drop(runtime);
+    let ran = Arc::new(AtomicU64::new(0));
+    for _ in 0..100 {
+        let ran = ran.clone();
+        let _ = scope.spawn(Session::new("late", move |_| async move {
+            ran.fetch_add(1, Ordering::SeqCst);
+        }));
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+}
