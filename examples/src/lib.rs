@@ -5,6 +5,8 @@
 
 use std::io::IsTerminal;
 
+pub mod http;
+
 /// Logs to stderr at `info` (or what `RUST_LOG` says), with colours only on a terminal.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

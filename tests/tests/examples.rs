@@ -90,7 +90,7 @@ fn http_answers_every_request_in_flight_and_refuses_new_connections() {
     let mut server = Running::start(
         env!("CARGO_BIN_EXE_example-http"),
         &["127.0.0.1:0"],
-        &[("RUST_LOG", "info,example_http=debug")],
+        &[("RUST_LOG", "info,canstop_examples=debug")],
     );
     let addr = server.wait_for_prefix("listening on ", LIMIT);
     let rt = client_runtime();

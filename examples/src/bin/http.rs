@@ -13,13 +13,10 @@
 
 use std::time::Duration;
 
-use axum::routing::get;
-use axum::Router;
-use canstop::{service, session, Shutdown};
+use canstop::{service, Shutdown};
+use canstop_examples::http::{app, http_server};
 use canstop_examples::{announce, init_tracing};
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 #[canstop::main(timeout = "10s")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -36,59 +33,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     canstop::start(http_server(listener, app()))?;
     canstop::start(worker(fail_after))?;
     Ok(())
-}
-
-fn app() -> Router {
-    Router::new()
-        .route("/", get(|| async { "hello\n" }))
-        .route("/slow", get(slow))
-}
-
-/// A request that takes half a second: the kind a shutdown must not cut off.
-async fn slow() -> &'static str {
-    tracing::debug!("slow request started");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    "slow hello\n"
-}
-
-/// Accepts connections until told to stop, then drops the listener so that new connections
-/// are refused while the ones in flight drain.
-#[service]
-async fn http_server(
-    shutdown: Shutdown,
-    listener: TcpListener,
-    app: Router,
-) -> std::io::Result<()> {
-    loop {
-        tokio::select! {
-            () = shutdown.requested() => break,
-            accepted = listener.accept() => {
-                let (stream, _) = accepted?;
-                canstop::spawn(connection(stream, app.clone())).map_err(std::io::Error::other)?;
-            }
-        }
-    }
-    drop(listener);
-    tracing::info!("http server stopped accepting");
-    Ok(())
-}
-
-/// One HTTP/1 connection. At the stop, hyper finishes the request in flight and closes the
-/// connection instead of waiting for the next one.
-#[session]
-async fn connection(
-    stream: TcpStream,
-    app: Router,
-    shutdown: Shutdown,
-) -> Result<(), hyper::Error> {
-    let conn = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
-    let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        result = conn.as_mut() => return result,
-        () = shutdown.requested() => conn.as_mut().graceful_shutdown(),
-    }
-    conn.await
 }
 
 /// A periodic job (a metrics flush, a cache refresh). With `fail_after`, it fails on that

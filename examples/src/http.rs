@@ -1,0 +1,66 @@
+//! The HTTP server of the `http` example, as a library module so that the benchmarks serve
+//! the same code: axum routes, hyper serves each connection, and each connection is a
+//! canstop session.
+
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use canstop::{service, session, Shutdown};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+
+/// The routes: `/` answers at once, `/slow` after half a second.
+pub fn app() -> Router {
+    Router::new()
+        .route("/", get(|| async { "hello\n" }))
+        .route("/slow", get(slow))
+}
+
+/// A request that takes half a second: the kind a shutdown must not cut off.
+pub async fn slow() -> &'static str {
+    tracing::debug!("slow request started");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    "slow hello\n"
+}
+
+/// Accepts connections until told to stop, then drops the listener so that new connections
+/// are refused while the ones in flight drain.
+#[service]
+pub async fn http_server(
+    shutdown: Shutdown,
+    listener: TcpListener,
+    app: Router,
+) -> std::io::Result<()> {
+    loop {
+        tokio::select! {
+            () = shutdown.requested() => break,
+            accepted = listener.accept() => {
+                let (stream, _) = accepted?;
+                canstop::spawn(connection(stream, app.clone())).map_err(std::io::Error::other)?;
+            }
+        }
+    }
+    drop(listener);
+    tracing::info!("http server stopped accepting");
+    Ok(())
+}
+
+/// One HTTP/1 connection. At the stop, hyper finishes the request in flight and closes the
+/// connection instead of waiting for the next one.
+#[session]
+pub async fn connection(
+    stream: TcpStream,
+    app: Router,
+    shutdown: Shutdown,
+) -> Result<(), hyper::Error> {
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => return result,
+        () = shutdown.requested() => conn.as_mut().graceful_shutdown(),
+    }
+    conn.await
+}
