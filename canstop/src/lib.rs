@@ -11,6 +11,8 @@
 //!   ways to run it are [`spawn`] and [`Scope::spawn`].
 //! - A [`Root`] runs the shutdown sequence (trigger, stop, drain, abort, report, exit) and
 //!   returns a [`Report`].
+//! - The attribute macros [`main`], [`service`], [`session`] and [`test`] write that wiring
+//!   for you; they only generate calls to the API above.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -50,7 +52,9 @@
 //! - Every service's outcome is reported, panics with their message, and every error is
 //!   kept, not only the one that triggered the shutdown.
 //! - Nothing outlives the deadline: what is left is aborted, blocking work is abandoned and
-//!   named, and the exit code says so.
+//!   named, and the exit code says so. A process-owning root ([`Root::block_on`],
+//!   `#[canstop::main]`) keeps that promise even when every runtime thread is blocked: a
+//!   watchdog thread ends the process shortly after the deadline or a second signal.
 //! - Runtime misuse (spawning outside a scope, after the drain) is a [`SpawnError`], never
 //!   a panic.
 
