@@ -1,10 +1,12 @@
-//! One measurement, in this process: `canstop-benches child CONTENDER WORKLOAD`.
+//! One measurement, in this process: `canstop-benches child CONTENDER WORKLOAD` (for the
+//! http workload, `CONTENDER` may be a list: their servers are measured side by side).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::ChildOptions;
 use crate::contenders::{Contender, Workload};
+use crate::load::HttpOptions;
 use crate::Allocator;
 
 /// The prefix of the one line a child prints on stdout.
@@ -13,18 +15,21 @@ pub(crate) const RESULT: &str = "RESULT";
 pub(crate) fn run(allocator: Allocator, options: &ChildOptions) -> ExitCode {
     watchdog(options.timeout);
     match measure(options) {
-        Ok(value) => {
-            println!(
-                "{RESULT} {} {} {value}",
-                options.workload.id(),
-                options.contender.id()
-            );
+        Ok(values) => {
+            for (contender, value) in options.contenders.iter().zip(values) {
+                println!(
+                    "{RESULT} {} {} {value}",
+                    options.workload.id(),
+                    contender.id()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {
+            let contenders: Vec<_> = options.contenders.iter().map(|c| c.id()).collect();
             eprintln!(
                 "canstop-benches child {} {} ({}): {error}",
-                options.contender.id(),
+                contenders.join(","),
                 options.workload.id(),
                 allocator.id()
             );
@@ -33,37 +38,59 @@ pub(crate) fn run(allocator: Allocator, options: &ChildOptions) -> ExitCode {
     }
 }
 
-/// The value of one measurement: nanoseconds for the timed workloads, bytes per task for
-/// the memory workload.
-pub(crate) fn measure(options: &ChildOptions) -> Result<f64, String> {
+/// The values of one measurement, one per contender: nanoseconds for the timed workloads,
+/// bytes per task for the memory workload, requests per second for the http workload.
+pub(crate) fn measure(options: &ChildOptions) -> Result<Vec<f64>, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.workers)
         .enable_all()
         .build()
         .map_err(|error| format!("cannot build the runtime: {error}"))?;
-    let (contender, workload, n) = (options.contender, options.workload, options.n);
-    // The memory workload needs a fresh heap: freed memory would be reused.
-    let warmup = if workload.is_time() {
+    let (workload, n) = (options.workload, options.n);
+    let contenders = options.contenders.clone();
+    if let Some(contender) = contenders.iter().find(|c| !c.supports(workload)) {
+        return Err(format!(
+            "{} does not take part in the {} workload",
+            contender.id(),
+            workload.id()
+        ));
+    }
+    if contenders.len() != 1 && !workload.side_by_side() {
+        return Err(format!(
+            "the {} workload takes one contender",
+            workload.id()
+        ));
+    }
+    let warmup = if workload.takes_warmup_rounds() {
         options.warmup
     } else {
         0
     };
+    let http = options.http;
     runtime.block_on(async move {
         for _ in 0..warmup {
-            round(contender, workload, n).await?;
+            round(&contenders, workload, n, http).await?;
         }
-        round(contender, workload, n).await
+        round(&contenders, workload, n, http).await
     })
 }
 
 /// One round, on a worker thread (the way an accept loop spawns), not on `block_on`'s thread.
-async fn round(contender: Contender, workload: Workload, n: usize) -> Result<f64, String> {
+async fn round(
+    contenders: &[Contender],
+    workload: Workload,
+    n: usize,
+    http: HttpOptions,
+) -> Result<Vec<f64>, String> {
+    let contenders = contenders.to_vec();
     tokio::spawn(async move {
+        let contender = contenders[0];
         Ok(match workload {
-            Workload::Spawn => nanos(contender.parked(n).await?.spawn),
-            Workload::Shutdown => nanos(contender.parked(n).await?.shutdown),
-            Workload::Memory => contender.parked(n).await?.rss_growth as f64 / n as f64,
-            Workload::Churn => nanos(contender.churn(n).await?),
+            Workload::Spawn => vec![nanos(contender.parked(n).await?.spawn)],
+            Workload::Shutdown => vec![nanos(contender.parked(n).await?.shutdown)],
+            Workload::Memory => vec![contender.parked(n).await?.rss_growth as f64 / n as f64],
+            Workload::Churn => vec![nanos(contender.churn(n).await?)],
+            Workload::Http => Contender::http(&contenders, http).await?,
         })
     })
     .await

@@ -3,20 +3,28 @@
 use std::time::Duration;
 
 use crate::contenders::{Contender, Workload};
+use crate::load::HttpOptions;
 use crate::Allocator;
 
 pub(crate) const USAGE: &str = "\
 usage:
   canstop-benches [--n N] [--runs K] [--workers W] [--warmup K] [--alloc system|jemalloc|both]
                   [--contenders ID,ID,..] [--workloads ID,ID,..] [--no-build] [--timeout SECS]
+                  [--http-secs SECS] [--http-warmup SECS] [--http-conns C]
       runs every contender on every workload, each in a fresh process, K times, interleaved,
       and prints the medians and the ratios to TaskTracker + CancellationToken.
   canstop-benches child CONTENDER WORKLOAD [--n N] [--workers W] [--warmup K] [--timeout SECS]
-      one measurement in this process; prints `RESULT WORKLOAD CONTENDER VALUE`.
+                  [--http-secs SECS] [--http-warmup SECS] [--http-conns C]
+      one measurement in this process; prints `RESULT WORKLOAD CONTENDER VALUE`. For http,
+      CONTENDER may be a list (ID,ID,..): their servers are loaded in turn, one line each.
   canstop-benches --list
       the contender and workload ids.
 
 defaults: --n 100000 --runs 5 --workers 2 --warmup 1 --alloc both --timeout 300
+          --http-secs 3 --http-warmup 0.5 --http-conns 32
+The http workload ignores --n and --warmup: C keep-alive connections per server send
+`GET /` for --http-warmup seconds unmeasured, then for --http-secs seconds measured, per
+server, in 10 ms turns between the servers (requests/s).
 --alloc both measures the jemalloc build too: under `cargo run` the runner builds it
 (`--features jemalloc --bin canstop-benches-jemalloc`) unless --no-build is given.";
 
@@ -40,12 +48,14 @@ pub(crate) struct RunOptions {
     pub(crate) workloads: Vec<Workload>,
     pub(crate) build: bool,
     pub(crate) timeout: Duration,
+    pub(crate) http: HttpOptions,
 }
 
 /// One measurement.
 #[derive(Debug, Clone)]
 pub(crate) struct ChildOptions {
-    pub(crate) contender: Contender,
+    /// One contender; for the http workload, one or more (their servers side by side).
+    pub(crate) contenders: Vec<Contender>,
     pub(crate) workload: Workload,
     pub(crate) n: usize,
     pub(crate) workers: usize,
@@ -53,6 +63,8 @@ pub(crate) struct ChildOptions {
     /// memory workload is always measured on a fresh heap).
     pub(crate) warmup: usize,
     pub(crate) timeout: Duration,
+    /// The load of the http workload.
+    pub(crate) http: HttpOptions,
 }
 
 impl ChildOptions {
@@ -60,7 +72,11 @@ impl ChildOptions {
     pub(crate) fn to_args(&self) -> Vec<String> {
         vec![
             "child".into(),
-            self.contender.id().into(),
+            self.contenders
+                .iter()
+                .map(|contender| contender.id())
+                .collect::<Vec<_>>()
+                .join(","),
             self.workload.id().into(),
             "--n".into(),
             self.n.to_string(),
@@ -70,6 +86,12 @@ impl ChildOptions {
             self.warmup.to_string(),
             "--timeout".into(),
             self.timeout.as_secs().to_string(),
+            "--http-secs".into(),
+            self.http.measure.as_secs_f64().to_string(),
+            "--http-warmup".into(),
+            self.http.warmup.as_secs_f64().to_string(),
+            "--http-conns".into(),
+            self.http.connections.to_string(),
         ]
     }
 }
@@ -84,6 +106,7 @@ struct Common {
     workloads: Vec<Workload>,
     build: bool,
     timeout: Duration,
+    http: HttpOptions,
 }
 
 pub(crate) fn parse(args: &[String]) -> Result<Command, String> {
@@ -98,6 +121,7 @@ pub(crate) fn parse(args: &[String]) -> Result<Command, String> {
         workloads: Workload::ALL.to_vec(),
         build: true,
         timeout: Duration::from_secs(300),
+        http: HttpOptions::default(),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -126,6 +150,9 @@ pub(crate) fn parse(args: &[String]) -> Result<Command, String> {
             "--timeout" => {
                 common.timeout = Duration::from_secs(number(arg, value(arg)?, 1)? as u64);
             }
+            "--http-secs" => common.http.measure = seconds(arg, value(arg)?, false)?,
+            "--http-warmup" => common.http.warmup = seconds(arg, value(arg)?, true)?,
+            "--http-conns" => common.http.connections = number(arg, value(arg)?, 1)?,
             "--no-build" => common.build = false,
             "--alloc" => {
                 common.allocators = match value(arg)? {
@@ -153,16 +180,17 @@ pub(crate) fn parse(args: &[String]) -> Result<Command, String> {
             workloads: common.workloads,
             build: common.build,
             timeout: common.timeout,
+            http: common.http,
         })),
-        [child, contender, workload] if child == "child" => Ok(Command::Child(ChildOptions {
-            contender: Contender::from_id(contender)
-                .ok_or_else(|| format!("unknown contender {contender:?} (see --list)"))?,
+        [child, contenders, workload] if child == "child" => Ok(Command::Child(ChildOptions {
+            contenders: child_contenders(contenders, workload)?,
             workload: Workload::from_id(workload)
                 .ok_or_else(|| format!("unknown workload {workload:?} (see --list)"))?,
             n: common.n,
             workers: common.workers,
             warmup: common.warmup,
             timeout: common.timeout,
+            http: common.http,
         })),
         other => Err(format!("unexpected arguments {other:?}")),
     }
@@ -177,6 +205,48 @@ fn number(flag: &str, value: &str, min: usize) -> Result<usize, String> {
         return Err(format!("{flag}: must be at least {min}"));
     }
     Ok(parsed)
+}
+
+/// The contenders of a child: one, or a list for a workload whose contenders are measured
+/// side by side; each taking part in the workload.
+fn child_contenders(ids: &str, workload: &str) -> Result<Vec<Contender>, String> {
+    let contenders = ids
+        .split(',')
+        .map(|id| {
+            Contender::from_id(id).ok_or_else(|| format!("unknown contender {id:?} (see --list)"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(workload) = Workload::from_id(workload) else {
+        return Err(format!("unknown workload {workload:?} (see --list)"));
+    };
+    if contenders.len() > 1 && !workload.side_by_side() {
+        return Err(format!(
+            "the {} workload takes one contender",
+            workload.id()
+        ));
+    }
+    if let Some(contender) = contenders.iter().find(|c| !c.supports(workload)) {
+        return Err(format!(
+            "{} does not take part in the {} workload",
+            contender.id(),
+            workload.id()
+        ));
+    }
+    Ok(contenders)
+}
+
+/// A duration in seconds, fractions allowed; more than zero unless `zero_ok`.
+fn seconds(flag: &str, value: &str, zero_ok: bool) -> Result<Duration, String> {
+    let parsed: f64 = value
+        .parse()
+        .map_err(|_| format!("{flag}: {value:?} is not a number of seconds"))?;
+    if !parsed.is_finite() || parsed < 0.0 || (parsed == 0.0 && !zero_ok) || parsed > 3600.0 {
+        return Err(format!(
+            "{flag}: must be {} and at most 3600 seconds",
+            if zero_ok { "at least 0" } else { "more than 0" }
+        ));
+    }
+    Ok(Duration::from_secs_f64(parsed))
 }
 
 fn list<T>(flag: &str, value: &str, from_id: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
@@ -218,8 +288,32 @@ mod tests {
         let Ok(Command::Child(again)) = parse(&options.to_args()) else {
             panic!("no child");
         };
-        assert_eq!(again.contender, Contender::CanstopRoot);
+        assert_eq!(again.contenders, [Contender::CanstopRoot]);
         assert_eq!(again.workload, Workload::Churn);
+        assert_eq!(again.http, HttpOptions::default());
+    }
+
+    #[test]
+    fn http_options_round_trip() {
+        let line = "child canstop-macro,raw-notify http --http-secs 0.25 --http-warmup 0 \
+                    --http-conns 4";
+        let Ok(Command::Child(options)) = parse(&args(line)) else {
+            panic!("no child");
+        };
+        let expected = HttpOptions {
+            measure: Duration::from_millis(250),
+            warmup: Duration::ZERO,
+            connections: 4,
+        };
+        assert_eq!(options.http, expected);
+        let Ok(Command::Child(again)) = parse(&options.to_args()) else {
+            panic!("no child");
+        };
+        assert_eq!((again.workload, again.http), (Workload::Http, expected));
+        assert_eq!(
+            again.contenders,
+            [Contender::CanstopMacro, Contender::RawNotify]
+        );
     }
 
     #[test]
@@ -229,6 +323,12 @@ mod tests {
         assert!(parse(&args("--alloc tcmalloc")).is_err());
         assert!(parse(&args("--contenders nope")).is_err());
         assert!(parse(&args("child nope spawn")).is_err());
+        assert!(parse(&args("child raw-notify,canstop-root spawn")).is_err());
+        assert!(parse(&args("child tgs-tracker http")).is_err());
         assert!(parse(&args("--bogus")).is_err());
+        assert!(parse(&args("--http-secs 0")).is_err());
+        assert!(parse(&args("--http-secs -1")).is_err());
+        assert!(parse(&args("--http-warmup nan")).is_err());
+        assert!(parse(&args("--http-conns 0")).is_err());
     }
 }

@@ -8,7 +8,10 @@
 //! a fresh process: a fresh heap, a fresh runtime, nothing left over from another contender.
 //! A child prints one line, `RESULT WORKLOAD CONTENDER VALUE`, and the runner collects them,
 //! interleaving the contenders (and the allocators) across runs, and prints the medians and
-//! the ratios to the `TaskTracker + CancellationToken` contender of the same run.
+//! the ratios to the `TaskTracker + CancellationToken` contender of the same run. The http
+//! workload is the exception: one child per run and allocator serves the three servers it
+//! compares side by side, under one load client that loads them in turn, and prints a line
+//! for each (see `load.rs`).
 //!
 //! Two binaries run the same code: `canstop-benches` with the system allocator, and
 //! `canstop-benches-jemalloc` (feature `jemalloc`) with jemalloc as the global allocator. The
@@ -20,6 +23,7 @@
 mod child;
 mod cli;
 mod contenders;
+mod load;
 mod probe;
 mod runner;
 mod table;

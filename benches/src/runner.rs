@@ -6,6 +6,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use crate::child::RESULT;
 use crate::cli::{ChildOptions, RunOptions};
+use crate::contenders::{Contender, Workload};
 use crate::table::Results;
 use crate::Allocator;
 
@@ -33,39 +34,38 @@ pub(crate) fn run(own: Allocator, options: &RunOptions) -> ExitCode {
     let mut failures = 0;
     for run in 0..options.runs {
         for &workload in &options.workloads {
-            // Interleaved: every contender (and allocator) once per run and workload, starting
-            // one place further each run, so that none is always measured first or last.
-            let mut order: Vec<_> = options
-                .contenders
-                .iter()
-                .flat_map(|&contender| allocators.iter().map(move |&alloc| (alloc, contender)))
-                .collect();
-            let len = order.len();
-            order.rotate_left(run % len);
-            for (allocator, contender) in order {
+            for (allocator, contenders) in schedule(options, &allocators, workload, run) {
                 let child = ChildOptions {
-                    contender,
+                    contenders: contenders.clone(),
                     workload,
                     n: options.n,
                     workers: options.workers,
                     warmup: options.warmup,
                     timeout: options.timeout,
+                    http: options.http,
                 };
-                let label = format!(
-                    "run {}/{} {:<8} {:<16} {:<8}",
-                    run + 1,
-                    options.runs,
-                    workload.id(),
-                    contender.id(),
-                    allocator.id()
-                );
+                let label = |contender: Contender| {
+                    format!(
+                        "run {}/{} {:<8} {:<16} {:<8}",
+                        run + 1,
+                        options.runs,
+                        workload.id(),
+                        contender.id(),
+                        allocator.id()
+                    )
+                };
                 match execute(&binaries[&allocator], &child) {
-                    Ok(value) => {
-                        eprintln!("{label} {value:>14.0}");
-                        results.insert((allocator, workload, contender), run, value);
+                    Ok(values) => {
+                        for (&contender, value) in contenders.iter().zip(values) {
+                            let unit = workload.unit().symbol();
+                            eprintln!("{} {value:>14.0} {unit}", label(contender));
+                            results.insert((allocator, workload, contender), run, value);
+                        }
                     }
                     Err(error) => {
-                        eprintln!("{label} FAILED: {error}");
+                        for &contender in &contenders {
+                            eprintln!("{} FAILED: {error}", label(contender));
+                        }
                         failures += 1;
                     }
                 }
@@ -88,6 +88,19 @@ pub(crate) fn run(own: Allocator, options: &RunOptions) -> ExitCode {
             String::new()
         }
     );
+    if options.workloads.contains(&Workload::Http) {
+        let http = options.http;
+        println!(
+            "http: the servers of a run side by side in one process, loaded in turn in slices \
+             of {} ms by a load client on its own thread (hyper, `GET /`, {} keep-alive \
+             connections per server, one request in flight on each), {} s measured per server \
+             after {} s of warm-up; n and the warm-up rounds do not apply.",
+            crate::load::SLICE.as_millis(),
+            http.connections,
+            http.measure.as_secs_f64(),
+            http.warmup.as_secs_f64()
+        );
+    }
     println!("machine: {}", machine());
     print!(
         "{}",
@@ -100,8 +113,50 @@ pub(crate) fn run(own: Allocator, options: &RunOptions) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Runs one measurement in a fresh process and reads its result line.
-pub(crate) fn execute(binary: &Path, child: &ChildOptions) -> Result<f64, String> {
+/// The children of one run and workload, in order: each contender that takes part in the
+/// workload with each allocator, interleaved and starting one place further each run, so that
+/// none is always measured first or last. For a workload measured side by side (http), one
+/// child per allocator runs all its contenders, in an order that rotates too.
+fn schedule(
+    options: &RunOptions,
+    allocators: &[Allocator],
+    workload: Workload,
+    run: usize,
+) -> Vec<(Allocator, Vec<Contender>)> {
+    let mut contenders: Vec<Contender> = options
+        .contenders
+        .iter()
+        .copied()
+        .filter(|contender| contender.supports(workload))
+        .collect();
+    if contenders.is_empty() {
+        return Vec::new();
+    }
+    let mut order: Vec<(Allocator, Vec<Contender>)> = if workload.side_by_side() {
+        let len = contenders.len();
+        contenders.rotate_left(run % len);
+        allocators
+            .iter()
+            .map(|&alloc| (alloc, contenders.clone()))
+            .collect()
+    } else {
+        contenders
+            .iter()
+            .flat_map(|&contender| {
+                allocators
+                    .iter()
+                    .map(move |&alloc| (alloc, vec![contender]))
+            })
+            .collect()
+    };
+    let len = order.len();
+    order.rotate_left(run % len);
+    order
+}
+
+/// Runs one measurement in a fresh process and reads its result lines: one value per
+/// contender, in order.
+pub(crate) fn execute(binary: &Path, child: &ChildOptions) -> Result<Vec<f64>, String> {
     let output = Command::new(binary)
         .args(child.to_args())
         .stdin(Stdio::null())
@@ -112,23 +167,39 @@ pub(crate) fn execute(binary: &Path, child: &ChildOptions) -> Result<f64, String
         return Err(format!("the child exited with {}", output.status));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    parse_result(&stdout, child)
+    parse_results(&stdout, child)
 }
 
-/// The value of the child's `RESULT WORKLOAD CONTENDER VALUE` line.
-pub(crate) fn parse_result(stdout: &str, child: &ChildOptions) -> Result<f64, String> {
-    let line = stdout
-        .lines()
-        .find(|line| line.starts_with(RESULT))
-        .ok_or_else(|| format!("no {RESULT} line in {stdout:?}"))?;
-    match line.split_whitespace().collect::<Vec<_>>().as_slice() {
-        [_, workload, contender, value]
-            if *workload == child.workload.id() && *contender == child.contender.id() =>
-        {
-            value.parse().map_err(|_| format!("bad value in {line:?}"))
+/// The values of the child's `RESULT WORKLOAD CONTENDER VALUE` lines, one per contender of
+/// the child, in its order.
+pub(crate) fn parse_results(stdout: &str, child: &ChildOptions) -> Result<Vec<f64>, String> {
+    let mut values = BTreeMap::new();
+    for line in stdout.lines().filter(|line| line.starts_with(RESULT)) {
+        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [_, workload, contender, value] if *workload == child.workload.id() => {
+                let contender = Contender::from_id(contender)
+                    .filter(|contender| child.contenders.contains(contender))
+                    .ok_or_else(|| format!("unexpected contender in {line:?}"))?;
+                let value: f64 = value
+                    .parse()
+                    .map_err(|_| format!("bad value in {line:?}"))?;
+                if values.insert(contender, value).is_some() {
+                    return Err(format!("{} twice in {stdout:?}", contender.id()));
+                }
+            }
+            _ => return Err(format!("unexpected result line {line:?}")),
         }
-        _ => Err(format!("unexpected result line {line:?}")),
     }
+    child
+        .contenders
+        .iter()
+        .map(|contender| {
+            values
+                .get(contender)
+                .copied()
+                .ok_or_else(|| format!("no {RESULT} line for {} in {stdout:?}", contender.id()))
+        })
+        .collect()
 }
 
 /// The binary to run for each allocator asked for: this one for its own allocator, its
@@ -235,23 +306,58 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::contenders::{Contender, Workload};
+    use crate::contenders::Contender;
+    use crate::load::HttpOptions;
 
     #[test]
     fn parses_result_lines() {
-        let child = ChildOptions {
-            contender: Contender::CanstopRoot,
+        let mut child = ChildOptions {
+            contenders: vec![Contender::CanstopRoot],
             workload: Workload::Memory,
             n: 10,
             workers: 2,
             warmup: 0,
             timeout: Duration::from_secs(1),
+            http: HttpOptions::default(),
         };
         assert_eq!(
-            parse_result("noise\nRESULT memory canstop-root 312.5\n", &child),
-            Ok(312.5)
+            parse_results("noise\nRESULT memory canstop-root 312.5\n", &child),
+            Ok(vec![312.5])
         );
-        assert!(parse_result("RESULT spawn canstop-root 1\n", &child).is_err());
-        assert!(parse_result("", &child).is_err());
+        assert!(parse_results("RESULT spawn canstop-root 1\n", &child).is_err());
+        assert!(parse_results("RESULT memory raw-notify 1\n", &child).is_err());
+        assert!(parse_results("", &child).is_err());
+        child.workload = Workload::Http;
+        child.contenders = vec![Contender::CanstopMacro, Contender::BASELINE];
+        assert_eq!(
+            parse_results(
+                "RESULT http tracker-token 2\nRESULT http canstop-macro 1\n",
+                &child
+            ),
+            Ok(vec![1.0, 2.0])
+        );
+        assert!(parse_results("RESULT http canstop-macro 1\n", &child).is_err());
+    }
+
+    #[test]
+    fn schedules_only_the_contenders_of_a_workload() {
+        let Ok(crate::cli::Command::Run(options)) = crate::cli::parse(&[]) else {
+            panic!("no run");
+        };
+        let allocators = Allocator::ALL;
+        let spawn = schedule(&options, &allocators, Workload::Spawn, 3);
+        assert_eq!(spawn.len(), Contender::ALL.len() * 2);
+        assert!(spawn.iter().all(|(_, contenders)| contenders.len() == 1));
+        for run in 0..4 {
+            let http = schedule(&options, &allocators, Workload::Http, run);
+            assert_eq!(http.len(), 2, "{http:?}");
+            for (_, contenders) in &http {
+                assert_eq!(contenders.len(), 3, "{contenders:?}");
+                assert!(contenders.iter().all(|c| c.supports(Workload::Http)));
+            }
+        }
+        let mut only_tgs = options.clone();
+        only_tgs.contenders = vec![Contender::TgsTracker];
+        assert!(schedule(&only_tgs, &allocators, Workload::Http, 0).is_empty());
     }
 }

@@ -1,13 +1,13 @@
 //! The results of a run, their medians and ratios, and the table.
 //!
 //! The table has one row per (workload, contender), grouped by workload, one table per
-//! allocator. A new workload (the http one, once it exists) only adds rows, for the
-//! contenders it applies to.
+//! allocator. A workload has rows only for the contenders that take part in it
+//! ([`Contender::supports`]: the http workload has three).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::contenders::{Contender, Workload};
+use crate::contenders::{Contender, Unit, Workload};
 use crate::Allocator;
 
 /// canstop's targets from the issue, as ratios to the baseline of the same run.
@@ -17,6 +17,8 @@ pub(crate) const CHURN_TARGET: f64 = 1.10;
 pub(crate) const SHUTDOWN_TARGET: f64 = 1.00;
 /// canstop's extra memory per session over the baseline, in bytes.
 pub(crate) const MEMORY_TARGET: f64 = 64.0;
+/// canstop's http throughput, as a ratio to the baseline's (higher is better).
+pub(crate) const HTTP_TARGET: f64 = 0.97;
 
 type Key = (Allocator, Workload, Contender);
 
@@ -87,6 +89,9 @@ impl Results {
             let _ = writeln!(out, "|---|---|--:|--:|--:|---|");
             for &workload in workloads {
                 for &contender in contenders {
+                    if !contender.supports(workload) {
+                        continue;
+                    }
                     let key = (allocator, workload, contender);
                     let _ = writeln!(out, "{}", self.row(key));
                 }
@@ -107,7 +112,10 @@ impl Results {
         };
         let baseline = (allocator, workload, Contender::BASELINE);
         let ratio = self.ratio(key, baseline);
-        let mut versus = ratio.map_or_else(|| "n/a".to_owned(), |ratio| format!("{ratio:.2}x"));
+        // The http target sits at 0.97x: a third decimal shows which side a ratio is on.
+        let decimals = if workload == Workload::Http { 3 } else { 2 };
+        let mut versus =
+            ratio.map_or_else(|| "n/a".to_owned(), |ratio| format!("{ratio:.decimals$}x"));
         let difference = self.difference(key, baseline);
         if workload == Workload::Memory {
             if let Some(difference) = difference {
@@ -155,14 +163,23 @@ impl Results {
                 ),
                 None => format!("≤ +{MEMORY_TARGET:.0} B: n/a"),
             },
+            Workload::Http => match ratio {
+                Some(ratio) => format!("≥ {HTTP_TARGET:.2}x: {}", verdict(ratio >= HTTP_TARGET)),
+                None => format!("≥ {HTTP_TARGET:.2}x: n/a"),
+            },
         }
     }
 }
 
 fn format_value(workload: Workload, value: f64) -> String {
-    if !workload.is_time() {
-        return format!("{value:.0} B/task");
+    match workload.unit() {
+        Unit::Nanos => format_nanos(value),
+        Unit::BytesPerTask => format!("{value:.0} B/task"),
+        Unit::RequestsPerSec => format!("{value:.0} req/s"),
     }
+}
+
+fn format_nanos(value: f64) -> String {
     let millis = value / 1e6;
     if millis >= 100.0 {
         format!("{millis:.0} ms")
@@ -245,5 +262,36 @@ mod tests {
         );
         assert!(table.contains("1.33x (+100 B)"), "{table}");
         assert!(table.contains("≤ +64 B: **missed**"), "{table}");
+    }
+
+    #[test]
+    fn http_is_higher_is_better_and_skips_the_others() {
+        let mut results = Results::new(2);
+        let system = Allocator::System;
+        let base = (system, Workload::Http, Contender::BASELINE);
+        let canstop = (system, Workload::Http, Contender::CanstopMacro);
+        for (run, (b, c)) in [(40_000.0, 39_000.0), (50_000.0, 48_000.0)]
+            .into_iter()
+            .enumerate()
+        {
+            results.insert(base, run, b);
+            results.insert(canstop, run, c);
+        }
+        let contenders = [
+            Contender::BASELINE,
+            Contender::TgsTracker,
+            Contender::CanstopRoot,
+            Contender::CanstopMacro,
+        ];
+        let table = results.render(&[Workload::Http], &contenders);
+        assert!(
+            table.contains("| http | canstop #[session] in a #[service] | 43500 req/s |"),
+            "{table}"
+        );
+        // Per-run ratios 0.975 and 0.96: the median is 0.9675, under 0.97.
+        assert!(table.contains("0.968x | ≥ 0.97x: **missed**"), "{table}");
+        assert!(!table.contains("tokio-graceful"), "{table}");
+        assert!(!table.contains("runtime API"), "{table}");
+        assert!(!table.contains("n/a"), "{table}");
     }
 }

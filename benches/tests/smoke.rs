@@ -10,6 +10,14 @@ fn every_contender_runs_every_workload() {
             "--n", "200", "--runs", "1", "--warmup", "0", "--alloc", "system",
         ])
         .args(["--timeout", "60"])
+        .args([
+            "--http-secs",
+            "0.2",
+            "--http-warmup",
+            "0.05",
+            "--http-conns",
+            "4",
+        ])
         .output()
         .expect("run canstop-benches");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -19,15 +27,29 @@ fn every_contender_runs_every_workload() {
         .lines()
         .filter(|line| line.starts_with("| ") && !line.starts_with("| workload"))
         .collect();
-    assert_eq!(rows.len(), 4 * 8, "{stdout}");
+    // Every contender in the four task workloads; three of them in http.
+    assert_eq!(rows.len(), 4 * 8 + 3, "{stdout}");
     for row in rows {
-        assert!(!row.contains("failed"), "{row}");
+        assert!(!row.contains("failed") && !row.contains("n/a"), "{row}");
         let median = row.split('|').nth(3).unwrap_or_default().trim();
+        let unit = if row.starts_with("| http |") {
+            ["req/s"].as_slice()
+        } else {
+            ["ms", "µs", "B/task"].as_slice()
+        };
+        assert!(unit.iter().any(|unit| median.ends_with(unit)), "{row}");
+    }
+    for contender in [
+        "raw tokio::spawn + Notify",
+        "TaskTracker + CancellationToken",
+        "canstop #[session] in a #[service]",
+    ] {
         assert!(
-            median.ends_with("ms") || median.ends_with("µs") || median.ends_with("B/task"),
-            "{row}"
+            stdout.contains(&format!("| http | {contender} |")),
+            "{stdout}"
         );
     }
+    assert!(stdout.contains("≥ 0.97x: "), "{stdout}");
     for workload in ["spawn", "shutdown", "memory", "churn"] {
         assert!(
             stdout.contains(&format!(
@@ -54,4 +76,32 @@ fn a_child_prints_one_result_line() {
     );
     let nanos: f64 = fields[3].parse().expect("a number");
     assert!(nanos > 0.0);
+}
+
+#[test]
+fn an_http_child_measures_its_servers_side_by_side() {
+    let output = Command::new(env!("CARGO_BIN_EXE_canstop-benches"))
+        .args(["child", "canstop-macro,tracker-token", "http"])
+        .args([
+            "--http-secs",
+            "0.1",
+            "--http-warmup",
+            "0",
+            "--http-conns",
+            "2",
+        ])
+        .output()
+        .expect("run canstop-benches child");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|line| line.split(' ').collect())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    for (fields, contender) in lines.iter().zip(["canstop-macro", "tracker-token"]) {
+        assert_eq!(fields[..3], ["RESULT", "http", contender], "{stdout}");
+        let rate: f64 = fields[3].parse().expect("a number");
+        assert!(rate > 0.0, "{stdout}");
+    }
 }

@@ -5,8 +5,11 @@
 use std::time::Duration;
 
 use canstop::{service, session, Shutdown, SpawnError};
+use canstop_examples::http::{app, http_server};
+use tokio::net::TcpListener;
 
 use super::canstop::{check, root};
+use super::http::{Served, Until};
 use super::short_request;
 use crate::probe::{Parked, Probe};
 
@@ -71,4 +74,30 @@ pub(super) async fn churn_scenario(n: usize, probe: &'static Probe) -> Result<Du
     let elapsed = probe.began_at().elapsed();
     check(&report, n)?;
     Ok(elapsed)
+}
+
+/// The http example's server itself: `canstop_examples::http::http_server`, a `#[service]`
+/// accept loop that spawns one `#[session]` per connection, under a `Root` as `main` starts it.
+pub(super) async fn http(listener: TcpListener, until: Until) -> Result<Served, String> {
+    let report = root()
+        .run(async move {
+            canstop::start(http_server(listener, app()))?;
+            until.wait().await;
+            canstop::shutdown()
+        })
+        .await
+        .map_err(|error| error.to_string())?;
+    if report.exit_code() != canstop::exit_code::CLEAN {
+        return Err(format!("the tree did not stop cleanly:\n{report}"));
+    }
+    let connections = report
+        .sessions_named("connection")
+        .ok_or_else(|| format!("no connection sessions in the report:\n{report}"))?;
+    if connections.ended() != connections.started {
+        return Err(format!("not every connection ended:\n{report}"));
+    }
+    Ok(Served {
+        accepted: connections.started as usize,
+        failed: (connections.ended() - connections.finished) as usize,
+    })
 }

@@ -13,14 +13,19 @@
 //! Every scenario runs inside a task spawned on the runtime (so the spawning code runs on a
 //! worker thread, as an accept loop does), and the clock starts right before the first spawn
 //! ([`Probe::begin`]): setting up a `Root`, a `Toplevel` or a `Shutdown` is not timed.
+//!
+//! The **http** workload is the http example's server under load (see [`http`]); only the
+//! contenders it compares take part in it ([`Contender::supports`]).
 
 use std::time::Duration;
 
+use crate::load::HttpOptions;
 use crate::probe::{Parked, Probe};
 
 mod canstop;
 mod canstop_macro;
 mod graceful;
+mod http;
 mod raw;
 mod tgs;
 mod tracker;
@@ -36,14 +41,42 @@ pub(crate) enum Workload {
     Memory,
     /// `n` tasks that finish at once: time until the owner knows they are all done.
     Churn,
-    // SLOT: `Http` — the http example's throughput with a session per connection vs the
-    // same server with plain tokio tasks, under a load client on loopback. It needs the
-    // examples issue and the macros; the table is one row per (workload, contender), so it
-    // only adds rows (for the two contenders it applies to).
+    /// The http example's throughput (requests per second) with a session per connection,
+    /// against the same server with plain tokio tasks, under a load client on loopback. It
+    /// ignores `n`: its load is [`HttpOptions`].
+    Http,
+}
+
+/// What a workload's values are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    /// A duration, in nanoseconds: lower is better.
+    Nanos,
+    /// Bytes per task: lower is better.
+    BytesPerTask,
+    /// Requests per second: higher is better.
+    RequestsPerSec,
+}
+
+impl Unit {
+    /// The unit of the raw values (the runner's progress lines).
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            Self::Nanos => "ns",
+            Self::BytesPerTask => "B/task",
+            Self::RequestsPerSec => "req/s",
+        }
+    }
 }
 
 impl Workload {
-    pub(crate) const ALL: [Self; 4] = [Self::Spawn, Self::Shutdown, Self::Memory, Self::Churn];
+    pub(crate) const ALL: [Self; 5] = [
+        Self::Spawn,
+        Self::Shutdown,
+        Self::Memory,
+        Self::Churn,
+        Self::Http,
+    ];
 
     pub(crate) fn id(self) -> &'static str {
         match self {
@@ -51,6 +84,7 @@ impl Workload {
             Self::Shutdown => "shutdown",
             Self::Memory => "memory",
             Self::Churn => "churn",
+            Self::Http => "http",
         }
     }
 
@@ -64,12 +98,29 @@ impl Workload {
             Self::Shutdown => "fire the stop; time until the owner knows all n have finished",
             Self::Memory => "resident-set growth per parked task (bytes)",
             Self::Churn => "n tasks that finish at once; time until the owner knows",
+            Self::Http => "the http example under a load client: requests/s (ignores n)",
         }
     }
 
-    /// Whether the value is a duration in nanoseconds (else bytes per task).
-    pub(crate) fn is_time(self) -> bool {
-        !matches!(self, Self::Memory)
+    pub(crate) fn unit(self) -> Unit {
+        match self {
+            Self::Spawn | Self::Shutdown | Self::Churn => Unit::Nanos,
+            Self::Memory => Unit::BytesPerTask,
+            Self::Http => Unit::RequestsPerSec,
+        }
+    }
+
+    /// Whether the contenders of one run are measured side by side in one process (their
+    /// servers loaded in turn by one load client), rather than each in a fresh process.
+    pub(crate) fn side_by_side(self) -> bool {
+        self == Self::Http
+    }
+
+    /// Whether `--warmup` rounds apply: the memory workload needs a fresh heap (freed memory
+    /// would be reused), and the http workload warms up inside its round, on the same
+    /// connections ([`HttpOptions::warmup`]).
+    pub(crate) fn takes_warmup_rounds(self) -> bool {
+        self.unit() == Unit::Nanos
     }
 }
 
@@ -151,6 +202,20 @@ impl Contender {
         )
     }
 
+    /// Whether it takes part in `workload`. The http workload compares the http example
+    /// (canstop as users write it) with the same server on plain tokio tasks and on the
+    /// baseline; the other contenders differ from these only in how a task is spawned and
+    /// stopped, which the other workloads measure.
+    pub(crate) fn supports(self, workload: Workload) -> bool {
+        match workload {
+            Workload::Http => matches!(
+                self,
+                Self::RawNotify | Self::TrackerToken | Self::CanstopMacro
+            ),
+            Workload::Spawn | Workload::Shutdown | Workload::Memory | Workload::Churn => true,
+        }
+    }
+
     /// The parked scenario (spawn, memory and shutdown workloads).
     pub(crate) async fn parked(self, n: usize) -> Result<Parked, String> {
         let probe = Probe::leak(n);
@@ -178,6 +243,32 @@ impl Contender {
             Self::CanstopRoot => canstop::root_churn(n, probe).await,
             Self::CanstopService => canstop::service_churn(n, probe).await,
             Self::CanstopMacro => canstop_macro::churn_scenario(n, probe).await,
+        }
+    }
+
+    /// The http workload: requests per second, one value per contender. The contenders'
+    /// servers run side by side in this process, loaded in turn (see [`http`]).
+    pub(crate) async fn http(
+        contenders: &[Self],
+        options: HttpOptions,
+    ) -> Result<Vec<f64>, String> {
+        if let Some(other) = contenders.iter().find(|c| !c.supports(Workload::Http)) {
+            return Err(format!("{} does not take part in http", other.id()));
+        }
+        http::measure(contenders, options).await
+    }
+
+    /// This contender's http server on `listener`, until `until`.
+    async fn serve_http(
+        self,
+        listener: tokio::net::TcpListener,
+        until: http::Until,
+    ) -> Result<http::Served, String> {
+        match self {
+            Self::RawNotify => raw::http(listener, until).await,
+            Self::TrackerToken => tracker::http(listener, until).await,
+            Self::CanstopMacro => canstop_macro::http(listener, until).await,
+            other => Err(format!("{} does not take part in http", other.id())),
         }
     }
 }

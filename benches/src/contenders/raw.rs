@@ -6,8 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use canstop_examples::http::app;
+use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use super::http::{serve_connection, Served, Until};
 use super::short_request;
 use crate::probe::{Parked, Probe};
 
@@ -82,4 +85,55 @@ pub(super) async fn churn(n: usize, probe: &'static Probe) -> Result<Duration, S
     live.done();
     live.wait().await;
     Ok(probe.began_at().elapsed())
+}
+
+/// The http example's server with plain tokio tasks: the accept loop and each connection
+/// are `tokio::spawn`ed, stopped by the `Notify`, and counted by the hand-rolled wait group.
+pub(super) async fn http(listener: TcpListener, until: Until) -> Result<Served, String> {
+    let stop = Arc::new(Notify::new());
+    let live = Arc::new(Live::new());
+    let failed = Arc::new(AtomicUsize::new(0));
+    let app = app();
+    let acceptor = tokio::spawn({
+        let (stop, live, failed) = (stop.clone(), live.clone(), failed.clone());
+        async move {
+            let mut stopped = pin!(stop.notified());
+            stopped.as_mut().enable();
+            let mut accepted = 0;
+            loop {
+                tokio::select! {
+                    () = stopped.as_mut() => break,
+                    result = listener.accept() => {
+                        let (stream, _) = result?;
+                        accepted += 1;
+                        live.add();
+                        let (stop, live, failed) = (stop.clone(), live.clone(), failed.clone());
+                        let app = app.clone();
+                        tokio::spawn(async move {
+                            let mut stopped = pin!(stop.notified());
+                            stopped.as_mut().enable();
+                            if serve_connection(stream, app, stopped).await.is_err() {
+                                failed.fetch_add(1, Ordering::Relaxed);
+                            }
+                            live.done();
+                        });
+                    }
+                }
+            }
+            drop(listener);
+            Ok::<usize, std::io::Error>(accepted)
+        }
+    });
+    until.wait().await;
+    stop.notify_waiters();
+    let accepted = acceptor
+        .await
+        .map_err(|error| format!("the accept loop failed: {error}"))?
+        .map_err(|error| format!("accept: {error}"))?;
+    live.done();
+    live.wait().await;
+    Ok(Served {
+        accepted,
+        failed: failed.load(Ordering::Relaxed),
+    })
 }

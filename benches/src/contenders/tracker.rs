@@ -1,10 +1,15 @@
 //! The baseline: tokio-util's `TaskTracker` and `CancellationToken`, as their docs show them.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use canstop_examples::http::app;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::http::{serve_connection, Served, Until};
 use super::short_request;
 use crate::probe::{Parked, Probe};
 
@@ -36,4 +41,49 @@ pub(super) async fn churn(n: usize, probe: &'static Probe) -> Result<Duration, S
     tracker.close();
     tracker.wait().await;
     Ok(probe.began_at().elapsed())
+}
+
+/// The http example's server with tokio-util: the accept loop and each connection are
+/// spawned on one `TaskTracker` and stopped by one `CancellationToken`.
+pub(super) async fn http(listener: TcpListener, until: Until) -> Result<Served, String> {
+    let tracker = TaskTracker::new();
+    let token = CancellationToken::new();
+    let failed = Arc::new(AtomicUsize::new(0));
+    let app = app();
+    let acceptor = tracker.spawn({
+        let (tracker, token, failed) = (tracker.clone(), token.clone(), failed.clone());
+        async move {
+            let mut accepted = 0;
+            loop {
+                tokio::select! {
+                    () = token.cancelled() => break,
+                    result = listener.accept() => {
+                        let (stream, _) = result?;
+                        accepted += 1;
+                        let (token, failed) = (token.clone(), failed.clone());
+                        let app = app.clone();
+                        tracker.spawn(async move {
+                            if serve_connection(stream, app, token.cancelled()).await.is_err() {
+                                failed.fetch_add(1, Ordering::Relaxed);
+                            }
+                        });
+                    }
+                }
+            }
+            drop(listener);
+            Ok::<usize, std::io::Error>(accepted)
+        }
+    });
+    until.wait().await;
+    token.cancel();
+    tracker.close();
+    tracker.wait().await;
+    let accepted = acceptor
+        .await
+        .map_err(|error| format!("the accept loop failed: {error}"))?
+        .map_err(|error| format!("accept: {error}"))?;
+    Ok(Served {
+        accepted,
+        failed: failed.load(Ordering::Relaxed),
+    })
 }
