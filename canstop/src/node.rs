@@ -21,14 +21,6 @@ const ABORT_GRACE: Duration = Duration::from_millis(100);
 /// The same, after a forced exit (a second signal).
 const FORCE_GRACE: Duration = Duration::from_millis(20);
 
-/// How a node's drain ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DrainEnd {
-    Drained,
-    /// Its deadline (or an ancestor's, or a second signal) cut the drain short.
-    Aborted,
-}
-
 /// The root, or one service.
 pub(crate) struct Node {
     pub(crate) name: String,
@@ -195,17 +187,17 @@ impl Node {
     /// Waits for the children, then the sessions, until the abort. At the abort every
     /// session still live is aborted; children are aborted by the same token and report on
     /// their own. The root gives up on children that do not report within a short grace.
-    pub(crate) async fn drain(&self) -> DrainEnd {
+    pub(crate) async fn drain(&self) {
         let everything = async {
             self.children.drain().await;
             self.sessions.drain().await;
         };
-        let end = tokio::select! {
+        let drained = tokio::select! {
             biased;
-            () = everything => DrainEnd::Drained,
-            () = self.until_abort() => DrainEnd::Aborted,
+            () = everything => true,
+            () = self.until_abort() => false,
         };
-        if end == DrainEnd::Aborted {
+        if !drained {
             let live = self.sessions.abort_all();
             if live > 0 {
                 self.root.note_deadline_reached();
@@ -229,7 +221,6 @@ impl Node {
                 }
             }
         }
-        end
     }
 
     /// Records how the body ended.
