@@ -24,8 +24,10 @@ pub(crate) struct StopInfo {
 pub(crate) fn deadline_after(now: Instant, timeout: Duration) -> Instant {
     // About 30 years, as tokio uses for "never".
     const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
-    now.checked_add(timeout.min(FAR))
-        .unwrap_or_else(|| now + Duration::from_secs(86_400))
+    [timeout.min(FAR), Duration::from_secs(86_400)]
+        .into_iter()
+        .find_map(|timeout| now.checked_add(timeout))
+        .unwrap_or(now)
 }
 
 pub(crate) struct RootShared {
