@@ -47,20 +47,31 @@ pub async fn http_server(
     Ok(())
 }
 
-/// One HTTP/1 connection. At the stop, hyper finishes the request in flight and closes the
-/// connection instead of waiting for the next one.
+/// One HTTP/1 connection, as a canstop session: served until the client closes it or the
+/// stop is requested.
 #[session]
 pub async fn connection(
     stream: TcpStream,
     app: Router,
     shutdown: Shutdown,
 ) -> Result<(), hyper::Error> {
+    serve_connection(stream, app, shutdown.requested()).await
+}
+
+/// Serves one HTTP/1 connection until the client closes it or `stop` completes; then hyper
+/// finishes the request in flight and closes the connection instead of waiting for the
+/// next one. Shared with the benchmarks' plain-tokio servers, so that they serve the same.
+pub async fn serve_connection(
+    stream: TcpStream,
+    app: Router,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), hyper::Error> {
     let conn = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
     let mut conn = std::pin::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => return result,
-        () = shutdown.requested() => conn.as_mut().graceful_shutdown(),
+        () = stop => conn.as_mut().graceful_shutdown(),
     }
     conn.await
 }

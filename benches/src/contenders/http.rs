@@ -12,12 +12,7 @@
 //! throughput of one server drifts too much between processes and over seconds to compare
 //! servers measured one after the other.
 
-use std::future::Future;
-
-use axum::Router;
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::Contender;
@@ -30,24 +25,6 @@ pub(super) struct Served {
     pub(super) accepted: usize,
     /// Connections whose serving ended with an error.
     pub(super) failed: usize,
-}
-
-/// One HTTP/1 connection, as `canstop_examples::http::connection` serves it: until the
-/// client closes it, or until `stop` completes, after which hyper finishes the request in
-/// flight and closes it.
-pub(super) async fn serve_connection(
-    stream: TcpStream,
-    app: Router,
-    stop: impl Future<Output = ()>,
-) -> Result<(), hyper::Error> {
-    let conn = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
-    let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        result = conn.as_mut() => return result,
-        () = stop => conn.as_mut().graceful_shutdown(),
-    }
-    conn.await
 }
 
 /// One round of the http workload: one server per contender, side by side on this runtime,

@@ -10,7 +10,9 @@ use canstop_examples::http::app;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use super::http::{serve_connection, Served, Until};
+use canstop_examples::http::serve_connection;
+
+use super::http::{Served, Until};
 use super::short_request;
 use crate::probe::{Parked, Probe};
 

@@ -9,7 +9,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::http::{serve_connection, Served, Until};
+use canstop_examples::http::serve_connection;
+
+use super::http::{Served, Until};
 use super::short_request;
 use crate::probe::{Parked, Probe};
 
