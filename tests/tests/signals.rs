@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use canstop_tests::{run_until_signal, Counts, Running};
+use canstop_tests::{run_until_signal, Counts, Ended, Running};
+use nix::sys::signal::Signal;
 use nix::sys::signal::Signal::{SIGINT, SIGTERM};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_child");
@@ -62,21 +63,28 @@ fn a_service_that_ignores_its_stop_is_aborted_at_the_deadline_and_named() {
     );
 }
 
-#[test]
-fn a_second_sigint_during_the_drain_exits_at_once() {
-    let mut child = Running::start(CHILD, &["second-signal"], &[]);
+/// Starts `scenario`, sends `first` once it is `READY`, waits for `draining` (the drain is
+/// under way), then times a second SIGINT until the exit.
+fn second_sigint(scenario: &str, first: Signal, draining: &str) -> (Ended, Duration) {
+    let mut child = Running::start(CHILD, &[scenario], &[]);
     child.wait_for_line("READY", START_LIMIT);
-    child.signal(SIGINT);
-    child.wait_for_line("DRAINING", START_LIMIT);
+    child.signal(first);
+    child.wait_for_line(draining, START_LIMIT);
     let started = std::time::Instant::now();
     child.signal(SIGINT);
-    let (ended, _) = child.wait_exit(Duration::from_secs(10));
+    let (ended, _) = child.wait_exit(LIMIT);
     let took = started.elapsed();
     println!(
-        "second signal: exit {:?} {took:?} after the second SIGINT\n{}",
+        "{scenario}: exit {:?} {took:?} after the second signal\n{}",
         ended.code(),
         ended.text()
     );
+    (ended, took)
+}
+
+#[test]
+fn a_second_sigint_during_the_drain_exits_at_once() {
+    let (ended, took) = second_sigint("second-signal", SIGINT, "DRAINING");
     assert!(took < Duration::from_millis(200), "took {took:?}");
     assert_eq!(ended.code(), Some(130));
     assert!(
@@ -157,19 +165,7 @@ fn a_wedged_runtime_still_exits_at_the_deadline() {
 /// blocked.
 #[test]
 fn a_second_signal_exits_at_once_even_when_the_runtime_is_wedged() {
-    let mut child = Running::start(CHILD, &["wedged"], &[]);
-    child.wait_for_line("READY", START_LIMIT);
-    child.signal(SIGTERM);
-    child.wait_for_line("WEDGED", START_LIMIT);
-    let started = std::time::Instant::now();
-    child.signal(SIGINT);
-    let (ended, _) = child.wait_exit(Duration::from_secs(10));
-    let took = started.elapsed();
-    println!(
-        "wedged, second signal: exit {:?} {took:?}\n{}",
-        ended.code(),
-        ended.text()
-    );
+    let (ended, took) = second_sigint("wedged", SIGTERM, "WEDGED");
     assert!(took < Duration::from_millis(200), "took {took:?}");
     assert_eq!(ended.code(), Some(130));
 }
