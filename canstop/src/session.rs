@@ -4,7 +4,6 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,7 +15,7 @@ use crate::context;
 use crate::error::SpawnError;
 use crate::kind::SessionKind;
 use crate::node::Node;
-use crate::outcome::{panic_message, BodyResult, Ended};
+use crate::outcome::{catching, BodyResult, Ended};
 use crate::sessions::{Settle, Ticket};
 use crate::shutdown::Shutdown;
 
@@ -154,12 +153,12 @@ where
         let polled = {
             let _scope = context::enter(&mut this.guard.node);
             let future = this.future;
-            catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+            catching(|| future.poll(cx))
         };
         let result = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(output)) => Ok(output.into_result()),
-            Err(payload) => Err(panic_message(payload.as_ref())),
+            Err(message) => Err(message),
         };
         this.guard.end(result);
         Poll::Ready(())
@@ -269,10 +268,7 @@ where
                 .spawn_blocking(move || {
                     started.store(true, Ordering::Release);
                     let _span = span.as_deref().map(tracing::Span::enter);
-                    let result = catch_unwind(AssertUnwindSafe(|| {
-                        context::sync_scoped(scope, work).into_result()
-                    }))
-                    .map_err(|payload| panic_message(payload.as_ref()));
+                    let result = catching(|| context::sync_scoped(scope, work).into_result());
                     guard.end(result);
                 })
                 .abort_handle()
