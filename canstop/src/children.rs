@@ -7,7 +7,6 @@ use tokio_util::task::TaskTracker;
 
 use crate::node::Node;
 use crate::report::ServiceReport;
-use crate::sessions::drain_admitted;
 
 #[derive(Default)]
 pub(crate) struct Children {
@@ -56,8 +55,20 @@ impl Children {
     }
 
     /// Waits until every admitted child has stopped, closing admission on the way.
+    ///
+    /// The tracker may become empty while admission is still open; closing then leaves a
+    /// window in which a child was admitted. Admissions take their tracker token under the
+    /// lock that [`close`](Self::close) takes, so after it the tracker counts them, and
+    /// waiting again covers them.
     pub(crate) async fn drain(&self) {
-        drain_admitted(&self.tracker, || self.close()).await;
+        self.tracker.close();
+        loop {
+            self.tracker.wait().await;
+            self.close();
+            if self.tracker.is_empty() {
+                return;
+            }
+        }
     }
 
     /// Waits until no child is running, without closing admission.

@@ -64,6 +64,7 @@ mod children;
 mod context;
 mod duration;
 mod error;
+mod gate;
 mod kind;
 mod node;
 mod outcome;

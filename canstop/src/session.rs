@@ -7,16 +7,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
-
-use tokio_util::task::task_tracker::TaskTrackerToken;
+use std::task::{Context, Poll, Waker};
 
 use crate::context;
 use crate::error::SpawnError;
 use crate::kind::SessionKind;
 use crate::node::Node;
 use crate::outcome::{catching, BodyResult, Ended};
-use crate::sessions::{Settle, Ticket};
+use crate::sessions::{KindIndex, Settle, Ticket};
 use crate::shutdown::Shutdown;
 
 /// One unit of tracked work (a connection, a request, a job), ready to be spawned.
@@ -149,69 +147,109 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
+        let guard = this.guard;
+        if guard
+            .node
+            .as_ref()
+            .is_none_or(|node| node.sessions.is_aborted())
+        {
+            // The deadline sweep has begun: the body is dropped without another poll.
+            guard.end(Settle::Aborted);
+            return Poll::Ready(());
+        }
         let _span = this.span.as_deref().map(tracing::Span::enter);
         let polled = {
-            let _scope = context::enter(&mut this.guard.node);
+            let _scope = context::enter(&mut guard.node);
             let future = this.future;
             catching(|| future.poll(cx))
         };
         let result = match polled {
-            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Pending) => return guard.park(cx.waker()),
             Ok(Poll::Ready(output)) => Ok(output.into_result()),
             Err(message) => Err(message),
         };
-        this.guard.end(result);
+        guard.end(settle(result));
         Poll::Ready(())
     }
 }
 
-/// Counts the session's end exactly once: [`end`](Self::end) when the body got to the end
-/// (finished, failed or panicked), or its `Drop` when the task was dropped before that
-/// (abort, deadline, runtime shutdown). The tracker token is released after the count, so a
-/// drained scope has final counts.
+/// Counts the session's end exactly once: [`end`](Self::end) when the task got to the end
+/// (the body finished, failed or panicked, or the abort flag was up), or its `Drop` when the
+/// task was dropped before that (runtime shutdown, or blocking work aborted before it ran).
+///
+/// It leaves the scope's gate only in its `Drop`, which runs after the body's future has been
+/// dropped (it is the task's next field): a drained scope has no body left alive.
 struct SessionGuard {
     /// `None` only while lent to the thread's current-scope slot during a poll.
     node: Option<Arc<Node>>,
-    ticket: Ticket,
+    kind: KindIndex,
+    /// Its entry in the scope's registry, once it has waited (or for blocking work).
+    ticket: Option<Ticket>,
     ended: bool,
-    _token: TaskTrackerToken,
 }
 
 impl SessionGuard {
-    fn end(&mut self, result: Result<Result<(), String>, String>) {
-        let how = match Ended::from_result(result) {
-            Ended::Ok => Settle::Finished,
-            Ended::Failed(error) => Settle::Failed(error),
-            Ended::Panicked(message) => Settle::Panicked(message),
-        };
+    fn new(node: &Arc<Node>, kind: KindIndex) -> Self {
+        Self {
+            node: Some(node.clone()),
+            kind,
+            ticket: None,
+            ended: false,
+        }
+    }
+
+    fn end(&mut self, how: Settle) {
         if let Some(node) = &self.node {
-            node.sessions.settle(self.ticket, how);
+            node.sessions.settle(self.kind, self.ticket, how);
         }
         self.ended = true;
+    }
+
+    /// After a poll returned `Pending`: makes sure the deadline sweep can wake the session.
+    /// Ends it as aborted (`Ready`) if the sweep has been through already.
+    fn park(&mut self, waker: &Waker) -> Poll<()> {
+        // A task's waker stays the same from poll to poll: registering it once is enough.
+        if self.ticket.is_some() {
+            return Poll::Pending;
+        }
+        let Some(node) = &self.node else {
+            return Poll::Pending;
+        };
+        match node.sessions.park(waker) {
+            Some(ticket) => {
+                self.ticket = Some(ticket);
+                Poll::Pending
+            }
+            None => {
+                self.end(Settle::Aborted);
+                Poll::Ready(())
+            }
+        }
     }
 }
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
-        if let (false, Some(node)) = (self.ended, &self.node) {
-            node.sessions.settle(self.ticket, Settle::Aborted);
+        if !self.ended {
+            self.end(Settle::Aborted);
         }
+        if let Some(node) = &self.node {
+            node.sessions.leave();
+        }
+    }
+}
+
+fn settle(result: Result<Result<(), String>, String>) -> Settle {
+    match Ended::from_result(result) {
+        Ended::Ok => Settle::Finished,
+        Ended::Failed(error) => Settle::Failed(error),
+        Ended::Panicked(message) => Settle::Panicked(message),
     }
 }
 
 fn refused(node: &Node) -> SpawnError {
     SpawnError::Closed {
         scope: node.describe(),
-    }
-}
-
-/// The guard of an admitted session.
-fn guard(node: &Arc<Node>, ticket: Ticket, token: TaskTrackerToken) -> SessionGuard {
-    SessionGuard {
-        node: Some(node.clone()),
-        ticket,
-        ended: false,
-        _token: token,
     }
 }
 
@@ -234,17 +272,20 @@ pub(crate) fn spawn_on<B: SessionBody>(
         let _span = span.as_deref().map(tracing::Span::enter);
         session.body.start(Shutdown::new(node.clone()))
     };
-    // The guard exists before the task does: a spawn racing the start of shutdown is counted.
-    node.sessions
-        .admit(session.kind, None, |ticket, token| {
-            let task = SessionTask {
-                future,
-                guard: guard(node, ticket, token),
-                span,
-            };
-            node.root.runtime.spawn(task).abort_handle()
-        })
-        .ok_or_else(|| refused(node))
+    // Counted from here: a spawn racing the start of shutdown is refused or waited for.
+    let kind = node
+        .sessions
+        .admit(session.kind)
+        .ok_or_else(|| refused(node))?;
+    let task = SessionTask {
+        future,
+        guard: SessionGuard::new(node, kind),
+        span,
+    };
+    // A task that the spawn drops at once (its runtime is shutting down) is counted as
+    // aborted by its guard.
+    drop(node.root.runtime.spawn(task));
+    Ok(())
 }
 
 pub(crate) fn spawn_blocking_on<F, R>(
@@ -256,22 +297,24 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: BodyResult,
 {
-    let started = Arc::new(AtomicBool::new(false));
     let span = session_span(kind, true);
+    let kind = node.sessions.admit(kind).ok_or_else(|| refused(node))?;
+    let mut guard = SessionGuard::new(node, kind);
+    let started = Arc::new(AtomicBool::new(false));
+    // Registered before the spawn, so that the deadline sweep can abort it or count it as
+    // abandoned; if the sweep has been through already, it never runs (counted as aborted).
+    let Some(ticket) = node.sessions.register_blocking(kind, started.clone()) else {
+        return Ok(());
+    };
+    guard.ticket = Some(ticket);
     let scope = node.clone();
-    node.sessions
-        .admit(kind, Some(started.clone()), |ticket, token| {
-            let mut guard = guard(node, ticket, token);
-            // Aborting blocking work only stops it if it has not started yet.
-            node.root
-                .runtime
-                .spawn_blocking(move || {
-                    started.store(true, Ordering::Release);
-                    let _span = span.as_deref().map(tracing::Span::enter);
-                    let result = catching(|| context::sync_scoped(scope, work).into_result());
-                    guard.end(result);
-                })
-                .abort_handle()
-        })
-        .ok_or_else(|| refused(node))
+    let task = node.root.runtime.spawn_blocking(move || {
+        started.store(true, Ordering::Release);
+        let _span = span.as_deref().map(tracing::Span::enter);
+        let result = catching(|| context::sync_scoped(scope, work).into_result());
+        guard.end(settle(result));
+    });
+    // Aborting blocking work only stops it if it has not started yet.
+    node.sessions.spawned(ticket, task.abort_handle());
+    Ok(())
 }

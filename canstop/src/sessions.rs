@@ -1,51 +1,72 @@
-//! The live sessions of one scope: admission, counting and abort at the deadline.
+//! The live sessions of one scope: admission, counting, and abort at the deadline.
 //!
 //! # What a session costs
 //!
-//! Spawning and finishing a session takes, beyond `tokio::spawn` itself:
-//! - one [`TaskTracker`] token (an `Arc` clone and a counter increment, and both undone);
-//! - two short critical sections on one of the scope's *shards*: admit-and-spawn, and settle.
-//!   Shards are picked round-robin per spawning thread and padded to their own cache lines,
-//!   so spawns and finishes on different cores rarely meet on one lock;
-//! - two `Arc` clones of the scope (the task's guard and its `Shutdown`), a 16-byte slab
-//!   entry, and no allocation of its own: the task's future is the body's plus about 40
-//!   bytes (guard, and a span pointer that stays null unless a subscriber wants spans).
+//! Spawning and finishing a session takes, beyond `tokio::spawn` itself, no lock and no
+//! allocation:
+//! - entering and leaving the scope's [`Gate`] (one atomic add each, on a word the scope's
+//!   drain waits on: the same work as a tokio-util `TaskTracker` token);
+//! - two counts (started, and how it ended) on the spawning and the finishing thread's own
+//!   *shard*: per-thread counters padded to their own cache lines, so cores do not bounce
+//!   them between each other;
+//! - two `Arc` clones of the scope (the task's guard and its `Shutdown`); the task's future is
+//!   the body's plus about 40 bytes (guard, and a span pointer that stays null unless a
+//!   subscriber wants spans).
 //!
-//! Nothing is awaited per session: no shared `Notify` or `watch` is polled by every session.
-//! Only a session that itself awaits [`Shutdown::requested`](crate::Shutdown::requested) joins
-//! the scope's `CancellationToken` waiter list, as it would with tokio-util directly.
+//! A session that waits (returns `Pending`) is also *parked*: its waker (16 bytes) goes into
+//! its shard's registry under that shard's lock, once, and comes out under it when the
+//! session ends. That registry is what the deadline sweep wakes; a session that finishes in
+//! its first poll never touches it.
 //!
 //! # Guarantees
 //!
-//! - **Refused or tracked.** An admission happens under a shard lock and is refused once the
-//!   shard is closed. Closing takes every shard lock, so after [`Sessions::drain`] has closed
-//!   the scope, the tracker counts every session that was ever admitted, and waiting for it
-//!   to be empty waits for all of them.
-//! - **Counted once.** Every admitted session is settled exactly once, under its shard lock:
-//!   by its own guard (finished, failed, panicked, or aborted when its task is dropped) or by
-//!   the deadline sweep in [`Sessions::abort_all`] (aborted; abandoned if it is blocking work
-//!   that cannot be aborted). So `started = finished + failed + panicked + aborted` holds at
-//!   every moment the counts are read under the locks.
+//! - **Refused or tracked.** Admission is the gate's: the drain closes it in the same atomic
+//!   step that sees no session left, so after [`Sessions::drain`] returns none is left and
+//!   none starts; the deadline sweep closes it outright. A session leaves the gate when its
+//!   task is dropped, after its body's future: a drained scope has dropped every body.
+//! - **Aborted at the deadline.** [`Sessions::abort_all`] raises the scope's abort flag and
+//!   wakes every parked session. A session checks the flag before each poll of its body: once
+//!   it is up, the body is not polled again and is dropped (as `AbortHandle::abort` would).
+//!   A session that was queued or in a poll at that moment sees the flag at its next poll.
+//! - **Counted once.** An async session counts itself, exactly once, through its guard:
+//!   finished, failed, panicked, or aborted. Blocking work is counted by the sweep if it gets
+//!   there first (aborted, and abandoned if it had started, since it cannot be stopped), and
+//!   marked so that its guard does not count it again. So
+//!   `started = finished + failed + panicked + aborted` once the scope is drained; while the
+//!   abort is under way, [`Sessions::stats`] counts the sessions not ended yet as aborted
+//!   (they will not run their body again), so a report made then, or for a scope whose
+//!   threads are blocked, adds up too.
 
-use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::Waker;
 
 use slab::Slab;
 use tokio::task::AbortHandle;
-use tokio_util::task::task_tracker::TaskTrackerToken;
-use tokio_util::task::TaskTracker;
 
+use crate::gate::Gate;
 use crate::kind::SessionKind;
 use crate::report::SessionStats;
 
 /// How many error messages are kept per session kind (the counts are always exact).
 pub(crate) const ERRORS_KEPT: usize = 8;
 
+/// The first kinds of session of a scope are counted without a lock; more kinds than this in
+/// one scope (unusual) are counted under [`Sessions::more_kinds`]'s lock.
+const FAST_KINDS: usize = 8;
+
 /// The live sessions of one scope.
 pub(crate) struct Sessions {
-    tracker: TaskTracker,
-    shards: Box<[Padded<Mutex<Shard>>]>,
+    gate: Gate,
+    /// Raised by the deadline sweep: no session body is polled again.
+    aborted: AtomicBool,
+    /// The scope's kinds, in the order they were first admitted; a kind's index is its slot.
+    kinds: [OnceLock<SessionKind>; FAST_KINDS],
+    more_kinds: Mutex<Vec<SessionStats>>,
+    shards: Box<[Padded<Shard>]>,
+    /// The first few error messages of each kind, by kind index.
+    errors: Mutex<Vec<(KindIndex, Vec<String>)>>,
 }
 
 /// Keeps each shard on its own cache lines (128 bytes covers adjacent-line prefetch).
@@ -54,33 +75,53 @@ struct Padded<T>(T);
 
 #[derive(Default)]
 struct Shard {
-    closed: bool,
-    next_serial: u32,
-    live: Slab<Live>,
-    kinds: Vec<SessionStats>,
-    /// For live blocking work (rare, so kept aside to keep [`Live`] small): set once it has
-    /// started running. Only started work counts as abandoned; work that had not started is
-    /// cancelled by its abort.
-    blocking_started: Vec<(u32, Arc<AtomicBool>)>,
+    counts: [Counts; FAST_KINDS],
+    parked: Mutex<Parked>,
 }
 
-/// One live session: 16 bytes.
-struct Live {
+#[derive(Default)]
+struct Counts {
+    started: AtomicU64,
+    finished: AtomicU64,
+    failed: AtomicU64,
+    panicked: AtomicU64,
+    aborted: AtomicU64,
+    abandoned: AtomicU64,
+}
+
+/// The sessions of one shard that wait, and its blocking work, so that the deadline sweep
+/// can reach them.
+#[derive(Default)]
+struct Parked {
+    /// Set by the sweep once it has been through this shard: later parking is refused.
+    swept: bool,
+    /// Async sessions that returned `Pending`: woken by the sweep, they see the abort flag,
+    /// drop their body and count themselves. 16 bytes each.
+    waiting: Slab<Waker>,
+    /// Blocking work, which no flag can stop: counted by the sweep itself.
+    blocking: Slab<Blocking>,
+}
+
+struct Blocking {
+    /// Filled in right after the spawn; aborting stops the work only if it has not started.
     abort: Option<AbortHandle>,
-    /// Tells this admission from a later one that reuses the slab key.
-    serial: u32,
-    kind: u16,
+    started: Arc<AtomicBool>,
+    kind: KindIndex,
     /// Counted already (by the deadline sweep); its guard only removes it.
     settled: bool,
-    blocking: bool,
 }
 
-/// An admitted session's place in its scope's registry.
+/// A kind's place in its scope: below [`FAST_KINDS`], a slot of every shard's counts;
+/// above, an index into [`Sessions::more_kinds`] plus `FAST_KINDS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KindIndex(u16);
+
+/// A parked session's place in its scope's registry.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ticket {
-    shard: u32,
+    shard: u16,
+    blocking: bool,
     key: u32,
-    serial: u32,
 }
 
 /// How a session ended, as its guard saw it.
@@ -95,274 +136,285 @@ pub(crate) enum Settle {
 impl Sessions {
     pub(crate) fn new() -> Self {
         let shards = (0..shard_count())
-            .map(|_| Padded(Mutex::new(Shard::default())))
+            .map(|_| Padded(Shard::default()))
             .collect();
         Self {
-            tracker: TaskTracker::new(),
+            gate: Gate::new(),
+            aborted: AtomicBool::new(false),
+            kinds: Default::default(),
+            more_kinds: Mutex::new(Vec::new()),
             shards,
+            errors: Mutex::new(Vec::new()),
         }
     }
 
-    /// Admits one session of `kind` and spawns its task with `spawn`, or refuses it (`None`)
-    /// once the scope is closed.
-    ///
-    /// `spawn` gets the session's ticket and the tracker token that keeps the scope's drain
-    /// waiting, and returns the task's abort handle. It runs under the shard lock, so that the
-    /// entry is complete (abort handle included) before anyone can see it: one critical
-    /// section per spawn. A task that the spawn drops at once (its runtime is shutting down)
-    /// settles through [`SpawnMarker`] instead of taking the lock again.
-    pub(crate) fn admit(
-        &self,
-        kind: SessionKind,
-        blocking: Option<Arc<AtomicBool>>,
-        spawn: impl FnOnce(Ticket, TaskTrackerToken) -> AbortHandle,
-    ) -> Option<()> {
-        let shard = next_shard(self.shards.len());
-        let mut guard = self.lock(shard);
-        if guard.closed {
+    /// Admits one session of `kind` and counts it as started, or refuses it (`None`) once the
+    /// scope is closed. The caller must [`settle`](Self::settle) it and then
+    /// [`leave`](Self::leave), exactly once each.
+    pub(crate) fn admit(&self, kind: SessionKind) -> Option<KindIndex> {
+        if !self.gate.enter() {
             return None;
         }
-        let kind = guard.kind_index(kind);
-        guard.kinds[usize::from(kind)].started += 1;
-        let serial = guard.next_serial;
-        guard.next_serial = serial.wrapping_add(1);
-        let key = guard.live.insert(Live {
-            abort: None,
-            serial,
-            kind,
-            settled: false,
-            blocking: blocking.is_some(),
-        });
-        if let Some(started) = blocking {
-            guard.blocking_started.push((serial, started));
+        let index = self.kind_index(kind);
+        self.count(index, |counts| &counts.started, |stats| &mut stats.started);
+        Some(index)
+    }
+
+    /// Whether the deadline sweep has begun: a session must not poll its body any more.
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.aborted.load(Ordering::Acquire)
+    }
+
+    /// Parks a session that waits, so the deadline sweep can wake it; `None` when the sweep
+    /// has been through (the session must end as aborted instead).
+    pub(crate) fn park(&self, waker: &Waker) -> Option<Ticket> {
+        self.register(false, |parked| parked.waiting.insert(waker.clone()))
+    }
+
+    /// Registers blocking work before its spawn; `None` when the sweep has been through (the
+    /// work must not be spawned). Fill in its abort handle with [`Self::spawned`].
+    pub(crate) fn register_blocking(
+        &self,
+        kind: KindIndex,
+        started: Arc<AtomicBool>,
+    ) -> Option<Ticket> {
+        self.register(true, |parked| {
+            parked.blocking.insert(Blocking {
+                abort: None,
+                started,
+                kind,
+                settled: false,
+            })
+        })
+    }
+
+    /// Gives registered blocking work its abort handle (aborting it at once if the sweep got
+    /// to it first).
+    pub(crate) fn spawned(&self, ticket: Ticket, handle: AbortHandle) {
+        let mut parked = self.parked(ticket.shard);
+        match parked.blocking.get_mut(ticket.key as usize) {
+            Some(Blocking { settled: true, .. }) => handle.abort(),
+            Some(work) => work.abort = Some(handle),
+            // Ended already.
+            None => {}
         }
+    }
+
+    fn register(
+        &self,
+        blocking: bool,
+        insert: impl FnOnce(&mut Parked) -> usize,
+    ) -> Option<Ticket> {
+        let shard = this_shard(self.shards.len());
+        let mut parked = self.parked(shard);
+        if parked.swept {
+            return None;
+        }
+        let key = insert(&mut parked);
         // Shard indexes are below 64, and slab keys stay below the number of live sessions.
-        let ticket = Ticket {
-            shard: shard as u32,
+        Some(Ticket {
+            shard: shard as u16,
+            blocking,
             key: key as u32,
-            serial,
-        };
-        let marker = SpawnMarker::set(self, ticket);
-        let abort = spawn(ticket, self.tracker.token());
-        match marker.finish() {
-            Some(how) => {
-                settle_locked(&mut guard, ticket, how);
-            }
-            None => {
-                if let Some(live) = guard.live.get_mut(key) {
-                    live.abort = Some(abort);
-                }
-            }
-        }
-        Some(())
+        })
     }
 
     /// Counts how an admitted session ended (unless the deadline sweep counted it already),
-    /// and logs a failure or a panic.
-    pub(crate) fn settle(&self, ticket: Ticket, how: Settle) {
-        let Some(how) = SpawnMarker::defer(self, ticket, how) else {
-            return;
-        };
-        let logged = match &how {
-            Settle::Failed(error) => Some((false, error.clone())),
-            Settle::Panicked(message) => Some((true, message.clone())),
-            Settle::Finished | Settle::Aborted => None,
-        };
-        let kind = settle_locked(&mut self.lock(ticket.shard as usize), ticket, how);
-        match (kind, logged) {
-            (Some(kind), Some((false, error))) => {
-                tracing::warn!(session = %kind, %error, "session failed");
+    /// and logs a failure or a panic. `ticket` is its registry entry, if it was parked.
+    pub(crate) fn settle(&self, kind: KindIndex, ticket: Option<Ticket>, how: Settle) {
+        if let Some(ticket) = ticket {
+            let mut parked = self.parked(ticket.shard);
+            let key = ticket.key as usize;
+            if ticket.blocking {
+                if parked
+                    .blocking
+                    .try_remove(key)
+                    .is_none_or(|work| work.settled)
+                {
+                    return;
+                }
+            } else {
+                parked.waiting.try_remove(key);
             }
-            (Some(kind), Some((true, message))) => {
-                tracing::error!(session = %kind, %message, "session panicked");
+        }
+        match how {
+            Settle::Finished => {
+                self.count(kind, |counts| &counts.finished, |stats| &mut stats.finished);
             }
-            _ => {}
+            Settle::Aborted => {
+                self.count(kind, |counts| &counts.aborted, |stats| &mut stats.aborted);
+            }
+            Settle::Failed(error) => {
+                self.count(kind, |counts| &counts.failed, |stats| &mut stats.failed);
+                tracing::warn!(session = %self.kind(kind), %error, "session failed");
+                self.keep_error(kind, error);
+            }
+            Settle::Panicked(message) => {
+                self.count(kind, |counts| &counts.panicked, |stats| &mut stats.panicked);
+                tracing::error!(session = %self.kind(kind), %message, "session panicked");
+                self.keep_error(kind, format!("panicked: {message}"));
+            }
         }
     }
 
-    /// Waits until every admitted session has ended, closing admission on the way: once this
-    /// returns, the scope refuses new sessions and none is left running.
+    /// A session's task is gone (after [`settle`](Self::settle), and after its body's future
+    /// was dropped): the drain stops waiting for it.
+    pub(crate) fn leave(&self) {
+        self.gate.leave();
+    }
+
+    /// Waits until every admitted session has ended, and closes admission at the moment none
+    /// is left: once this returns, the scope refuses new sessions and none is left running.
+    /// Sessions spawned during the drain are admitted and waited for.
     pub(crate) async fn drain(&self) {
-        drain_admitted(&self.tracker, || self.close()).await;
+        self.gate.drain().await;
     }
 
-    /// Refuses every later admission.
-    pub(crate) fn close(&self) {
-        self.tracker.close();
-        for shard in 0..self.shards.len() {
-            self.lock(shard).closed = true;
-        }
-    }
-
-    /// The deadline sweep: closes admission, counts every live session as aborted (blocking
-    /// ones also as abandoned) and aborts the async ones. Their guards still run when their
-    /// tasks are dropped; they find themselves counted and only clean up. Returns how many
-    /// sessions it aborted.
+    /// The deadline sweep: closes admission, raises the abort flag, wakes every parked
+    /// session (which then drops its body and counts itself as aborted), and aborts blocking
+    /// work, counting it as aborted (and as abandoned if it had started: it cannot be
+    /// stopped). Returns how many sessions were live.
     pub(crate) fn abort_all(&self) -> usize {
-        self.tracker.close();
-        let mut swept = 0;
+        self.gate.close();
+        self.aborted.store(true, Ordering::Release);
+        let live = self.gate.inside();
+        let mut wakers = Vec::new();
         let mut handles = Vec::new();
         for shard in 0..self.shards.len() {
-            let mut guard = self.lock(shard);
-            guard.closed = true;
-            let Shard {
-                live,
-                kinds,
-                blocking_started,
-                ..
-            } = &mut *guard;
-            for (_, entry) in live.iter_mut().filter(|(_, entry)| !entry.settled) {
-                entry.settled = true;
-                swept += 1;
-                let stats = &mut kinds[usize::from(entry.kind)];
-                stats.aborted += 1;
-                let started = entry.blocking
-                    && blocking_started.iter().any(|(serial, started)| {
-                        *serial == entry.serial && started.load(Ordering::Acquire)
-                    });
-                if started {
-                    stats.abandoned += 1;
+            let mut parked = self.parked(shard);
+            parked.swept = true;
+            let Parked {
+                waiting, blocking, ..
+            } = &mut *parked;
+            wakers.extend(waiting.drain());
+            for (_, work) in blocking.iter_mut().filter(|(_, work)| !work.settled) {
+                work.settled = true;
+                handles.extend(work.abort.take());
+                let kind = work.kind;
+                self.count(kind, |counts| &counts.aborted, |stats| &mut stats.aborted);
+                if work.started.load(Ordering::Acquire) {
+                    self.count(kind, |c| &c.abandoned, |stats| &mut stats.abandoned);
                 }
-                handles.extend(entry.abort.take());
             }
         }
-        // Outside the locks: an abort may drop the task, and its guard takes a shard lock.
-        for handle in handles {
-            handle.abort();
-        }
-        swept
+        // Outside the locks: a woken or aborted task may end at once and settle.
+        wakers.into_iter().for_each(Waker::wake);
+        handles.into_iter().for_each(|handle| handle.abort());
+        live
     }
 
     /// Waits until no session is running, without closing admission.
     pub(crate) async fn idle(&self) {
-        self.tracker.close();
-        self.tracker.wait().await;
+        self.gate.wait_empty().await;
     }
 
     pub(crate) fn is_idle(&self) -> bool {
-        self.tracker.is_empty()
+        self.gate.inside() == 0
     }
 
-    /// The counts per kind, summed over the shards.
+    /// The counts per kind, summed over the shards. Once the sweep has begun, a session that
+    /// has not ended yet counts as aborted: it will not run its body again.
     pub(crate) fn stats(&self) -> Vec<SessionStats> {
         let mut all: Vec<SessionStats> = Vec::new();
-        for shard in 0..self.shards.len() {
-            for stats in &self.lock(shard).kinds {
-                merge_into(&mut all, stats);
+        for (index, kind) in self.kinds.iter().enumerate() {
+            let Some(kind) = kind.get() else { break };
+            let mut stats = SessionStats::new(*kind);
+            for shard in self.shards.iter() {
+                let counts = &shard.0.counts[index];
+                let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+                stats.started += read(&counts.started);
+                stats.finished += read(&counts.finished);
+                stats.failed += read(&counts.failed);
+                stats.panicked += read(&counts.panicked);
+                stats.aborted += read(&counts.aborted);
+                stats.abandoned += read(&counts.abandoned);
+            }
+            all.push(stats);
+        }
+        all.extend(lock(&self.more_kinds).iter().cloned());
+        let errors = lock(&self.errors);
+        for (index, stats) in all.iter_mut().enumerate() {
+            if let Some((_, kept)) = errors.iter().find(|(kind, _)| usize::from(kind.0) == index) {
+                stats.errors.clone_from(kept);
+            }
+            if self.is_aborted() {
+                stats.aborted += stats.started.saturating_sub(stats.ended());
             }
         }
         all
     }
 
-    fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
-        // Nothing panics while a shard is locked; a poisoned lock is still consistent.
-        self.shards[shard]
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Counts `how` for the session of `ticket` in a locked shard; returns its kind when this
-/// counted it (not when the deadline sweep had already).
-fn settle_locked(shard: &mut Shard, ticket: Ticket, how: Settle) -> Option<SessionKind> {
-    let key = ticket.key as usize;
-    if shard
-        .live
-        .get(key)
-        .is_none_or(|live| live.serial != ticket.serial)
-    {
-        return None;
-    }
-    let live = shard.live.remove(key);
-    if live.blocking {
-        shard
-            .blocking_started
-            .retain(|(serial, _)| *serial != ticket.serial);
-    }
-    if live.settled {
-        return None;
-    }
-    let stats = &mut shard.kinds[usize::from(live.kind)];
-    match how {
-        Settle::Finished => stats.finished += 1,
-        Settle::Failed(error) => {
-            stats.failed += 1;
-            if stats.errors.len() < ERRORS_KEPT {
-                stats.errors.push(error);
+    /// The index of `kind` in this scope, adding it on first sight.
+    fn kind_index(&self, kind: SessionKind) -> KindIndex {
+        for (index, slot) in self.kinds.iter().enumerate() {
+            // Two threads may race for a free slot; the loser moves on to the next one.
+            if slot.get_or_init(|| kind).same_as(&kind) {
+                return KindIndex(index as u16);
             }
         }
-        Settle::Panicked(message) => {
-            stats.panicked += 1;
-            if stats.errors.len() < ERRORS_KEPT {
-                stats.errors.push(format!("panicked: {message}"));
+        let mut more = lock(&self.more_kinds);
+        let index = match more.iter().position(|stats| stats.kind.same_as(&kind)) {
+            Some(index) => index,
+            None => {
+                more.push(SessionStats::new(kind));
+                more.len() - 1
             }
+        };
+        // More than 65 535 kinds of session in one scope is not a program anyone writes.
+        KindIndex(u16::try_from(FAST_KINDS + index).unwrap_or(u16::MAX))
+    }
+
+    fn kind(&self, index: KindIndex) -> SessionKind {
+        let index = usize::from(index.0);
+        match self.kinds.get(index) {
+            Some(slot) => *slot
+                .get()
+                .expect("an index is only handed out for a set slot"),
+            None => lock(&self.more_kinds)[index - FAST_KINDS].kind,
         }
-        Settle::Aborted => stats.aborted += 1,
-    }
-    Some(stats.kind)
-}
-
-/// Marks this thread as spawning a session's task under a shard lock. If the spawn drops the
-/// task at once (tokio does, inline, when the runtime is shutting down), the task's guard
-/// settles on this same thread while the lock is held; the marker takes that settlement
-/// instead of letting the guard lock the shard again (which would deadlock).
-struct SpawnMarker;
-
-thread_local! {
-    /// The scope's address and the ticket being spawned.
-    static SPAWNING: Cell<Option<(usize, u32, u32)>> = const { Cell::new(None) };
-    /// A settlement deferred by a task dropped during its own spawn.
-    static DEFERRED: RefCell<Option<Settle>> = const { RefCell::new(None) };
-}
-
-impl SpawnMarker {
-    fn set(sessions: &Sessions, ticket: Ticket) -> Self {
-        let id = sessions as *const Sessions as usize;
-        SPAWNING.set(Some((id, ticket.shard, ticket.key)));
-        SpawnMarker
     }
 
-    /// Takes the settlement of a task dropped during the spawn, if one was.
-    fn finish(self) -> Option<Settle> {
-        SPAWNING.set(None);
-        DEFERRED.take()
-    }
-
-    /// `Some(how)` to settle now; `None` when `how` was deferred to the spawn in progress.
-    fn defer(sessions: &Sessions, ticket: Ticket, how: Settle) -> Option<Settle> {
-        let id = sessions as *const Sessions as usize;
-        if SPAWNING.get() == Some((id, ticket.shard, ticket.key)) {
-            DEFERRED.set(Some(how));
-            None
+    /// Adds one to a count of `kind`: the calling thread's shard's, or under the lock of the
+    /// kinds beyond the first [`FAST_KINDS`].
+    fn count(
+        &self,
+        kind: KindIndex,
+        fast: impl Fn(&Counts) -> &AtomicU64,
+        slow: impl Fn(&mut SessionStats) -> &mut u64,
+    ) {
+        let index = usize::from(kind.0);
+        if index < FAST_KINDS {
+            let shard = &self.shards[this_shard(self.shards.len())].0;
+            // Relaxed: the report reads counts after the gate's acquire has seen the session
+            // leave, which comes after its count.
+            fast(&shard.counts[index]).fetch_add(1, Ordering::Relaxed);
         } else {
-            Some(how)
+            *slow(&mut lock(&self.more_kinds)[index - FAST_KINDS]) += 1;
         }
+    }
+
+    fn keep_error(&self, kind: KindIndex, error: String) {
+        let mut errors = lock(&self.errors);
+        let kept = match errors.iter().position(|(known, _)| *known == kind) {
+            Some(at) => &mut errors[at].1,
+            None => {
+                errors.push((kind, Vec::new()));
+                &mut errors.last_mut().expect("just pushed").1
+            }
+        };
+        if kept.len() < ERRORS_KEPT {
+            kept.push(error);
+        }
+    }
+
+    fn parked(&self, shard: impl Into<usize>) -> MutexGuard<'_, Parked> {
+        lock(&self.shards[shard.into()].0.parked)
     }
 }
 
-impl Drop for SpawnMarker {
-    fn drop(&mut self) {
-        // Also on unwind out of the spawn.
-        SPAWNING.set(None);
-    }
-}
-
-/// Waits until `tracker` is empty with admission closed by `close_admission`.
-///
-/// The tracker may become empty while admission is still open; closing then leaves a window
-/// in which new work was admitted. Those admissions took their tracker token under the lock
-/// that `close_admission` takes, so after it the tracker counts them, and waiting again
-/// covers them. Shared by sessions and child services.
-pub(crate) async fn drain_admitted(tracker: &TaskTracker, close_admission: impl Fn()) {
-    tracker.close();
-    loop {
-        tracker.wait().await;
-        close_admission();
-        if tracker.is_empty() {
-            return;
-        }
-    }
+/// Nothing panics while these locks are held; a poisoned lock is still consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Adds `stats` to the entry of the same kind in `all`, or appends it.
@@ -373,42 +425,25 @@ pub(crate) fn merge_into(all: &mut Vec<SessionStats>, stats: &SessionStats) {
     }
 }
 
-impl Shard {
-    fn kind_index(&mut self, kind: SessionKind) -> u16 {
-        let index = match self
-            .kinds
-            .iter()
-            .position(|stats| stats.kind.same_as(&kind))
-        {
-            Some(index) => index,
-            None => {
-                self.kinds.push(SessionStats::new(kind));
-                self.kinds.len() - 1
-            }
-        };
-        // More than 65 535 kinds of session in one scope is not a program anyone writes.
-        u16::try_from(index).unwrap_or(u16::MAX)
-    }
-}
-
 fn shard_count() -> usize {
     static COUNT: OnceLock<usize> = OnceLock::new();
     *COUNT.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
-        (cores * 4).next_power_of_two().clamp(4, 64)
+        (cores * 2).next_power_of_two().clamp(4, 64)
     })
 }
 
-/// Round-robin per thread, so one accept loop spreads its sessions over every shard.
-fn next_shard(shards: usize) -> usize {
-    static SEED: AtomicUsize = AtomicUsize::new(0);
+/// The calling thread's shard: threads are dealt shards in turn when they first count, so
+/// each worker keeps to its own counters.
+fn this_shard(shards: usize) -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
-        // Threads start at different shards (a prime stride) so they do not march in step.
-        static NEXT: Cell<usize> = Cell::new(SEED.fetch_add(7, Ordering::Relaxed));
+        static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
     }
-    NEXT.with(|next| {
-        let shard = next.get();
-        next.set(shard.wrapping_add(1));
-        shard % shards
-    })
+    let mut mine = MINE.get();
+    if mine == usize::MAX {
+        mine = NEXT.fetch_add(1, Ordering::Relaxed);
+        MINE.set(mine);
+    }
+    mine % shards
 }

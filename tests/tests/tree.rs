@@ -773,3 +773,70 @@ fn a_spawn_onto_a_dead_runtime_neither_deadlocks_nor_runs() {
     }
     assert_eq!(ran.load(Ordering::SeqCst), 0);
 }
+
+/// Counts the bodies dropped: proof that an aborted session's body is gone.
+struct CountDrop(Arc<AtomicU64>);
+
+impl Drop for CountDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A service's own deadline aborts its sessions (parked for good, or woken again and again) while the
+/// rest of the tree keeps running: each is counted once, and its body is dropped.
+#[tokio::test(start_paused = true)]
+async fn a_service_deadline_aborts_its_sessions_once_and_drops_their_bodies() {
+    let dropped = Arc::new(AtomicU64::new(0));
+    let bodies = dropped.clone();
+    let report = root()
+        .timeout(Duration::from_secs(30))
+        .run(async move {
+            canstop::spawn(Session::new("bystander", |_| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }))?;
+            canstop::start(
+                Service::new("api", move |shutdown: Shutdown| async move {
+                    let parked = CountDrop(bodies.clone());
+                    canstop::spawn(Session::new("stuck", |_| async move {
+                        let _body = parked;
+                        std::future::pending::<()>().await;
+                    }))?;
+                    let busy = CountDrop(bodies.clone());
+                    canstop::spawn(Session::new("stuck", |_| async move {
+                        let _body = busy;
+                        loop {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        #[allow(unreachable_code)]
+                        ()
+                    }))?;
+                    canstop::spawn(Session::new("quick", |_| async {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }))?;
+                    shutdown.requested().await;
+                    Ok::<(), SpawnError>(())
+                })
+                .timeout(Duration::from_secs(2)),
+            )?;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let stuck = report.sessions_named("stuck").unwrap();
+    assert_eq!((stuck.started, stuck.aborted, stuck.ended()), (2, 2, 2));
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        2,
+        "both bodies were dropped"
+    );
+    let quick = report.sessions_named("quick").unwrap();
+    assert_eq!((quick.started, quick.finished), (1, 1));
+    let bystander = report.sessions_named("bystander").unwrap();
+    assert_eq!((bystander.started, bystander.finished), (1, 1));
+    let api = report.service("api").unwrap();
+    assert_eq!(api.stop_time, Some(Duration::from_secs(2)));
+    assert_eq!(report.stop_time, Duration::from_secs(5));
+    assert_eq!(report.exit_code(), exit_code::TIMED_OUT);
+}
