@@ -113,7 +113,7 @@ impl Children {
             .collect()
     }
 
-    fn live(&self) -> Vec<Arc<Node>> {
+    pub(crate) fn live(&self) -> Vec<Arc<Node>> {
         self.lock()
             .slots
             .iter()

@@ -66,6 +66,7 @@ mod duration;
 mod error;
 mod gate;
 mod kind;
+mod latch;
 mod node;
 mod outcome;
 mod report;

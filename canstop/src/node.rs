@@ -9,6 +9,7 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::children::Children;
+use crate::latch::Latch;
 use crate::report::{ServiceOutcome, ServiceReport};
 use crate::sessions::Sessions;
 use crate::shared::{deadline_after, RootShared, StopInfo};
@@ -31,6 +32,12 @@ pub(crate) struct Node {
     parent: Option<Weak<Node>>,
     /// Fires when this node is told to stop.
     pub(crate) token: CancellationToken,
+    /// Set when this node is told to stop, right after `token` fires: what [`Shutdown`]
+    /// waits on (see [`Latch`] for why not the token). Set on the whole subtree by
+    /// [`stop_subtree`](Self::stop_subtree).
+    ///
+    /// [`Shutdown`]: crate::Shutdown
+    pub(crate) stopping: Latch,
     /// Fires when this node must give up waiting and abort what is left: at its own deadline,
     /// or an ancestor's (a child of the parent's abort token).
     pub(crate) abort: CancellationToken,
@@ -47,10 +54,11 @@ pub(crate) struct Node {
 
 impl Node {
     pub(crate) fn root(root: Arc<RootShared>) -> Arc<Self> {
-        Arc::new(Self {
+        let node = Arc::new(Self {
             name: String::new(),
             path: String::new(),
             token: root.token.clone(),
+            stopping: Latch::new(false),
             abort: root.abort.clone(),
             root,
             parent: None,
@@ -60,9 +68,14 @@ impl Node {
             stopped_in: OnceLock::new(),
             sessions: Sessions::new(),
             children: Children::default(),
-        })
+        });
+        node.root.set_tree(&node);
+        node
     }
 
+    /// A new child node. Call it under the children's lock (in [`Children::admit`]), so that
+    /// it either exists before a [`stop_subtree`](Self::stop_subtree) walks the children or
+    /// sees this node stopping already.
     pub(crate) fn child(
         self: &Arc<Self>,
         name: String,
@@ -75,6 +88,7 @@ impl Node {
             root: self.root.clone(),
             parent: Some(Arc::downgrade(self)),
             token: self.token.child_token(),
+            stopping: Latch::new(self.stopping.is_set()),
             abort: self.abort.child_token(),
             timeout,
             stop: OnceLock::new(),
@@ -150,7 +164,18 @@ impl Node {
             }),
         };
         self.token.cancel();
+        self.stop_subtree();
         info
+    }
+
+    /// Sets the stopping latch of this node and of every node under it (their tokens are
+    /// cancelled by the token tree already).
+    pub(crate) fn stop_subtree(&self) {
+        if self.stopping.set() {
+            for child in self.children.live() {
+                child.stop_subtree();
+            }
+        }
     }
 
     /// By when this node must have stopped: the earliest of its own deadline and its

@@ -395,7 +395,7 @@ impl Drop for AbortOnDrop {
         }
         let shared = &self.root.root;
         tracing::warn!("the root's future was dropped: aborting the tree");
-        shared.token.cancel();
+        shared.stop_tree();
         shared.abort.cancel();
         self.root.sessions.abort_all();
         if let Some(watchdog) = shared.watchdog.get() {

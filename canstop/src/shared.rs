@@ -2,12 +2,13 @@
 //! and, for a process-owning root, the watchdog.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::node::Node;
 use crate::trigger::{Signal, Trigger};
 use crate::watchdog::Watchdog;
 
@@ -47,6 +48,8 @@ pub(crate) struct RootShared {
     forced_by: OnceLock<Signal>,
     deadline_reached: AtomicBool,
     pub(crate) watchdog: OnceLock<Watchdog>,
+    /// The root node, to set the stopping latches of the tree (weak: the tree owns this).
+    tree: OnceLock<Weak<Node>>,
 }
 
 impl RootShared {
@@ -61,6 +64,7 @@ impl RootShared {
             forced_by: OnceLock::new(),
             deadline_reached: AtomicBool::new(false),
             watchdog: OnceLock::new(),
+            tree: OnceLock::new(),
         })
     }
 
@@ -85,8 +89,20 @@ impl RootShared {
         if let Some(watchdog) = self.watchdog.get() {
             watchdog.arm_deadline(deadline.into_std());
         }
-        self.token.cancel();
+        self.stop_tree();
         true
+    }
+
+    pub(crate) fn set_tree(&self, root: &Arc<Node>) {
+        let _ = self.tree.set(Arc::downgrade(root));
+    }
+
+    /// Tells the whole tree to stop: the tokens, then the latches.
+    pub(crate) fn stop_tree(&self) {
+        self.token.cancel();
+        if let Some(root) = self.tree.get().and_then(Weak::upgrade) {
+            root.stop_subtree();
+        }
     }
 
     pub(crate) fn trigger_info(&self) -> Option<Trigger> {
@@ -106,7 +122,7 @@ impl RootShared {
                 watchdog.arm_forced(signal);
             }
         }
-        self.token.cancel();
+        self.stop_tree();
         self.abort.cancel();
     }
 

@@ -17,8 +17,9 @@ use crate::trigger::Trigger;
 /// when its parent stops, or when [`ServiceHandle::stop`](crate::ServiceHandle::stop) is
 /// called. A session's `Shutdown` is its scope's (the enclosing service's, or the root's).
 ///
-/// Waiting on [`requested`](Self::requested) costs what waiting on a tokio-util
-/// `CancellationToken` costs; a body that never waits on it pays nothing.
+/// Waiting on [`requested`](Self::requested) costs what waiting on a tokio `Notify` costs
+/// (an atomic flag is read first; no lock is shared by the waiters of a scope); a body that
+/// never waits on it pays nothing.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -55,17 +56,18 @@ impl Shutdown {
     /// Completes once this scope is told to stop (at once if it has been already).
     /// Cancel-safe: use it in `tokio::select!` loops.
     pub fn requested(&self) -> impl Future<Output = ()> + Send + '_ {
-        self.node.token.cancelled()
+        self.node.stopping.wait()
     }
 
     /// Like [`requested`](Self::requested), but owns what it needs, for `'static` futures.
     pub fn requested_owned(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.node.token.clone().cancelled_owned()
+        let node = self.node.clone();
+        async move { node.stopping.wait().await }
     }
 
     /// Whether this scope has been told to stop.
     pub fn is_requested(&self) -> bool {
-        self.node.token.is_cancelled()
+        self.node.stopping.is_set()
     }
 
     /// The instant by which this scope must have stopped; `None` until it is told to stop.

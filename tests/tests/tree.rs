@@ -840,3 +840,56 @@ async fn a_service_deadline_aborts_its_sessions_once_and_drops_their_bodies() {
     assert_eq!(report.stop_time, Duration::from_secs(5));
     assert_eq!(report.exit_code(), exit_code::TIMED_OUT);
 }
+
+/// The stop reaches every scope of the tree in the call that triggers it: a nested service's
+/// and a session's `Shutdown` report it at once, before any task has run again.
+#[tokio::test(start_paused = true)]
+async fn a_stop_reaches_every_scope_of_the_tree_at_once() {
+    let (seen, mut shutdowns) = tokio::sync::mpsc::unbounded_channel::<Shutdown>();
+    let report = root()
+        .run(async move {
+            let outer_seen = seen.clone();
+            canstop::start(Service::new(
+                "outer",
+                move |shutdown: Shutdown| async move {
+                    let inner_seen = outer_seen.clone();
+                    canstop::start(Service::new(
+                        "inner",
+                        move |shutdown: Shutdown| async move {
+                            let session_seen = inner_seen.clone();
+                            canstop::spawn(Session::new(
+                                "job",
+                                move |shutdown: Shutdown| async move {
+                                    let _ = session_seen.send(shutdown.clone());
+                                    shutdown.requested().await;
+                                },
+                            ))?;
+                            let _ = inner_seen.send(shutdown.clone());
+                            shutdown.requested().await;
+                            Ok::<(), SpawnError>(())
+                        },
+                    ))?;
+                    let _ = outer_seen.send(shutdown.clone());
+                    shutdown.requested().await;
+                    Ok::<(), SpawnError>(())
+                },
+            ))?;
+            let mut all = Vec::new();
+            while all.len() < 3 {
+                all.push(shutdowns.recv().await.expect("three scopes report in"));
+            }
+            assert!(all.iter().all(|shutdown| !shutdown.is_requested()));
+            canstop::shutdown()?;
+            let told: Vec<bool> = all.iter().map(Shutdown::is_requested).collect();
+            assert_eq!(
+                told,
+                [true, true, true],
+                "every scope is told in the same call"
+            );
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.sessions_named("job").unwrap().finished, 1);
+    assert!(report.is_clean(), "{report}");
+}

@@ -1,0 +1,75 @@
+//! A one-shot latch: a flag that is set once, and the waiters it wakes when it is.
+//!
+//! This is what [`Shutdown::requested`](crate::Shutdown::requested) waits on. A tokio-util
+//! `CancellationToken` would do the same job, but it reads its flag under the mutex of its
+//! tree node, on every poll of every waiter: with thousands of sessions of one scope parking
+//! and waking on different cores, they all meet on that one lock. Here the flag is an atomic,
+//! and waiting costs what waiting on a tokio `Notify` costs. The tree's cascade (a stopping
+//! node stops its children) is the node's job, see `Node::stop_subtree`.
+
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Notify;
+
+pub(crate) struct Latch {
+    set: AtomicBool,
+    waiters: Notify,
+}
+
+impl Latch {
+    pub(crate) const fn new(set: bool) -> Self {
+        Self {
+            set: AtomicBool::new(set),
+            waiters: Notify::const_new(),
+        }
+    }
+
+    /// Sets the latch and wakes every waiter; returns whether this call set it.
+    pub(crate) fn set(&self) -> bool {
+        if self.set.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        self.waiters.notify_waiters();
+        true
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.set.load(Ordering::Acquire)
+    }
+
+    /// Completes once the latch is set (at once if it is). Cancel-safe.
+    pub(crate) async fn wait(&self) {
+        if self.is_set() {
+            return;
+        }
+        let mut notified = pin!(self.waiters.notified());
+        // Registered before the flag is read again: a `set` after the read wakes this waiter.
+        notified.as_mut().enable();
+        if self.is_set() {
+            return;
+        }
+        notified.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    use super::*;
+
+    #[test]
+    fn wakes_waiters_registered_before_it_is_set_and_completes_after() {
+        let latch = Latch::new(false);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut early = Box::pin(latch.wait());
+        assert!(early.as_mut().poll(&mut cx).is_pending());
+        assert!(latch.set(), "the first set sets it");
+        assert!(!latch.set(), "a second set is a no-op");
+        assert!(early.as_mut().poll(&mut cx).is_ready());
+        assert!(Box::pin(latch.wait()).as_mut().poll(&mut cx).is_ready());
+        assert!(Latch::new(true).is_set());
+    }
+}
