@@ -73,9 +73,9 @@ impl<B: SessionBody> Session<B> {
     /// A session named `name`, located at the caller. The body gets its scope's `Shutdown`;
     /// one that ignores it runs to completion during the drain (or until the deadline).
     ///
-    /// `body` is called when the session is spawned, before admission, to build the future
-    /// (keep side effects in the future, as an `async` block or fn does): if the spawn is
-    /// refused, that future is dropped without ever being polled.
+    /// `body` is called in the session's task, at its first poll, with the session's scope
+    /// current and panics caught (a panic there is the session's). If the spawn is refused,
+    /// or the deadline aborts the session before it first runs, `body` is dropped uncalled.
     #[track_caller]
     pub fn new(name: &'static str, body: B) -> Self {
         Self::with_kind(SessionKind::here(name), body)
@@ -124,44 +124,81 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The task of one session: the body's future, polled with the session's scope as the
-    /// current one and panics caught, and the guard that counts how it ended.
+    /// The task of one session: the body, polled with the session's scope as the current one
+    /// and panics caught, and the guard that counts how it ended.
     ///
     /// One flat future with the body's inline: the wrapper adds a few words to the body's own
     /// size, which decides the task's allocation size class.
-    struct SessionTask<F> {
+    struct SessionTask<B: SessionBody> {
         #[pin]
-        future: F,
+        body: Body<B>,
         guard: SessionGuard,
         // Boxed, and only when a subscriber wants it: a disabled span costs one word.
         span: Option<Box<tracing::Span>>,
     }
 }
 
-impl<F> Future for SessionTask<F>
-where
-    F: Future,
-    F::Output: BodyResult,
-{
+pin_project_lite::pin_project! {
+    /// A session's body: the closure until the task first runs, then its future. Building
+    /// the future in the task, in place, spares the spawn from moving it (the closure, which
+    /// holds only the arguments, is what moves).
+    #[project = BodyProj]
+    enum Body<B: SessionBody> {
+        Unstarted { body: Option<B> },
+        Started { #[pin] future: B::Future },
+    }
+}
+
+impl<B: SessionBody> Body<B> {
+    fn is_unstarted(self: Pin<&mut Self>) -> bool {
+        matches!(self.project(), BodyProj::Unstarted { .. })
+    }
+
+    /// Starts the body with `shutdown` (given for the first poll), then polls it.
+    fn poll(
+        mut self: Pin<&mut Self>,
+        shutdown: Option<Shutdown>,
+        cx: &mut Context<'_>,
+    ) -> Poll<B::Output> {
+        if let BodyProj::Unstarted { body } = self.as_mut().project() {
+            if let (Some(body), Some(shutdown)) = (body.take(), shutdown) {
+                self.set(Body::Started {
+                    future: body.start(shutdown),
+                });
+            }
+        }
+        match self.project() {
+            BodyProj::Started { future } => future.poll(cx),
+            // Only after `start` panicked, and a panicked task is not polled again.
+            BodyProj::Unstarted { .. } => Poll::Pending,
+        }
+    }
+}
+
+impl<B: SessionBody> Future for SessionTask<B> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
+        let mut this = self.project();
         let guard = this.guard;
-        if guard
-            .node
-            .as_ref()
-            .is_none_or(|node| node.sessions.is_aborted())
-        {
+        let Some(node) = &guard.node else {
+            return Poll::Pending;
+        };
+        if node.sessions.is_aborted() {
             // The deadline sweep has begun: the body is dropped without another poll.
             guard.end(Settle::Aborted);
             return Poll::Ready(());
         }
         let _span = this.span.as_deref().map(tracing::Span::enter);
+        let shutdown = this
+            .body
+            .as_mut()
+            .is_unstarted()
+            .then(|| Shutdown::new(node.clone()));
         let polled = {
             let _scope = context::enter(&mut guard.node);
-            let future = this.future;
-            catching(|| future.poll(cx))
+            let body = this.body;
+            catching(|| body.poll(shutdown, cx))
         };
         let result = match polled {
             Ok(Poll::Pending) => return guard.park(cx.waker()),
@@ -267,20 +304,17 @@ pub(crate) fn spawn_on<B: SessionBody>(
     node: &Arc<Node>,
     session: Session<B>,
 ) -> Result<(), SpawnError> {
-    let span = session_span(session.kind, false);
-    let future = {
-        let _span = span.as_deref().map(tracing::Span::enter);
-        session.body.start(Shutdown::new(node.clone()))
-    };
     // Counted from here: a spawn racing the start of shutdown is refused or waited for.
     let kind = node
         .sessions
         .admit(session.kind)
         .ok_or_else(|| refused(node))?;
     let task = SessionTask {
-        future,
+        body: Body::Unstarted {
+            body: Some(session.body),
+        },
         guard: SessionGuard::new(node, kind),
-        span,
+        span: session_span(session.kind, false),
     };
     // A task that the spawn drops at once (its runtime is shutting down) is counted as
     // aborted by its guard.

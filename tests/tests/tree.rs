@@ -893,3 +893,42 @@ async fn a_stop_reaches_every_scope_of_the_tree_at_once() {
     assert_eq!(report.sessions_named("job").unwrap().finished, 1);
     assert!(report.is_clean(), "{report}");
 }
+
+/// A session's body closure runs in the session's task: a panic in it is the session's, and
+/// a refused spawn never calls it.
+#[tokio::test]
+async fn a_session_body_is_called_in_its_task_or_not_at_all() {
+    let (report, scope) = {
+        let mut kept = None;
+        let report = root()
+            .run(async {
+                kept = Some(canstop::scope()?);
+                canstop::spawn(Session::new("eager", |_| {
+                    fail("in the closure");
+                    async {}
+                }))?;
+                Ok::<(), SpawnError>(())
+            })
+            .await
+            .unwrap();
+        (report, kept.expect("main's body ran"))
+    };
+    let eager = report.sessions_named("eager").unwrap();
+    assert_eq!((eager.started, eager.panicked), (1, 1));
+    assert_eq!(eager.errors, ["panicked: in the closure"]);
+    let called = Arc::new(AtomicU64::new(0));
+    let late = called.clone();
+    let refused = scope.spawn(Session::new("late", move |_| {
+        late.fetch_add(1, Ordering::SeqCst);
+        async {}
+    }));
+    assert!(
+        matches!(refused, Err(SpawnError::Closed { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        called.load(Ordering::SeqCst),
+        0,
+        "a refused body is never called"
+    );
+}
