@@ -116,12 +116,43 @@ struct Blocking {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct KindIndex(u16);
 
-/// A parked session's place in its scope's registry.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Ticket {
-    shard: u16,
-    blocking: bool,
+/// What a scope knows of one admitted session, kept in the session's task: its kind, where
+/// it is registered, and whether it has been counted. 8 bytes: every byte of a task counts
+/// against tokio's 128-byte task allocation classes.
+#[derive(Debug)]
+pub(crate) struct Place {
     key: u32,
+    kind: KindIndex,
+    shard: u8,
+    state: PlaceState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlaceState {
+    /// Admitted, not registered.
+    Admitted,
+    /// Parked in `Parked::waiting` at `shard`/`key`.
+    Waiting,
+    /// Registered in `Parked::blocking` at `shard`/`key`.
+    Blocking,
+    /// Counted: nothing more to do.
+    Settled,
+}
+
+/// Where a [`Place`] is registered, for [`Sessions::spawned`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct At {
+    shard: u8,
+    key: u32,
+}
+
+impl Place {
+    pub(crate) fn at(&self) -> At {
+        At {
+            shard: self.shard,
+            key: self.key,
+        }
+    }
 }
 
 /// How a session ended, as its guard saw it.
@@ -150,14 +181,19 @@ impl Sessions {
 
     /// Admits one session of `kind` and counts it as started, or refuses it (`None`) once the
     /// scope is closed. The caller must [`settle`](Self::settle) it and then
-    /// [`leave`](Self::leave), exactly once each.
-    pub(crate) fn admit(&self, kind: SessionKind) -> Option<KindIndex> {
+    /// [`leave`](Self::leave).
+    pub(crate) fn admit(&self, kind: SessionKind) -> Option<Place> {
         if !self.gate.enter() {
             return None;
         }
-        let index = self.kind_index(kind);
-        self.count(index, |counts| &counts.started, |stats| &mut stats.started);
-        Some(index)
+        let kind = self.kind_index(kind);
+        self.count(kind, |counts| &counts.started, |stats| &mut stats.started);
+        Some(Place {
+            key: 0,
+            kind,
+            shard: 0,
+            state: PlaceState::Admitted,
+        })
     }
 
     /// Whether the deadline sweep has begun: a session must not poll its body any more.
@@ -165,20 +201,23 @@ impl Sessions {
         self.aborted.load(Ordering::Acquire)
     }
 
-    /// Parks a session that waits, so the deadline sweep can wake it; `None` when the sweep
-    /// has been through (the session must end as aborted instead).
-    pub(crate) fn park(&self, waker: &Waker) -> Option<Ticket> {
-        self.register(false, |parked| parked.waiting.insert(waker.clone()))
+    /// Parks a session that waits (once: a task's waker stays the same from poll to poll), so
+    /// the deadline sweep can wake it. `false` when the sweep has been through: the session
+    /// must end as aborted instead.
+    pub(crate) fn park(&self, place: &mut Place, waker: &Waker) -> bool {
+        if place.state != PlaceState::Admitted {
+            return true;
+        }
+        self.register(place, PlaceState::Waiting, |parked| {
+            parked.waiting.insert(waker.clone())
+        })
     }
 
-    /// Registers blocking work before its spawn; `None` when the sweep has been through (the
-    /// work must not be spawned). Fill in its abort handle with [`Self::spawned`].
-    pub(crate) fn register_blocking(
-        &self,
-        kind: KindIndex,
-        started: Arc<AtomicBool>,
-    ) -> Option<Ticket> {
-        self.register(true, |parked| {
+    /// Registers blocking work before its spawn; `false` when the sweep has been through (the
+    /// work must not be spawned). Give it its abort handle with [`Self::spawned`].
+    pub(crate) fn register_blocking(&self, place: &mut Place, started: Arc<AtomicBool>) -> bool {
+        let kind = place.kind;
+        self.register(place, PlaceState::Blocking, |parked| {
             parked.blocking.insert(Blocking {
                 abort: None,
                 started,
@@ -190,9 +229,9 @@ impl Sessions {
 
     /// Gives registered blocking work its abort handle (aborting it at once if the sweep got
     /// to it first).
-    pub(crate) fn spawned(&self, ticket: Ticket, handle: AbortHandle) {
-        let mut parked = self.parked(ticket.shard);
-        match parked.blocking.get_mut(ticket.key as usize) {
+    pub(crate) fn spawned(&self, at: At, handle: AbortHandle) {
+        let mut parked = self.parked(at.shard);
+        match parked.blocking.get_mut(at.key as usize) {
             Some(Blocking { settled: true, .. }) => handle.abort(),
             Some(work) => work.abort = Some(handle),
             // Ended already.
@@ -202,41 +241,41 @@ impl Sessions {
 
     fn register(
         &self,
-        blocking: bool,
+        place: &mut Place,
+        state: PlaceState,
         insert: impl FnOnce(&mut Parked) -> usize,
-    ) -> Option<Ticket> {
+    ) -> bool {
         let shard = this_shard(self.shards.len());
         let mut parked = self.parked(shard);
         if parked.swept {
-            return None;
+            return false;
         }
-        let key = insert(&mut parked);
         // Shard indexes are below 64, and slab keys stay below the number of live sessions.
-        Some(Ticket {
-            shard: shard as u16,
-            blocking,
-            key: key as u32,
-        })
+        place.key = insert(&mut parked) as u32;
+        place.shard = shard as u8;
+        place.state = state;
+        true
     }
 
-    /// Counts how an admitted session ended (unless the deadline sweep counted it already),
-    /// and logs a failure or a panic. `ticket` is its registry entry, if it was parked.
-    pub(crate) fn settle(&self, kind: KindIndex, ticket: Option<Ticket>, how: Settle) {
-        if let Some(ticket) = ticket {
-            let mut parked = self.parked(ticket.shard);
-            let key = ticket.key as usize;
-            if ticket.blocking {
-                if parked
-                    .blocking
-                    .try_remove(key)
-                    .is_none_or(|work| work.settled)
-                {
+    /// Counts how an admitted session ended (a no-op if it has been counted already, by this
+    /// or by the deadline sweep), and logs a failure or a panic.
+    pub(crate) fn settle(&self, place: &mut Place, how: Settle) {
+        let state = std::mem::replace(&mut place.state, PlaceState::Settled);
+        let key = place.key as usize;
+        match state {
+            PlaceState::Settled => return,
+            PlaceState::Admitted => {}
+            PlaceState::Waiting => {
+                self.parked(place.shard).waiting.try_remove(key);
+            }
+            PlaceState::Blocking => {
+                let work = self.parked(place.shard).blocking.try_remove(key);
+                if work.is_none_or(|work| work.settled) {
                     return;
                 }
-            } else {
-                parked.waiting.try_remove(key);
             }
         }
+        let kind = place.kind;
         match how {
             Settle::Finished => {
                 self.count(kind, |counts| &counts.finished, |stats| &mut stats.finished);
