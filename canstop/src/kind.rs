@@ -42,12 +42,19 @@ impl SessionKind {
 
     /// Equality, comparing the `'static` strings by address first (the common case: the
     /// same call site or the same `#[session]` fn), by content only when that fails.
+    #[inline]
     pub(crate) fn same_as(&self, other: &Self) -> bool {
         let same_place = std::ptr::eq(self.name, other.name)
             && std::ptr::eq(self.file, other.file)
             && self.line == other.line
             && self.column == other.column;
-        same_place || self == other
+        same_place || self.equal_text(other)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn equal_text(&self, other: &Self) -> bool {
+        self == other
     }
 
     /// The name (the fn's name for `#[session]`).

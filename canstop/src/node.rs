@@ -23,7 +23,13 @@ const ABORT_GRACE: Duration = Duration::from_millis(100);
 const FORCE_GRACE: Duration = Duration::from_millis(20);
 
 /// The root, or one service.
+///
+/// `repr(C)` with `sessions` first: its admission gate, which every session of the scope
+/// enters and leaves, then shares a cache line with the `Arc`'s reference counts, which the
+/// same spawns and ends touch.
+#[repr(C)]
 pub(crate) struct Node {
+    pub(crate) sessions: Sessions,
     pub(crate) name: String,
     /// Names from the root's children down to this node, joined by `/` (empty for the root).
     pub(crate) path: String,
@@ -48,7 +54,6 @@ pub(crate) struct Node {
     outcome: OnceLock<ServiceOutcome>,
     /// From its stop request until it had fully stopped, once it has.
     stopped_in: OnceLock<Duration>,
-    pub(crate) sessions: Sessions,
     pub(crate) children: Children,
 }
 

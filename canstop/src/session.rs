@@ -73,9 +73,9 @@ impl<B: SessionBody> Session<B> {
     /// A session named `name`, located at the caller. The body gets its scope's `Shutdown`;
     /// one that ignores it runs to completion during the drain (or until the deadline).
     ///
-    /// `body` is called in the session's task, at its first poll, with the session's scope
-    /// current and panics caught (a panic there is the session's). If the spawn is refused,
-    /// or the deadline aborts the session before it first runs, `body` is dropped uncalled.
+    /// `body` is called when the session is spawned, before admission, to build the future
+    /// (keep side effects in the future, as an `async` block or fn does): if the spawn is
+    /// refused, that future is dropped without ever being polled.
     #[track_caller]
     pub fn new(name: &'static str, body: B) -> Self {
         Self::with_kind(SessionKind::here(name), body)
@@ -124,81 +124,44 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The task of one session: the body, polled with the session's scope as the current one
-    /// and panics caught, and the guard that counts how it ended.
+    /// The task of one session: the body's future, polled with the session's scope as the
+    /// current one and panics caught, and the guard that counts how it ended.
     ///
     /// One flat future with the body's inline: the wrapper adds a few words to the body's own
     /// size, which decides the task's allocation size class.
-    struct SessionTask<B: SessionBody> {
+    struct SessionTask<F> {
         #[pin]
-        body: Body<B>,
+        future: F,
         guard: SessionGuard,
         // Boxed, and only when a subscriber wants it: a disabled span costs one word.
         span: Option<Box<tracing::Span>>,
     }
 }
 
-pin_project_lite::pin_project! {
-    /// A session's body: the closure until the task first runs, then its future. Building
-    /// the future in the task, in place, spares the spawn from moving it (the closure, which
-    /// holds only the arguments, is what moves).
-    #[project = BodyProj]
-    enum Body<B: SessionBody> {
-        Unstarted { body: Option<B> },
-        Started { #[pin] future: B::Future },
-    }
-}
-
-impl<B: SessionBody> Body<B> {
-    fn is_unstarted(self: Pin<&mut Self>) -> bool {
-        matches!(self.project(), BodyProj::Unstarted { .. })
-    }
-
-    /// Starts the body with `shutdown` (given for the first poll), then polls it.
-    fn poll(
-        mut self: Pin<&mut Self>,
-        shutdown: Option<Shutdown>,
-        cx: &mut Context<'_>,
-    ) -> Poll<B::Output> {
-        if let BodyProj::Unstarted { body } = self.as_mut().project() {
-            if let (Some(body), Some(shutdown)) = (body.take(), shutdown) {
-                self.set(Body::Started {
-                    future: body.start(shutdown),
-                });
-            }
-        }
-        match self.project() {
-            BodyProj::Started { future } => future.poll(cx),
-            // Only after `start` panicked, and a panicked task is not polled again.
-            BodyProj::Unstarted { .. } => Poll::Pending,
-        }
-    }
-}
-
-impl<B: SessionBody> Future for SessionTask<B> {
+impl<F> Future for SessionTask<F>
+where
+    F: Future,
+    F::Output: BodyResult,
+{
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut this = self.project();
+        let this = self.project();
         let guard = this.guard;
-        let Some(node) = &guard.node else {
-            return Poll::Pending;
-        };
-        if node.sessions.is_aborted() {
+        if guard
+            .node
+            .as_ref()
+            .is_none_or(|node| node.sessions.is_aborted())
+        {
             // The deadline sweep has begun: the body is dropped without another poll.
             guard.end(Settle::Aborted);
             return Poll::Ready(());
         }
         let _span = this.span.as_deref().map(tracing::Span::enter);
-        let shutdown = this
-            .body
-            .as_mut()
-            .is_unstarted()
-            .then(|| Shutdown::new(node.clone()));
         let polled = {
             let _scope = context::enter(&mut guard.node);
-            let body = this.body;
-            catching(|| body.poll(shutdown, cx))
+            let future = this.future;
+            catching(|| future.poll(cx))
         };
         let result = match polled {
             Ok(Poll::Pending) => return guard.park(cx.waker()),
@@ -282,20 +245,23 @@ pub(crate) fn spawn_on<B: SessionBody>(
     node: &Arc<Node>,
     session: Session<B>,
 ) -> Result<(), SpawnError> {
+    let span = session_span(session.kind, false);
+    let future = {
+        let _span = span.as_deref().map(tracing::Span::enter);
+        session.body.start(Shutdown::new(node.clone()))
+    };
     // Counted from here: a spawn racing the start of shutdown is refused or waited for.
     let place = node
         .sessions
         .admit(session.kind)
         .ok_or_else(|| refused(node))?;
     let task = SessionTask {
-        body: Body::Unstarted {
-            body: Some(session.body),
-        },
+        future,
         guard: SessionGuard {
             node: Some(node.clone()),
             place,
         },
-        span: session_span(session.kind, false),
+        span,
     };
     // A task that the spawn drops at once (its runtime is shutting down) is counted as
     // aborted by its guard.
@@ -347,7 +313,7 @@ mod size_probe {
         (
             std::mem::size_of::<B>(),
             std::mem::size_of::<B::Future>(),
-            std::mem::size_of::<SessionTask<B>>(),
+            std::mem::size_of::<SessionTask<B::Future>>(),
         )
     }
     #[test]
@@ -372,7 +338,7 @@ mod tests {
     fn sizes<B: SessionBody>(_: &Session<B>) -> (usize, usize) {
         (
             std::mem::size_of::<B::Future>(),
-            std::mem::size_of::<SessionTask<B>>(),
+            std::mem::size_of::<SessionTask<B::Future>>(),
         )
     }
 

@@ -57,6 +57,9 @@ pub(crate) const ERRORS_KEPT: usize = 8;
 const FAST_KINDS: usize = 8;
 
 /// The live sessions of one scope.
+///
+/// `repr(C)` with the gate first (see [`Node`](crate::node::Node)).
+#[repr(C)]
 pub(crate) struct Sessions {
     gate: Gate,
     /// Raised by the deadline sweep: no session body is polled again.
@@ -275,25 +278,30 @@ impl Sessions {
                 }
             }
         }
-        let kind = place.kind;
         match how {
             Settle::Finished => {
-                self.count(kind, |counts| &counts.finished, |stats| &mut stats.finished);
+                self.count(place.kind, |c| &c.finished, |stats| &mut stats.finished);
             }
             Settle::Aborted => {
-                self.count(kind, |counts| &counts.aborted, |stats| &mut stats.aborted);
+                self.count(place.kind, |c| &c.aborted, |stats| &mut stats.aborted);
             }
-            Settle::Failed(error) => {
-                self.count(kind, |counts| &counts.failed, |stats| &mut stats.failed);
-                tracing::warn!(session = %self.kind(kind), %error, "session failed");
-                self.keep_error(kind, error);
-            }
-            Settle::Panicked(message) => {
-                self.count(kind, |counts| &counts.panicked, |stats| &mut stats.panicked);
-                tracing::error!(session = %self.kind(kind), %message, "session panicked");
-                self.keep_error(kind, format!("panicked: {message}"));
-            }
+            Settle::Failed(error) => self.failed(place.kind, error),
+            Settle::Panicked(message) => self.panicked(place.kind, message),
         }
+    }
+
+    #[cold]
+    fn failed(&self, kind: KindIndex, error: String) {
+        self.count(kind, |counts| &counts.failed, |stats| &mut stats.failed);
+        tracing::warn!(session = %self.kind(kind), %error, "session failed");
+        self.keep_error(kind, error);
+    }
+
+    #[cold]
+    fn panicked(&self, kind: KindIndex, message: String) {
+        self.count(kind, |counts| &counts.panicked, |stats| &mut stats.panicked);
+        tracing::error!(session = %self.kind(kind), %message, "session panicked");
+        self.keep_error(kind, format!("panicked: {message}"));
     }
 
     /// A session's task is gone (after [`settle`](Self::settle), and after its body's future
@@ -415,6 +423,7 @@ impl Sessions {
 
     /// Adds one to a count of `kind`: the calling thread's shard's, or under the lock of the
     /// kinds beyond the first [`FAST_KINDS`].
+    #[inline]
     fn count(
         &self,
         kind: KindIndex,
@@ -474,6 +483,7 @@ fn shard_count() -> usize {
 
 /// The calling thread's shard: threads are dealt shards in turn when they first count, so
 /// each worker keeps to its own counters.
+#[inline]
 fn this_shard(shards: usize) -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
