@@ -7,9 +7,12 @@
 //! and waiting costs what waiting on a tokio `Notify` costs. The tree's cascade (a stopping
 //! node stops its children) is the node's job, see `Node::stop_subtree`.
 
-use std::pin::pin;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
+use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 
 pub(crate) struct Latch {
@@ -39,24 +42,41 @@ impl Latch {
     }
 
     /// Completes once the latch is set (at once if it is). Cancel-safe.
-    pub(crate) async fn wait(&self) {
-        if self.is_set() {
-            return;
+    pub(crate) fn wait(&self) -> Wait<'_> {
+        Wait {
+            latch: self,
+            notified: self.waiters.notified(),
         }
-        let mut notified = pin!(self.waiters.notified());
-        // Registered before the flag is read again: a `set` after the read wakes this waiter.
-        notified.as_mut().enable();
-        if self.is_set() {
-            return;
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Latch::wait`]: the flag, and a `Notified` made when the wait began. A
+    /// `Notified` sees every `notify_waiters` since it was made, so a `set` between the flag
+    /// check and the first poll is not lost. As small as a `Notified` and a pointer: it sits
+    /// in every session that waits for its stop.
+    pub(crate) struct Wait<'a> {
+        latch: &'a Latch,
+        #[pin]
+        notified: Notified<'a>,
+    }
+}
+
+impl Future for Wait<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if this.latch.is_set() {
+            return Poll::Ready(());
         }
-        notified.await;
+        this.notified.poll(cx)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
-    use std::task::{Context, Waker};
+    use std::task::Waker;
 
     use super::*;
 
