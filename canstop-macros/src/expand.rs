@@ -367,6 +367,14 @@ impl Context<'_> {
         let name = self.name();
         let (prelude, closure) = if self.mode.is_stub() {
             self.stub_body()
+        } else if self.func.shutdown_params().next().is_none() {
+            // No `Shutdown` wanted: the body's future itself, which spares the spawn making one.
+            let call = self.body_ident();
+            let args = self.func.params.iter().map(|param| &param.outer);
+            (
+                TokenStream::new(),
+                quote!(#krate::FutureBody::new(#call(#(#args),*))),
+            )
         } else {
             (TokenStream::new(), self.body_closure())
         };

@@ -78,6 +78,7 @@ mod sessions;
 mod shared;
 mod shutdown;
 mod signals;
+mod slots;
 mod trigger;
 mod untracked;
 mod watchdog;
@@ -92,7 +93,7 @@ pub use report::{exit_code, Report, ServiceOutcome, ServiceReport, SessionStats}
 pub use root::{Root, DEFAULT_TIMEOUT, TIMEOUT_ENV};
 pub use scope::{scope, shutdown, spawn, spawn_blocking, start, Scope};
 pub use service::{Service, ServiceHandle};
-pub use session::{Session, SessionBody, SpawnWithCanstop};
+pub use session::{FutureBody, Session, SessionBody, SpawnWithCanstop};
 pub use shutdown::Shutdown;
 pub use trigger::{Signal, Trigger};
 pub use untracked::spawn_untracked;

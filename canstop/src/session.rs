@@ -43,16 +43,19 @@ pub struct Session<B> {
     body: B,
 }
 
-/// What a session runs: called once, in the session's task, with its scope's [`Shutdown`].
+/// What a session runs: called once, when the session is spawned, to build its future.
 ///
-/// Implemented for every `FnOnce(Shutdown) -> impl Future` whose output is a [`BodyResult`].
+/// Implemented for every `FnOnce(Shutdown) -> impl Future` whose output is a [`BodyResult`]
+/// (it gets its scope's [`Shutdown`]), and for [`FutureBody`] (a future that does not need
+/// one).
 pub trait SessionBody: Send + 'static {
     /// The body's future.
     type Future: Future<Output = Self::Output> + Send + 'static;
     /// The body's result: `()` or `Result<(), E: Display>`.
     type Output: BodyResult;
-    /// Builds the future.
-    fn start(self, shutdown: Shutdown) -> Self::Future;
+    /// Builds the future. `shutdown` makes the session's [`Shutdown`], for a body that wants
+    /// one; a body that does not call it spares the spawn a reference count on the scope.
+    fn start(self, shutdown: impl FnOnce() -> Shutdown) -> Self::Future;
 }
 
 impl<F, Fut> SessionBody for F
@@ -64,8 +67,64 @@ where
     type Future = Fut;
     type Output = Fut::Output;
 
-    fn start(self, shutdown: Shutdown) -> Fut {
-        self(shutdown)
+    fn start(self, shutdown: impl FnOnce() -> Shutdown) -> Fut {
+        self(shutdown())
+    }
+}
+
+/// A session body that is a future already and does not take its scope's [`Shutdown`]: what
+/// [`Session::from_future`] runs, and what `#[session]` fns without a `Shutdown` parameter
+/// expand to.
+///
+/// Such a session still stops with its scope: it is waited for during the drain and aborted
+/// at the deadline; it only cannot see the stop coming.
+#[derive(Debug)]
+pub struct FutureBody<F>(F);
+
+impl<F> FutureBody<F> {
+    /// Wraps `future`.
+    pub fn new(future: F) -> Self {
+        Self(future)
+    }
+}
+
+impl<F> SessionBody for FutureBody<F>
+where
+    F: Future + Send + 'static,
+    F::Output: BodyResult,
+{
+    type Future = F;
+    type Output = F::Output;
+
+    fn start(self, _: impl FnOnce() -> Shutdown) -> F {
+        self.0
+    }
+}
+
+impl<F> Session<FutureBody<F>>
+where
+    F: Future + Send + 'static,
+    F::Output: BodyResult,
+{
+    /// A session named `name`, located at the caller, that runs `future`: for work that does
+    /// not need to see the stop coming (it is still waited for, and aborted at the deadline).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let report = canstop::Root::new()
+    ///     .signals(false)
+    ///     .run(async {
+    ///         canstop::spawn(canstop::Session::from_future("ping", async {}))?;
+    ///         Ok::<(), canstop::SpawnError>(())
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(report.sessions_named("ping").unwrap().finished, 1);
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn from_future(name: &'static str, future: F) -> Self {
+        Self::with_kind(SessionKind::here(name), FutureBody(future))
     }
 }
 
@@ -248,7 +307,7 @@ pub(crate) fn spawn_on<B: SessionBody>(
     let span = session_span(session.kind, false);
     let future = {
         let _span = span.as_deref().map(tracing::Span::enter);
-        session.body.start(Shutdown::new(node.clone()))
+        session.body.start(|| Shutdown::new(node.clone()))
     };
     // Counted from here: a spawn racing the start of shutdown is refused or waited for.
     let place = node

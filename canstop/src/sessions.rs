@@ -6,12 +6,12 @@
 //! allocation:
 //! - entering and leaving the scope's [`Gate`] (one atomic add each, on a word the scope's
 //!   drain waits on: the same work as a tokio-util `TaskTracker` token);
-//! - two counts (started, and how it ended) on the spawning and the finishing thread's own
-//!   *shard*: per-thread counters padded to their own cache lines, so cores do not bounce
-//!   them between each other;
+//! - two counts (started, and how it ended), each in the counting thread's own *shard* of the
+//!   scope (see [`slots`]): a plain load and store, on counters padded to their own cache
+//!   lines, so cores do not bounce them between each other;
 //! - two `Arc` clones of the scope (the task's guard and its `Shutdown`); the task's future is
-//!   the body's plus about 40 bytes (guard, and a span pointer that stays null unless a
-//!   subscriber wants spans).
+//!   the body's plus 24 bytes (the guard's scope and [`Place`], and a span pointer that
+//!   stays null unless a subscriber wants spans).
 //!
 //! A session that waits (returns `Pending`) is also *parked*: its waker (16 bytes) goes into
 //! its shard's registry under that shard's lock, once, and comes out under it when the
@@ -37,8 +37,7 @@
 //!   (they will not run their body again), so a report made then, or for a scope whose
 //!   threads are blocked, adds up too.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Waker;
 
@@ -48,6 +47,7 @@ use tokio::task::AbortHandle;
 use crate::gate::Gate;
 use crate::kind::SessionKind;
 use crate::report::SessionStats;
+use crate::slots;
 
 /// How many error messages are kept per session kind (the counts are always exact).
 pub(crate) const ERRORS_KEPT: usize = 8;
@@ -169,7 +169,7 @@ pub(crate) enum Settle {
 
 impl Sessions {
     pub(crate) fn new() -> Self {
-        let shards = (0..shard_count())
+        let shards = (0..slots::count())
             .map(|_| Padded(Shard::default()))
             .collect();
         Self {
@@ -248,7 +248,7 @@ impl Sessions {
         state: PlaceState,
         insert: impl FnOnce(&mut Parked) -> usize,
     ) -> bool {
-        let shard = this_shard(self.shards.len());
+        let shard = slots::this_thread().index();
         let mut parked = self.parked(shard);
         if parked.swept {
             return false;
@@ -432,10 +432,10 @@ impl Sessions {
     ) {
         let index = usize::from(kind.0);
         if index < FAST_KINDS {
-            let shard = &self.shards[this_shard(self.shards.len())].0;
-            // Relaxed: the report reads counts after the gate's acquire has seen the session
-            // leave, which comes after its count.
-            fast(&shard.counts[index]).fetch_add(1, Ordering::Relaxed);
+            // The report reads counts after the gate's acquire has seen the session leave,
+            // which comes after its count.
+            let slot = slots::this_thread();
+            slot.add_one(fast(&self.shards[slot.index()].0.counts[index]));
         } else {
             *slow(&mut lock(&self.more_kinds)[index - FAST_KINDS]) += 1;
         }
@@ -471,28 +471,4 @@ pub(crate) fn merge_into(all: &mut Vec<SessionStats>, stats: &SessionStats) {
         Some(known) => known.add(stats),
         None => all.push(stats.clone()),
     }
-}
-
-fn shard_count() -> usize {
-    static COUNT: OnceLock<usize> = OnceLock::new();
-    *COUNT.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
-        (cores * 2).next_power_of_two().clamp(4, 64)
-    })
-}
-
-/// The calling thread's shard: threads are dealt shards in turn when they first count, so
-/// each worker keeps to its own counters.
-#[inline]
-fn this_shard(shards: usize) -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    let mut mine = MINE.get();
-    if mine == usize::MAX {
-        mine = NEXT.fetch_add(1, Ordering::Relaxed);
-        MINE.set(mine);
-    }
-    mine % shards
 }

@@ -30,9 +30,9 @@ fn parked_session(probe: &'static Probe) -> Session<impl canstop::SessionBody> {
     })
 }
 
-/// A session that finishes at once.
+/// A session that finishes at once (it does not need its `Shutdown`).
 fn short_session(i: usize) -> Session<impl canstop::SessionBody> {
-    Session::new(KIND, move |_| async move { short_request(i) })
+    Session::from_future(KIND, async move { short_request(i) })
 }
 
 pub(super) async fn root_parked(n: usize, probe: &'static Probe) -> Result<Parked, String> {
