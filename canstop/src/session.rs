@@ -268,8 +268,9 @@ impl SessionGuard {
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
-        // Counts nothing if the session was counted already.
-        self.end(Settle::Aborted);
+        if !self.place.is_settled() {
+            self.end(Settle::Aborted);
+        }
         if let Some(node) = &self.node {
             node.sessions.leave();
         }

@@ -150,6 +150,12 @@ pub(crate) struct At {
 }
 
 impl Place {
+    /// Whether its end has been counted.
+    #[inline]
+    pub(crate) fn is_settled(&self) -> bool {
+        self.state == PlaceState::Settled
+    }
+
     pub(crate) fn at(&self) -> At {
         At {
             shard: self.shard,
@@ -262,7 +268,20 @@ impl Sessions {
 
     /// Counts how an admitted session ended (a no-op if it has been counted already, by this
     /// or by the deadline sweep), and logs a failure or a panic.
+    #[inline]
     pub(crate) fn settle(&self, place: &mut Place, how: Settle) {
+        match (place.state, &how) {
+            (PlaceState::Settled, _) => {}
+            // The common end: finished in the poll that started it, never parked.
+            (PlaceState::Admitted, Settle::Finished) => {
+                place.state = PlaceState::Settled;
+                self.count(place.kind, |c| &c.finished, |stats| &mut stats.finished);
+            }
+            _ => self.settle_registered(place, how),
+        }
+    }
+
+    fn settle_registered(&self, place: &mut Place, how: Settle) {
         let state = std::mem::replace(&mut place.state, PlaceState::Settled);
         let key = place.key as usize;
         match state {
@@ -392,7 +411,20 @@ impl Sessions {
     }
 
     /// The index of `kind` in this scope, adding it on first sight.
+    #[inline]
     fn kind_index(&self, kind: SessionKind) -> KindIndex {
+        for (index, slot) in self.kinds.iter().enumerate() {
+            match slot.get() {
+                Some(known) if known.same_as(&kind) => return KindIndex(index as u16),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        self.add_kind(kind)
+    }
+
+    #[cold]
+    fn add_kind(&self, kind: SessionKind) -> KindIndex {
         for (index, slot) in self.kinds.iter().enumerate() {
             // Two threads may race for a free slot; the loser moves on to the next one.
             if slot.get_or_init(|| kind).same_as(&kind) {
