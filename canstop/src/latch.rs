@@ -2,10 +2,13 @@
 //!
 //! This is what [`Shutdown::requested`](crate::Shutdown::requested) waits on. A tokio-util
 //! `CancellationToken` would do the same job, but it reads its flag under the mutex of its
-//! tree node, on every poll of every waiter: with thousands of sessions of one scope parking
-//! and waking on different cores, they all meet on that one lock. Here the flag is an atomic,
-//! and waiting costs what waiting on a tokio `Notify` costs. The tree's cascade (a stopping
-//! node stops its children) is the node's job, see `Node::stop_subtree`.
+//! tree node, on every poll of every waiter, and keeps one list of waiters: with thousands of
+//! sessions of one scope parking and waking on different cores, they all meet on that one
+//! lock (the hot spot of a shared `Notify` or `watch` that axum and pingora measured). Here
+//! the flag is an atomic, read without a lock, and the waiters are spread over per-thread
+//! `Notify`s (see [`slots`](crate::slots)): a waiter registers with its own thread's, and
+//! setting the latch wakes them all. The tree's cascade (a stopping node stops its children)
+//! is the node's job, see `Node::stop_subtree`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,16 +18,23 @@ use std::task::{Context, Poll};
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 
+use crate::slots;
+
 pub(crate) struct Latch {
     set: AtomicBool,
-    waiters: Notify,
+    /// One per thread slot, each on its own cache lines.
+    waiters: Box<[Padded<Notify>]>,
 }
 
+/// 128 bytes covers adjacent-line prefetch.
+#[repr(align(128))]
+struct Padded<T>(T);
+
 impl Latch {
-    pub(crate) const fn new(set: bool) -> Self {
+    pub(crate) fn new(set: bool) -> Self {
         Self {
             set: AtomicBool::new(set),
-            waiters: Notify::const_new(),
+            waiters: (0..slots::count()).map(|_| Padded(Notify::new())).collect(),
         }
     }
 
@@ -33,7 +43,9 @@ impl Latch {
         if self.set.swap(true, Ordering::AcqRel) {
             return false;
         }
-        self.waiters.notify_waiters();
+        for waiters in &self.waiters {
+            waiters.0.notify_waiters();
+        }
         true
     }
 
@@ -43,9 +55,10 @@ impl Latch {
 
     /// Completes once the latch is set (at once if it is). Cancel-safe.
     pub(crate) fn wait(&self) -> Wait<'_> {
+        let waiters = &self.waiters[slots::this_thread().index()].0;
         Wait {
             latch: self,
-            notified: self.waiters.notified(),
+            notified: waiters.notified(),
         }
     }
 }

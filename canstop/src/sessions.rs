@@ -9,9 +9,11 @@
 //! - two counts (started, and how it ended), each in the counting thread's own *shard* of the
 //!   scope (see [`slots`]): a plain load and store, on counters padded to their own cache
 //!   lines, so cores do not bounce them between each other;
-//! - two `Arc` clones of the scope (the task's guard and its `Shutdown`); the task's future is
-//!   the body's plus 24 bytes (the guard's scope and [`Place`], and a span pointer that
-//!   stays null unless a subscriber wants spans).
+//! - one `Arc` clone of the scope for the task's guard, and one for its `Shutdown` if the
+//!   body takes one (a [`FutureBody`](crate::FutureBody) does not); the task's future is the
+//!   body's plus 24 bytes (the guard's scope and [`Place`], and a span pointer that stays
+//!   null unless a subscriber wants spans), which keeps it in the body's own allocation
+//!   class more often than not (tokio allocates tasks in steps of 128 bytes).
 //!
 //! A session that waits (returns `Pending`) is also *parked*: its waker (16 bytes) goes into
 //! its shard's registry under that shard's lock, once, and comes out under it when the
