@@ -7,6 +7,7 @@
 //! An index is given back when its thread exits, under the same lock it is taken under, so the
 //! next owner sees every count of the previous one.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
@@ -47,14 +48,40 @@ pub(crate) fn count() -> usize {
 /// The calling thread's slot.
 #[inline]
 pub(crate) fn this_thread() -> Slot {
-    thread_local! {
-        static CLAIM: Option<Claim> = Claim::take();
+    match KNOWN.get() {
+        UNKNOWN => first_look(),
+        known if known & SHARED != 0 => Slot::Shared(known & !SHARED),
+        own => Slot::Own(own),
     }
-    CLAIM
+}
+
+thread_local! {
+    /// This thread's slot, once looked up (`UNKNOWN` until then; `SHARED`-tagged when it has
+    /// none of its own): read without the initialisation check of a value with a destructor.
+    static KNOWN: Cell<usize> = const { Cell::new(UNKNOWN) };
+    /// This thread's hold on its owned slot, given back when the thread exits.
+    static CLAIM: Option<Claim> = Claim::take();
+}
+
+const UNKNOWN: usize = usize::MAX;
+const SHARED: usize = 1 << (usize::BITS - 2);
+
+#[cold]
+fn first_look() -> Slot {
+    let slot = CLAIM
         .try_with(|claim| claim.as_ref().map(|claim| claim.0))
         .ok()
         .flatten()
-        .map_or(Slot::Shared(owned()), Slot::Own)
+        .map_or(Slot::Shared(owned()), Slot::Own);
+    let known = match slot {
+        Slot::Own(index) => index,
+        Slot::Shared(index) => index | SHARED,
+    };
+    // Stays unknown (looked up again) while the thread is exiting: its claim is gone.
+    if CLAIM.try_with(|_| ()).is_ok() {
+        KNOWN.set(known);
+    }
+    slot
 }
 
 fn owned() -> usize {
@@ -87,6 +114,8 @@ impl Claim {
 
 impl Drop for Claim {
     fn drop(&mut self) {
+        // From now on this thread counts in the shared slot.
+        KNOWN.set(owned() | SHARED);
         let mut free = FREE.lock().unwrap_or_else(PoisonError::into_inner);
         free.1.push(self.0);
     }
