@@ -105,4 +105,49 @@ mod tests {
         assert!(Box::pin(latch.wait()).as_mut().poll(&mut cx).is_ready());
         assert!(Latch::new(true).is_set());
     }
+
+    /// Waiters on several worker threads register with different `Notify`s; one `set` wakes
+    /// them all, and none completes before it.
+    #[test]
+    fn one_set_wakes_waiters_on_every_thread() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .build()
+            .unwrap();
+        let latch = std::sync::Arc::new(Latch::new(false));
+        let woken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (registered, mut registrations) = tokio::sync::mpsc::unbounded_channel();
+        let tasks: Vec<_> = (0..64)
+            .map(|_| {
+                let (latch, woken, registered) = (latch.clone(), woken.clone(), registered.clone());
+                runtime.spawn(async move {
+                    let mut wait = std::pin::pin!(latch.wait());
+                    // Polled once, so that it is registered, before the latch is set.
+                    std::future::poll_fn(|cx| {
+                        assert!(wait.as_mut().poll(cx).is_pending());
+                        Poll::Ready(())
+                    })
+                    .await;
+                    registered.send(()).unwrap();
+                    wait.await;
+                    woken.fetch_add(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        runtime.block_on(async {
+            for _ in 0..64 {
+                registrations.recv().await.unwrap();
+            }
+            assert_eq!(
+                woken.load(Ordering::SeqCst),
+                0,
+                "nothing completes before the set"
+            );
+            latch.set();
+            for task in tasks {
+                task.await.unwrap();
+            }
+        });
+        assert_eq!(woken.load(Ordering::SeqCst), 64);
+    }
 }
