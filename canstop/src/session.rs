@@ -5,7 +5,6 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -14,7 +13,7 @@ use crate::error::SpawnError;
 use crate::kind::SessionKind;
 use crate::node::Node;
 use crate::outcome::{catching, BodyResult, Ended};
-use crate::sessions::{Place, Settle};
+use crate::sessions::{BlockingStart, Place, Settle};
 use crate::shutdown::Shutdown;
 
 /// One unit of tracked work (a connection, a request, a job), ready to be spawned.
@@ -344,51 +343,31 @@ where
         node: Some(node.clone()),
         place,
     };
-    let started = Arc::new(AtomicBool::new(false));
-    // Registered before the spawn, so that the deadline sweep can abort it or count it as
-    // abandoned; if the sweep has been through already, it never runs (counted as aborted).
+    let start = Arc::new(BlockingStart::default());
+    // Registered before the spawn, so that the deadline sweep can cancel it or count it as
+    // abandoned. If the sweep has been through already, the work was admitted and is aborted
+    // at the deadline before it could start: it never runs, and is counted as aborted.
     if !node
         .sessions
-        .register_blocking(&mut guard.place, started.clone())
+        .register_blocking(&mut guard.place, start.clone())
     {
         return Ok(());
     }
     let at = guard.place.at();
     let scope = node.clone();
+    let starting = start.clone();
     let task = node.root.runtime.spawn_blocking(move || {
-        started.store(true, Ordering::Release);
+        if !starting.start() {
+            // Cancelled by the sweep, which counted it; the guard only cleans up.
+            return;
+        }
         let _span = span.as_deref().map(tracing::Span::enter);
         let result = catching(|| context::sync_scoped(scope, work).into_result());
         guard.end(settle(result));
     });
-    // Aborting blocking work only stops it if it has not started yet.
-    node.sessions.spawned(at, task.abort_handle());
+    // Frees the pool's queue of work that will not run.
+    node.sessions.spawned(at, &start, task.abort_handle());
     Ok(())
-}
-
-#[cfg(test)]
-mod size_probe {
-    use super::*;
-    fn sizes<B: SessionBody>(_: &Session<B>) -> (usize, usize, usize) {
-        (
-            std::mem::size_of::<B>(),
-            std::mem::size_of::<B::Future>(),
-            std::mem::size_of::<SessionTask<B::Future>>(),
-        )
-    }
-    #[test]
-    fn print() {
-        let probe = 5u64;
-        let s = Session::new("x", move |shutdown: Shutdown| async move {
-            std::hint::black_box(probe);
-            shutdown.requested().await;
-        });
-        eprintln!(
-            "SIZES {:?} guard {}",
-            sizes(&s),
-            std::mem::size_of::<SessionGuard>()
-        );
-    }
 }
 
 #[cfg(test)]

@@ -36,10 +36,13 @@
 //!   marked so that its guard does not count it again. So
 //!   `started = finished + failed + panicked + aborted` once the scope is drained; while the
 //!   abort is under way, [`Sessions::stats`] counts the sessions not ended yet as aborted
-//!   (they will not run their body again), so a report made then, or for a scope whose
+//!   (their bodies are not polled again), so a report made then, or for a scope whose
 //!   threads are blocked, adds up too.
+//! - **Blocking work starts only if not cancelled.** The sweep and the work decide once,
+//!   with one atomic, whether it has started ([`BlockingStart`]): work the sweep counted as
+//!   aborted never runs, and work that had started is counted as abandoned.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Waker;
 
@@ -108,12 +111,38 @@ struct Parked {
 }
 
 struct Blocking {
-    /// Filled in right after the spawn; aborting stops the work only if it has not started.
+    /// Filled in right after the spawn: frees the pool's queue of work that will not run.
     abort: Option<AbortHandle>,
-    started: Arc<AtomicBool>,
+    start: Arc<BlockingStart>,
     kind: KindIndex,
     /// Counted already (by the deadline sweep); its guard only removes it.
     settled: bool,
+}
+
+/// Whether blocking work has started, decided once between the work and the deadline
+/// sweep: the work starts only if the sweep has not cancelled it, and the sweep counts it as
+/// abandoned only if it has started. So work counted as aborted before it ran never runs.
+#[derive(Debug, Default)]
+pub(crate) struct BlockingStart(AtomicU8);
+
+const NOT_STARTED: u8 = 0;
+const STARTED: u8 = 1;
+const CANCELLED: u8 = 2;
+
+impl BlockingStart {
+    /// Called by the work as it begins: `false` if the sweep cancelled it (it must not run).
+    pub(crate) fn start(&self) -> bool {
+        self.0
+            .compare_exchange(NOT_STARTED, STARTED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Called by the sweep: `false` if the work had started (and cannot be stopped).
+    fn cancel(&self) -> bool {
+        self.0
+            .compare_exchange(NOT_STARTED, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
 }
 
 /// A kind's place in its scope: below [`FAST_KINDS`], a slot of every shard's counts;
@@ -226,12 +255,12 @@ impl Sessions {
 
     /// Registers blocking work before its spawn; `false` when the sweep has been through (the
     /// work must not be spawned). Give it its abort handle with [`Self::spawned`].
-    pub(crate) fn register_blocking(&self, place: &mut Place, started: Arc<AtomicBool>) -> bool {
+    pub(crate) fn register_blocking(&self, place: &mut Place, start: Arc<BlockingStart>) -> bool {
         let kind = place.kind;
         self.register(place, PlaceState::Blocking, |parked| {
             parked.blocking.insert(Blocking {
                 abort: None,
-                started,
+                start,
                 kind,
                 settled: false,
             })
@@ -239,14 +268,20 @@ impl Sessions {
     }
 
     /// Gives registered blocking work its abort handle (aborting it at once if the sweep got
-    /// to it first).
-    pub(crate) fn spawned(&self, at: At, handle: AbortHandle) {
+    /// to it first). `start` tells this work's entry from a later one at the same key: the
+    /// work may have ended, and its key been reused, before this is called.
+    pub(crate) fn spawned(&self, at: At, start: &Arc<BlockingStart>, handle: AbortHandle) {
         let mut parked = self.parked(at.shard);
         match parked.blocking.get_mut(at.key as usize) {
-            Some(Blocking { settled: true, .. }) => handle.abort(),
-            Some(work) => work.abort = Some(handle),
+            Some(work) if Arc::ptr_eq(&work.start, start) => {
+                if work.settled {
+                    handle.abort();
+                } else {
+                    work.abort = Some(handle);
+                }
+            }
             // Ended already.
-            None => {}
+            _ => {}
         }
     }
 
@@ -360,7 +395,7 @@ impl Sessions {
                 handles.extend(work.abort.take());
                 let kind = work.kind;
                 self.count(kind, |counts| &counts.aborted, |stats| &mut stats.aborted);
-                if work.started.load(Ordering::Acquire) {
+                if !work.start.cancel() {
                     self.count(kind, |c| &c.abandoned, |stats| &mut stats.abandoned);
                 }
             }
@@ -381,7 +416,8 @@ impl Sessions {
     }
 
     /// The counts per kind, summed over the shards. Once the sweep has begun, a session that
-    /// has not ended yet counts as aborted: it will not run its body again.
+    /// has not ended yet counts as aborted: its body is not polled again (one that is in a
+    /// poll at that moment may still end otherwise, and then count so; each report adds up).
     pub(crate) fn stats(&self) -> Vec<SessionStats> {
         let mut all: Vec<SessionStats> = Vec::new();
         for (index, kind) in self.kinds.iter().enumerate() {
@@ -504,5 +540,69 @@ pub(crate) fn merge_into(all: &mut Vec<SessionStats>, stats: &SessionStats) {
     match all.iter_mut().find(|known| known.kind == stats.kind) {
         Some(known) => known.add(stats),
         None => all.push(stats.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocking(sessions: &Sessions) -> (Place, Arc<BlockingStart>) {
+        let mut place = sessions.admit(SessionKind::here("work")).unwrap();
+        let start = Arc::new(BlockingStart::default());
+        assert!(sessions.register_blocking(&mut place, start.clone()));
+        (place, start)
+    }
+
+    fn stats(sessions: &Sessions) -> SessionStats {
+        sessions.stats().pop().unwrap()
+    }
+
+    /// Blocking work the sweep counts as aborted before it started never starts; work that
+    /// had started is counted as abandoned. Each is counted once, whatever its guard says.
+    #[test]
+    fn the_sweep_and_blocking_work_agree_on_whether_it_started() {
+        let sessions = Sessions::new();
+        let (mut queued, queued_start) = blocking(&sessions);
+        let (mut running, running_start) = blocking(&sessions);
+        assert!(running_start.start());
+        sessions.abort_all();
+        assert!(!queued_start.start(), "cancelled work must not start");
+        sessions.settle(&mut queued, Settle::Aborted);
+        sessions.settle(&mut running, Settle::Finished);
+        let work = stats(&sessions);
+        assert_eq!((work.started, work.aborted, work.abandoned), (2, 2, 1));
+        assert_eq!(
+            work.finished, 0,
+            "counted by the sweep, not again by its guard"
+        );
+    }
+
+    /// The handle of work that ended before its spawner got to `spawned` does not land in a
+    /// later entry that reuses its key.
+    #[test]
+    fn a_late_handle_finds_its_own_entry_or_none() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let handle = || runtime.spawn(std::future::pending::<()>()).abort_handle();
+        let sessions = Sessions::new();
+        let (mut first, first_start) = blocking(&sessions);
+        let first_at = first.at();
+        sessions.settle(&mut first, Settle::Finished);
+        sessions.leave();
+        let (second, second_start) = blocking(&sessions);
+        assert_eq!(second.at().key, first_at.key, "the key is reused");
+        sessions.spawned(first_at, &first_start, handle());
+        let entry_has_handle = |sessions: &Sessions| {
+            let parked = sessions.parked(second.at().shard);
+            parked.blocking[second.at().key as usize].abort.is_some()
+        };
+        assert!(
+            !entry_has_handle(&sessions),
+            "the first work's handle went elsewhere"
+        );
+        sessions.spawned(second.at(), &second_start, handle());
+        assert!(entry_has_handle(&sessions));
     }
 }
