@@ -6,7 +6,7 @@
 //! sessions of one scope parking and waking on different cores, they all meet on that one
 //! lock (the hot spot of a shared `Notify` or `watch` that axum and pingora measured). Here
 //! the flag is an atomic, read without a lock, and the waiters are spread over per-thread
-//! `Notify`s (see [`slots`](crate::slots)): a waiter registers with its own thread's, and
+//! `Notify`s (see [`slots`]): a waiter registers with its own thread's, and
 //! setting the latch wakes them all. The tree's cascade (a stopping node stops its children)
 //! is the node's job, see `Node::stop_subtree`.
 

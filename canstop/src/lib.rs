@@ -11,7 +11,7 @@
 //!   ways to run it are [`spawn`] and [`Scope::spawn`].
 //! - A [`Root`] runs the shutdown sequence (trigger, stop, drain, abort, report, exit) and
 //!   returns a [`Report`].
-//! - The attribute macros [`main`], [`service`], [`session`] and [`test`] write that wiring
+//! - The attribute macros [`main`], [`service`](macro@service), [`session`](macro@session) and [`test`] write that wiring
 //!   for you; they only generate calls to the API above.
 //!
 //! ```

@@ -38,7 +38,7 @@ const EXIT_GRACE: Duration = Duration::from_millis(250);
 /// # The shutdown sequence
 ///
 /// 1. **Trigger**: SIGINT or SIGTERM (Ctrl-C on Windows), a service failing before it was
-///    told to stop, [`canstop::shutdown()`](crate::shutdown), `main`'s body returning an error,
+///    told to stop, [`canstop::shutdown()`](fn@crate::shutdown), `main`'s body returning an error,
 ///    or — once `main`'s body has returned — every service and session having finished.
 /// 2. **Stop**: the root's token is cancelled, and with it every service's and session's
 ///    [`Shutdown`](crate::Shutdown). `main`'s body, if still running, is dropped.

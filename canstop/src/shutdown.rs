@@ -85,7 +85,7 @@ impl Shutdown {
         self.node.root.trigger_info()
     }
 
-    /// Starts the shutdown of the whole tree, as [`canstop::shutdown()`](crate::shutdown) does.
+    /// Starts the shutdown of the whole tree, as [`canstop::shutdown()`](fn@crate::shutdown) does.
     #[track_caller]
     pub fn shutdown(&self) {
         let location = Location::caller();

@@ -70,7 +70,7 @@ pub enum Trigger {
         /// The panic's message.
         message: String,
     },
-    /// [`canstop::shutdown()`](crate::shutdown) or [`Shutdown::shutdown`](crate::Shutdown::shutdown)
+    /// [`canstop::shutdown()`](fn@crate::shutdown) or [`Shutdown::shutdown`](crate::Shutdown::shutdown)
     /// was called.
     Requested {
         /// Where it was called (`file:line`).

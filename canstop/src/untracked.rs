@@ -8,7 +8,7 @@ use crate::error::SpawnError;
 
 /// Spawns `future` as a plain tokio task that canstop does **not** track: shutdown does not
 /// wait for it, it is not in the report, and it runs outside any scope (`canstop::spawn`
-/// inside it returns [`SpawnError::NoScope`](crate::SpawnError::NoScope)).
+/// inside it returns [`SpawnError::NoScope`]).
 ///
 /// This is the visible escape hatch for the rare deliberate detached task (a metrics pusher
 /// that may die with the process, say). The macros reject a direct `tokio::spawn` in
