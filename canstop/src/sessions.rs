@@ -330,6 +330,14 @@ impl Sessions {
             PlaceState::Blocking => {
                 let work = self.parked(place.shard).blocking.try_remove(key);
                 if work.is_none_or(|work| work.settled) {
+                    // Counted as abandoned by the sweep; its end still goes to the log.
+                    match how {
+                        Settle::Failed(error) | Settle::Panicked(error) => {
+                            let kind = self.kind(place.kind);
+                            tracing::warn!(session = %kind, %error, "abandoned blocking work failed after the deadline");
+                        }
+                        Settle::Finished | Settle::Aborted => {}
+                    }
                     return;
                 }
             }
