@@ -357,6 +357,7 @@ where
     let scope = node.clone();
     let starting = start.clone();
     let task = node.root.runtime.spawn_blocking(move || {
+        crate::slots::share_on_this_thread();
         if !starting.start() {
             // Cancelled by the sweep, which counted it; the guard only cleans up.
             return;

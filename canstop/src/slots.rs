@@ -63,6 +63,15 @@ thread_local! {
     static CLAIM: Option<Claim> = Claim::take();
 }
 
+/// Makes a thread that has not looked yet count in the shared slot: for the blocking pool's
+/// threads, which may be many and short-lived, so that they leave the owned slots to the
+/// runtime's workers.
+pub(crate) fn share_on_this_thread() {
+    if KNOWN.get() == UNKNOWN {
+        KNOWN.set(owned() | SHARED);
+    }
+}
+
 const UNKNOWN: usize = usize::MAX;
 const SHARED: usize = 1 << (usize::BITS - 2);
 
@@ -140,5 +149,10 @@ mod tests {
         // The exited thread's slot is free again: the next thread may reuse it.
         let next = std::thread::spawn(|| this_thread().index()).join().unwrap();
         assert!(next < count());
+        let shared = std::thread::spawn(|| {
+            share_on_this_thread();
+            this_thread()
+        });
+        assert!(matches!(shared.join().unwrap(), Slot::Shared(_)));
     }
 }
