@@ -76,13 +76,6 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Node>) -> R) -> Result<R, Spaw
     })
 }
 
-/// Runs `f` (blocking work) with `node` as its current scope.
-pub(crate) fn sync_scoped<R>(node: Arc<Node>, f: impl FnOnce() -> R) -> R {
-    let mut slot = Some(node);
-    let _entered = enter(&mut slot);
-    f()
-}
-
 pin_project_lite::pin_project! {
     /// A future polled with `node` as its current scope.
     pub(crate) struct Scoped<F> {

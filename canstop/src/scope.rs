@@ -133,13 +133,13 @@ where
     R: BodyResult,
 {
     let kind = SessionKind::here(name);
-    crate::session::spawn_blocking_on(&context::current()?, kind, work)
+    context::with_current(|node| crate::session::spawn_blocking_on(node, kind, work))?
 }
 
 /// Starts a service under the current scope: a child of the service this is called from, or
 /// a top-level service when called from `main`'s body.
 pub fn start(service: Service) -> Result<ServiceHandle, SpawnError> {
-    crate::service::start_on(&context::current()?, service)
+    context::with_current(|node| crate::service::start_on(node, service))?
 }
 
 /// Starts the shutdown of the whole tree from anywhere inside it; the trigger records the
@@ -150,6 +150,7 @@ pub fn shutdown() -> Result<(), SpawnError> {
     let trigger = Trigger::Requested {
         location: format!("{}:{}", location.file(), location.line()),
     };
-    context::current()?.root.trigger(trigger);
-    Ok(())
+    context::with_current(|node| {
+        node.root.trigger(trigger);
+    })
 }

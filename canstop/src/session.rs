@@ -353,21 +353,19 @@ where
     {
         return Ok(());
     }
-    let at = guard.place.at();
-    let scope = node.clone();
-    let starting = start.clone();
-    let task = node.root.runtime.spawn_blocking(move || {
+    drop(node.root.runtime.spawn_blocking(move || {
         crate::slots::share_on_this_thread();
-        if !starting.start() {
+        if !start.start() {
             // Cancelled by the sweep, which counted it; the guard only cleans up.
             return;
         }
         let _span = span.as_deref().map(tracing::Span::enter);
-        let result = catching(|| context::sync_scoped(scope, work).into_result());
+        let result = {
+            let _scope = context::enter(&mut guard.node);
+            catching(|| work().into_result())
+        };
         guard.end(settle(result));
-    });
-    // Frees the pool's queue of work that will not run.
-    node.sessions.spawned(at, &start, task.abort_handle());
+    }));
     Ok(())
 }
 

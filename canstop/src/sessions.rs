@@ -47,7 +47,6 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Waker;
 
 use slab::Slab;
-use tokio::task::AbortHandle;
 
 use crate::gate::Gate;
 use crate::kind::SessionKind;
@@ -111,8 +110,6 @@ struct Parked {
 }
 
 struct Blocking {
-    /// Filled in right after the spawn: frees the pool's queue of work that will not run.
-    abort: Option<AbortHandle>,
     start: Arc<BlockingStart>,
     kind: KindIndex,
     /// Counted already (by the deadline sweep); its guard only removes it.
@@ -173,25 +170,11 @@ enum PlaceState {
     Settled,
 }
 
-/// Where a [`Place`] is registered, for [`Sessions::spawned`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct At {
-    shard: u8,
-    key: u32,
-}
-
 impl Place {
     /// Whether its end has been counted.
     #[inline]
     pub(crate) fn is_settled(&self) -> bool {
         self.state == PlaceState::Settled
-    }
-
-    pub(crate) fn at(&self) -> At {
-        At {
-            shard: self.shard,
-            key: self.key,
-        }
     }
 }
 
@@ -254,35 +237,16 @@ impl Sessions {
     }
 
     /// Registers blocking work before its spawn; `false` when the sweep has been through (the
-    /// work must not be spawned). Give it its abort handle with [`Self::spawned`].
+    /// work must not be spawned).
     pub(crate) fn register_blocking(&self, place: &mut Place, start: Arc<BlockingStart>) -> bool {
         let kind = place.kind;
         self.register(place, PlaceState::Blocking, |parked| {
             parked.blocking.insert(Blocking {
-                abort: None,
                 start,
                 kind,
                 settled: false,
             })
         })
-    }
-
-    /// Gives registered blocking work its abort handle (aborting it at once if the sweep got
-    /// to it first). `start` tells this work's entry from a later one at the same key: the
-    /// work may have ended, and its key been reused, before this is called.
-    pub(crate) fn spawned(&self, at: At, start: &Arc<BlockingStart>, handle: AbortHandle) {
-        let mut parked = self.parked(at.shard);
-        match parked.blocking.get_mut(at.key as usize) {
-            Some(work) if Arc::ptr_eq(&work.start, start) => {
-                if work.settled {
-                    handle.abort();
-                } else {
-                    work.abort = Some(handle);
-                }
-            }
-            // Ended already.
-            _ => {}
-        }
     }
 
     fn register(
@@ -382,15 +346,15 @@ impl Sessions {
     }
 
     /// The deadline sweep: closes admission, raises the abort flag, wakes every parked
-    /// session (which then drops its body and counts itself as aborted), and aborts blocking
-    /// work, counting it as aborted (and as abandoned if it had started: it cannot be
-    /// stopped). Returns how many sessions were live.
+    /// session (which then drops its body and counts itself as aborted), and cancels blocking
+    /// work that has not started (it returns without running when a pool thread takes it),
+    /// counting it as aborted, and as abandoned if it had started: it cannot be stopped.
+    /// Returns how many sessions were live.
     pub(crate) fn abort_all(&self) -> usize {
         self.gate.close();
         self.aborted.store(true, Ordering::Release);
         let live = self.gate.inside();
         let mut wakers = Vec::new();
-        let mut handles = Vec::new();
         for shard in 0..self.shards.len() {
             let mut parked = self.parked(shard);
             parked.swept = true;
@@ -400,7 +364,6 @@ impl Sessions {
             wakers.extend(waiting.drain());
             for (_, work) in blocking.iter_mut().filter(|(_, work)| !work.settled) {
                 work.settled = true;
-                handles.extend(work.abort.take());
                 let kind = work.kind;
                 self.count(kind, |counts| &counts.aborted, |stats| &mut stats.aborted);
                 if !work.start.cancel() {
@@ -408,9 +371,8 @@ impl Sessions {
                 }
             }
         }
-        // Outside the locks: a woken or aborted task may end at once and settle.
+        // Outside the locks: a woken task may end at once and settle.
         wakers.into_iter().for_each(Waker::wake);
-        handles.into_iter().for_each(|handle| handle.abort());
         live
     }
 
@@ -584,33 +546,5 @@ mod tests {
             work.finished, 0,
             "counted by the sweep, not again by its guard"
         );
-    }
-
-    /// The handle of work that ended before its spawner got to `spawned` does not land in a
-    /// later entry that reuses its key.
-    #[test]
-    fn a_late_handle_finds_its_own_entry_or_none() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let handle = || runtime.spawn(std::future::pending::<()>()).abort_handle();
-        let sessions = Sessions::new();
-        let (mut first, first_start) = blocking(&sessions);
-        let first_at = first.at();
-        sessions.settle(&mut first, Settle::Finished);
-        sessions.leave();
-        let (second, second_start) = blocking(&sessions);
-        assert_eq!(second.at().key, first_at.key, "the key is reused");
-        sessions.spawned(first_at, &first_start, handle());
-        let entry_has_handle = |sessions: &Sessions| {
-            let parked = sessions.parked(second.at().shard);
-            parked.blocking[second.at().key as usize].abort.is_some()
-        };
-        assert!(
-            !entry_has_handle(&sessions),
-            "the first work's handle went elsewhere"
-        );
-        sessions.spawned(second.at(), &second_start, handle());
-        assert!(entry_has_handle(&sessions));
     }
 }
