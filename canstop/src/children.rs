@@ -1,10 +1,11 @@
 //! The child services of a node: admission, the live ones, and the reports of the stopped.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use tokio_util::task::TaskTracker;
 
+use crate::locking::lock;
 use crate::node::Node;
 use crate::report::ServiceReport;
 
@@ -125,6 +126,6 @@ impl Children {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 }

@@ -18,17 +18,13 @@ use std::task::{Context, Poll};
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 
-use crate::slots;
+use crate::slots::{self, Padded};
 
 pub(crate) struct Latch {
     set: AtomicBool,
     /// One per thread slot, each on its own cache lines.
     waiters: Box<[Padded<Notify>]>,
 }
-
-/// 128 bytes covers adjacent-line prefetch.
-#[repr(align(128))]
-struct Padded<T>(T);
 
 impl Latch {
     pub(crate) fn new(set: bool) -> Self {

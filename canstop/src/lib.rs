@@ -67,6 +67,7 @@ mod error;
 mod gate;
 mod kind;
 mod latch;
+mod locking;
 mod node;
 mod outcome;
 mod report;

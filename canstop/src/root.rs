@@ -351,10 +351,8 @@ async fn wait_for_trigger(root: &Arc<Node>) {
 /// The report of the tree under `root`, as things stand (final once the drain has ended).
 pub(crate) fn assemble_report(root: &Node) -> Report {
     let services = root.children.reports();
-    let mut sessions = Vec::new();
-    for stats in root.sessions.stats() {
-        merge_into(&mut sessions, &stats);
-    }
+    // One entry per kind already: the root's own sessions.
+    let mut sessions = root.sessions.stats();
     fn add_sessions(all: &mut Vec<SessionStats>, service: &ServiceReport) {
         for stats in &service.sessions {
             merge_into(all, stats);
@@ -395,8 +393,7 @@ impl Drop for AbortOnDrop {
         }
         let shared = &self.root.root;
         tracing::warn!("the root's future was dropped: aborting the tree");
-        shared.stop_tree();
-        shared.abort.cancel();
+        shared.abort_now();
         self.root.sessions.abort_all();
         if let Some(watchdog) = shared.watchdog.get() {
             watchdog.disarm();

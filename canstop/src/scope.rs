@@ -1,7 +1,6 @@
 //! [`Scope`], and the free functions that act on the current scope.
 
 use std::fmt;
-use std::panic::Location;
 use std::sync::Arc;
 
 use crate::context;
@@ -146,10 +145,7 @@ pub fn start(service: Service) -> Result<ServiceHandle, SpawnError> {
 /// caller's location. `Err(SpawnError::NoScope)` outside the tree.
 #[track_caller]
 pub fn shutdown() -> Result<(), SpawnError> {
-    let location = Location::caller();
-    let trigger = Trigger::Requested {
-        location: format!("{}:{}", location.file(), location.line()),
-    };
+    let trigger = Trigger::requested_here();
     context::with_current(|node| {
         node.root.trigger(trigger);
     })

@@ -43,15 +43,16 @@
 //!   aborted never runs, and work that had started is counted as abandoned.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 
 use slab::Slab;
 
 use crate::gate::Gate;
 use crate::kind::SessionKind;
+use crate::locking::lock;
 use crate::report::SessionStats;
-use crate::slots;
+use crate::slots::{self, Padded};
 
 /// How many error messages are kept per session kind (the counts are always exact).
 pub(crate) const ERRORS_KEPT: usize = 8;
@@ -75,10 +76,6 @@ pub(crate) struct Sessions {
     /// The first few error messages of each kind, by kind index.
     errors: Mutex<Vec<(KindIndex, Vec<String>)>>,
 }
-
-/// Keeps each shard on its own cache lines (128 bytes covers adjacent-line prefetch).
-#[repr(align(128))]
-struct Padded<T>(T);
 
 #[derive(Default)]
 struct Shard {
@@ -170,13 +167,7 @@ enum PlaceState {
     Settled,
 }
 
-impl Place {
-    /// Whether its end has been counted.
-    #[inline]
-    pub(crate) fn is_settled(&self) -> bool {
-        self.state == PlaceState::Settled
-    }
-}
+impl Place {}
 
 /// How a session ended, as its guard saw it.
 #[derive(Debug)]
@@ -498,11 +489,6 @@ impl Sessions {
     fn parked(&self, shard: impl Into<usize>) -> MutexGuard<'_, Parked> {
         lock(&self.shards[shard.into()].0.parked)
     }
-}
-
-/// Nothing panics while these locks are held; a poisoned lock is still consistent.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Adds `stats` to the entry of the same kind in `all`, or appends it.

@@ -122,6 +122,11 @@ impl RootShared {
                 watchdog.arm_forced(signal);
             }
         }
+        self.abort_now();
+    }
+
+    /// Stops the tree and aborts it at once, without a drain.
+    pub(crate) fn abort_now(&self) {
         self.stop_tree();
         self.abort.cancel();
     }

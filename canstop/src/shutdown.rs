@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::panic::Location;
 use std::sync::Arc;
 
 use tokio::time::Instant;
@@ -88,10 +87,7 @@ impl Shutdown {
     /// Starts the shutdown of the whole tree, as [`canstop::shutdown()`](fn@crate::shutdown) does.
     #[track_caller]
     pub fn shutdown(&self) {
-        let location = Location::caller();
-        self.node.root.trigger(Trigger::Requested {
-            location: format!("{}:{}", location.file(), location.line()),
-        });
+        self.node.root.trigger(Trigger::requested_here());
     }
 
     /// The scope this `Shutdown` belongs to, to spawn sessions or start services on it.

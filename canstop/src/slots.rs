@@ -9,21 +9,24 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock};
+
+use crate::locking::lock;
 
 /// A thread's slot in every per-thread table.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Slot {
     /// Written by this thread only.
     Own(usize),
-    /// Shared by the threads without a slot of their own: always the table's last one.
-    Shared(usize),
+    /// Shared by the threads without a slot of their own: the table's last one.
+    Shared,
 }
 
 impl Slot {
     pub(crate) fn index(self) -> usize {
         match self {
-            Slot::Own(index) | Slot::Shared(index) => index,
+            Slot::Own(index) => index,
+            Slot::Shared => owned(),
         }
     }
 
@@ -33,12 +36,17 @@ impl Slot {
         // Relaxed: readers of the counts synchronise through the scope's gate.
         match self {
             Slot::Own(_) => counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed),
-            Slot::Shared(_) => {
+            Slot::Shared => {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
 }
+
+/// Keeps each entry of a per-thread table on its own cache lines (128 bytes covers
+/// adjacent-line prefetch).
+#[repr(align(128))]
+pub(crate) struct Padded<T>(pub(crate) T);
 
 /// How many slots a per-thread table has: the owned ones, and the shared one last.
 pub(crate) fn count() -> usize {
@@ -50,14 +58,14 @@ pub(crate) fn count() -> usize {
 pub(crate) fn this_thread() -> Slot {
     match KNOWN.get() {
         UNKNOWN => first_look(),
-        known if known & SHARED != 0 => Slot::Shared(known & !SHARED),
+        SHARED => Slot::Shared,
         own => Slot::Own(own),
     }
 }
 
 thread_local! {
-    /// This thread's slot, once looked up (`UNKNOWN` until then; `SHARED`-tagged when it has
-    /// none of its own): read without the initialisation check of a value with a destructor.
+    /// This thread's slot, once looked up (`UNKNOWN` until then, `SHARED` when it has none of
+    /// its own): read without the initialisation check of a value with a destructor.
     static KNOWN: Cell<usize> = const { Cell::new(UNKNOWN) };
     /// This thread's hold on its owned slot, given back when the thread exits.
     static CLAIM: Option<Claim> = Claim::take();
@@ -68,29 +76,27 @@ thread_local! {
 /// runtime's workers.
 pub(crate) fn share_on_this_thread() {
     if KNOWN.get() == UNKNOWN {
-        KNOWN.set(owned() | SHARED);
+        KNOWN.set(SHARED);
     }
 }
 
 const UNKNOWN: usize = usize::MAX;
-const SHARED: usize = 1 << (usize::BITS - 2);
+const SHARED: usize = usize::MAX - 1;
 
 #[cold]
 fn first_look() -> Slot {
-    let slot = CLAIM
-        .try_with(|claim| claim.as_ref().map(|claim| claim.0))
-        .ok()
-        .flatten()
-        .map_or(Slot::Shared(owned()), Slot::Own);
-    let known = match slot {
-        Slot::Own(index) => index,
-        Slot::Shared(index) => index | SHARED,
-    };
-    // Stays unknown (looked up again) while the thread is exiting: its claim is gone.
-    if CLAIM.try_with(|_| ()).is_ok() {
-        KNOWN.set(known);
+    match CLAIM.try_with(|claim| claim.as_ref().map(|claim| claim.0)) {
+        Ok(Some(index)) => {
+            KNOWN.set(index);
+            Slot::Own(index)
+        }
+        Ok(None) => {
+            KNOWN.set(SHARED);
+            Slot::Shared
+        }
+        // The thread is exiting and its claim is gone: looked up again next time.
+        Err(_) => Slot::Shared,
     }
-    slot
 }
 
 fn owned() -> usize {
@@ -109,7 +115,7 @@ struct Claim(usize);
 
 impl Claim {
     fn take() -> Option<Self> {
-        let mut free = FREE.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut free = lock(&FREE);
         let (next, given_back) = &mut *free;
         if let Some(index) = given_back.pop() {
             return Some(Claim(index));
@@ -124,8 +130,8 @@ impl Claim {
 impl Drop for Claim {
     fn drop(&mut self) {
         // From now on this thread counts in the shared slot.
-        KNOWN.set(owned() | SHARED);
-        let mut free = FREE.lock().unwrap_or_else(PoisonError::into_inner);
+        KNOWN.set(SHARED);
+        let mut free = lock(&FREE);
         free.1.push(self.0);
     }
 }
@@ -153,6 +159,6 @@ mod tests {
             share_on_this_thread();
             this_thread()
         });
-        assert!(matches!(shared.join().unwrap(), Slot::Shared(_)));
+        assert!(matches!(shared.join().unwrap(), Slot::Shared));
     }
 }

@@ -85,6 +85,15 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// [`Trigger::Requested`] at the caller's location.
+    #[track_caller]
+    pub(crate) fn requested_here() -> Self {
+        let location = std::panic::Location::caller();
+        Self::Requested {
+            location: format!("{}:{}", location.file(), location.line()),
+        }
+    }
+
     /// Whether this trigger is itself a failure (an error or a panic).
     pub fn is_failure(&self) -> bool {
         matches!(

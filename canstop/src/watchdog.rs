@@ -6,10 +6,11 @@
 //! It reports what it can before exiting: the tree as things stand, with the blocked services
 //! named as unresponsive.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::locking::lock;
 use crate::node::Node;
 use crate::report::exit_code;
 use crate::trigger::Signal;
@@ -131,8 +132,4 @@ fn fire(root: &Weak<Node>, code: u8, why: &'static str) -> ! {
         None => eprintln!("canstop: {why}; exiting with {code}"),
     }
     std::process::exit(i32::from(code))
-}
-
-fn lock(phase: &Mutex<Phase>) -> MutexGuard<'_, Phase> {
-    phase.lock().unwrap_or_else(PoisonError::into_inner)
 }
