@@ -2,24 +2,18 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio_util::task::task_tracker::TaskTrackerToken;
-use tokio_util::task::TaskTracker;
-
+use crate::gate::Gate;
 use crate::locking::lock;
 use crate::node::Node;
 use crate::report::ServiceReport;
 
-#[derive(Default)]
+/// The child services of one node. A child is in the node's [`Gate`] from its admission
+/// until its supervisor is gone (it has reported, or its task was dropped), so the node's
+/// drain waits for it, as it waits for the node's sessions.
 pub(crate) struct Children {
-    tracker: TaskTracker,
-    state: Mutex<State>,
-}
-
-#[derive(Default)]
-struct State {
-    closed: bool,
-    next_id: u64,
-    slots: Vec<(u64, Slot)>,
+    gate: Gate,
+    /// Every child ever admitted, by id (its index).
+    slots: Mutex<Vec<Slot>>,
 }
 
 /// A live child is kept whole, so that a report made before it stops (the root giving up at
@@ -29,67 +23,61 @@ enum Slot {
     Stopped(ServiceReport),
 }
 
+impl Default for Children {
+    fn default() -> Self {
+        Self {
+            gate: Gate::new(),
+            slots: Mutex::default(),
+        }
+    }
+}
+
 impl Children {
-    /// Admits a child built by `make`, or refuses it (`None`) once this node has finished
-    /// stopping. The token keeps this node's drain waiting until the child has stopped.
-    pub(crate) fn admit(
-        &self,
-        make: impl FnOnce() -> Arc<Node>,
-    ) -> Option<(u64, Arc<Node>, TaskTrackerToken)> {
-        let mut state = self.lock();
-        if state.closed {
+    /// Admits a child built by `make` and returns its id, or refuses it (`None`) once this
+    /// node has finished stopping. The child is waited for until [`leave`](Self::leave).
+    ///
+    /// `make` runs under the lock that [`live`](Self::live) takes, so a stop walking the
+    /// children either sees the new child or was under way before it was made.
+    pub(crate) fn admit(&self, make: impl FnOnce() -> Arc<Node>) -> Option<(usize, Arc<Node>)> {
+        let mut slots = self.lock();
+        if !self.gate.enter() {
             return None;
         }
-        let id = state.next_id;
-        state.next_id += 1;
         let node = make();
-        state.slots.push((id, Slot::Live(node.clone())));
-        Some((id, node, self.tracker.token()))
+        slots.push(Slot::Live(node.clone()));
+        Some((slots.len() - 1, node))
     }
 
     /// Files a stopped child's final report.
-    pub(crate) fn finish(&self, id: u64, report: ServiceReport) {
-        let mut state = self.lock();
-        if let Some((_, slot)) = state.slots.iter_mut().find(|(slot_id, _)| *slot_id == id) {
+    pub(crate) fn finish(&self, id: usize, report: ServiceReport) {
+        if let Some(slot) = self.lock().get_mut(id) {
             *slot = Slot::Stopped(report);
         }
     }
 
-    /// Waits until every admitted child has stopped, closing admission on the way.
-    ///
-    /// The tracker may become empty while admission is still open; closing then leaves a
-    /// window in which a child was admitted. Admissions take their tracker token under the
-    /// lock that [`close`](Self::close) takes, so after it the tracker counts them, and
-    /// waiting again covers them.
+    /// An admitted child's supervisor is gone: the drain stops waiting for it.
+    pub(crate) fn leave(&self) {
+        self.gate.leave();
+    }
+
+    /// Waits until every admitted child has stopped, and closes admission at the moment none
+    /// is left (children started during the drain are waited for too).
     pub(crate) async fn drain(&self) {
-        self.tracker.close();
-        loop {
-            self.tracker.wait().await;
-            self.close();
-            if self.tracker.is_empty() {
-                return;
-            }
-        }
+        self.gate.drain().await;
     }
 
     /// Waits until no child is running, without closing admission.
     pub(crate) async fn idle(&self) {
-        self.tracker.close();
-        self.tracker.wait().await;
+        self.gate.wait_empty().await;
     }
 
     pub(crate) fn is_idle(&self) -> bool {
-        self.tracker.is_empty()
-    }
-
-    pub(crate) fn close(&self) {
-        self.tracker.close();
-        self.lock().closed = true;
+        self.gate.inside() == 0
     }
 
     /// Gives up on every child still live (see [`Node::give_up`]).
     pub(crate) fn give_up(&self) {
-        self.close();
+        self.gate.close();
         for node in self.live() {
             tracing::error!(service = %node.path, "service unresponsive at the deadline: given up on");
             node.give_up();
@@ -101,9 +89,8 @@ impl Children {
         // Live children report outside the lock: their reports take their own locks.
         let slots: Vec<Result<ServiceReport, Arc<Node>>> = self
             .lock()
-            .slots
             .iter()
-            .map(|(_, slot)| match slot {
+            .map(|slot| match slot {
                 Slot::Live(node) => Err(node.clone()),
                 Slot::Stopped(report) => Ok(report.clone()),
             })
@@ -116,16 +103,15 @@ impl Children {
 
     pub(crate) fn live(&self) -> Vec<Arc<Node>> {
         self.lock()
-            .slots
             .iter()
-            .filter_map(|(_, slot)| match slot {
+            .filter_map(|slot| match slot {
                 Slot::Live(node) => Some(node.clone()),
                 Slot::Stopped(_) => None,
             })
             .collect()
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
+    fn lock(&self) -> MutexGuard<'_, Vec<Slot>> {
+        lock(&self.slots)
     }
 }

@@ -7,7 +7,6 @@ use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::Instrument;
 
 use crate::context;
@@ -151,7 +150,7 @@ impl fmt::Debug for ServiceHandle {
 
 pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHandle, SpawnError> {
     let path = parent.child_path(&service.name);
-    let Some((id, node, token)) = parent
+    let Some((id, node)) = parent
         .children
         .admit(|| parent.child(service.name.to_string(), path, service.timeout))
     else {
@@ -164,7 +163,6 @@ pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHa
         node: node.clone(),
         parent: parent.clone(),
         id,
-        _token: token,
     };
     node.root
         .runtime
@@ -176,9 +174,15 @@ pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHa
 struct Supervisor {
     node: Arc<Node>,
     parent: Arc<Node>,
-    id: u64,
-    /// Keeps the parent's drain waiting until this service has reported.
-    _token: TaskTrackerToken,
+    id: usize,
+}
+
+/// Keeps the parent's drain waiting until this service has reported, or until its task is
+/// dropped (aborted, or its runtime shut down).
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.parent.children.leave();
+    }
 }
 
 /// How the body part of a service ended.
