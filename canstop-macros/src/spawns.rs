@@ -9,7 +9,7 @@
 //! fns and are not checked. The visible escape hatch is `canstop::spawn_untracked(future)`;
 //! a deliberately detached OS thread is spelled `std::thread::Builder::new().spawn(..)`.
 
-use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
+use proc_macro2::{Spacing, TokenStream, TokenTree};
 use syn::visit::Visit;
 use syn::{Block, ExprPath, Item, Macro};
 
@@ -89,13 +89,12 @@ impl Visitor<'_> {
         let mut index = 0;
         while index < tokens.len() {
             if let TokenTree::Group(group) = &tokens[index] {
-                if group.delimiter() != Delimiter::None || !group.stream().is_empty() {
-                    self.scan(group.stream());
-                }
+                self.scan(group.stream());
                 index += 1;
                 continue;
             }
-            let after_path_separator = index > 0 && is_colon(&tokens[index - 1]);
+            // `a::tokio::spawn` is some other path; `field: tokio::spawn(..)` is not.
+            let after_path_separator = index >= 2 && is_path_separator(&tokens, index - 2);
             if !after_path_separator {
                 if let Some((segments, end)) = path_at(&tokens, index) {
                     let matched: TokenStream = tokens[index..end].iter().cloned().collect();
@@ -107,10 +106,6 @@ impl Visitor<'_> {
             index += 1;
         }
     }
-}
-
-fn is_colon(token: &TokenTree) -> bool {
-    matches!(token, TokenTree::Punct(punct) if punct.as_char() == ':')
 }
 
 /// `::`: a joint `:` followed by a `:`.
