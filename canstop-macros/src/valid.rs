@@ -181,7 +181,43 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
             }
         }
     }
+    // Whatever error a type in the signature got (only the first problem of each is
+    // reported), one that names `Self` cannot go into a generated fn outside the `impl`:
+    // keep the user's fn as it is, so that rustc adds no error of its own.
+    if signature_names_self(sig) {
+        mode = Mode::Original;
+    }
     mode
+}
+
+/// Whether a parameter type, the return type, the generics or the `where` clause of `sig`
+/// name `Self`.
+fn signature_names_self(sig: &syn::Signature) -> bool {
+    let mut finder = SelfInSignature::default();
+    for input in &sig.inputs {
+        if let syn::FnArg::Typed(typed) = input {
+            finder.visit_type(&typed.ty);
+        }
+    }
+    finder.visit_return_type(&sig.output);
+    finder.visit_generics(&sig.generics);
+    finder.found
+}
+
+#[derive(Default)]
+struct SelfInSignature {
+    found: bool,
+}
+
+impl<'ast> Visit<'ast> for SelfInSignature {
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        self.found |= path.leading_colon.is_none()
+            && path
+                .segments
+                .first()
+                .is_some_and(|first| first.ident == "Self");
+        syn::visit::visit_path(self, path);
+    }
 }
 
 impl Mode {
