@@ -72,7 +72,7 @@ impl Probe {
 
     /// Waits until all `n` tasks have parked; records the spawn time and the resident-set
     /// growth, and returns them.
-    pub(crate) async fn all_parked(&self) -> (Duration, i64) {
+    pub(crate) async fn all_parked(&self) {
         self.all_parked.notified().await;
         let rss = resident_bytes().unwrap_or(0);
         let (began, rss_before) = *self.began.get().expect("Probe::begin was not called");
@@ -82,7 +82,6 @@ impl Probe {
             rss as i64 - rss_before as i64,
         );
         let _ = self.spawned.set(spawned);
-        spawned
     }
 
     /// Records the instant the stop signal is fired.

@@ -132,7 +132,7 @@ pub(super) fn check(report: &Report, n: usize) -> Result<(), String> {
             sessions.started, sessions.finished
         ));
     }
-    if report.exit_code() != canstop::exit_code::CLEAN {
+    if !report.is_clean() {
         return Err(format!("the tree did not stop cleanly:\n{report}"));
     }
     Ok(())

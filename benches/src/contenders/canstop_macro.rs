@@ -87,7 +87,7 @@ pub(super) async fn http(listener: TcpListener, until: Until) -> Result<Served, 
         })
         .await
         .map_err(|error| error.to_string())?;
-    if report.exit_code() != canstop::exit_code::CLEAN {
+    if !report.is_clean() {
         return Err(format!("the tree did not stop cleanly:\n{report}"));
     }
     let connections = report

@@ -2,7 +2,6 @@
 //! once it is in the state the test wants to interrupt, and prints the report and `EXIT <code>`
 //! at the end. The tests send it real signals.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -11,9 +10,7 @@ use std::time::Duration;
 use canstop::{Root, Service, Session, Shutdown};
 
 fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+    canstop_examples::announce(format_args!("{line}"));
 }
 
 fn main() -> ExitCode {
@@ -22,13 +19,10 @@ fn main() -> ExitCode {
     let result = match scenario.as_str() {
         "sessions" => root.block_on(sessions(1000)),
         "stubborn" => root.timeout(Duration::from_secs(1)).block_on(stubborn()),
-        "second-signal" => root
+        "second-signal" | "env-timeout" => root
             .timeout(Duration::from_secs(30))
             .block_on(slow_session()),
         "blocking" => root.timeout(Duration::from_secs(1)).block_on(blocking()),
-        "env-timeout" => root
-            .timeout(Duration::from_secs(30))
-            .block_on(slow_session()),
         "wedged" => root.timeout(Duration::from_secs(1)).block_on(wedged()),
         other => {
             eprintln!("unknown scenario {other:?}");
