@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use canstop::{Report, Root, Service, Session, Shutdown, SpawnError};
+use std::future::Future;
+
+use canstop::{MainResult, Report, Root, Service, Session, Shutdown, SpawnError};
 
 use super::short_request;
 use crate::probe::{Parked, Probe};
@@ -36,86 +38,100 @@ fn short_session(i: usize) -> Session<impl canstop::SessionBody> {
 }
 
 pub(super) async fn root_parked(n: usize, probe: &'static Probe) -> Result<Parked, String> {
-    let report = root()
-        .run(async move {
-            probe.begin();
-            for _ in 0..n {
-                canstop::spawn(parked_session(probe))?;
-            }
-            probe.all_parked().await;
-            probe.fire();
-            canstop::shutdown()
-        })
-        .await
-        .map_err(|error| error.to_string())?;
-    let parked = probe.finish()?;
-    check(&report, n)?;
-    Ok(parked)
+    parked_round(n, probe, async move {
+        probe.begin();
+        for _ in 0..n {
+            canstop::spawn(parked_session(probe))?;
+        }
+        probe.all_parked().await;
+        probe.fire();
+        canstop::shutdown()
+    })
+    .await
 }
 
 pub(super) async fn service_parked(n: usize, probe: &'static Probe) -> Result<Parked, String> {
-    let report = root()
-        .run(async move {
-            canstop::start(Service::new(
-                "acceptor",
-                move |shutdown: Shutdown| async move {
-                    probe.begin();
-                    for _ in 0..n {
-                        canstop::spawn(parked_session(probe))?;
-                    }
-                    shutdown.requested().await;
-                    Ok::<(), SpawnError>(())
-                },
-            ))?;
-            probe.all_parked().await;
-            probe.fire();
-            canstop::shutdown()
-        })
-        .await
-        .map_err(|error| error.to_string())?;
-    let parked = probe.finish()?;
-    check(&report, n)?;
-    Ok(parked)
+    parked_round(n, probe, async move {
+        canstop::start(Service::new(
+            "acceptor",
+            move |shutdown: Shutdown| async move {
+                probe.begin();
+                for _ in 0..n {
+                    canstop::spawn(parked_session(probe))?;
+                }
+                shutdown.requested().await;
+                Ok::<(), SpawnError>(())
+            },
+        ))?;
+        probe.all_parked().await;
+        probe.fire();
+        canstop::shutdown()
+    })
+    .await
 }
 
 pub(super) async fn root_churn(n: usize, probe: &'static Probe) -> Result<Duration, String> {
     // A tree that starts no service ends once `main`'s body has returned and its sessions
     // have finished: the report is the owner knowing.
-    let report = root()
-        .run(async move {
-            probe.begin();
-            for i in 0..n {
-                canstop::spawn(short_session(i))?;
-            }
-            Ok::<(), SpawnError>(())
-        })
-        .await
-        .map_err(|error| error.to_string())?;
-    let elapsed = probe.began_at().elapsed();
-    check(&report, n)?;
-    Ok(elapsed)
+    churn_round(n, probe, async move {
+        probe.begin();
+        for i in 0..n {
+            canstop::spawn(short_session(i))?;
+        }
+        Ok::<(), SpawnError>(())
+    })
+    .await
 }
 
 pub(super) async fn service_churn(n: usize, probe: &'static Probe) -> Result<Duration, String> {
     // The service spawns, then says it is done (TaskTracker's `close`); the sessions run to
     // completion in the drain.
-    let report = root()
-        .run(async move {
-            canstop::start(Service::new(
-                "acceptor",
-                move |shutdown: Shutdown| async move {
-                    probe.begin();
-                    for i in 0..n {
-                        canstop::spawn(short_session(i))?;
-                    }
-                    shutdown.shutdown();
-                    Ok::<(), SpawnError>(())
-                },
-            ))?;
-            Ok::<(), SpawnError>(())
-        })
-        .await
-        .map_err(|error| error.to_string())?;
+    churn_round(n, probe, async move {
+        canstop::start(Service::new(
+            "acceptor",
+            move |shutdown: Shutdown| async move {
+                probe.begin();
+                for i in 0..n {
+                    canstop::spawn(short_session(i))?;
+                }
+                shutdown.shutdown();
+                Ok::<(), SpawnError>(())
+            },
+        ))?;
+        Ok::<(), SpawnError>(())
+    })
+    .await
+}
+
+/// Runs a parked round's `body` under a fresh root: the figures once the report is in, the
+/// report checked.
+pub(super) async fn parked_round<F>(
+    n: usize,
+    probe: &'static Probe,
+    body: F,
+) -> Result<Parked, String>
+where
+    F: Future,
+    F::Output: MainResult,
+{
+    let report = root().run(body).await.map_err(|error| error.to_string())?;
+    let parked = probe.finish()?;
+    check(&report, n)?;
+    Ok(parked)
+}
+
+/// Runs a churn round's `body` under a fresh root: the time until the report is in, the
+/// report checked.
+pub(super) async fn churn_round<F>(
+    n: usize,
+    probe: &'static Probe,
+    body: F,
+) -> Result<Duration, String>
+where
+    F: Future,
+    F::Output: MainResult,
+{
+    let report = root().run(body).await.map_err(|error| error.to_string())?;
     let elapsed = probe.began_at().elapsed();
     check(&report, n)?;
     Ok(elapsed)

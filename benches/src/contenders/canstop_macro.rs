@@ -8,7 +8,7 @@ use canstop::{service, session, Shutdown, SpawnError};
 use canstop_examples::http::{app, http_server};
 use tokio::net::TcpListener;
 
-use super::canstop::{check, root};
+use super::canstop::{churn_round, parked_round, root};
 use super::http::{Served, Until};
 use super::short_request;
 use crate::probe::{Parked, Probe};
@@ -49,31 +49,21 @@ async fn churner(probe: &'static Probe, n: usize, shutdown: Shutdown) -> Result<
 }
 
 pub(super) async fn parked_scenario(n: usize, probe: &'static Probe) -> Result<Parked, String> {
-    let report = root()
-        .run(async move {
-            canstop::start(acceptor(probe, n))?;
-            probe.all_parked().await;
-            probe.fire();
-            canstop::shutdown()
-        })
-        .await
-        .map_err(|error| error.to_string())?;
-    let parked = probe.finish()?;
-    check(&report, n)?;
-    Ok(parked)
+    parked_round(n, probe, async move {
+        canstop::start(acceptor(probe, n))?;
+        probe.all_parked().await;
+        probe.fire();
+        canstop::shutdown()
+    })
+    .await
 }
 
 pub(super) async fn churn_scenario(n: usize, probe: &'static Probe) -> Result<Duration, String> {
-    let report = root()
-        .run(async move {
-            canstop::start(churner(probe, n))?;
-            Ok::<(), SpawnError>(())
-        })
-        .await
-        .map_err(|error| error.to_string())?;
-    let elapsed = probe.began_at().elapsed();
-    check(&report, n)?;
-    Ok(elapsed)
+    churn_round(n, probe, async move {
+        canstop::start(churner(probe, n))?;
+        Ok::<(), SpawnError>(())
+    })
+    .await
 }
 
 /// The http example's server itself: `canstop_examples::http::http_server`, a `#[service]`
