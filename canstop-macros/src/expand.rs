@@ -156,14 +156,18 @@ impl Context<'_> {
             .filter(|attr| !is_duplicate_entry_attr(self.mac, attr))
     }
 
+    /// `.timeout(..)` with the `timeout` option, for a `Root` or a `Service`.
+    fn timeout_call(&self) -> Option<TokenStream> {
+        let timeout = self.options.timeout.as_ref()?;
+        let millis = u64::try_from(timeout.value.as_millis()).unwrap_or(u64::MAX);
+        Some(quote!(.timeout(::core::time::Duration::from_millis(#millis))))
+    }
+
     /// The root of `#[canstop::main]` and `#[canstop::test]`.
     fn root(&self) -> TokenStream {
         let krate = &self.krate;
         let mut root = quote!(#krate::Root::new());
-        if let Some(timeout) = &self.options.timeout {
-            let millis = u64::try_from(timeout.value.as_millis()).unwrap_or(u64::MAX);
-            root.extend(quote!(.timeout(::core::time::Duration::from_millis(#millis))));
-        }
+        root.extend(self.timeout_call());
         if self.mac == Macro::Main {
             match self.flavor() {
                 Flavor::CurrentThread => root.extend(quote!(.current_thread())),
@@ -342,11 +346,7 @@ impl Context<'_> {
             let (uses, closure) = self.stub_body();
             (uses, closure, TokenStream::new())
         } else {
-            let mut options = TokenStream::new();
-            if let Some(timeout) = &self.options.timeout {
-                let millis = u64::try_from(timeout.value.as_millis()).unwrap_or(u64::MAX);
-                options.extend(quote!(.timeout(::core::time::Duration::from_millis(#millis))));
-            }
+            let mut options = self.timeout_call().unwrap_or_default();
             if self.func.shutdown_params().next().is_none() {
                 options.extend(quote!(.cancel_on_stop()));
             }

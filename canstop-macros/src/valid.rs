@@ -7,8 +7,8 @@
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use syn::visit::Visit;
 use syn::{
-    Attribute, BoundLifetimes, FnArg, GenericParam, Ident, Item, Lifetime,
-    ParenthesizedGenericArguments, TraitBound, Type, TypeBareFn, TypeImplTrait, TypeReference,
+    Attribute, BoundLifetimes, GenericParam, Ident, Item, Lifetime, ParenthesizedGenericArguments,
+    TraitBound, Type, TypeBareFn, TypeImplTrait, TypeReference,
 };
 
 use crate::ast::{peel, Func};
@@ -124,12 +124,8 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
     }
     match mac {
         Macro::Main | Macro::Test => {
-            let typed = sig
-                .inputs
-                .iter()
-                .filter(|arg| matches!(arg, FnArg::Typed(_)))
-                .count();
-            if typed > 0 {
+            // `params` are exactly the typed inputs.
+            if !func.params.is_empty() {
                 let what = if mac == Macro::Main {
                     "`fn main` takes no arguments"
                 } else {
