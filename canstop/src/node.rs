@@ -137,11 +137,9 @@ impl Node {
         if !self.token.is_cancelled() {
             return None;
         }
-        let inherited = match self.parent() {
-            Some(parent) => parent.stop_info(),
-            // The root's stop is the tree's, deadline included.
-            None => return self.root.stop.get().copied(),
-        };
+        // The root is stopped by `request_stop` only (a trigger), which records its stop; its
+        // token cancelled without that is an abort without a stop.
+        let inherited = self.parent()?.stop_info();
         let requested_at = inherited.map_or_else(Instant::now, |from| from.requested_at);
         let info = StopInfo {
             requested_at,
@@ -187,10 +185,7 @@ impl Node {
     /// ancestors'; `None` while nothing above or at it is stopping.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         let own = self.stop_info().and_then(|info| info.own_deadline);
-        let above = match self.parent() {
-            Some(parent) => parent.deadline(),
-            None => self.root.deadline(),
-        };
+        let above = self.parent().and_then(|parent| parent.deadline());
         match (own, above) {
             (Some(own), Some(above)) => Some(own.min(above)),
             (own, above) => own.or(above),

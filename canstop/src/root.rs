@@ -369,9 +369,8 @@ pub(crate) fn assemble_report(root: &Node) -> Report {
         trigger: shared.trigger_info().unwrap_or(Trigger::Finished),
         services,
         sessions,
-        stop_time: shared
-            .stop
-            .get()
+        stop_time: root
+            .stop_info()
             .map_or(Duration::ZERO, |stop| stop.requested_at.elapsed()),
         timeout: shared.timeout,
         deadline_reached: shared.deadline_reached(),

@@ -44,7 +44,6 @@ pub(crate) struct RootShared {
     /// node's abort token descends from it, so an ancestor's deadline reaches every node.
     pub(crate) abort: CancellationToken,
     trigger: OnceLock<Trigger>,
-    pub(crate) stop: OnceLock<StopInfo>,
     forced_by: OnceLock<Signal>,
     deadline_reached: AtomicBool,
     pub(crate) watchdog: OnceLock<Watchdog>,
@@ -60,7 +59,6 @@ impl RootShared {
             token: CancellationToken::new(),
             abort: CancellationToken::new(),
             trigger: OnceLock::new(),
-            stop: OnceLock::new(),
             forced_by: OnceLock::new(),
             deadline_reached: AtomicBool::new(false),
             watchdog: OnceLock::new(),
@@ -71,25 +69,23 @@ impl RootShared {
     /// Starts the shutdown of the whole tree, unless it has started already. The first
     /// trigger wins; returns whether this one did.
     pub(crate) fn trigger(&self, trigger: Trigger) -> bool {
-        let now = Instant::now();
         if self.trigger.set(trigger.clone()).is_err() {
             tracing::debug!(%trigger, "shutdown already under way; trigger ignored");
             return false;
         }
-        let deadline = deadline_after(now, self.timeout);
-        self.stop.get_or_init(|| StopInfo {
-            requested_at: now,
-            own_deadline: Some(deadline),
-        });
         if trigger.is_failure() {
             tracing::error!(%trigger, timeout = ?self.timeout, "shutdown triggered");
         } else {
             tracing::info!(%trigger, timeout = ?self.timeout, "shutdown triggered");
         }
-        if let Some(watchdog) = self.watchdog.get() {
+        // The tree's stop is its root node's, with the tree's timeout.
+        let Some(root) = self.tree.get().and_then(Weak::upgrade) else {
+            return true;
+        };
+        let stop = root.request_stop();
+        if let (Some(watchdog), Some(deadline)) = (self.watchdog.get(), stop.own_deadline) {
             watchdog.arm_deadline(deadline.into_std());
         }
-        self.stop_tree();
         true
     }
 
@@ -107,11 +103,6 @@ impl RootShared {
 
     pub(crate) fn trigger_info(&self) -> Option<Trigger> {
         self.trigger.get().cloned()
-    }
-
-    /// The tree's deadline, once the shutdown has started.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.stop.get().and_then(|stop| stop.own_deadline)
     }
 
     /// A second signal: abort everything now.
