@@ -267,8 +267,11 @@ impl SessionGuard {
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
-        // Counts nothing if the session was counted already.
-        self.end(Settle::Aborted);
+        // `settle` would do nothing for a session counted already; checking here first keeps
+        // the common drop (after `end`) from building a `Settle` and making the call.
+        if !self.place.is_settled() {
+            self.end(Settle::Aborted);
+        }
         if let Some(node) = &self.node {
             node.sessions.leave();
         }

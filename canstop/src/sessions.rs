@@ -167,7 +167,13 @@ enum PlaceState {
     Settled,
 }
 
-impl Place {}
+impl Place {
+    /// Whether its end has been counted.
+    #[inline]
+    pub(crate) fn is_settled(&self) -> bool {
+        self.state == PlaceState::Settled
+    }
+}
 
 /// How a session ended, as its guard saw it.
 #[derive(Debug)]
