@@ -1,33 +1,47 @@
 //! The child services of a node: admission, the live ones, and the reports of the stopped.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use slab::Slab;
 
 use crate::gate::Gate;
 use crate::locking::lock;
 use crate::node::Node;
-use crate::report::ServiceReport;
+use crate::report::{FoldedServices, ServiceReport, KEPT_STOPPED};
 
 /// The child services of one node. A child is in the node's [`Gate`] from its admission
 /// until its supervisor is gone (it has reported, or its task was dropped), so the node's
 /// drain waits for it, as it waits for the node's sessions.
+///
+/// # Memory
+///
+/// A live child is kept whole; a stopped one only as its report, and only the first
+/// [`KEPT_STOPPED`] of them: later ones are folded per path into a [`FoldedServices`] (exact
+/// counts, a sample of errors). A node that starts and stops services all day retains a
+/// bounded amount, whatever the number of cycles.
 pub(crate) struct Children {
     gate: Gate,
-    /// Every child ever admitted, by id (its index).
-    slots: Mutex<Vec<Slot>>,
+    inner: Mutex<Inner>,
 }
 
-/// A live child is kept whole, so that a report made before it stops (the root giving up at
-/// the deadline) still sees its sessions and children; a stopped one only as its report.
-enum Slot {
-    Live(Arc<Node>),
-    Stopped(ServiceReport),
+#[derive(Default)]
+struct Inner {
+    /// The live children, by id, with the order they were admitted in.
+    live: Slab<(u64, Arc<Node>)>,
+    /// The first stopped children's reports, with their admission order.
+    kept: Vec<(u64, ServiceReport)>,
+    /// The later stopped children, folded per path.
+    folded: Vec<FoldedServices>,
+    folded_at: HashMap<String, usize>,
+    admitted: u64,
 }
 
 impl Default for Children {
     fn default() -> Self {
         Self {
             gate: Gate::new(),
-            slots: Mutex::default(),
+            inner: Mutex::default(),
         }
     }
 }
@@ -39,20 +53,35 @@ impl Children {
     /// `make` runs under the lock that [`live`](Self::live) takes, so a stop walking the
     /// children either sees the new child or was under way before it was made.
     pub(crate) fn admit(&self, make: impl FnOnce() -> Arc<Node>) -> Option<(usize, Arc<Node>)> {
-        let mut slots = self.lock();
+        let mut inner = self.lock();
         if !self.gate.enter() {
             return None;
         }
         let node = make();
-        slots.push(Slot::Live(node.clone()));
-        Some((slots.len() - 1, node))
+        let order = inner.admitted;
+        inner.admitted += 1;
+        let id = inner.live.insert((order, node.clone()));
+        Some((id, node))
     }
 
     /// Files a stopped child's final report.
     pub(crate) fn finish(&self, id: usize, report: ServiceReport) {
-        if let Some(slot) = self.lock().get_mut(id) {
-            *slot = Slot::Stopped(report);
+        let mut inner = self.lock();
+        let Some((order, _node)) = inner.live.try_remove(id) else {
+            return;
+        };
+        if inner.kept.len() < KEPT_STOPPED {
+            inner.kept.push((order, report));
+            return;
         }
+        let Inner {
+            folded, folded_at, ..
+        } = &mut *inner;
+        let at = *folded_at.entry(report.path.clone()).or_insert_with(|| {
+            folded.push(FoldedServices::new(&report));
+            folded.len() - 1
+        });
+        folded[at].add(&report);
     }
 
     /// An admitted child's supervisor is gone: the drain stops waiting for it.
@@ -64,6 +93,11 @@ impl Children {
     /// is left (children started during the drain are waited for too).
     pub(crate) async fn drain(&self) {
         self.gate.drain().await;
+    }
+
+    /// Refuses every later child.
+    pub(crate) fn close(&self) {
+        self.gate.close();
     }
 
     /// Waits until no child is running, without closing admission.
@@ -84,34 +118,29 @@ impl Children {
         }
     }
 
-    /// The children's reports: final for the stopped, as things stand for the live.
-    pub(crate) fn reports(&self) -> Vec<ServiceReport> {
+    /// The children's reports in the order they were started (final for the stopped, as
+    /// things stand for the live), and the folded ones.
+    pub(crate) fn reports(&self) -> (Vec<ServiceReport>, Vec<FoldedServices>) {
         // Live children report outside the lock: their reports take their own locks.
-        let slots: Vec<Result<ServiceReport, Arc<Node>>> = self
-            .lock()
-            .iter()
-            .map(|slot| match slot {
-                Slot::Live(node) => Err(node.clone()),
-                Slot::Stopped(report) => Ok(report.clone()),
-            })
-            .collect();
-        slots
-            .into_iter()
-            .map(|slot| slot.unwrap_or_else(|node| node.report()))
-            .collect()
+        let (mut reports, live, folded) = {
+            let inner = self.lock();
+            let live: Vec<(u64, Arc<Node>)> = inner.live.iter().map(|(_, l)| l.clone()).collect();
+            (inner.kept.clone(), live, inner.folded.clone())
+        };
+        reports.extend(live.into_iter().map(|(order, node)| (order, node.report())));
+        reports.sort_by_key(|(order, _)| *order);
+        (reports.into_iter().map(|(_, report)| report).collect(), folded)
     }
 
     pub(crate) fn live(&self) -> Vec<Arc<Node>> {
         self.lock()
+            .live
             .iter()
-            .filter_map(|slot| match slot {
-                Slot::Live(node) => Some(node.clone()),
-                Slot::Stopped(_) => None,
-            })
+            .map(|(_, (_, node))| node.clone())
             .collect()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<Slot>> {
-        lock(&self.slots)
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        lock(&self.inner)
     }
 }

@@ -6,14 +6,12 @@
 //! count is touched per poll (the same technique as tokio's `task_local!`, without its extra
 //! per-task storage).
 
-use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use crate::error::SpawnError;
 use crate::node::Node;
+use crate::shared::RootShared;
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<Node>>> = const { RefCell::new(None) };
@@ -76,29 +74,29 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Node>) -> R) -> Result<R, Spaw
     })
 }
 
-pin_project_lite::pin_project! {
-    /// A future polled with `node` as its current scope.
-    pub(crate) struct Scoped<F> {
-        node: Option<Arc<Node>>,
-        #[pin]
-        future: F,
-    }
+thread_local! {
+    /// The root (by address) whose `main` body this thread is polling, or 0.
+    static MAIN_OF: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Runs `future` with `node` as its current scope.
-pub(crate) fn scoped<F: Future>(node: Arc<Node>, future: F) -> Scoped<F> {
-    Scoped {
-        node: Some(node),
-        future,
-    }
+/// Whether this thread is inside a poll of the `main` body of the tree `root`: a trigger
+/// raised there is the body's own (see [`MainOutcome`](crate::MainOutcome)).
+pub(crate) fn in_main_body_of(root: &RootShared) -> bool {
+    MAIN_OF.get() == address(root)
 }
 
-impl<F: Future> Future for Scoped<F> {
-    type Output = F::Output;
+fn address(root: &RootShared) -> usize {
+    std::ptr::from_ref(root) as usize
+}
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let _entered = enter(this.node);
-        this.future.poll(cx)
+/// Runs `f` marked as the `main` body of the tree `root`.
+pub(crate) fn as_main_of<R>(root: &RootShared, f: impl FnOnce() -> R) -> R {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            MAIN_OF.set(self.0);
+        }
     }
+    let _restore = Restore(MAIN_OF.replace(address(root)));
+    f()
 }

@@ -22,6 +22,22 @@ pub enum SpawnError {
     /// Called outside a tokio runtime (only [`spawn_untracked`](crate::spawn_untracked) needs
     /// one: tracked work always runs on its tree's runtime).
     NoRuntime,
+    /// The scope counts `limit` kinds of session already. Kinds are never merged, so a new one
+    /// is refused: a kind is a call site and a name, and no program needs that many.
+    TooManyKinds {
+        /// The scope: `"the root scope"` or `service "path"`.
+        scope: String,
+        /// How many kinds a scope counts.
+        limit: usize,
+    },
+    /// A service name the report could not show unambiguously: empty, or containing a `/`
+    /// (the path separator) or a control character.
+    InvalidName {
+        /// The name, as given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for SpawnError {
@@ -38,6 +54,14 @@ impl fmt::Display for SpawnError {
                 )
             }
             Self::NoRuntime => f.write_str("not inside a tokio runtime"),
+            Self::TooManyKinds { scope, limit } => write!(
+                f,
+                "{scope} counts {limit} kinds of session already; a kind is a name and a call \
+                 site: spawn with fewer distinct names"
+            ),
+            Self::InvalidName { name, reason } => {
+                write!(f, "invalid service name {name:?}: {reason}")
+            }
         }
     }
 }
@@ -61,6 +85,15 @@ pub enum StartError {
     Signals(io::Error),
     /// [`Root::run`](crate::Root::run) was polled outside a tokio runtime.
     NoRuntime,
+    /// [`Root::run`](crate::Root::run) was polled on a tokio runtime without a timer, which
+    /// deadlines need.
+    NoTimer,
+    /// [`Root::block_on`](crate::Root::block_on) (or `Root::main`, `#[canstop::main]`) was
+    /// called on a thread that is running a tokio runtime already.
+    InsideRuntime,
+    /// [`Root::worker_threads(0)`](crate::Root::worker_threads): a multi-thread runtime needs
+    /// at least one worker.
+    NoWorkers,
 }
 
 impl StartError {
@@ -76,7 +109,22 @@ impl fmt::Display for StartError {
             Self::BadTimeout { variable, error } => write!(f, "{variable}: {error}"),
             Self::Runtime(error) => write!(f, "cannot build the tokio runtime: {error}"),
             Self::Signals(error) => write!(f, "cannot install the signal handlers: {error}"),
-            Self::NoRuntime => f.write_str("not inside a tokio runtime"),
+            Self::NoRuntime => f.write_str(
+                "not inside a tokio runtime: await Root::run on a tokio runtime, \
+                 or use Root::block_on, which builds one",
+            ),
+            Self::NoTimer => f.write_str(
+                "the tokio runtime has no timer, which the shutdown deadline needs: \
+                 build it with `enable_time()` (or `enable_all()`)",
+            ),
+            Self::InsideRuntime => f.write_str(
+                "Root::block_on builds its own runtime and cannot run inside one: \
+                 use `Root::run(body).await` on the runtime you are in",
+            ),
+            Self::NoWorkers => f.write_str(
+                "worker_threads(0): a multi-thread runtime needs at least one worker \
+                 (use Root::current_thread() for a single-threaded one)",
+            ),
         }
     }
 }
@@ -86,7 +134,7 @@ impl std::error::Error for StartError {
         match self {
             Self::BadTimeout { error, .. } => Some(error),
             Self::Runtime(error) | Self::Signals(error) => Some(error),
-            Self::NoRuntime => None,
+            Self::NoRuntime | Self::NoTimer | Self::InsideRuntime | Self::NoWorkers => None,
         }
     }
 }

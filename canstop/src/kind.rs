@@ -3,6 +3,8 @@
 use std::fmt;
 use std::panic::Location;
 
+use crate::report::Escaped;
+
 /// The kind of a session: a name and a source location.
 ///
 /// Sessions are counted per kind in the [`Report`](crate::Report). `#[session]` fills the kind
@@ -80,6 +82,12 @@ impl SessionKind {
 
 impl fmt::Display for SessionKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at {}:{}", self.name, self.file, self.line)
+        write!(
+            f,
+            "{} at {}:{}",
+            Escaped(self.name),
+            Escaped(self.file),
+            self.line
+        )
     }
 }

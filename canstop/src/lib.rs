@@ -65,6 +65,7 @@ mod context;
 mod duration;
 mod error;
 mod gate;
+mod grace;
 mod kind;
 mod latch;
 mod locking;
@@ -90,7 +91,10 @@ pub use duration::{parse_duration, DurationError};
 pub use error::{SpawnError, StartError};
 pub use kind::SessionKind;
 pub use outcome::{BodyResult, MainResult};
-pub use report::{exit_code, Report, ServiceOutcome, ServiceReport, SessionStats};
+pub use report::{
+    exit_code, FoldedServices, MainOutcome, Report, ServiceOutcome, ServiceReport, SessionStats,
+    KEPT_STOPPED,
+};
 pub use root::{Root, DEFAULT_TIMEOUT, TIMEOUT_ENV};
 pub use scope::{scope, shutdown, spawn, spawn_blocking, start, Scope};
 pub use service::{Service, ServiceHandle};

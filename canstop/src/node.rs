@@ -9,18 +9,11 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::children::Children;
+use crate::grace::Graces;
 use crate::latch::Latch;
 use crate::report::{ServiceOutcome, ServiceReport};
 use crate::sessions::Sessions;
 use crate::shared::{deadline_after, RootShared, StopInfo};
-
-/// After the tree's deadline, how long the root waits for its services to report their own
-/// aborts (they share the deadline, so they are normally done within microseconds). A service
-/// still running after that is [`ServiceOutcome::Unresponsive`]: its thread is blocked.
-const ABORT_GRACE: Duration = Duration::from_millis(100);
-
-/// The same, after a forced exit (a second signal).
-const FORCE_GRACE: Duration = Duration::from_millis(20);
 
 /// The root, or one service.
 ///
@@ -119,7 +112,7 @@ impl Node {
 
     /// A readable name for messages: the path, or "the root scope".
     pub(crate) fn describe(&self) -> String {
-        if self.path.is_empty() {
+        if self.parent.is_none() {
             "the root scope".to_owned()
         } else {
             format!("service {:?}", self.path)
@@ -210,8 +203,10 @@ impl Node {
     }
 
     /// Waits for the children, then the sessions, until the abort. At the abort every
-    /// session still live is aborted; children are aborted by the same token and report on
-    /// their own. The root gives up on children that do not report within a short grace.
+    /// session still live is aborted, and waited for a short grace so that the report is made
+    /// with their bodies dropped (see [`grace`](crate::grace)); children are aborted by the
+    /// same token and report on their own. The root gives up on children that do not report
+    /// within a grace.
     pub(crate) async fn drain(&self) {
         let everything = async {
             self.children.drain().await;
@@ -222,29 +217,65 @@ impl Node {
             () = everything => true,
             () = self.until_abort() => false,
         };
-        if !drained {
-            let live = self.sessions.abort_all();
-            if live > 0 {
+        if drained {
+            return;
+        }
+        let forced = self.cut_by_force();
+        let live = self.sessions.abort_all();
+        if live > 0 {
+            if forced {
+                tracing::error!(scope = %self.describe(), live, "second signal: aborted live sessions");
+            } else {
                 self.root.note_deadline_reached();
                 tracing::error!(scope = %self.describe(), live, "deadline reached: aborted live sessions");
             }
+        }
+        let graces = Graces::new(forced);
+        let sessions = async {
+            // Aborted sessions drop their bodies at their next poll; one still inside a poll
+            // after the grace is counted as unresponsive.
+            if tokio::time::timeout(graces.sessions, self.sessions.drain())
+                .await
+                .is_err()
+            {
+                tracing::error!(scope = %self.describe(), "aborted sessions still inside a poll: unresponsive");
+            }
+        };
+        let children = async {
             if self.parent.is_some() {
                 // Bounded: the children were aborted with us; a wedged one is the root's call.
                 self.children.drain().await;
-            } else {
-                let grace = if self.root.forced_by().is_some() {
-                    FORCE_GRACE
-                } else {
-                    ABORT_GRACE
-                };
-                if tokio::time::timeout(grace, self.children.drain())
-                    .await
-                    .is_err()
-                {
+            } else if tokio::time::timeout(graces.children, self.children.drain())
+                .await
+                .is_err()
+            {
+                if !forced {
                     self.root.note_deadline_reached();
-                    self.children.give_up();
                 }
+                self.children.give_up();
             }
+        };
+        tokio::join!(sessions, children);
+    }
+
+    /// Whether this node's abort came from a second signal rather than a deadline: the tree
+    /// was forced before this node's deadline.
+    pub(crate) fn cut_by_force(&self) -> bool {
+        match (self.root.forced_at(), self.deadline()) {
+            (Some(forced), Some(deadline)) => forced < deadline,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    /// Closes admission everywhere in the subtree, for a tree that is aborted without a drain
+    /// (its [`Root::run`](crate::Root::run) future dropped, its runtime gone): every later
+    /// spawn or start on one of its scopes is refused.
+    pub(crate) fn close_subtree(&self) {
+        self.sessions.abort_all();
+        self.children.close();
+        for child in self.children.live() {
+            child.close_subtree();
         }
     }
 
@@ -261,6 +292,7 @@ impl Node {
     /// The node's report as things stand: final once it has stopped; for a node still
     /// stopping, what is known (a body that never ended is `Unresponsive`).
     pub(crate) fn report(&self) -> ServiceReport {
+        let (children, folded) = self.children.reports();
         ServiceReport {
             name: self.name.clone(),
             path: self.path.clone(),
@@ -270,7 +302,8 @@ impl Node {
                 .cloned()
                 .unwrap_or(ServiceOutcome::Unresponsive),
             stop_time: self.stopped_in.get().copied(),
-            children: self.children.reports(),
+            children,
+            folded,
             sessions: self.sessions.stats(),
         }
     }

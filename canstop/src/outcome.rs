@@ -3,9 +3,7 @@
 
 use std::any::Any;
 use std::fmt;
-use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::task::Poll;
 
 /// The return types a service or session body may have: `()` or `Result<(), E>` where
 /// `E: Display` (so `std::io::Error`, `anyhow::Error` and `Box<dyn Error>` all work).
@@ -64,19 +62,6 @@ impl Ended {
             Err(panic) => Self::Panicked(panic),
         }
     }
-}
-
-/// Runs `future`, turning a panic in any of its polls into `Err(message)`.
-///
-/// No allocation: the future is pinned in place and each poll runs under `catch_unwind`.
-pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, String> {
-    let mut future = std::pin::pin!(future);
-    std::future::poll_fn(move |cx| match catching(|| future.as_mut().poll(cx)) {
-        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-        Ok(Poll::Pending) => Poll::Pending,
-        Err(message) => Poll::Ready(Err(message)),
-    })
-    .await
 }
 
 /// Runs `f`, turning a panic into `Err(message)`: the one place canstop catches panics.

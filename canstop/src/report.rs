@@ -39,8 +39,15 @@ pub mod exit_code {
 pub struct Report {
     /// What started the shutdown.
     pub trigger: Trigger,
-    /// The top-level services, each with its children.
+    /// How `main`'s body (the body given to [`Root::run`](crate::Root::run)) ended: its error
+    /// or panic is kept whatever triggered the shutdown.
+    pub main: MainOutcome,
+    /// The top-level services, each with its children (beyond [`KEPT_STOPPED`] stopped ones,
+    /// folded per name into [`folded`](Self::folded)).
     pub services: Vec<ServiceReport>,
+    /// Top-level services that had stopped while more than [`KEPT_STOPPED`] stopped ones were
+    /// kept already, summed per name: their counts are exact, their details are not kept.
+    pub folded: Vec<FoldedServices>,
     /// Every kind of session in the tree, summed over the scopes it ran in.
     pub sessions: Vec<SessionStats>,
     /// From the trigger until everything stopped or was given up on.
@@ -68,6 +75,8 @@ pub struct ServiceReport {
     pub stop_time: Option<Duration>,
     /// Its child services.
     pub children: Vec<ServiceReport>,
+    /// Child services folded per name (see [`Report::folded`]).
+    pub folded: Vec<FoldedServices>,
     /// The sessions that ran in its scope, per kind.
     pub sessions: Vec<SessionStats>,
 }
@@ -97,6 +106,8 @@ pub enum ServiceOutcome {
     },
     /// It was still running at its deadline and was dropped.
     Aborted,
+    /// It was still running when a second signal cut the drain short, and was dropped.
+    Forced,
     /// Its task did not get to run by the deadline (a worker thread blocked in synchronous
     /// code, for instance); it was given up on.
     Unresponsive,
@@ -106,6 +117,166 @@ impl ServiceOutcome {
     /// Stopped or ended early with `Ok`.
     pub fn is_clean(&self) -> bool {
         matches!(self, Self::Stopped | Self::EndedEarly)
+    }
+
+    /// Aborted (at a deadline or by a second signal) or given up on.
+    pub fn is_aborted(&self) -> bool {
+        matches!(self, Self::Aborted | Self::Forced | Self::Unresponsive)
+    }
+}
+
+/// How `main`'s body ended (the body of `#[canstop::main]`, `#[canstop::test]` or
+/// [`Root::run`](crate::Root::run)).
+///
+/// # The rule
+///
+/// The body runs until it returns. A trigger that the body did not raise itself (a signal, a
+/// failing service, a call from elsewhere in the tree) drops it at the stop
+/// ([`DroppedAtStop`](Self::DroppedAtStop)): set-up code has no business delaying a shutdown.
+/// A body that raised the trigger itself ([`canstop::shutdown()`](fn@crate::shutdown) from
+/// inside it) is *not* cut off: it runs to its end, bounded by the tree's deadline, so that
+/// "trigger, wait, assert" is sound in tests. Its error or panic is kept either way, and makes
+/// the exit code non-zero, whatever triggered the shutdown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MainOutcome {
+    /// It returned `()` or `Ok`.
+    Returned,
+    /// It was still running when a trigger it did not raise stopped the tree, and was dropped.
+    DroppedAtStop,
+    /// It returned an error (its `Debug` text).
+    Failed {
+        /// The error, as `Debug` shows it.
+        error: String,
+    },
+    /// It panicked, in a poll or while being dropped.
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
+    /// It was still running at the tree's deadline and was dropped.
+    Aborted,
+    /// It was still running when a second signal cut the drain short, and was dropped.
+    Forced,
+    /// It was still inside a poll when the report was made (its thread is blocked).
+    Unresponsive,
+}
+
+impl MainOutcome {
+    /// Returned `Ok`, or dropped at a stop it did not ask for.
+    pub fn is_clean(&self) -> bool {
+        matches!(self, Self::Returned | Self::DroppedAtStop)
+    }
+
+    /// Returned an error or panicked.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Self::Failed { .. } | Self::Panicked { .. })
+    }
+
+    /// Aborted (at the deadline or by a second signal) or given up on.
+    pub fn is_aborted(&self) -> bool {
+        matches!(self, Self::Aborted | Self::Forced | Self::Unresponsive)
+    }
+}
+
+/// How many stopped child services a scope keeps in full in its report; those that stop
+/// after that are folded per name into a [`FoldedServices`], so that a program that starts
+/// and stops services all day keeps a bounded report (and retains nothing per service).
+pub const KEPT_STOPPED: usize = 64;
+
+/// Stopped services of one name, beyond the [`KEPT_STOPPED`] kept in full: exact counts of
+/// how they ended, their sessions summed per kind, and a sample of their errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FoldedServices {
+    /// Their name.
+    pub name: String,
+    /// Their path from the root (the same for every one of them).
+    pub path: String,
+    /// How many were folded.
+    pub count: u64,
+    /// Stopped cleanly or ended early with `Ok`.
+    pub clean: u64,
+    /// Failed with an error.
+    pub failed: u64,
+    /// Panicked.
+    pub panicked: u64,
+    /// Aborted at a deadline, by a second signal, or given up on.
+    pub aborted: u64,
+    /// The first few errors and panics.
+    pub errors: Vec<String>,
+    /// Their sessions (and their children's), per kind.
+    pub sessions: Vec<SessionStats>,
+    /// How many child services (at any depth) they had, in total.
+    pub descendants: u64,
+    /// Of those, how many failed or panicked.
+    pub descendants_failed: u64,
+    /// Of those, how many were aborted or given up on.
+    pub descendants_aborted: u64,
+}
+
+impl FoldedServices {
+    pub(crate) fn new(report: &ServiceReport) -> Self {
+        Self {
+            name: report.name.clone(),
+            path: report.path.clone(),
+            count: 0,
+            clean: 0,
+            failed: 0,
+            panicked: 0,
+            aborted: 0,
+            errors: Vec::new(),
+            sessions: Vec::new(),
+            descendants: 0,
+            descendants_failed: 0,
+            descendants_aborted: 0,
+        }
+    }
+
+    /// Adds one stopped service (and its subtree) to the group.
+    pub(crate) fn add(&mut self, report: &ServiceReport) {
+        self.count += 1;
+        let mut keep = |error: String| {
+            if self.errors.len() < crate::sessions::ERRORS_KEPT {
+                self.errors.push(error);
+            }
+        };
+        match &report.outcome {
+            outcome if outcome.is_clean() => self.clean += 1,
+            ServiceOutcome::Failed { error, .. } => {
+                self.failed += 1;
+                keep(error.clone());
+            }
+            ServiceOutcome::Panicked { message, .. } => {
+                self.panicked += 1;
+                keep(format!("panicked: {message}"));
+            }
+            _ => self.aborted += 1,
+        }
+        fn subtree(folded: &mut FoldedServices, report: &ServiceReport) {
+            for stats in &report.sessions {
+                crate::sessions::merge_into(&mut folded.sessions, stats);
+            }
+            for child in &report.children {
+                folded.descendants += 1;
+                if child.outcome.is_aborted() {
+                    folded.descendants_aborted += 1;
+                } else if !child.outcome.is_clean() {
+                    folded.descendants_failed += 1;
+                }
+                subtree(folded, child);
+            }
+            for group in &report.folded {
+                folded.descendants += group.count + group.descendants;
+                folded.descendants_failed +=
+                    group.failed + group.panicked + group.descendants_failed;
+                folded.descendants_aborted += group.aborted + group.descendants_aborted;
+                for stats in &group.sessions {
+                    crate::sessions::merge_into(&mut folded.sessions, stats);
+                }
+            }
+        }
+        subtree(self, report);
     }
 }
 
@@ -128,6 +299,10 @@ pub struct SessionStats {
     /// Blocking work still running at the deadline, which cannot be aborted and was left
     /// behind when the process exited. Part of `aborted`.
     pub abandoned: u64,
+    /// Sessions aborted at the deadline that were still inside a poll of their body when the
+    /// report was made (their thread was blocked in synchronous code): their body is dropped
+    /// when that poll returns, and whatever it returns is not counted again. Part of `aborted`.
+    pub unresponsive: u64,
     /// The first few error and panic messages (the counts are exact, the messages a sample).
     pub errors: Vec<String>,
 }
@@ -142,6 +317,7 @@ impl SessionStats {
             panicked: 0,
             aborted: 0,
             abandoned: 0,
+            unresponsive: 0,
             errors: Vec::new(),
         }
     }
@@ -153,6 +329,7 @@ impl SessionStats {
         self.panicked += other.panicked;
         self.aborted += other.aborted;
         self.abandoned += other.abandoned;
+        self.unresponsive += other.unresponsive;
         let room = crate::sessions::ERRORS_KEPT.saturating_sub(self.errors.len());
         self.errors.extend(other.errors.iter().take(room).cloned());
     }
@@ -164,27 +341,31 @@ impl SessionStats {
 }
 
 impl Report {
-    /// The process exit code; see [`exit_code`] for the table.
+    /// The process exit code; see [`exit_code`] for the table. Derived from the outcomes
+    /// alone: what ended how, never how long it took.
     pub fn exit_code(&self) -> u8 {
         if let Some(signal) = self.forced {
             return exit_code::FORCED_BASE + signal.number();
         }
-        let mut services = Vec::new();
-        self.walk(&mut |service| services.push(service));
+        let services = self.all_services();
+        let folded = self.all_folded();
         let timed_out = self.deadline_reached
+            || self.main.is_aborted()
             || self.sessions.iter().any(|stats| stats.aborted > 0)
-            || services.iter().any(|service| {
-                matches!(
-                    service.outcome,
-                    ServiceOutcome::Aborted | ServiceOutcome::Unresponsive
-                )
-            });
+            || services.iter().any(|service| service.outcome.is_aborted())
+            || folded
+                .iter()
+                .any(|folded| folded.aborted + folded.descendants_aborted > 0);
         if timed_out {
             return exit_code::TIMED_OUT;
         }
         let failed = self.trigger.is_failure()
+            || self.main.is_failure()
             || self.sessions.iter().any(|stats| stats.panicked > 0)
-            || services.iter().any(|service| !service.outcome.is_clean());
+            || services.iter().any(|service| !service.outcome.is_clean())
+            || folded
+                .iter()
+                .any(|folded| folded.failed + folded.panicked + folded.descendants_failed > 0);
         if failed {
             exit_code::FAILED
         } else {
@@ -247,6 +428,13 @@ impl Report {
             .collect()
     }
 
+    /// Every folded group of services in the tree (see [`Report::folded`]).
+    pub fn all_folded(&self) -> Vec<&FoldedServices> {
+        let mut all: Vec<&FoldedServices> = self.folded.iter().collect();
+        self.walk(&mut |service| all.extend(&service.folded));
+        all
+    }
+
     fn walk<'a>(&'a self, visit: &mut dyn FnMut(&'a ServiceReport)) {
         fn go<'a>(service: &'a ServiceReport, visit: &mut dyn FnMut(&'a ServiceReport)) {
             visit(service);
@@ -275,12 +463,16 @@ impl fmt::Display for Report {
                 None => String::new(),
             }
         )?;
-        if self.services.is_empty() {
+        writeln!(f, "  main: {}", self.main)?;
+        if self.services.is_empty() && self.folded.is_empty() {
             writeln!(f, "  services: none")?;
         } else {
             writeln!(f, "  services:")?;
             for service in &self.services {
                 write_service(f, service, 2)?;
+            }
+            for folded in &self.folded {
+                write_folded(f, folded, 2)?;
             }
         }
         if self.sessions.is_empty() {
@@ -290,7 +482,7 @@ impl fmt::Display for Report {
             for stats in &self.sessions {
                 write!(f, "\n    {stats}")?;
                 for error in &stats.errors {
-                    write!(f, "\n      error: {error}")?;
+                    write!(f, "\n      error: {}", Escaped(error))?;
                 }
             }
         }
@@ -300,7 +492,17 @@ impl fmt::Display for Report {
 
 fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usize) -> fmt::Result {
     let indent = "  ".repeat(depth);
-    write!(f, "{indent}{}: {}", service.name, service.outcome)?;
+    write!(f, "{indent}{}: {}", Escaped(&service.name), service.outcome)?;
+    let aborted: u64 = service.sessions.iter().map(|stats| stats.aborted).sum();
+    if aborted > 0 {
+        // The body's outcome is not the whole story: say what happened to its sessions.
+        let what = if service.outcome == ServiceOutcome::Forced {
+            "by the second signal"
+        } else {
+            "at the deadline"
+        };
+        write!(f, "; {aborted} of its sessions ABORTED {what}")?;
+    }
     match service.stop_time {
         Some(stop_time) => write!(f, " (stopped in {stop_time:?})")?,
         None if service.outcome != ServiceOutcome::Unresponsive => {
@@ -311,6 +513,35 @@ fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usi
     writeln!(f)?;
     for child in &service.children {
         write_service(f, child, depth + 1)?;
+    }
+    for folded in &service.folded {
+        write_folded(f, folded, depth + 1)?;
+    }
+    Ok(())
+}
+
+fn write_folded(f: &mut fmt::Formatter<'_>, folded: &FoldedServices, depth: usize) -> fmt::Result {
+    let indent = "  ".repeat(depth);
+    write!(
+        f,
+        "{indent}{} more stopped services named {}: clean={} failed={} panicked={} aborted={}",
+        folded.count,
+        Escaped(&folded.name),
+        folded.clean,
+        folded.failed,
+        folded.panicked,
+        folded.aborted
+    )?;
+    if folded.descendants > 0 {
+        write!(
+            f,
+            " (with {} child services: failed={} aborted={})",
+            folded.descendants, folded.descendants_failed, folded.descendants_aborted
+        )?;
+    }
+    writeln!(f)?;
+    for error in &folded.errors {
+        writeln!(f, "{indent}  error: {}", Escaped(error))?;
     }
     Ok(())
 }
@@ -327,9 +558,28 @@ impl fmt::Display for ServiceOutcome {
         match self {
             Self::Stopped => f.write_str("stopped cleanly"),
             Self::EndedEarly => f.write_str("ended early (returned Ok before being told to stop)"),
-            Self::Failed { error, early } => write!(f, "FAILED{}: {error}", when(*early)),
-            Self::Panicked { message, early } => write!(f, "PANICKED{}: {message}", when(*early)),
+            Self::Failed { error, early } => {
+                write!(f, "FAILED{}: {}", when(*early), Escaped(error))
+            }
+            Self::Panicked { message, early } => {
+                write!(f, "PANICKED{}: {}", when(*early), Escaped(message))
+            }
             Self::Aborted => f.write_str("ABORTED at the deadline"),
+            Self::Forced => f.write_str("ABORTED by a second signal"),
+            Self::Unresponsive => f.write_str("UNRESPONSIVE at the deadline (given up on)"),
+        }
+    }
+}
+
+impl fmt::Display for MainOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Returned => f.write_str("returned Ok"),
+            Self::DroppedAtStop => f.write_str("dropped at the stop (it had not returned)"),
+            Self::Failed { error } => write!(f, "FAILED: {}", Escaped(error)),
+            Self::Panicked { message } => write!(f, "PANICKED: {}", Escaped(message)),
+            Self::Aborted => f.write_str("ABORTED at the deadline"),
+            Self::Forced => f.write_str("ABORTED by a second signal"),
             Self::Unresponsive => f.write_str("UNRESPONSIVE at the deadline (given up on)"),
         }
     }
@@ -345,6 +595,48 @@ impl fmt::Display for SessionStats {
         if self.abandoned > 0 {
             write!(f, " (abandoned blocking work: {})", self.abandoned)?;
         }
+        if self.unresponsive > 0 {
+            write!(
+                f,
+                " (still in a poll at the report, thread blocked: {})",
+                self.unresponsive
+            )?;
+        }
         Ok(())
+    }
+}
+
+/// User text (a name, an error, a panic message) as the report shows it: control characters
+/// escaped, so that no text can start a line of its own and forge the report.
+pub(crate) struct Escaped<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for part in self.0.split_inclusive(char::is_control) {
+            let mut chars = part.chars();
+            match chars.next_back() {
+                Some(last) if last.is_control() => {
+                    f.write_str(chars.as_str())?;
+                    write!(f, "{}", last.escape_default())?;
+                }
+                _ => f.write_str(part)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Escaped;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let forged = "oops\n  services:\r\u{1b}[31m";
+        assert_eq!(
+            Escaped(forged).to_string(),
+            "oops\\n  services:\\r\\u{1b}[31m"
+        );
+        assert_eq!(Escaped("plain text, é").to_string(), "plain text, é");
     }
 }

@@ -2,7 +2,8 @@
 //! runs the shutdown sequence and returns the [`Report`].
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
+use std::task::Poll;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +11,11 @@ use std::time::Duration;
 use crate::context;
 use crate::duration::parse_duration;
 use crate::error::StartError;
+use crate::grace::EXIT_GRACE;
 use crate::node::Node;
-use crate::outcome::{catch_panic, Ended, MainResult};
-use crate::report::{Report, ServiceReport, SessionStats};
-use crate::sessions::merge_into;
+use crate::outcome::{catching, Ended, MainResult};
+use crate::report::{FoldedServices, MainOutcome, Report, ServiceReport};
+use crate::sessions::Totals;
 use crate::shared::RootShared;
 use crate::signals;
 use crate::trigger::Trigger;
@@ -25,11 +27,6 @@ pub const TIMEOUT_ENV: &str = "CANSTOP_SHUTDOWN_TIMEOUT";
 
 /// The drain timeout when none is configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// After the report, how long the runtime gets to drop what is left (aborted tasks run their
-/// drop guards) before the process exits without it. Only abandoned blocking work makes
-/// `block_on` wait this long.
-const EXIT_GRACE: Duration = Duration::from_millis(250);
 
 /// The root of a supervisor tree: configure it, then [`run`](Self::run) a body in it (inside
 /// a tokio runtime) or [`block_on`](Self::block_on) it (building one, as `#[canstop::main]`
@@ -114,7 +111,8 @@ impl Root {
     }
 
     /// Whether [`TIMEOUT_ENV`] overrides the timeout (default: yes). A malformed value is a
-    /// [`StartError`], never silently ignored.
+    /// [`StartError`], never silently ignored; an empty one counts as unset (orchestrator
+    /// templates render a missing value as an empty string).
     pub fn timeout_from_env(mut self, enabled: bool) -> Self {
         self.timeout_from_env = enabled;
         self
@@ -158,6 +156,8 @@ impl Root {
             error,
         };
         match std::env::var(TIMEOUT_ENV) {
+            // Empty is unset: what an orchestrator's template gives for "no value".
+            Ok(value) if value.trim().is_empty() => Ok(self.timeout),
             Ok(value) => parse_duration(&value).map_err(bad),
             Err(std::env::VarError::NotPresent) => Ok(self.timeout),
             // Not UTF-8: malformed, not absent.
@@ -193,6 +193,10 @@ impl Root {
     {
         let timeout = self.effective_timeout()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
+        // Deadlines need the runtime's timer; without one, tokio panics at the first sleep.
+        if catching(|| drop(tokio::time::sleep(Duration::ZERO))).is_err() {
+            return Err(StartError::NoTimer);
+        }
         let shared = RootShared::new(timeout, runtime);
         let root = Node::root(shared.clone());
         let mut guard = AbortOnDrop {
@@ -264,11 +268,23 @@ impl Root {
 
     /// Builds a tokio runtime, runs [`run`](Self::run) on it, and shuts the runtime down
     /// without waiting for abandoned blocking work.
+    ///
+    /// # Errors
+    ///
+    /// A [`StartError`] (nothing was run) for a malformed [`TIMEOUT_ENV`], a call on a thread
+    /// that runs a tokio runtime already ([`StartError::InsideRuntime`]: use
+    /// [`run`](Self::run) there), `worker_threads(0)`, or a runtime that cannot be built.
     pub fn block_on<F>(self, body: F) -> Result<Report, StartError>
     where
         F: Future,
         F::Output: MainResult,
     {
+        if matches!(self.runtime, RuntimeKind::MultiThread { workers: Some(0) }) {
+            return Err(StartError::NoWorkers);
+        }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(StartError::InsideRuntime);
+        }
         let runtime = self.build_runtime().map_err(StartError::Runtime)?;
         let report = runtime.block_on(self.run_tree(body, true));
         match &report {
@@ -293,31 +309,92 @@ impl Root {
     }
 }
 
-/// Runs `main`'s body in the root scope; it is dropped if a trigger fires first.
+/// Runs `main`'s body in the root scope and records how it ended (see [`MainOutcome`] for
+/// when it is dropped at the stop). It is built, polled and dropped with panics caught.
 async fn run_main<F>(root: &Arc<Node>, body: F)
 where
     F: Future,
     F::Output: MainResult,
 {
-    let body = pin!(context::scoped(
-        root.clone(),
-        catch_panic(async move { body.await.into_result() })
-    ));
-    let result = tokio::select! {
-        biased;
-        result = body => result,
-        () = root.token.cancelled() => {
-            tracing::debug!("main's body dropped: the shutdown started before it returned");
-            return;
+    let shared = root.root.clone();
+    let mut scope = Some(root.clone());
+    // Boxed (once per tree) so that it can be dropped on its own, under `catching`.
+    let mut body = Box::pin(async move { body.await.into_result() });
+    let outcome = {
+        let mut poll = pin!(std::future::poll_fn(|cx| {
+            let _in = context::enter(&mut scope);
+            context::as_main_of(&shared, || catching(|| body.as_mut().poll(cx)))
+                .map_or_else(|panic| Poll::Ready(Err(panic)), |polled| polled.map(Ok))
+        }));
+        watch_main(root, &mut poll).await
+    };
+    let dropped = {
+        let _in = context::enter(&mut scope);
+        catching(move || drop(body))
+    };
+    let outcome = match (dropped, outcome) {
+        (Ok(()), outcome) => outcome,
+        (Err(_), outcome @ MainOutcome::Panicked { .. }) => outcome,
+        (Err(message), _) => {
+            let message = format!("while being dropped: {message}");
+            tracing::error!(%message, "main's body panicked");
+            shared.trigger(Trigger::MainPanicked {
+                message: message.clone(),
+            });
+            MainOutcome::Panicked { message }
         }
     };
+    shared.set_main(outcome);
+}
+
+/// Polls `main`'s body until it returns; drops it at a stop it did not raise itself, and at
+/// the deadline otherwise.
+async fn watch_main<B>(root: &Node, body: &mut Pin<&mut B>) -> MainOutcome
+where
+    B: Future<Output = Result<Result<(), String>, String>>,
+{
+    tokio::select! {
+        biased;
+        result = body.as_mut() => return judge_main(root, result),
+        () = root.token.cancelled() => {}
+    }
+    if !root.root.triggered_by_main() {
+        tracing::debug!("main's body dropped: the shutdown started before it returned");
+        return MainOutcome::DroppedAtStop;
+    }
+    tokio::select! {
+        biased;
+        result = body.as_mut() => judge_main(root, result),
+        () = root.until_abort() => {
+            if root.cut_by_force() {
+                MainOutcome::Forced
+            } else {
+                root.root.note_deadline_reached();
+                tracing::error!("main's body did not return by the deadline: aborted");
+                MainOutcome::Aborted
+            }
+        }
+    }
+}
+
+/// `main`'s body returned: an error or a panic is the trigger (unless one came first) and is
+/// kept in the report either way.
+fn judge_main(root: &Node, result: Result<Result<(), String>, String>) -> MainOutcome {
     match Ended::from_result(result) {
-        Ended::Ok => {}
+        Ended::Ok => MainOutcome::Returned,
         Ended::Failed(error) => {
-            root.root.trigger(Trigger::MainFailed { error });
+            tracing::error!(%error, "main returned an error");
+            root.root.trigger(Trigger::MainFailed {
+                error: error.clone(),
+            });
+            MainOutcome::Failed { error }
         }
         Ended::Panicked(message) => {
-            root.root.trigger(Trigger::MainPanicked { message });
+            tracing::error!(%message, "main panicked");
+            root.root.trigger(Trigger::MainPanicked {
+                message: message.clone(),
+            });
+            MainOutcome::Panicked { message }
         }
     }
 }
@@ -350,25 +427,32 @@ async fn wait_for_trigger(root: &Arc<Node>) {
 
 /// The report of the tree under `root`, as things stand (final once the drain has ended).
 pub(crate) fn assemble_report(root: &Node) -> Report {
-    let services = root.children.reports();
-    // One entry per kind already: the root's own sessions.
-    let mut sessions = root.sessions.stats();
-    fn add_sessions(all: &mut Vec<SessionStats>, service: &ServiceReport) {
-        for stats in &service.sessions {
-            merge_into(all, stats);
-        }
+    let (services, folded) = root.children.reports();
+    // The root's own sessions, then every service's, summed per kind.
+    let mut sessions = Totals::from(root.sessions.stats());
+    fn add_sessions(all: &mut Totals, service: &ServiceReport) {
+        service.sessions.iter().for_each(|stats| all.add(stats));
+        service.folded.iter().for_each(|group| add_folded(all, group));
         for child in &service.children {
             add_sessions(all, child);
         }
     }
-    for service in &services {
-        add_sessions(&mut sessions, service);
+    fn add_folded(all: &mut Totals, group: &FoldedServices) {
+        group.sessions.iter().for_each(|stats| all.add(stats));
     }
+    services
+        .iter()
+        .for_each(|service| add_sessions(&mut sessions, service));
+    folded
+        .iter()
+        .for_each(|group| add_folded(&mut sessions, group));
     let shared = &root.root;
     Report {
         trigger: shared.trigger_info().unwrap_or(Trigger::Finished),
+        main: shared.main_outcome(),
         services,
-        sessions,
+        folded,
+        sessions: sessions.into_vec(),
         stop_time: root
             .stop_info()
             .map_or(Duration::ZERO, |stop| stop.requested_at.elapsed()),
@@ -393,7 +477,8 @@ impl Drop for AbortOnDrop {
         let shared = &self.root.root;
         tracing::warn!("the root's future was dropped: aborting the tree");
         shared.abort_now();
-        self.root.sessions.abort_all();
+        // Nothing drains this tree any more: every scope refuses work from now on.
+        self.root.close_subtree();
         if let Some(watchdog) = shared.watchdog.get() {
             watchdog.disarm();
         }

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::{pin, Pin};
+use std::task::Poll;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use tracing::Instrument;
 use crate::context;
 use crate::error::SpawnError;
 use crate::node::Node;
-use crate::outcome::{catch_panic, BodyResult, Ended};
+use crate::outcome::{catching, BodyResult, Ended};
 use crate::report::ServiceOutcome;
 use crate::shutdown::Shutdown;
 use crate::trigger::Trigger;
@@ -148,7 +149,25 @@ impl fmt::Debug for ServiceHandle {
     }
 }
 
+/// Checks that a service name gives an unambiguous path and report line.
+fn validate_name(name: &str) -> Result<(), SpawnError> {
+    let reason = if name.is_empty() {
+        "it is empty"
+    } else if name.contains('/') {
+        "it contains '/', which separates the names of a path"
+    } else if name.contains(char::is_control) {
+        "it contains a control character"
+    } else {
+        return Ok(());
+    };
+    Err(SpawnError::InvalidName {
+        name: name.to_owned(),
+        reason,
+    })
+}
+
 pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHandle, SpawnError> {
+    validate_name(&service.name)?;
     let path = parent.child_path(&service.name);
     let Some((id, node)) = parent
         .children
@@ -192,6 +211,37 @@ enum BodyEnd {
     Aborted,
 }
 
+impl BodyEnd {
+    /// The body's `Drop` panicked after it ended this way: it is reported as panicked (a
+    /// deadline it passed is still noted by [`Supervisor::judge`]'s caller).
+    fn drop_panicked(self, message: String) -> Self {
+        let early = matches!(self, Self::Returned { early: true, .. });
+        match self {
+            // A panic during the poll is the first thing that went wrong: keep it.
+            Self::Returned {
+                ended: Ended::Panicked(first),
+                early,
+            } => Self::Returned {
+                ended: Ended::Panicked(first),
+                early,
+            },
+            Self::Returned {
+                ended: Ended::Failed(error),
+                ..
+            } => Self::Returned {
+                ended: Ended::Panicked(format!(
+                    "while being dropped (after returning the error {error:?}): {message}"
+                )),
+                early,
+            },
+            _ => Self::Returned {
+                ended: Ended::Panicked(format!("while being dropped: {message}")),
+                early,
+            },
+        }
+    }
+}
+
 impl Supervisor {
     async fn run(self, service: Service) {
         let node = &self.node;
@@ -206,18 +256,61 @@ impl Supervisor {
         self.parent.children.finish(self.id, report);
     }
 
+    /// Builds, polls and drops the body, each step with the service as the current scope and
+    /// panics caught: a body that panics while being built, polled or dropped is a panicked
+    /// service, never a dead supervisor.
     async fn run_body(&self, service: Service) -> BodyEnd {
         let node = &self.node;
+        let mut scope = Some(node.clone());
         let shutdown = Shutdown::new(node.clone());
-        let body = service.body;
-        let body = context::scoped(
-            node.clone(),
-            catch_panic(async move { body(shutdown).await }),
-        );
-        let mut body = pin!(body);
+        let make = service.body;
+        let made = {
+            let _in = context::enter(&mut scope);
+            catching(move || make(shutdown))
+        };
+        let mut body = match made {
+            Ok(body) => body,
+            Err(message) => {
+                return BodyEnd::Returned {
+                    ended: Ended::Panicked(message),
+                    early: !node.token.is_cancelled(),
+                }
+            }
+        };
+        let end = {
+            let mut poll = pin!(std::future::poll_fn(|cx| {
+                let _in = context::enter(&mut scope);
+                catching(|| body.as_mut().poll(cx)).map_or_else(
+                    |panic| Poll::Ready(Err(panic)),
+                    |polled| polled.map(Ok),
+                )
+            }));
+            Self::watch(node, service.cancel_on_stop, &mut poll).await
+        };
+        let dropped = {
+            let _in = context::enter(&mut scope);
+            catching(move || drop(body))
+        };
+        match dropped {
+            Ok(()) => end,
+            Err(message) => {
+                if matches!(end, BodyEnd::Aborted) {
+                    self.note_aborted();
+                }
+                end.drop_panicked(message)
+            }
+        }
+    }
+
+    /// Polls the body until it returns, or until its stop (a body that takes no `Shutdown`)
+    /// or its deadline.
+    async fn watch<F>(node: &Node, cancel_on_stop: bool, body: &mut Pin<&mut F>) -> BodyEnd
+    where
+        F: Future<Output = Result<Result<(), String>, String>>,
+    {
         tokio::select! {
             biased;
-            result = &mut body => {
+            result = body.as_mut() => {
                 return BodyEnd::Returned {
                     ended: Ended::from_result(result),
                     early: !node.token.is_cancelled(),
@@ -225,24 +318,25 @@ impl Supervisor {
             }
             () = node.token.cancelled() => {}
         }
-        if service.cancel_on_stop {
+        if cancel_on_stop {
             return BodyEnd::DroppedAtStop;
         }
         tokio::select! {
             biased;
-            result = &mut body => BodyEnd::Returned { ended: Ended::from_result(result), early: false },
+            result = body.as_mut() => BodyEnd::Returned { ended: Ended::from_result(result), early: false },
             () = node.until_abort() => BodyEnd::Aborted,
+        }
+    }
+
+    fn note_aborted(&self) {
+        if !self.node.cut_by_force() {
+            self.node.root.note_deadline_reached();
         }
     }
 
     /// Turns the body's end into an outcome; an early error or panic triggers the shutdown.
     fn judge(&self, end: BodyEnd) -> ServiceOutcome {
         let path = &self.node.path;
-        if matches!(end, BodyEnd::Returned { .. }) && self.node.abort.is_cancelled() {
-            // It returned, but only after its deadline (its thread was blocked): not clean.
-            self.node.root.note_deadline_reached();
-            tracing::error!(service = %path, "service returned after its deadline");
-        }
         match end {
             BodyEnd::Returned {
                 ended: Ended::Ok,
@@ -281,6 +375,10 @@ impl Supervisor {
                     });
                 }
                 ServiceOutcome::Panicked { message, early }
+            }
+            BodyEnd::Aborted if self.node.cut_by_force() => {
+                tracing::error!(service = %path, "service aborted by a second signal");
+                ServiceOutcome::Forced
             }
             BodyEnd::Aborted => {
                 self.node.root.note_deadline_reached();

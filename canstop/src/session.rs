@@ -13,7 +13,7 @@ use crate::error::SpawnError;
 use crate::kind::SessionKind;
 use crate::node::Node;
 use crate::outcome::{catching, BodyResult, Ended};
-use crate::sessions::{BlockingStart, Place, Settle};
+use crate::sessions::{BlockingStart, Place, Refusal, Settle, Swept, MAX_KINDS};
 use crate::shutdown::Shutdown;
 
 /// One unit of tracked work (a connection, a request, a job), ready to be spawned.
@@ -212,21 +212,23 @@ where
             .is_none_or(|node| node.sessions.is_aborted())
         {
             // The deadline sweep has begun: the body is dropped without another poll.
-            guard.end(Settle::Aborted);
+            let _ = guard.end(Settle::Aborted);
             return Poll::Ready(());
         }
         let _span = this.span.as_deref().map(tracing::Span::enter);
         let polled = {
             let _scope = context::enter(&mut guard.node);
             let future = this.future;
-            catching(|| future.poll(cx))
+            // The output's conversion is caught too: an error whose `Display` panics is a
+            // panicked session, not a lost one.
+            catching(|| future.poll(cx).map(BodyResult::into_result))
         };
         let result = match polled {
             Ok(Poll::Pending) => return guard.park(cx.waker()),
-            Ok(Poll::Ready(output)) => Ok(output.into_result()),
+            Ok(Poll::Ready(result)) => Ok(result),
             Err(message) => Err(message),
         };
-        guard.end(settle(result));
+        let _ = guard.end(settle(result));
         Poll::Ready(())
     }
 }
@@ -245,9 +247,10 @@ struct SessionGuard {
 }
 
 impl SessionGuard {
-    fn end(&mut self, how: Settle) {
-        if let Some(node) = &self.node {
-            node.sessions.settle(&mut self.place, how);
+    fn end(&mut self, how: Settle) -> Swept {
+        match &self.node {
+            Some(node) => node.sessions.settle(&mut self.place, how),
+            None => Swept(false),
         }
     }
 
@@ -260,7 +263,7 @@ impl SessionGuard {
         if node.sessions.park(&mut self.place, waker) {
             return Poll::Pending;
         }
-        self.end(Settle::Aborted);
+        let _ = self.end(Settle::Aborted);
         Poll::Ready(())
     }
 }
@@ -269,8 +272,9 @@ impl Drop for SessionGuard {
     fn drop(&mut self) {
         // `settle` would do nothing for a session counted already; checking here first keeps
         // the common drop (after `end`) from building a `Settle` and making the call.
-        if !self.place.is_settled() {
-            self.end(Settle::Aborted);
+        if !self.place.is_settled() && self.end(Settle::Aborted) == Swept(true) {
+            // Blocking work the deadline sweep counted: the sweep left the gate for it.
+            return;
         }
         if let Some(node) = &self.node {
             node.sessions.leave();
@@ -286,9 +290,16 @@ fn settle(result: Result<Result<(), String>, String>) -> Settle {
     }
 }
 
-fn refused(node: &Node) -> SpawnError {
-    SpawnError::Closed {
-        scope: node.describe(),
+#[cold]
+fn refused(node: &Node, why: Refusal) -> SpawnError {
+    match why {
+        Refusal::Closed => SpawnError::Closed {
+            scope: node.describe(),
+        },
+        Refusal::TooManyKinds => SpawnError::TooManyKinds {
+            scope: node.describe(),
+            limit: MAX_KINDS,
+        },
     }
 }
 
@@ -315,7 +326,7 @@ pub(crate) fn spawn_on<B: SessionBody>(
     let place = node
         .sessions
         .admit(session.kind)
-        .ok_or_else(|| refused(node))?;
+        .map_err(|why| refused(node, why))?;
     let task = SessionTask {
         future,
         guard: SessionGuard {
@@ -340,7 +351,10 @@ where
     R: BodyResult,
 {
     let span = session_span(kind, true);
-    let place = node.sessions.admit(kind).ok_or_else(|| refused(node))?;
+    let place = node
+        .sessions
+        .admit(kind)
+        .map_err(|why| refused(node, why))?;
     let mut guard = SessionGuard {
         node: Some(node.clone()),
         place,
@@ -358,7 +372,8 @@ where
     drop(node.root.runtime.spawn_blocking(move || {
         crate::slots::share_on_this_thread();
         if !start.start() {
-            // Cancelled by the sweep, which counted it; the guard only cleans up.
+            // Cancelled by the sweep, which counted it and left the gate for it: the guard
+            // only takes it out of the registry.
             return;
         }
         let _span = span.as_deref().map(tracing::Span::enter);
@@ -366,7 +381,10 @@ where
             let _scope = context::enter(&mut guard.node);
             catching(|| work().into_result())
         };
-        guard.end(settle(result));
+        if guard.end(settle(result)) == Swept(true) {
+            // Abandoned at the deadline and counted by the sweep, which left the gate for it.
+            drop(guard.node.take());
+        }
     }));
     Ok(())
 }

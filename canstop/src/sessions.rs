@@ -43,6 +43,7 @@
 //!   aborted never runs, and work that had started is counted as abandoned.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 
@@ -71,11 +72,32 @@ pub(crate) struct Sessions {
     aborted: AtomicBool,
     /// The scope's kinds, in the order they were first admitted; a kind's index is its slot.
     kinds: [OnceLock<SessionKind>; FAST_KINDS],
-    more_kinds: Mutex<Vec<SessionStats>>,
+    more_kinds: Mutex<MoreKinds>,
     shards: Box<[Padded<Shard>]>,
     /// The first few error messages of each kind, by kind index.
-    errors: Mutex<Vec<(KindIndex, Vec<String>)>>,
+    errors: Mutex<HashMap<KindIndex, Vec<String>>>,
 }
+
+/// The kinds beyond the first [`FAST_KINDS`], counted under a lock: found by hash, so that a
+/// scope with thousands of kinds still admits in constant time.
+#[derive(Default)]
+struct MoreKinds {
+    index: HashMap<SessionKind, u16>,
+    stats: Vec<SessionStats>,
+}
+
+/// Why a scope refused a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The scope is closed (drained, or past its deadline).
+    Closed,
+    /// The scope has [`MAX_KINDS`] kinds of session already: kinds are never merged.
+    TooManyKinds,
+}
+
+/// How many kinds of session one scope counts (a kind's index is 16 bits, to keep a session's
+/// bookkeeping at 8 bytes). Kinds are call sites and names, so no real program comes close.
+pub(crate) const MAX_KINDS: usize = u16::MAX as usize;
 
 #[derive(Default)]
 struct Shard {
@@ -141,7 +163,7 @@ impl BlockingStart {
 
 /// A kind's place in its scope: below [`FAST_KINDS`], a slot of every shard's counts;
 /// above, an index into [`Sessions::more_kinds`] plus `FAST_KINDS`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct KindIndex(u16);
 
 /// What a scope knows of one admitted session, kept in the session's task: its kind, where
@@ -175,6 +197,12 @@ impl Place {
     }
 }
 
+/// Whether the deadline sweep counted a session (and left the gate for it): see
+/// [`Sessions::settle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub(crate) struct Swept(pub(crate) bool);
+
 /// How a session ended, as its guard saw it.
 #[derive(Debug)]
 pub(crate) enum Settle {
@@ -193,22 +221,24 @@ impl Sessions {
             gate: Gate::new(),
             aborted: AtomicBool::new(false),
             kinds: Default::default(),
-            more_kinds: Mutex::new(Vec::new()),
+            more_kinds: Mutex::default(),
             shards,
-            errors: Mutex::new(Vec::new()),
+            errors: Mutex::default(),
         }
     }
 
-    /// Admits one session of `kind` and counts it as started, or refuses it (`None`) once the
-    /// scope is closed. The caller must [`settle`](Self::settle) it and then
-    /// [`leave`](Self::leave).
-    pub(crate) fn admit(&self, kind: SessionKind) -> Option<Place> {
+    /// Admits one session of `kind` and counts it as started, or refuses it once the scope is
+    /// closed. The caller must [`settle`](Self::settle) it and then [`leave`](Self::leave).
+    pub(crate) fn admit(&self, kind: SessionKind) -> Result<Place, Refusal> {
         if !self.gate.enter() {
-            return None;
+            return Err(Refusal::Closed);
         }
-        let kind = self.kind_index(kind);
+        let Some(kind) = self.kind_index(kind) else {
+            self.gate.leave();
+            return Err(Refusal::TooManyKinds);
+        };
         self.count(kind, |counts| &counts.started, |stats| &mut stats.started);
-        Some(Place {
+        Ok(Place {
             key: 0,
             kind,
             shard: 0,
@@ -266,24 +296,28 @@ impl Sessions {
 
     /// Counts how an admitted session ended (a no-op if it has been counted already, by this
     /// or by the deadline sweep), and logs a failure or a panic.
+    ///
+    /// Returns [`Swept`] when the deadline sweep had counted it (blocking work only): the
+    /// sweep has also left the gate for it, so its guard must not leave again.
     #[inline]
-    pub(crate) fn settle(&self, place: &mut Place, how: Settle) {
+    pub(crate) fn settle(&self, place: &mut Place, how: Settle) -> Swept {
         match (place.state, &how) {
-            (PlaceState::Settled, _) => {}
+            (PlaceState::Settled, _) => Swept(false),
             // The common end: finished in the poll that started it, never parked.
             (PlaceState::Admitted, Settle::Finished) => {
                 place.state = PlaceState::Settled;
                 self.count(place.kind, |c| &c.finished, |stats| &mut stats.finished);
+                Swept(false)
             }
             _ => self.settle_registered(place, how),
         }
     }
 
-    fn settle_registered(&self, place: &mut Place, how: Settle) {
+    fn settle_registered(&self, place: &mut Place, how: Settle) -> Swept {
         let state = std::mem::replace(&mut place.state, PlaceState::Settled);
         let key = place.key as usize;
         match state {
-            PlaceState::Settled => return,
+            PlaceState::Settled => return Swept(false),
             PlaceState::Admitted => {}
             PlaceState::Waiting => {
                 self.parked(place.shard).waiting.try_remove(key);
@@ -291,7 +325,8 @@ impl Sessions {
             PlaceState::Blocking => {
                 let work = self.parked(place.shard).blocking.try_remove(key);
                 if work.is_none_or(|work| work.settled) {
-                    // Counted as abandoned by the sweep; its end still goes to the log.
+                    // Counted by the sweep (which also left the gate for it); its end still
+                    // goes to the log.
                     match how {
                         Settle::Failed(error) | Settle::Panicked(error) => {
                             let kind = self.kind(place.kind);
@@ -299,7 +334,7 @@ impl Sessions {
                         }
                         Settle::Finished | Settle::Aborted => {}
                     }
-                    return;
+                    return Swept(true);
                 }
             }
         }
@@ -313,6 +348,7 @@ impl Sessions {
             Settle::Failed(error) => self.failed(place.kind, error),
             Settle::Panicked(message) => self.panicked(place.kind, message),
         }
+        Swept(false)
     }
 
     #[cold]
@@ -366,6 +402,10 @@ impl Sessions {
                 if !work.start.cancel() {
                     self.count(kind, |c| &c.abandoned, |stats| &mut stats.abandoned);
                 }
+                // Counted for good: the drain stops waiting for it (abandoned work may never
+                // return; cancelled work may wait long for a pool thread). Its guard, which
+                // finds it settled under this lock, does not leave again.
+                self.gate.leave();
             }
         }
         // Outside the locks: a woken task may end at once and settle.
@@ -383,8 +423,9 @@ impl Sessions {
     }
 
     /// The counts per kind, summed over the shards. Once the sweep has begun, a session that
-    /// has not ended yet counts as aborted: its body is not polled again (one that is in a
-    /// poll at that moment may still end otherwise, and then count so; each report adds up).
+    /// has not ended yet counts as aborted, and as `unresponsive`: its body is not polled
+    /// again, but it is still inside a poll (a report is made once the aborted sessions have
+    /// left, or a grace later). Each report adds up.
     pub(crate) fn stats(&self) -> Vec<SessionStats> {
         let mut all: Vec<SessionStats> = Vec::new();
         for (index, kind) in self.kinds.iter().enumerate() {
@@ -402,25 +443,28 @@ impl Sessions {
             }
             all.push(stats);
         }
-        all.extend(lock(&self.more_kinds).iter().cloned());
+        all.extend(lock(&self.more_kinds).stats.iter().cloned());
         let errors = lock(&self.errors);
+        let aborted = self.is_aborted();
         for (index, stats) in all.iter_mut().enumerate() {
-            if let Some((_, kept)) = errors.iter().find(|(kind, _)| usize::from(kind.0) == index) {
+            if let Some(kept) = errors.get(&KindIndex(index as u16)) {
                 stats.errors.clone_from(kept);
             }
-            if self.is_aborted() {
-                stats.aborted += stats.started.saturating_sub(stats.ended());
+            if aborted {
+                stats.unresponsive = stats.started.saturating_sub(stats.ended());
+                stats.aborted += stats.unresponsive;
             }
         }
         all
     }
 
-    /// The index of `kind` in this scope, adding it on first sight.
+    /// The index of `kind` in this scope, adding it on first sight; `None` when the scope has
+    /// [`MAX_KINDS`] kinds already.
     #[inline]
-    fn kind_index(&self, kind: SessionKind) -> KindIndex {
+    fn kind_index(&self, kind: SessionKind) -> Option<KindIndex> {
         for (index, slot) in self.kinds.iter().enumerate() {
             match slot.get() {
-                Some(known) if known.same_as(&kind) => return KindIndex(index as u16),
+                Some(known) if known.same_as(&kind) => return Some(KindIndex(index as u16)),
                 Some(_) => {}
                 None => break,
             }
@@ -429,23 +473,24 @@ impl Sessions {
     }
 
     #[cold]
-    fn add_kind(&self, kind: SessionKind) -> KindIndex {
+    fn add_kind(&self, kind: SessionKind) -> Option<KindIndex> {
         for (index, slot) in self.kinds.iter().enumerate() {
             // Two threads may race for a free slot; the loser moves on to the next one.
             if slot.get_or_init(|| kind).same_as(&kind) {
-                return KindIndex(index as u16);
+                return Some(KindIndex(index as u16));
             }
         }
         let mut more = lock(&self.more_kinds);
-        let index = match more.iter().position(|stats| stats.kind.same_as(&kind)) {
-            Some(index) => index,
-            None => {
-                more.push(SessionStats::new(kind));
-                more.len() - 1
-            }
-        };
-        // More than 65 535 kinds of session in one scope is not a program anyone writes.
-        KindIndex(u16::try_from(FAST_KINDS + index).unwrap_or(u16::MAX))
+        let MoreKinds { index, stats } = &mut *more;
+        if let Some(&known) = index.get(&kind) {
+            return Some(KindIndex(known));
+        }
+        let next = u16::try_from(FAST_KINDS + stats.len())
+            .ok()
+            .filter(|&next| usize::from(next) < MAX_KINDS)?;
+        index.insert(kind, next);
+        stats.push(SessionStats::new(kind));
+        Some(KindIndex(next))
     }
 
     fn kind(&self, index: KindIndex) -> SessionKind {
@@ -454,7 +499,7 @@ impl Sessions {
             Some(slot) => *slot
                 .get()
                 .expect("an index is only handed out for a set slot"),
-            None => lock(&self.more_kinds)[index - FAST_KINDS].kind,
+            None => lock(&self.more_kinds).stats[index - FAST_KINDS].kind,
         }
     }
 
@@ -474,19 +519,13 @@ impl Sessions {
             let slot = slots::this_thread();
             slot.add_one(fast(&self.shards[slot.index()].0.counts[index]));
         } else {
-            *slow(&mut lock(&self.more_kinds)[index - FAST_KINDS]) += 1;
+            *slow(&mut lock(&self.more_kinds).stats[index - FAST_KINDS]) += 1;
         }
     }
 
     fn keep_error(&self, kind: KindIndex, error: String) {
         let mut errors = lock(&self.errors);
-        let kept = match errors.iter().position(|(known, _)| *known == kind) {
-            Some(at) => &mut errors[at].1,
-            None => {
-                errors.push((kind, Vec::new()));
-                &mut errors.last_mut().expect("just pushed").1
-            }
-        };
+        let kept = errors.entry(kind).or_default();
         if kept.len() < ERRORS_KEPT {
             kept.push(error);
         }
@@ -499,9 +538,42 @@ impl Sessions {
 
 /// Adds `stats` to the entry of the same kind in `all`, or appends it.
 pub(crate) fn merge_into(all: &mut Vec<SessionStats>, stats: &SessionStats) {
-    match all.iter_mut().find(|known| known.kind == stats.kind) {
-        Some(known) => known.add(stats),
-        None => all.push(stats.clone()),
+    let mut totals = Totals::from(std::mem::take(all));
+    totals.add(stats);
+    *all = totals.into_vec();
+}
+
+/// Session counts summed per kind, in the order the kinds were first seen; each addition
+/// finds its kind by hash, so summing a tree with many kinds stays linear.
+#[derive(Default)]
+pub(crate) struct Totals {
+    index: HashMap<SessionKind, usize>,
+    all: Vec<SessionStats>,
+}
+
+impl Totals {
+    pub(crate) fn add(&mut self, stats: &SessionStats) {
+        match self.index.get(&stats.kind) {
+            Some(&at) => self.all[at].add(stats),
+            None => {
+                self.index.insert(stats.kind, self.all.len());
+                self.all.push(stats.clone());
+            }
+        }
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<SessionStats> {
+        self.all
+    }
+}
+
+impl From<Vec<SessionStats>> for Totals {
+    fn from(all: Vec<SessionStats>) -> Self {
+        let mut totals = Self::default();
+        for stats in &all {
+            totals.add(stats);
+        }
+        totals
     }
 }
 

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::node::Node;
+use crate::report::MainOutcome;
 use crate::trigger::{Signal, Trigger};
 use crate::watchdog::Watchdog;
 
@@ -44,7 +45,12 @@ pub(crate) struct RootShared {
     /// node's abort token descends from it, so an ancestor's deadline reaches every node.
     pub(crate) abort: CancellationToken,
     trigger: OnceLock<Trigger>,
+    /// Whether the trigger was raised from inside `main`'s body (see [`MainOutcome`]).
+    triggered_by_main: AtomicBool,
+    /// How `main`'s body ended, once it has.
+    main: OnceLock<MainOutcome>,
     forced_by: OnceLock<Signal>,
+    forced_at: OnceLock<Instant>,
     deadline_reached: AtomicBool,
     pub(crate) watchdog: OnceLock<Watchdog>,
     /// The root node, to set the stopping latches of the tree (weak: the tree owns this).
@@ -59,7 +65,10 @@ impl RootShared {
             token: CancellationToken::new(),
             abort: CancellationToken::new(),
             trigger: OnceLock::new(),
+            triggered_by_main: AtomicBool::new(false),
+            main: OnceLock::new(),
             forced_by: OnceLock::new(),
+            forced_at: OnceLock::new(),
             deadline_reached: AtomicBool::new(false),
             watchdog: OnceLock::new(),
             tree: OnceLock::new(),
@@ -72,6 +81,9 @@ impl RootShared {
         if self.trigger.set(trigger.clone()).is_err() {
             tracing::debug!(%trigger, "shutdown already under way; trigger ignored");
             return false;
+        }
+        if crate::context::in_main_body_of(self) {
+            self.triggered_by_main.store(true, Ordering::Release);
         }
         if trigger.is_failure() {
             tracing::error!(%trigger, timeout = ?self.timeout, "shutdown triggered");
@@ -105,8 +117,28 @@ impl RootShared {
         self.trigger.get().cloned()
     }
 
+    /// Whether `main`'s body raised the trigger itself (then it is not dropped at the stop).
+    pub(crate) fn triggered_by_main(&self) -> bool {
+        self.triggered_by_main.load(Ordering::Acquire)
+    }
+
+    /// Records how `main`'s body ended (the first record stays).
+    pub(crate) fn set_main(&self, outcome: MainOutcome) {
+        let _ = self.main.set(outcome);
+    }
+
+    pub(crate) fn main_outcome(&self) -> MainOutcome {
+        self.main.get().cloned().unwrap_or(MainOutcome::Unresponsive)
+    }
+
+    /// When a second signal forced the exit, if one did.
+    pub(crate) fn forced_at(&self) -> Option<Instant> {
+        self.forced_at.get().copied()
+    }
+
     /// A second signal: abort everything now.
     pub(crate) fn force(&self, signal: Signal) {
+        let _ = self.forced_at.set(Instant::now());
         if self.forced_by.set(signal).is_ok() {
             tracing::error!(%signal, "second signal: skipping the drain and exiting now");
             if let Some(watchdog) = self.watchdog.get() {

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::report::Escaped;
+
 /// A signal canstop listens for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -111,13 +113,13 @@ impl fmt::Display for Trigger {
         match self {
             Self::Signal(signal) => write!(f, "{signal}"),
             Self::ServiceFailed { service, error } => {
-                write!(f, "service {service:?} failed: {error}")
+                write!(f, "service {service:?} failed: {}", Escaped(error))
             }
             Self::ServicePanicked { service, message } => {
-                write!(f, "service {service:?} panicked: {message}")
+                write!(f, "service {service:?} panicked: {}", Escaped(message))
             }
-            Self::MainFailed { error } => write!(f, "main returned an error: {error}"),
-            Self::MainPanicked { message } => write!(f, "main panicked: {message}"),
+            Self::MainFailed { error } => write!(f, "main returned an error: {}", Escaped(error)),
+            Self::MainPanicked { message } => write!(f, "main panicked: {}", Escaped(message)),
             Self::Requested { location } => write!(f, "canstop::shutdown() at {location}"),
             Self::Finished => f.write_str("everything finished"),
             Self::BodyReturned => f.write_str("the body returned"),

@@ -1,0 +1,82 @@
+//! Every grace and fuse of the shutdown sequence, in one place, with how they relate.
+//!
+//! After a deadline (or a second signal), canstop waits a little for what it aborted to be
+//! gone, so that the report is made with every aborted body dropped; it never waits
+//! unboundedly, because a thread blocked in synchronous code never comes back. The timeline
+//! after a deadline `D`:
+//!
+//! ```text
+//! D                      every scope at D aborts its sessions and its service bodies
+//! D + SESSION_GRACE      each scope stops waiting for its aborted sessions: those still in a
+//!                        poll are counted aborted and `unresponsive`
+//! D + CHILDREN_GRACE     the root stops waiting for its services: those that have not
+//!                        reported are UNRESPONSIVE; the report is made
+//! D + CHILDREN_GRACE + EXIT_GRACE
+//!                        a process-owning root has shut its runtime down (or left it)
+//! D + DEADLINE_FUSE      the watchdog thread ends the process, whatever is blocked
+//! ```
+//!
+//! After a second signal the same happens on the `FORCE_*` scale.
+
+use std::time::Duration;
+
+/// After a scope's deadline, how long it waits for its aborted sessions to drop their bodies.
+/// An aborted session drops its body at its next poll; one still in a poll after this (its
+/// thread blocked in synchronous code) is reported as unresponsive.
+pub(crate) const SESSION_GRACE: Duration = Duration::from_millis(250);
+
+/// After the tree's deadline, how long the root waits for its services to report their own
+/// aborts (they share the deadline, so they are normally done within microseconds, or within
+/// [`SESSION_GRACE`] when they wait for aborted sessions). A service still running after that
+/// is `Unresponsive`: its thread is blocked.
+pub(crate) const CHILDREN_GRACE: Duration = Duration::from_millis(400);
+
+/// After the report, how long a process-owning root gives its runtime to drop what is left
+/// before leaving it behind. Only abandoned blocking work makes it wait this long.
+pub(crate) const EXIT_GRACE: Duration = Duration::from_millis(250);
+
+/// Beyond the tree's deadline, when the watchdog ends the process if it is still running.
+pub(crate) const DEADLINE_FUSE: Duration = Duration::from_millis(750);
+
+/// [`SESSION_GRACE`] after a second signal.
+pub(crate) const FORCE_SESSION_GRACE: Duration = Duration::from_millis(10);
+
+/// [`CHILDREN_GRACE`] after a second signal.
+pub(crate) const FORCE_CHILDREN_GRACE: Duration = Duration::from_millis(20);
+
+/// After a second signal, when the watchdog ends the process.
+pub(crate) const FORCE_FUSE: Duration = Duration::from_millis(100);
+
+const fn ms(duration: Duration) -> u128 {
+    duration.as_millis()
+}
+
+// A scope's wait for its sessions fits in the root's wait for its services, and the root's
+// report and the runtime's shutdown fit before the watchdog's fuse; the same after a signal.
+const _: () = assert!(ms(SESSION_GRACE) < ms(CHILDREN_GRACE));
+const _: () = assert!(ms(CHILDREN_GRACE) + ms(EXIT_GRACE) < ms(DEADLINE_FUSE));
+const _: () = assert!(ms(FORCE_SESSION_GRACE) < ms(FORCE_CHILDREN_GRACE));
+const _: () = assert!(ms(FORCE_CHILDREN_GRACE) < ms(FORCE_FUSE));
+
+/// The graces that apply: after a deadline, or after a second signal.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Graces {
+    pub(crate) sessions: Duration,
+    pub(crate) children: Duration,
+}
+
+impl Graces {
+    pub(crate) fn new(forced: bool) -> Self {
+        if forced {
+            Self {
+                sessions: FORCE_SESSION_GRACE,
+                children: FORCE_CHILDREN_GRACE,
+            }
+        } else {
+            Self {
+                sessions: SESSION_GRACE,
+                children: CHILDREN_GRACE,
+            }
+        }
+    }
+}
