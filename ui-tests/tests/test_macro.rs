@@ -131,3 +131,47 @@ async fn an_error_from_the_body_fails_the_test() -> Result<(), String> {
 async fn a_panic_in_the_body_fails_the_test() {
     panic!("the body panicked");
 }
+
+/// Sends `"flushed"` once told to stop, after a moment.
+#[service]
+async fn farewell(shutdown: Shutdown, sender: tokio::sync::oneshot::Sender<&'static str>) {
+    shutdown.requested().await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let _ = sender.send("flushed");
+}
+
+// A body that triggers the shutdown itself is not cut off: what it does afterwards counts.
+
+#[canstop::test]
+#[should_panic(expected = "late failure")]
+async fn an_error_after_the_bodys_own_shutdown_fails_the_test() -> Result<(), String> {
+    canstop::shutdown().map_err(|error| error.to_string())?;
+    tokio::task::yield_now().await;
+    Err("late failure".to_owned())
+}
+
+#[canstop::test]
+#[should_panic(expected = "panicked after its own shutdown")]
+async fn a_panic_after_the_bodys_own_shutdown_fails_the_test() {
+    canstop::shutdown().unwrap();
+    tokio::task::yield_now().await;
+    panic!("panicked after its own shutdown");
+}
+
+#[canstop::test(start_paused = true)]
+#[should_panic(expected = "the assertion after the wait ran")]
+async fn an_assertion_after_waiting_on_the_stop_runs_and_fails_the_test() {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    canstop::start(farewell(sender)).unwrap();
+    canstop::shutdown().unwrap();
+    let flushed = receiver.await.unwrap();
+    assert_eq!(flushed, "not flushed", "the assertion after the wait ran");
+}
+
+#[canstop::test(start_paused = true)]
+async fn trigger_wait_assert_passes_when_the_assertion_holds() {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    canstop::start(farewell(sender)).unwrap();
+    canstop::shutdown().unwrap();
+    assert_eq!(receiver.await.unwrap(), "flushed");
+}
