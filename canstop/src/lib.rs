@@ -68,6 +68,7 @@ mod gate;
 mod kind;
 mod latch;
 mod locking;
+mod loom;
 mod node;
 mod outcome;
 mod report;

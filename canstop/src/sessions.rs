@@ -42,8 +42,7 @@
 //!   with one atomic, whether it has started ([`BlockingStart`]): work the sweep counted as
 //!   aborted never runs, and work that had started is counted as abandoned.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::Arc;
 use std::task::Waker;
 
 use slab::Slab;
@@ -51,6 +50,7 @@ use slab::Slab;
 use crate::gate::Gate;
 use crate::kind::SessionKind;
 use crate::locking::lock;
+use crate::loom::{AtomicBool, AtomicU64, AtomicU8, Mutex, MutexGuard, OnceLock, Ordering};
 use crate::report::SessionStats;
 use crate::slots::{self, Padded};
 
