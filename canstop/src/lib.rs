@@ -69,6 +69,8 @@ mod kind;
 mod latch;
 mod locking;
 mod loom;
+#[cfg(all(test, canstop_loom))]
+mod loom_models;
 mod node;
 mod outcome;
 mod report;

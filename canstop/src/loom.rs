@@ -15,7 +15,7 @@
 //! of interleavings; `LOOM_MAX_PREEMPTIONS` bounds them, as CI does):
 //!
 //! ```text
-//! RUSTFLAGS="--cfg canstop_loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
+//! RUSTFLAGS="--cfg canstop_loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom \
 //!     cargo test -p canstop --lib --release loom_models
 //! ```
 //!
