@@ -7,8 +7,9 @@
 //! after the drain saw zero would run unsupervised. Both live in one word here, so admitting
 //! is one `fetch_add` and the refusal needs no lock.
 
-use crate::loom::{AtomicUsize, Notify, Ordering};
 use std::pin::pin;
+
+use crate::loom::{AtomicUsize, Notify, Ordering};
 
 /// Set once the gate is closed: every later [`Gate::enter`] is refused.
 const CLOSED: usize = 1;
