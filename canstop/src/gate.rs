@@ -8,9 +8,8 @@
 //! is one `fetch_add` and the refusal needs no lock.
 
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tokio::sync::Notify;
+use crate::loom::{AtomicUsize, Notify, Ordering};
 
 /// Set once the gate is closed: every later [`Gate::enter`] is refused.
 const CLOSED: usize = 1;
@@ -26,7 +25,7 @@ pub(crate) struct Gate {
 }
 
 impl Gate {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             state: AtomicUsize::new(0),
             empty: Notify::const_new(),

@@ -12,12 +12,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
-use tokio::sync::futures::Notified;
-use tokio::sync::Notify;
-
+use crate::loom::{AtomicBool, Notified, Notify, Ordering};
 use crate::slots::{self, Padded};
 
 pub(crate) struct Latch {

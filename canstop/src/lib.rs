@@ -69,6 +69,9 @@ mod grace;
 mod kind;
 mod latch;
 mod locking;
+mod loom;
+#[cfg(all(test, canstop_loom))]
+mod loom_models;
 mod node;
 mod outcome;
 mod report;

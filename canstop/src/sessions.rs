@@ -42,9 +42,8 @@
 //!   with one atomic, whether it has started ([`BlockingStart`]): work the sweep counted as
 //!   aborted never runs, and work that had started is counted as abandoned.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::Arc;
 use std::task::Waker;
 
 use slab::Slab;
@@ -52,6 +51,7 @@ use slab::Slab;
 use crate::gate::Gate;
 use crate::kind::SessionKind;
 use crate::locking::lock;
+use crate::loom::{AtomicBool, AtomicU64, AtomicU8, Mutex, MutexGuard, OnceLock, Ordering};
 use crate::report::SessionStats;
 use crate::slots::{self, Padded};
 
@@ -602,8 +602,10 @@ mod tests {
         assert!(running_start.start());
         sessions.abort_all();
         assert!(!queued_start.start(), "cancelled work must not start");
-        sessions.settle(&mut queued, Settle::Aborted);
-        sessions.settle(&mut running, Settle::Finished);
+        // The sweep counted both and left the gate for them: their guards must not.
+        assert_eq!(sessions.settle(&mut queued, Settle::Aborted), Swept(true));
+        assert_eq!(sessions.settle(&mut running, Settle::Finished), Swept(true));
+        assert!(sessions.is_idle(), "the sweep left the gate for swept work");
         let work = stats(&sessions);
         assert_eq!((work.started, work.aborted, work.abandoned), (2, 2, 1));
         assert_eq!(

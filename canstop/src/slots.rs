@@ -7,11 +7,18 @@
 //! An index is given back when its thread exits, under the same lock it is taken under, so the
 //! next owner sees every count of the previous one.
 
+#[cfg(not(all(test, canstop_loom)))]
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+#[cfg(not(all(test, canstop_loom)))]
+use std::sync::Mutex;
+use std::sync::OnceLock;
 
+#[cfg(not(all(test, canstop_loom)))]
 use crate::locking::lock;
+use crate::loom::{AtomicU64, Ordering};
+// Under loom, a slot per loom thread (see `crate::loom`): the registry below lives in statics.
+#[cfg(all(test, canstop_loom))]
+pub(crate) use crate::loom::slots::{share_on_this_thread, this_thread};
 
 /// A thread's slot in every per-thread table.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +60,7 @@ pub(crate) fn count() -> usize {
     owned() + 1
 }
 
+#[cfg(not(all(test, canstop_loom)))]
 /// The calling thread's slot.
 #[inline]
 pub(crate) fn this_thread() -> Slot {
@@ -63,6 +71,7 @@ pub(crate) fn this_thread() -> Slot {
     }
 }
 
+#[cfg(not(all(test, canstop_loom)))]
 thread_local! {
     /// This thread's slot, once looked up (`UNKNOWN` until then, `SHARED` when it has none of
     /// its own): read without the initialisation check of a value with a destructor.
@@ -71,6 +80,7 @@ thread_local! {
     static CLAIM: Option<Claim> = Claim::take();
 }
 
+#[cfg(not(all(test, canstop_loom)))]
 /// Makes a thread that has not looked yet count in the shared slot: for the blocking pool's
 /// threads, which may be many and short-lived, so that they leave the owned slots to the
 /// runtime's workers.
@@ -80,9 +90,12 @@ pub(crate) fn share_on_this_thread() {
     }
 }
 
+#[cfg(not(all(test, canstop_loom)))]
 const UNKNOWN: usize = usize::MAX;
+#[cfg(not(all(test, canstop_loom)))]
 const SHARED: usize = usize::MAX - 1;
 
+#[cfg(not(all(test, canstop_loom)))]
 #[cold]
 fn first_look() -> Slot {
     match CLAIM.try_with(|claim| claim.as_ref().map(|claim| claim.0)) {
@@ -107,12 +120,15 @@ fn owned() -> usize {
     })
 }
 
+#[cfg(not(all(test, canstop_loom)))]
 /// The indexes not held by a live thread: never used yet (from `.0` up), or given back.
 static FREE: Mutex<(usize, Vec<usize>)> = Mutex::new((0, Vec::new()));
 
+#[cfg(not(all(test, canstop_loom)))]
 /// A thread's hold on its slot index, given back when the thread exits.
 struct Claim(usize);
 
+#[cfg(not(all(test, canstop_loom)))]
 impl Claim {
     fn take() -> Option<Self> {
         let mut free = lock(&FREE);
@@ -127,6 +143,7 @@ impl Claim {
     }
 }
 
+#[cfg(not(all(test, canstop_loom)))]
 impl Drop for Claim {
     fn drop(&mut self) {
         // From now on this thread counts in the shared slot.
