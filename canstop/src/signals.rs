@@ -10,6 +10,9 @@
 //! thread: a `tracing` subscriber that blocks (a stalled log pipeline, a full stderr pipe) or
 //! panics (a broken stderr pipe) must not keep the watchdog from being armed or the next
 //! signal from being read.
+//!
+//! Once the last root listening for signals is done, SIGINT and SIGTERM have their default
+//! effect again: they end the process.
 
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -124,8 +127,20 @@ impl Log {
 #[cfg(unix)]
 mod imp {
     use super::*;
+    use crate::locking::lock;
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::iterator::{Handle, Signals};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    /// Whether SIGINT and SIGTERM have their default effect (ending the process): true once
+    /// the last listening root is done. signal-hook cannot put the default disposition back
+    /// (its handler stays installed, and with no action left it would ignore the signal for
+    /// the rest of the process), so an action registered once per process emulates it.
+    static DEFAULT_EFFECT: AtomicBool = AtomicBool::new(false);
+
+    /// The roots listening now, and whether the default-effect actions are registered.
+    static LISTENING: Mutex<(usize, bool)> = Mutex::new((0, false));
 
     /// The running listener; stops listening when dropped.
     #[derive(Debug)]
@@ -133,28 +148,59 @@ mod imp {
 
     impl Drop for Listener {
         fn drop(&mut self) {
+            // The default effect first: no moment in which the signals are ignored.
+            done_listening();
             self.0.close();
+        }
+    }
+
+    fn done_listening() {
+        let mut listening = lock(&LISTENING);
+        listening.0 -= 1;
+        if listening.0 == 0 {
+            DEFAULT_EFFECT.store(true, Ordering::SeqCst);
         }
     }
 
     /// Installs the handlers (before returning, so no signal is missed) and starts listening.
     pub(crate) fn listen(root: Arc<RootShared>) -> io::Result<Listener> {
-        let mut signals = Signals::new([SIGINT, SIGTERM])?;
-        let handle = signals.handle();
-        std::thread::Builder::new()
-            .name("canstop-signals".into())
-            .spawn(move || {
-                let mut log = Log::default();
-                for (count, number) in signals.forever().enumerate() {
-                    let signal = if number == SIGINT {
-                        Signal::Interrupt
-                    } else {
-                        Signal::Terminate
-                    };
-                    log.log(on_signal(&root, count + 1, signal));
+        {
+            let mut listening = lock(&LISTENING);
+            if !listening.1 {
+                // Registered before the listener's own actions, so it runs first: a no-op
+                // while a root listens.
+                for signal in [SIGINT, SIGTERM] {
+                    signal_hook::flag::register_conditional_default(signal, &DEFAULT_EFFECT)?;
                 }
-            })?;
-        Ok(Listener(handle))
+                listening.1 = true;
+            }
+            listening.0 += 1;
+            DEFAULT_EFFECT.store(false, Ordering::SeqCst);
+        }
+        let started = Signals::new([SIGINT, SIGTERM]).and_then(|mut signals| {
+            let handle = signals.handle();
+            std::thread::Builder::new()
+                .name("canstop-signals".into())
+                .spawn(move || {
+                    let mut log = Log::default();
+                    for (count, number) in signals.forever().enumerate() {
+                        let signal = if number == SIGINT {
+                            Signal::Interrupt
+                        } else {
+                            Signal::Terminate
+                        };
+                        log.log(on_signal(&root, count + 1, signal));
+                    }
+                })?;
+            Ok(handle)
+        });
+        match started {
+            Ok(handle) => Ok(Listener(handle)),
+            Err(error) => {
+                done_listening();
+                Err(error)
+            }
+        }
     }
 }
 

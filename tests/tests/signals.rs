@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use std::os::unix::process::ExitStatusExt;
 use std::time::Instant;
 
 use canstop_tests::{run_until_signal, Counts, Ended, Running, Stderr};
@@ -330,4 +331,36 @@ fn root_main_exits_with_its_code_with_stderr_a_broken_pipe() {
 #[test]
 fn root_main_exits_with_its_code_with_stderr_a_full_pipe() {
     root_main_with_stderr(Stderr::Full);
+}
+
+/// A root with signal handling runs to completion; afterwards `signal` has its default
+/// effect again: the process dies by it.
+fn signal_after_the_root(signal: Signal) {
+    let mut child = Running::start(CHILD, &["after-root"], &[]);
+    let code = child.wait_for_prefix("DONE ", START_LIMIT);
+    assert_eq!(code, "0");
+    child.signal(signal);
+    let (ended, took) = child.wait_exit(Duration::from_secs(10));
+    println!(
+        "after the root: {:?} {took:?} after {signal}\n{}",
+        ended.status,
+        ended.text()
+    );
+    assert_eq!(
+        ended.status.signal(),
+        Some(signal as i32),
+        "{}",
+        ended.text()
+    );
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+}
+
+#[test]
+fn sigterm_after_the_root_is_done_kills_the_process() {
+    signal_after_the_root(SIGTERM);
+}
+
+#[test]
+fn sigint_after_the_root_is_done_kills_the_process() {
+    signal_after_the_root(SIGINT);
 }

@@ -31,6 +31,15 @@ fn main() -> ExitCode {
             root.timeout(Duration::from_secs(1)).block_on(wedged())
         }
         "main" => return Root::new().main(quick()),
+        "after-root" => {
+            let result = root.block_on(quick());
+            say(&format!(
+                "DONE {}",
+                result.map_or(2, |report| report.exit_code())
+            ));
+            std::thread::sleep(Duration::from_secs(60));
+            return ExitCode::from(3);
+        }
         other => {
             eprintln!("unknown scenario {other:?}");
             return ExitCode::from(2);
