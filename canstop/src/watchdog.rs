@@ -26,8 +26,9 @@ const DEADLINE_GRACE: Duration = Duration::from_millis(750);
 /// After a second signal, how long before the watchdog ends the process.
 const FORCE_FUSE: Duration = Duration::from_millis(100);
 
-/// How long before the exit the watchdog starts writing its report.
-const REPORT_AHEAD: Duration = Duration::from_millis(50);
+/// How long before the exit at the deadline the watchdog starts writing its report (after a
+/// second signal, it starts at once).
+const REPORT_AHEAD: Duration = Duration::from_millis(100);
 
 /// How long [`last_words`] waits for the report to be written.
 const LAST_WORDS_WAIT: Duration = Duration::from_millis(500);
@@ -58,6 +59,8 @@ enum Phase {
     Idle,
     Armed {
         at: Instant,
+        /// When to start writing the report.
+        report_at: Instant,
         code: u8,
         why: &'static str,
     },
@@ -78,8 +81,10 @@ impl Watchdog {
     /// The tree's deadline is `deadline`: end the process if it is still running a grace
     /// after it.
     pub(crate) fn arm_deadline(&self, deadline: Instant) {
+        let at = deadline + DEADLINE_GRACE;
         self.arm(
-            deadline + DEADLINE_GRACE,
+            at,
+            at.checked_sub(REPORT_AHEAD).unwrap_or(at),
             exit_code::TIMED_OUT,
             "the tree did not stop by its deadline (a thread is blocked in synchronous code?)",
         );
@@ -87,21 +92,30 @@ impl Watchdog {
 
     /// A second signal: end the process shortly.
     pub(crate) fn arm_forced(&self, signal: Signal) {
+        let now = Instant::now();
         self.arm(
-            Instant::now() + FORCE_FUSE,
+            now + FORCE_FUSE,
+            now,
             exit_code::FORCED_BASE + signal.number(),
             "a second signal forced the exit",
         );
     }
 
-    fn arm(&self, at: Instant, code: u8, why: &'static str) {
+    fn arm(&self, at: Instant, report_at: Instant, code: u8, why: &'static str) {
         let (phase, wake) = &*self.state;
         let mut phase = lock(phase);
         match *phase {
             Phase::Done => {}
             // An earlier alarm stays.
             Phase::Armed { at: armed, .. } if armed <= at => {}
-            _ => *phase = Phase::Armed { at, code, why },
+            _ => {
+                *phase = Phase::Armed {
+                    at,
+                    report_at,
+                    code,
+                    why,
+                }
+            }
         }
         wake.notify_one();
     }
@@ -130,13 +144,17 @@ fn watch(state: &(Mutex<Phase>, Condvar), root: &Weak<Node>) {
             Phase::Idle => {
                 current = wake.wait(current).unwrap_or_else(PoisonError::into_inner);
             }
-            Phase::Armed { at, code, why } => {
+            Phase::Armed {
+                at,
+                report_at,
+                code,
+                why,
+            } => {
                 let now = Instant::now();
                 if now >= at {
                     std::process::exit(i32::from(code));
                 }
-                // The report goes out a little ahead; the exit itself waits for nothing.
-                let report_at = at.checked_sub(REPORT_AHEAD).unwrap_or(at);
+                // The report goes out ahead; the exit itself waits for nothing.
                 if now >= report_at && !reporting {
                     reporting = true;
                     report(root, code, why);
