@@ -14,7 +14,7 @@ pub struct Running {
     stdout: Lines,
     stderr: Lines,
     /// The read end of a stderr pipe that nobody reads, kept open (a stalled log pipeline).
-    _unread: Option<std::io::PipeReader>,
+    _unread: Option<std::os::fd::OwnedFd>,
 }
 
 /// What a child's stderr is, for the tests of a dead or stalled log pipeline.
@@ -109,17 +109,21 @@ pub fn run_until_signal(
     (ended, took)
 }
 
+/// A pipe (read end, write end), closed on exec: only the child it is given to has it.
+fn pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("a pipe")
+}
+
 /// Fills the pipe behind `writer` until a write would block, then makes it blocking again
 /// (the child shares it): the child's next write to it blocks.
-fn fill(writer: &std::io::PipeWriter) {
+fn fill(writer: &std::os::fd::OwnedFd) {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
-    use std::io::Write;
     fcntl(writer, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).expect("make the pipe non-blocking");
     // Whole pages first (writes of at most PIPE_BUF bytes are all or nothing), then bytes.
     for chunk in [4096, 1] {
         let bytes = vec![b'x'; chunk];
         loop {
-            match (&*writer).write(&bytes) {
+            match nix::unistd::write(writer, &bytes).map_err(std::io::Error::from) {
                 Ok(_) => {}
                 Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(error) => panic!("fill the pipe: {error}"),
@@ -161,14 +165,14 @@ impl Running {
                 command
             }
             Stderr::Broken => {
-                let (reader, writer) = std::io::pipe().expect("a pipe");
+                let (reader, writer) = pipe();
                 drop(reader);
                 let mut command = Command::new(program);
                 command.args(args).stderr(writer);
                 command
             }
             Stderr::Full => {
-                let (reader, writer) = std::io::pipe().expect("a pipe");
+                let (reader, writer) = pipe();
                 fill(&writer);
                 unread = Some(reader);
                 let mut command = Command::new(program);
@@ -182,7 +186,7 @@ impl Running {
     fn spawn(
         mut command: Command,
         env: &[(&str, &str)],
-        unread: Option<std::io::PipeReader>,
+        unread: Option<std::os::fd::OwnedFd>,
     ) -> Self {
         command
             .stdin(Stdio::null())
