@@ -250,18 +250,28 @@ impl Root {
         F: Future,
         F::Output: MainResult,
     {
+        // The report is written on a thread of its own, for a bounded time, and never with
+        // `eprintln!` (which panics on a broken pipe): a stderr or subscriber that blocks or
+        // fails cannot hold the exit or change its code.
+        use std::io::Write;
         match self.block_on(body) {
             Ok(report) => {
-                report.log();
-                if !tracing::dispatcher::has_been_set() {
-                    eprintln!("{report}");
-                }
-                ExitCode::from(report.exit_code())
+                let code = report.exit_code();
+                crate::watchdog::last_words(move || {
+                    report.log();
+                    if !tracing::dispatcher::has_been_set() {
+                        let _ = writeln!(std::io::stderr(), "{report}");
+                    }
+                });
+                ExitCode::from(code)
             }
             Err(error) => {
-                tracing::error!(%error, "canstop could not start");
-                eprintln!("canstop: {error}");
-                ExitCode::from(error.exit_code())
+                let code = error.exit_code();
+                crate::watchdog::last_words(move || {
+                    tracing::error!(%error, "canstop could not start");
+                    let _ = writeln!(std::io::stderr(), "canstop: {error}");
+                });
+                ExitCode::from(code)
             }
         }
     }

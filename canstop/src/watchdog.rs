@@ -4,8 +4,12 @@
 //! blocked in synchronous code and no timer or task can run.
 //!
 //! It reports what it can before exiting: the tree as things stand, with the blocked services
-//! named as unresponsive.
+//! named as unresponsive. The report is written on a thread of its own, started a little
+//! before the exit is due; the exit does not wait for it: a stderr that is closed, a broken
+//! pipe or a full one, or a `tracing` subscriber that blocks or panics, cannot delay it.
 
+use std::io::Write;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -22,6 +26,29 @@ const DEADLINE_GRACE: Duration = Duration::from_millis(750);
 /// After a second signal, how long before the watchdog ends the process.
 const FORCE_FUSE: Duration = Duration::from_millis(100);
 
+/// How long before the exit at the deadline the watchdog starts writing its report (after a
+/// second signal, it starts at once).
+const REPORT_AHEAD: Duration = Duration::from_millis(100);
+
+/// How long [`last_words`] waits for the report to be written.
+const LAST_WORDS_WAIT: Duration = Duration::from_millis(500);
+
+/// Runs `write` (logging or printing the report before the process exits) on a thread of its
+/// own, and waits for it at most [`LAST_WORDS_WAIT`]: a stderr or `tracing` subscriber that
+/// blocks cannot hold the exit, one that panics cannot change the exit code.
+pub(crate) fn last_words(write: impl FnOnce() + Send + 'static) {
+    let (done, written) = std::sync::mpsc::channel();
+    let spawned = thread::Builder::new()
+        .name("canstop-last-words".into())
+        .spawn(move || {
+            let _ = catch_unwind(AssertUnwindSafe(write));
+            let _ = done.send(());
+        });
+    if spawned.is_ok() {
+        let _ = written.recv_timeout(LAST_WORDS_WAIT);
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Watchdog {
     state: Arc<(Mutex<Phase>, Condvar)>,
@@ -32,6 +59,8 @@ enum Phase {
     Idle,
     Armed {
         at: Instant,
+        /// When to start writing the report.
+        report_at: Instant,
         code: u8,
         why: &'static str,
     },
@@ -52,8 +81,10 @@ impl Watchdog {
     /// The tree's deadline is `deadline`: end the process if it is still running a grace
     /// after it.
     pub(crate) fn arm_deadline(&self, deadline: Instant) {
+        let at = deadline + DEADLINE_GRACE;
         self.arm(
-            deadline + DEADLINE_GRACE,
+            at,
+            at.checked_sub(REPORT_AHEAD).unwrap_or(at),
             exit_code::TIMED_OUT,
             "the tree did not stop by its deadline (a thread is blocked in synchronous code?)",
         );
@@ -61,21 +92,30 @@ impl Watchdog {
 
     /// A second signal: end the process shortly.
     pub(crate) fn arm_forced(&self, signal: Signal) {
+        let now = Instant::now();
         self.arm(
-            Instant::now() + FORCE_FUSE,
+            now + FORCE_FUSE,
+            now,
             exit_code::FORCED_BASE + signal.number(),
             "a second signal forced the exit",
         );
     }
 
-    fn arm(&self, at: Instant, code: u8, why: &'static str) {
+    fn arm(&self, at: Instant, report_at: Instant, code: u8, why: &'static str) {
         let (phase, wake) = &*self.state;
         let mut phase = lock(phase);
         match *phase {
             Phase::Done => {}
             // An earlier alarm stays.
             Phase::Armed { at: armed, .. } if armed <= at => {}
-            _ => *phase = Phase::Armed { at, code, why },
+            _ => {
+                *phase = Phase::Armed {
+                    at,
+                    report_at,
+                    code,
+                    why,
+                }
+            }
         }
         wake.notify_one();
     }
@@ -97,20 +137,31 @@ impl Drop for Watchdog {
 fn watch(state: &(Mutex<Phase>, Condvar), root: &Weak<Node>) {
     let (phase, wake) = state;
     let mut current = lock(phase);
+    let mut reporting = false;
     loop {
         match *current {
             Phase::Done => return,
             Phase::Idle => {
                 current = wake.wait(current).unwrap_or_else(PoisonError::into_inner);
             }
-            Phase::Armed { at, code, why } => {
+            Phase::Armed {
+                at,
+                report_at,
+                code,
+                why,
+            } => {
                 let now = Instant::now();
                 if now >= at {
-                    drop(current);
-                    fire(root, code, why);
+                    std::process::exit(i32::from(code));
                 }
+                // The report goes out ahead; the exit itself waits for nothing.
+                if now >= report_at && !reporting {
+                    reporting = true;
+                    report(root, code, why);
+                }
+                let until = if reporting { at } else { report_at };
                 current = wake
-                    .wait_timeout(current, at - now)
+                    .wait_timeout(current, until - now)
                     .unwrap_or_else(PoisonError::into_inner)
                     .0;
             }
@@ -118,18 +169,30 @@ fn watch(state: &(Mutex<Phase>, Condvar), root: &Weak<Node>) {
     }
 }
 
-/// Reports what is known and ends the process.
-fn fire(root: &Weak<Node>, code: u8, why: &'static str) -> ! {
-    let report = root.upgrade().map(|root| {
-        root.give_up();
-        crate::root::assemble_report(&root)
-    });
-    match report {
-        Some(report) => {
-            tracing::error!(target: "canstop::report", "{why}; exiting with {code}\n{report}");
-            eprintln!("canstop: {why}; exiting with {code}\n{report}");
-        }
-        None => eprintln!("canstop: {why}; exiting with {code}"),
-    }
-    std::process::exit(i32::from(code))
+/// Gives up on the tree and reports what is known, on a thread of its own: to stderr, and
+/// through `tracing`. Neither may block or panic the watchdog.
+fn report(root: &Weak<Node>, code: u8, why: &'static str) {
+    let root = root.clone();
+    let _ = thread::Builder::new()
+        .name("canstop-watchdog-report".into())
+        .spawn(move || {
+            let report = root.upgrade().map(|root| {
+                root.give_up();
+                crate::root::assemble_report(&root)
+            });
+            let text = match &report {
+                Some(report) => format!("canstop: {why}; exiting with {code}\n{report}\n"),
+                None => format!("canstop: {why}; exiting with {code}\n"),
+            };
+            // One write, whose error (a broken pipe) is ignored; `eprintln!` would panic.
+            let _ = std::io::stderr().write_all(text.as_bytes());
+            if let Some(report) = report {
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    tracing::error!(
+                        target: "canstop::report",
+                        "{why}; exiting with {code}\n{report}"
+                    );
+                }));
+            }
+        });
 }

@@ -26,7 +26,8 @@ pub async fn slow() -> &'static str {
 }
 
 /// Accepts connections until told to stop, then drops the listener so that new connections
-/// are refused while the ones in flight drain.
+/// are refused while the ones in flight drain. An accept error does not fail the server: see
+/// [`accept`](crate::accept).
 #[service]
 pub async fn http_server(
     shutdown: Shutdown,
@@ -36,8 +37,7 @@ pub async fn http_server(
     loop {
         tokio::select! {
             () = shutdown.requested() => break,
-            accepted = listener.accept() => {
-                let (stream, _) = accepted?;
+            (stream, _) = crate::accept(&listener) => {
                 canstop::spawn(connection(stream, app.clone())).map_err(std::io::Error::other)?;
             }
         }

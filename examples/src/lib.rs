@@ -1,9 +1,14 @@
-//! What the example programs in `src/bin` share: logging set-up.
+//! What the example programs in `src/bin` share: logging set-up, and an accept that
+//! survives accept errors.
 //!
 //! Every example logs through `tracing` to **stderr** (the canstop report included) and prints
 //! the facts a client needs (the address it listens on) to **stdout**.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
 
 pub mod http;
 
@@ -24,4 +29,36 @@ pub fn announce(line: std::fmt::Arguments<'_>) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+/// After an accept error that is not one connection's own, how long the accept loop pauses.
+pub const ACCEPT_RETRY: Duration = Duration::from_secs(1);
+
+/// Accepts the next connection, as `axum::serve` does: an error that concerns only the
+/// connection being accepted (refused, aborted, reset before it was accepted) is skipped; any
+/// other (`EMFILE`, `ENFILE`, `ENOMEM`: out of descriptors or memory) is logged and retried
+/// after [`ACCEPT_RETRY`], since it passes once connections close. An accept loop never fails
+/// the server over one.
+///
+/// Cancel-safe: select it against the stop, which then also ends the pause.
+pub async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(error) if is_connection_error(&error) => {}
+            Err(error) => {
+                tracing::error!(%error, retry_in = ?ACCEPT_RETRY, "accept failed");
+                tokio::time::sleep(ACCEPT_RETRY).await;
+            }
+        }
+    }
+}
+
+/// An accept error that concerns only the connection being accepted.
+fn is_connection_error(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(
+        error.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    )
 }

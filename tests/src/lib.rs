@@ -13,6 +13,19 @@ pub struct Running {
     child: Child,
     stdout: Lines,
     stderr: Lines,
+    /// The read end of a stderr pipe that nobody reads, kept open (a stalled log pipeline).
+    _unread: Option<std::os::fd::OwnedFd>,
+}
+
+/// What a child's stderr is, for the tests of a dead or stalled log pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stderr {
+    /// File descriptor 2 is closed when the program starts.
+    Closed,
+    /// A pipe whose read end is closed: every write fails with `EPIPE`.
+    Broken,
+    /// A pipe that is full and that nobody reads: every write blocks.
+    Full,
 }
 
 /// One output stream: the lines seen so far, and those still to come.
@@ -96,6 +109,30 @@ pub fn run_until_signal(
     (ended, took)
 }
 
+/// A pipe (read end, write end), closed on exec: only the child it is given to has it.
+fn pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("a pipe")
+}
+
+/// Fills the pipe behind `writer` until a write would block, then makes it blocking again
+/// (the child shares it): the child's next write to it blocks.
+fn fill(writer: &std::os::fd::OwnedFd) {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    fcntl(writer, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).expect("make the pipe non-blocking");
+    // Whole pages first (writes of at most PIPE_BUF bytes are all or nothing), then bytes.
+    for chunk in [4096, 1] {
+        let bytes = vec![b'x'; chunk];
+        loop {
+            match nix::unistd::write(writer, &bytes).map_err(std::io::Error::from) {
+                Ok(_) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(error) => panic!("fill the pipe: {error}"),
+            }
+        }
+    }
+    fcntl(writer, FcntlArg::F_SETFL(OFlag::empty())).expect("make the pipe blocking again");
+}
+
 /// How a child ended.
 #[derive(Debug)]
 pub struct Ended {
@@ -111,11 +148,49 @@ impl Running {
     /// Starts `program` with `args` and extra environment variables.
     pub fn start(program: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(program);
+        command.args(args).stderr(Stdio::piped());
+        Self::spawn(command, env, None)
+    }
+
+    /// Starts `program` with `args`, its stderr closed, broken or full (and not read).
+    pub fn start_with_stderr(program: &str, args: &[&str], stderr: Stderr) -> Self {
+        let mut unread = None;
+        let command = match stderr {
+            Stderr::Closed => {
+                // `Stdio::null()` would be /dev/null, not a closed descriptor.
+                let mut command = Command::new("sh");
+                command
+                    .args(["-c", "exec \"$0\" \"$@\" 2>&-", program])
+                    .args(args);
+                command
+            }
+            Stderr::Broken => {
+                let (reader, writer) = pipe();
+                drop(reader);
+                let mut command = Command::new(program);
+                command.args(args).stderr(writer);
+                command
+            }
+            Stderr::Full => {
+                let (reader, writer) = pipe();
+                fill(&writer);
+                unread = Some(reader);
+                let mut command = Command::new(program);
+                command.args(args).stderr(writer);
+                command
+            }
+        };
+        Self::spawn(command, &[], unread)
+    }
+
+    fn spawn(
+        mut command: Command,
+        env: &[(&str, &str)],
+        unread: Option<std::os::fd::OwnedFd>,
+    ) -> Self {
         command
-            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .env_remove("CANSTOP_SHUTDOWN_TIMEOUT")
             .env_remove("RUST_LOG");
         for (key, value) in env {
@@ -123,11 +198,15 @@ impl Running {
         }
         let mut child = command.spawn().expect("start the child program");
         let stdout = Lines::read(child.stdout.take().expect("piped stdout"));
-        let stderr = Lines::read(child.stderr.take().expect("piped stderr"));
+        let stderr = match child.stderr.take() {
+            Some(stderr) => Lines::read(stderr),
+            None => Lines::read(std::io::empty()),
+        };
         Self {
             child,
             stdout,
             stderr,
+            _unread: unread,
         }
     }
 

@@ -82,6 +82,149 @@ fn echo_answers_every_line_sent_before_sigterm_and_exits_0() {
     );
 }
 
+/// 200 clients that never stop talking (a line every 10 ms each) when SIGTERM arrives: the
+/// linger after the stop is bounded, so every client still gets `bye`, and the program exits
+/// 0 long before its 10 s deadline.
+#[test]
+fn echo_says_bye_to_chatty_clients_and_exits_0_well_before_the_deadline() {
+    const CONNECTIONS: usize = 200;
+    let mut server = Running::start(env!("CARGO_BIN_EXE_example-echo"), &["127.0.0.1:0"], &[]);
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    let rt = client_runtime();
+
+    // Every client talks until it hears `bye`; it reports its first echo, then the end.
+    let (echoed, mut first_echoes) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let clients: Vec<_> = (0..CONNECTIONS)
+        .map(|i| {
+            let addr = addr.clone();
+            let echoed = echoed.clone();
+            rt.spawn(async move {
+                let stream = TcpStream::connect(&addr).await.expect("connect");
+                let (reader, mut writer) = stream.into_split();
+                let talker = tokio::spawn(async move {
+                    let mut ticker = tokio::time::interval(Duration::from_millis(10));
+                    for n in 0.. {
+                        ticker.tick().await;
+                        let line = format!("client {i} line {n}\n");
+                        if writer.write_all(line.as_bytes()).await.is_err() {
+                            return; // the server has closed
+                        }
+                    }
+                });
+                let mut lines = BufReader::new(reader).lines();
+                let mut echoes = 0;
+                let heard = loop {
+                    match lines.next_line().await {
+                        Ok(Some(line)) if line == "bye" => break Ok(echoes),
+                        Ok(Some(line)) => {
+                            assert!(line.starts_with(&format!("client {i} line ")), "{line}");
+                            echoes += 1;
+                            if echoes == 1 {
+                                let _ = echoed.send(());
+                            }
+                        }
+                        Ok(None) => break Err(format!("client {i}: closed without bye")),
+                        Err(error) => break Err(format!("client {i}: {error}")),
+                    }
+                };
+                talker.abort();
+                heard
+            })
+        })
+        .collect();
+    drop(echoed);
+    rt.block_on(async {
+        for _ in 0..CONNECTIONS {
+            first_echoes.recv().await.expect("every client is echoed");
+        }
+    });
+
+    server.signal(SIGTERM);
+    let started = std::time::Instant::now();
+    let heard: Vec<_> = rt.block_on(async {
+        let mut heard = Vec::new();
+        for client in clients {
+            heard.push(client.await.expect("client task"));
+        }
+        heard
+    });
+    let (ended, _) = server.wait_exit(LIMIT);
+    let took = started.elapsed();
+    println!(
+        "echo, chatty clients: exit {:?} {took:?} after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
+    for result in heard {
+        let echoes = result.expect("bye");
+        assert!(echoes > 0);
+    }
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    // The linger is at most 1 s after the stop.
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    assert_eq!(
+        ended.session_counts("echo"),
+        Counts {
+            started: CONNECTIONS as u64,
+            finished: CONNECTIONS as u64,
+            ..Counts::default()
+        }
+    );
+}
+
+/// Under a 64-descriptor limit, more connections than descriptors: `accept` fails with
+/// `EMFILE`. The server logs it and retries instead of failing; once the clients have gone,
+/// it serves again, and SIGTERM still ends it with 0.
+#[test]
+fn http_survives_running_out_of_file_descriptors() {
+    const CONNECTIONS: usize = 100;
+    let program = env!("CARGO_BIN_EXE_example-http");
+    let mut server = Running::start("prlimit", &["--nofile=64", program, "127.0.0.1:0"], &[]);
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    let rt = client_runtime();
+    let connections = rt.block_on(async {
+        let mut connections = Vec::new();
+        for _ in 0..CONNECTIONS {
+            let mut stream = TcpStream::connect(&addr).await.expect("connect");
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
+                .await
+                .unwrap();
+            connections.push(stream);
+        }
+        connections
+    });
+    server.wait_for_log("accept failed", 1, LIMIT);
+    drop(connections);
+
+    // Served again (after the accept loop's pause).
+    let started = std::time::Instant::now();
+    let body = rt.block_on(async {
+        let mut stream = TcpStream::connect(&addr).await.expect("connect");
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    });
+    let served_after = started.elapsed();
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    assert!(body.ends_with("hello\n"), "{body}");
+
+    server.signal(SIGTERM);
+    let (ended, took) = server.wait_exit(LIMIT);
+    println!(
+        "http out of descriptors: served again after {served_after:?}; exit {:?} {took:?} \
+         after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    assert!(served_after < Duration::from_secs(3), "{served_after:?}");
+}
+
 /// SIGTERM during 200 slow requests: all get 200 OK, new connections are refused once the
 /// trigger has closed the listener, exit 0.
 #[test]

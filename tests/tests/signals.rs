@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use canstop_tests::{run_until_signal, Counts, Ended, Running};
+use std::os::unix::process::ExitStatusExt;
+use std::time::Instant;
+
+use canstop_tests::{run_until_signal, Counts, Ended, Running, Stderr};
 use nix::sys::signal::Signal;
 use nix::sys::signal::Signal::{SIGINT, SIGTERM};
 
@@ -187,4 +190,177 @@ fn a_timeout_in_the_environment_that_is_not_utf8_is_rejected() {
         Some(i32::from(canstop::exit_code::CONFIG))
     );
     assert!(stderr.contains("it is not valid UTF-8"), "{stderr}");
+}
+
+/// A wedged runtime (every runtime thread blocked) that logs through `subscriber` (see the
+/// child's `logging`) to `stderr` (piped and read when `None`). Sends SIGTERM once `READY`;
+/// with `second`, a SIGINT once the first signal has been logged (or the attempt made: the
+/// subscriber announces each write on stdout first). Returns how the child ended and how long
+/// after the last signal.
+fn wedged_logging(subscriber: &str, stderr: Option<Stderr>, second: bool) -> (Ended, Duration) {
+    let args = ["wedged", subscriber];
+    let mut child = match stderr {
+        Some(stderr) => Running::start_with_stderr(CHILD, &args, stderr),
+        None => Running::start(CHILD, &args, &[]),
+    };
+    child.wait_for_line("READY", START_LIMIT);
+    child.signal(SIGTERM);
+    if second {
+        child.wait_for_prefix("LOG ", START_LIMIT);
+        child.signal(SIGINT);
+    }
+    let started = Instant::now();
+    // The child must be gone within 2 s either way; a little more only for a loaded machine.
+    let (ended, _) = child.wait_exit(Duration::from_secs(6));
+    let took = started.elapsed();
+    println!(
+        "wedged, subscriber {subscriber}, stderr {stderr:?}, second signal {second}: exit {:?} \
+         {took:?} after the last signal\n{}",
+        ended.code(),
+        ended.text()
+    );
+    (ended, took)
+}
+
+/// Exit 124 at the deadline (1 s) plus the watchdog's grace (0.75 s).
+fn assert_deadline_exit(ended: &Ended, took: Duration) {
+    assert_eq!(
+        ended.code(),
+        Some(i32::from(canstop::exit_code::TIMED_OUT)),
+        "{}",
+        ended.text()
+    );
+    assert!(
+        took >= Duration::from_millis(1700) && took < Duration::from_millis(2000),
+        "took {took:?}"
+    );
+}
+
+/// Exit 130 within the watchdog's fuse (100 ms) of the second signal.
+fn assert_forced_exit(ended: &Ended, took: Duration) {
+    assert_eq!(ended.code(), Some(130), "{}", ended.text());
+    assert!(took < Duration::from_millis(200), "took {took:?}");
+}
+
+#[test]
+fn a_wedged_runtime_exits_at_the_deadline_with_stderr_closed() {
+    let (ended, took) = wedged_logging("stderr", Some(Stderr::Closed), false);
+    assert_deadline_exit(&ended, took);
+}
+
+#[test]
+fn a_wedged_runtime_exits_at_the_deadline_with_stderr_a_broken_pipe() {
+    let (ended, took) = wedged_logging("stderr", Some(Stderr::Broken), false);
+    assert_deadline_exit(&ended, took);
+}
+
+#[test]
+fn a_wedged_runtime_exits_at_the_deadline_with_stderr_a_full_pipe() {
+    let (ended, took) = wedged_logging("stderr", Some(Stderr::Full), false);
+    assert_deadline_exit(&ended, took);
+}
+
+#[test]
+fn a_second_signal_exits_at_once_with_stderr_closed() {
+    let (ended, took) = wedged_logging("stderr", Some(Stderr::Closed), true);
+    assert_forced_exit(&ended, took);
+}
+
+#[test]
+fn a_second_signal_exits_at_once_with_stderr_a_broken_pipe() {
+    let (ended, took) = wedged_logging("stderr", Some(Stderr::Broken), true);
+    assert_forced_exit(&ended, took);
+}
+
+#[test]
+fn a_second_signal_exits_at_once_with_stderr_a_full_pipe() {
+    let (ended, took) = wedged_logging("stderr", Some(Stderr::Full), true);
+    assert_forced_exit(&ended, took);
+}
+
+#[test]
+fn a_panicking_subscriber_does_not_stop_the_exit_at_the_deadline() {
+    let (ended, took) = wedged_logging("panics", None, false);
+    assert_deadline_exit(&ended, took);
+}
+
+#[test]
+fn a_panicking_subscriber_does_not_stop_the_second_signal() {
+    let (ended, took) = wedged_logging("panics", None, true);
+    assert_forced_exit(&ended, took);
+}
+
+#[test]
+fn a_blocking_subscriber_does_not_stop_the_exit_at_the_deadline() {
+    let (ended, took) = wedged_logging("blocks", None, false);
+    assert_deadline_exit(&ended, took);
+}
+
+#[test]
+fn a_blocking_subscriber_does_not_stop_the_second_signal() {
+    let (ended, took) = wedged_logging("blocks", None, true);
+    assert_forced_exit(&ended, took);
+}
+
+/// `Root::main` without a subscriber prints its report to stderr; whatever stderr is, the
+/// process still exits with the report's code, promptly.
+fn root_main_with_stderr(stderr: Stderr) {
+    let started = Instant::now();
+    let child = Running::start_with_stderr(CHILD, &["main"], stderr);
+    let (ended, _) = child.wait_exit(Duration::from_secs(10));
+    let took = started.elapsed();
+    println!(
+        "Root::main, stderr {stderr:?}: exit {:?} {took:?}\n{}",
+        ended.code(),
+        ended.text()
+    );
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}
+
+#[test]
+fn root_main_exits_with_its_code_with_stderr_closed() {
+    root_main_with_stderr(Stderr::Closed);
+}
+
+#[test]
+fn root_main_exits_with_its_code_with_stderr_a_broken_pipe() {
+    root_main_with_stderr(Stderr::Broken);
+}
+
+#[test]
+fn root_main_exits_with_its_code_with_stderr_a_full_pipe() {
+    root_main_with_stderr(Stderr::Full);
+}
+
+/// A root with signal handling runs to completion; afterwards `signal` has its default
+/// effect again: the process dies by it.
+fn signal_after_the_root(signal: Signal) {
+    let mut child = Running::start(CHILD, &["after-root"], &[]);
+    let code = child.wait_for_prefix("DONE ", START_LIMIT);
+    assert_eq!(code, "0");
+    child.signal(signal);
+    let (ended, took) = child.wait_exit(Duration::from_secs(10));
+    println!(
+        "after the root: {:?} {took:?} after {signal}\n{}",
+        ended.status,
+        ended.text()
+    );
+    assert_eq!(
+        ended.status.signal(),
+        Some(signal as i32),
+        "{}",
+        ended.text()
+    );
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+}
+
+#[test]
+fn sigterm_after_the_root_is_done_kills_the_process() {
+    signal_after_the_root(SIGTERM);
+}
+
+#[test]
+fn sigint_after_the_root_is_done_kills_the_process() {
+    signal_after_the_root(SIGINT);
 }

@@ -5,15 +5,16 @@
 //! ```
 //!
 //! On SIGTERM or Ctrl-C the acceptor stops accepting; each connection answers the lines it
-//! has received, says `bye` and closes; the report counts every connection; the exit code is
+//! has received (for at most a second, however chatty the client), says `bye` and closes; the report counts every connection; the exit code is
 //! 0. A second Ctrl-C skips the wait.
 
 use std::time::Duration;
 
 use canstop::{service, session, Shutdown};
-use canstop_examples::{announce, init_tracing};
+use canstop_examples::{accept, announce, init_tracing};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 
 #[canstop::main(timeout = "10s")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,14 +28,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(()) // the program now lives as long as its services
 }
 
-/// Accepts connections until told to stop; each one becomes a tracked session.
+/// Accepts connections until told to stop; each one becomes a tracked session. An accept
+/// error (out of file descriptors) is logged and retried, not fatal: see [`accept`].
 #[service]
 async fn echo_server(shutdown: Shutdown, listener: TcpListener) -> std::io::Result<()> {
     loop {
         tokio::select! {
             () = shutdown.requested() => return Ok(()), // stop accepting
-            accepted = listener.accept() => {
-                let (stream, _) = accepted?;
+            (stream, _) = accept(&listener) => {
                 canstop::spawn(echo(stream)).map_err(std::io::Error::other)?;
             }
         }
@@ -45,9 +46,12 @@ async fn echo_server(shutdown: Shutdown, listener: TcpListener) -> std::io::Resu
 /// client sent just before the stop may still be on their way through the network stack.
 const LINGER: Duration = Duration::from_millis(100);
 
+/// The longest the linger lasts in all, for a client that never goes quiet.
+const LINGER_MAX: Duration = Duration::from_secs(1);
+
 /// Echoes lines until the client leaves or the stop is requested. After the stop it answers
-/// what is still arriving until the client has been quiet for [`LINGER`] (the deadline bounds
-/// a client that never is), then says `bye` and closes.
+/// what is still arriving until the client has been quiet for [`LINGER`], for at most
+/// [`LINGER_MAX`] in all, then says `bye` and closes.
 #[session]
 async fn echo(stream: TcpStream, shutdown: Shutdown) -> std::io::Result<()> {
     let (reader, mut writer) = stream.into_split();
@@ -63,7 +67,12 @@ async fn echo(stream: TcpStream, shutdown: Shutdown) -> std::io::Result<()> {
             None => return Ok(()),
         }
     }
-    while let Ok(line) = tokio::time::timeout(LINGER, lines.next_line()).await {
+    let end = Instant::now() + LINGER_MAX;
+    loop {
+        let quiet = (Instant::now() + LINGER).min(end);
+        let Ok(line) = tokio::time::timeout_at(quiet, lines.next_line()).await else {
+            break;
+        };
         match line? {
             Some(line) => writer.write_all(format!("{line}\n").as_bytes()).await?,
             None => return Ok(()),

@@ -23,7 +23,23 @@ fn main() -> ExitCode {
             .timeout(Duration::from_secs(30))
             .block_on(slow_session()),
         "blocking" => root.timeout(Duration::from_secs(1)).block_on(blocking()),
-        "wedged" => root.timeout(Duration::from_secs(1)).block_on(wedged()),
+        "wedged" => {
+            // An optional second argument installs a logging subscriber first (see `logging`).
+            if let Some(kind) = std::env::args().nth(2) {
+                logging(&kind);
+            }
+            root.timeout(Duration::from_secs(1)).block_on(wedged())
+        }
+        "main" => return Root::new().main(quick()),
+        "after-root" => {
+            let result = root.block_on(quick());
+            say(&format!(
+                "DONE {}",
+                result.map_or(2, |report| report.exit_code())
+            ));
+            std::thread::sleep(Duration::from_secs(60));
+            return ExitCode::from(3);
+        }
         other => {
             eprintln!("unknown scenario {other:?}");
             return ExitCode::from(2);
@@ -40,6 +56,59 @@ fn main() -> ExitCode {
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// A tree that starts a service and then triggers its own shutdown: it stops at once.
+async fn quick() -> Result<(), canstop::SpawnError> {
+    canstop::start(Service::new("idle", |shutdown: Shutdown| async move {
+        shutdown.requested().await;
+    }))?;
+    canstop::shutdown()
+}
+
+/// Installs a `tracing` subscriber that logs at `info` through a writer of the given kind.
+/// Each write is first announced on stdout as `LOG <text>` (so that a test can follow the
+/// logging even when stderr is not readable), then:
+/// - `stderr`: written to stderr, with `tracing-subscriber`'s defaults (it reports a failed
+///   write with `eprintln!`, which panics on a broken pipe);
+/// - `panics`: the writer panics;
+/// - `blocks`: the writer blocks forever (a stalled log pipeline).
+fn logging(kind: &str) {
+    #[derive(Clone, Copy)]
+    struct Writer(Kind);
+    #[derive(Clone, Copy, PartialEq)]
+    enum Kind {
+        Stderr,
+        Panics,
+        Blocks,
+    }
+    impl std::io::Write for Writer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let text = String::from_utf8_lossy(buf);
+            say(&format!("LOG {}", text.trim_end()));
+            match self.0 {
+                Kind::Stderr => std::io::stderr().write(buf),
+                Kind::Panics => panic!("the log writer panics"),
+                Kind::Blocks => loop {
+                    std::thread::park();
+                },
+            }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let kind = match kind {
+        "stderr" => Kind::Stderr,
+        "panics" => Kind::Panics,
+        "blocks" => Kind::Blocks,
+        other => panic!("unknown subscriber {other:?}"),
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || Writer(kind))
+        .init();
 }
 
 /// An acceptor service that opens `count` sessions; each waits for the stop, then takes a
