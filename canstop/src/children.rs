@@ -129,7 +129,10 @@ impl Children {
         };
         reports.extend(live.into_iter().map(|(order, node)| (order, node.report())));
         reports.sort_by_key(|(order, _)| *order);
-        (reports.into_iter().map(|(_, report)| report).collect(), folded)
+        (
+            reports.into_iter().map(|(_, report)| report).collect(),
+            folded,
+        )
     }
 
     pub(crate) fn live(&self) -> Vec<Arc<Node>> {

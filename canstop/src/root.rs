@@ -3,9 +3,9 @@
 
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::task::Poll;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use crate::context;
@@ -180,13 +180,13 @@ impl Root {
         F: Future,
         F::Output: MainResult,
     {
-        self.run_tree(body, false).await
+        self.run_tree(body, None).await
     }
 
-    /// [`run`](Self::run); with `owns_process`, a watchdog thread also ends the process if the
-    /// tree does not stop by its deadline (or soon after a second signal) even when every
-    /// runtime thread is blocked.
-    async fn run_tree<F>(self, body: F, owns_process: bool) -> Result<Report, StartError>
+    /// [`run`](Self::run); with a `watchdog` (a process-owning root), a thread also ends the
+    /// process if the tree does not stop by its deadline (or soon after a second signal) even
+    /// when every runtime thread is blocked.
+    async fn run_tree<F>(self, body: F, watchdog: Option<&Watchdog>) -> Result<Report, StartError>
     where
         F: Future,
         F::Output: MainResult,
@@ -203,9 +203,9 @@ impl Root {
             root: root.clone(),
             finished: false,
         };
-        if owns_process {
-            let watchdog = Watchdog::start(Arc::downgrade(&root)).map_err(StartError::Runtime)?;
-            let _ = shared.watchdog.set(watchdog);
+        if let Some(watchdog) = watchdog {
+            watchdog.watch(Arc::downgrade(&root));
+            let _ = shared.watchdog.set(watchdog.clone());
         }
         let listener = if self.signals {
             Some(signals::listen(shared.clone()).map_err(StartError::Signals)?)
@@ -222,8 +222,10 @@ impl Root {
         drop(listener);
         let report = assemble_report(&root);
         guard.finished = true;
+        // A process-owning root keeps its watchdog armed until its runtime is shut down too:
+        // a body's `Drop` that blocks there still cannot keep the process past its deadline.
         if let Some(watchdog) = shared.watchdog.get() {
-            watchdog.disarm();
+            watchdog.report_made(&report);
         }
         Ok(report)
     }
@@ -296,11 +298,15 @@ impl Root {
             return Err(StartError::InsideRuntime);
         }
         let runtime = self.build_runtime().map_err(StartError::Runtime)?;
-        let report = runtime.block_on(self.run_tree(body, true));
+        let watchdog = Watchdog::start().map_err(StartError::Runtime)?;
+        let report = runtime.block_on(self.run_tree(body, Some(&watchdog)));
+        // Dropping what is left of the tree's tasks runs their destructors, on this thread for
+        // a current-thread runtime: still under the watchdog.
         match &report {
             Ok(report) if report.forced.is_none() => runtime.shutdown_timeout(EXIT_GRACE),
             _ => runtime.shutdown_background(),
         }
+        watchdog.disarm();
         report
     }
 
@@ -442,7 +448,10 @@ pub(crate) fn assemble_report(root: &Node) -> Report {
     let mut sessions = Totals::from(root.sessions.stats());
     fn add_sessions(all: &mut Totals, service: &ServiceReport) {
         service.sessions.iter().for_each(|stats| all.add(stats));
-        service.folded.iter().for_each(|group| add_folded(all, group));
+        service
+            .folded
+            .iter()
+            .for_each(|group| add_folded(all, group));
         for child in &service.children {
             add_sessions(all, child);
         }

@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::task::Poll;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tracing::Instrument;
@@ -280,10 +280,8 @@ impl Supervisor {
         let end = {
             let mut poll = pin!(std::future::poll_fn(|cx| {
                 let _in = context::enter(&mut scope);
-                catching(|| body.as_mut().poll(cx)).map_or_else(
-                    |panic| Poll::Ready(Err(panic)),
-                    |polled| polled.map(Ok),
-                )
+                catching(|| body.as_mut().poll(cx))
+                    .map_or_else(|panic| Poll::Ready(Err(panic)), |polled| polled.map(Ok))
             }));
             Self::watch(node, service.cancel_on_stop, &mut poll).await
         };

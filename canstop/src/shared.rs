@@ -85,18 +85,19 @@ impl RootShared {
         if crate::context::in_main_body_of(self) {
             self.triggered_by_main.store(true, Ordering::Release);
         }
+        // Act first, log after: a `tracing` subscriber that blocks (a stalled log pipeline)
+        // must not delay the stop or the arming of the watchdog.
+        // The tree's stop is its root node's, with the tree's timeout.
+        if let Some(root) = self.tree.get().and_then(Weak::upgrade) {
+            let stop = root.request_stop();
+            if let (Some(watchdog), Some(deadline)) = (self.watchdog.get(), stop.own_deadline) {
+                watchdog.arm_deadline(deadline.into_std());
+            }
+        }
         if trigger.is_failure() {
             tracing::error!(%trigger, timeout = ?self.timeout, "shutdown triggered");
         } else {
             tracing::info!(%trigger, timeout = ?self.timeout, "shutdown triggered");
-        }
-        // The tree's stop is its root node's, with the tree's timeout.
-        let Some(root) = self.tree.get().and_then(Weak::upgrade) else {
-            return true;
-        };
-        let stop = root.request_stop();
-        if let (Some(watchdog), Some(deadline)) = (self.watchdog.get(), stop.own_deadline) {
-            watchdog.arm_deadline(deadline.into_std());
         }
         true
     }
@@ -128,7 +129,10 @@ impl RootShared {
     }
 
     pub(crate) fn main_outcome(&self) -> MainOutcome {
-        self.main.get().cloned().unwrap_or(MainOutcome::Unresponsive)
+        self.main
+            .get()
+            .cloned()
+            .unwrap_or(MainOutcome::Unresponsive)
     }
 
     /// When a second signal forced the exit, if one did.
@@ -139,13 +143,16 @@ impl RootShared {
     /// A second signal: abort everything now.
     pub(crate) fn force(&self, signal: Signal) {
         let _ = self.forced_at.set(Instant::now());
-        if self.forced_by.set(signal).is_ok() {
-            tracing::error!(%signal, "second signal: skipping the drain and exiting now");
+        let first = self.forced_by.set(signal).is_ok();
+        if first {
             if let Some(watchdog) = self.watchdog.get() {
                 watchdog.arm_forced(signal);
             }
         }
         self.abort_now();
+        if first {
+            tracing::error!(%signal, "second signal: skipping the drain and exiting now");
+        }
     }
 
     /// Stops the tree and aborts it at once, without a drain.

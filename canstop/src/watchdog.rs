@@ -14,17 +14,11 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::grace::{DEADLINE_FUSE, FORCE_FUSE};
 use crate::locking::lock;
 use crate::node::Node;
-use crate::report::exit_code;
+use crate::report::{exit_code, Report};
 use crate::trigger::Signal;
-
-/// Beyond the tree's deadline, how long the process may take to finish its report and exit
-/// on its own before the watchdog ends it.
-const DEADLINE_GRACE: Duration = Duration::from_millis(750);
-
-/// After a second signal, how long before the watchdog ends the process.
-const FORCE_FUSE: Duration = Duration::from_millis(100);
 
 /// How long before the exit at the deadline the watchdog starts writing its report (after a
 /// second signal, it starts at once).
@@ -49,9 +43,20 @@ pub(crate) fn last_words(write: impl FnOnce() + Send + 'static) {
     }
 }
 
-#[derive(Debug)]
+/// The watchdog's handle (cloned into the tree it watches).
+#[derive(Debug, Clone)]
 pub(crate) struct Watchdog {
     state: Arc<(Mutex<Phase>, Condvar)>,
+    watched: Arc<Mutex<Watched>>,
+}
+
+/// What the watchdog reports if it fires.
+#[derive(Debug, Default)]
+struct Watched {
+    /// The tree, while it runs: given up on and reported as things stand.
+    root: Option<Weak<Node>>,
+    /// The final report, once made: the watchdog then only waits for the runtime to shut down.
+    report: Option<Report>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -68,20 +73,37 @@ enum Phase {
 }
 
 impl Watchdog {
-    /// Starts the watchdog thread for the tree under `root`.
-    pub(crate) fn start(root: Weak<Node>) -> std::io::Result<Self> {
+    /// Starts the watchdog thread (idle until a tree is [`watch`](Self::watch)ed and armed).
+    pub(crate) fn start() -> std::io::Result<Self> {
         let state = Arc::new((Mutex::new(Phase::Idle), Condvar::new()));
-        let watched = state.clone();
+        let watched = Arc::new(Mutex::new(Watched::default()));
+        let dog = Self {
+            state: state.clone(),
+            watched: watched.clone(),
+        };
         thread::Builder::new()
             .name("canstop-watchdog".into())
-            .spawn(move || watch(&watched, &root))?;
-        Ok(Self { state })
+            .spawn(move || watch(&state, &watched))?;
+        Ok(dog)
+    }
+
+    /// Watches the tree under `root`.
+    pub(crate) fn watch(&self, root: Weak<Node>) {
+        lock(&self.watched).root = Some(root);
+    }
+
+    /// The tree's report is made; what is left is the runtime's shutdown, which stays bounded
+    /// by the armed deadline. If the watchdog fires now, it prints this report.
+    pub(crate) fn report_made(&self, report: &Report) {
+        let mut watched = lock(&self.watched);
+        watched.report = Some(report.clone());
+        watched.root = None;
     }
 
     /// The tree's deadline is `deadline`: end the process if it is still running a grace
     /// after it.
     pub(crate) fn arm_deadline(&self, deadline: Instant) {
-        let at = deadline + DEADLINE_GRACE;
+        let at = deadline + DEADLINE_FUSE;
         self.arm(
             at,
             at.checked_sub(REPORT_AHEAD).unwrap_or(at),
@@ -128,13 +150,7 @@ impl Watchdog {
     }
 }
 
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        self.disarm();
-    }
-}
-
-fn watch(state: &(Mutex<Phase>, Condvar), root: &Weak<Node>) {
+fn watch(state: &(Mutex<Phase>, Condvar), watched: &Arc<Mutex<Watched>>) {
     let (phase, wake) = state;
     let mut current = lock(phase);
     let mut reporting = false;
@@ -157,7 +173,7 @@ fn watch(state: &(Mutex<Phase>, Condvar), root: &Weak<Node>) {
                 // The report goes out ahead; the exit itself waits for nothing.
                 if now >= report_at && !reporting {
                     reporting = true;
-                    report(root, code, why);
+                    report(watched, code, why);
                 }
                 let until = if reporting { at } else { report_at };
                 current = wake
@@ -171,15 +187,28 @@ fn watch(state: &(Mutex<Phase>, Condvar), root: &Weak<Node>) {
 
 /// Gives up on the tree and reports what is known, on a thread of its own: to stderr, and
 /// through `tracing`. Neither may block or panic the watchdog.
-fn report(root: &Weak<Node>, code: u8, why: &'static str) {
-    let root = root.clone();
+fn report(watched: &Arc<Mutex<Watched>>, code: u8, why: &'static str) {
+    let watched = watched.clone();
     let _ = thread::Builder::new()
         .name("canstop-watchdog-report".into())
         .spawn(move || {
-            let report = root.upgrade().map(|root| {
-                root.give_up();
-                crate::root::assemble_report(&root)
-            });
+            let (root, made) = {
+                let mut watched = lock(&watched);
+                (watched.root.take(), watched.report.take())
+            };
+            let (report, why) = match made {
+                Some(made) => (
+                    Some(made),
+                    "the runtime did not shut down in time after the report (a `Drop` that blocks?)",
+                ),
+                None => (
+                    root.and_then(|root| root.upgrade()).map(|root| {
+                        root.give_up();
+                        crate::root::assemble_report(&root)
+                    }),
+                    why,
+                ),
+            };
             let text = match &report {
                 Some(report) => format!("canstop: {why}; exiting with {code}\n{report}\n"),
                 None => format!("canstop: {why}; exiting with {code}\n"),

@@ -52,7 +52,9 @@ fn service_cycles_retain_nothing_and_the_report_stays_bounded() {
                     settle().await;
                     let retained = live() - live_after_warm_up;
                     let per_cycle = retained as f64 / MEASURED as f64;
-                    println!("retained {retained} B over {MEASURED} cycles: {per_cycle:.2} B per cycle");
+                    println!(
+                        "retained {retained} B over {MEASURED} cycles: {per_cycle:.2} B per cycle"
+                    );
                     assert!(
                         per_cycle < 4.0,
                         "{per_cycle:.2} B retained per start/stop cycle"

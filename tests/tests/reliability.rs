@@ -54,7 +54,9 @@ async fn mains_error_after_its_own_trigger_is_kept_and_fails_the_exit() {
     );
     assert_eq!(report.exit_code(), exit_code::FAILED);
     assert!(
-        report.to_string().contains("main: FAILED: \"late failure\""),
+        report
+            .to_string()
+            .contains("main: FAILED: \"late failure\""),
         "{report}"
     );
 }

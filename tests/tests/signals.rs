@@ -98,6 +98,10 @@ fn a_second_sigint_during_the_drain_exits_at_once() {
     // The slow session was cut off, and counted.
     let slow = ended.session_counts("slow");
     assert_eq!((slow.started, slow.aborted), (1, 1));
+    // Reliability item 14: no deadline was reached, and nothing says one was.
+    let text = ended.text();
+    assert!(!text.contains("deadline reached"), "{text}");
+    assert!(!text.contains("at the deadline"), "{text}");
 }
 
 #[test]
@@ -363,4 +367,22 @@ fn sigterm_after_the_root_is_done_kills_the_process() {
 #[test]
 fn sigint_after_the_root_is_done_kills_the_process() {
     signal_after_the_root(SIGINT);
+}
+
+/// Reliability item 6: a `Drop` that blocks while the runtime shuts down (after the report)
+/// cannot keep a process-owning root past its deadline: the watchdog stays armed until the
+/// runtime is gone, and prints the report it was handed.
+#[test]
+fn a_drop_that_blocks_at_the_runtime_shutdown_does_not_hold_the_exit() {
+    let (ended, took) = run_until_signal(CHILD, &["slow-drop"], &[], SIGTERM, LIMIT);
+    // Deadline 200 ms + the watchdog's 750 ms fuse; the drop would take 5 s.
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(took >= Duration::from_millis(900), "took {took:?}");
+    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
+    let text = ended.text();
+    assert!(
+        text.contains("the runtime did not shut down in time after the report"),
+        "{text}"
+    );
+    assert!(text.contains("idle: stopped cleanly"), "{text}");
 }

@@ -15,6 +15,10 @@ fn say(line: &str) {
 
 fn main() -> ExitCode {
     let scenario = std::env::args().nth(1).unwrap_or_default();
+    if scenario == "second-signal" {
+        // Its logs are checked for what they say of the deadline.
+        canstop_examples::init_tracing();
+    }
     let root = Root::new().worker_threads(2);
     let result = match scenario.as_str() {
         "sessions" => root.block_on(sessions(1000)),
@@ -31,6 +35,10 @@ fn main() -> ExitCode {
             root.timeout(Duration::from_secs(1)).block_on(wedged())
         }
         "main" => return Root::new().main(quick()),
+        "slow-drop" => Root::new()
+            .current_thread()
+            .timeout(Duration::from_millis(200))
+            .block_on(slow_drop()),
         "after-root" => {
             let result = root.block_on(quick());
             say(&format!(
@@ -56,6 +64,29 @@ fn main() -> ExitCode {
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// Blocks its thread for 5 s when dropped.
+struct SlowDrop;
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        std::thread::sleep(Duration::from_secs(5));
+    }
+}
+
+/// An untracked task that blocks for 5 s when the runtime drops it at its shutdown, after
+/// the report (on a current-thread runtime, on the thread that shuts it down).
+async fn slow_drop() -> Result<(), canstop::SpawnError> {
+    canstop::spawn_untracked(async {
+        let _slow = SlowDrop;
+        std::future::pending::<()>().await;
+    })?;
+    canstop::start(Service::new("idle", |shutdown: Shutdown| async move {
+        shutdown.requested().await;
+    }))?;
+    say("READY");
+    Ok(())
 }
 
 /// A tree that starts a service and then triggers its own shutdown: it stops at once.
