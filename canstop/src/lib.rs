@@ -49,14 +49,19 @@
 //! - A session is tracked from before its task exists, or refused with an error: never run
 //!   untracked, even when the spawn races the shutdown.
 //! - For every kind of session, `started = finished + failed + panicked + aborted`.
-//! - Every service's outcome is reported, panics with their message, and every error is
-//!   kept, not only the one that triggered the shutdown.
+//! - Every service's outcome is reported, panics with their message (also a panic while a
+//!   body is being dropped), and every error is kept, not only the one that triggered the
+//!   shutdown; `main`'s own error or panic too, whatever triggered the shutdown.
+//! - Every spawn that returned `Ok` is in the report, and when [`Root::run`] returns, every
+//!   aborted body has been dropped, or the report names it (`unresponsive`).
 //! - Nothing outlives the deadline: what is left is aborted, blocking work is abandoned and
 //!   named, and the exit code says so. A process-owning root ([`Root::block_on`],
 //!   `#[canstop::main]`) keeps that promise even when every runtime thread is blocked: a
 //!   watchdog thread ends the process shortly after the deadline or a second signal.
-//! - Runtime misuse (spawning outside a scope, after the drain) is a [`SpawnError`], never
-//!   a panic.
+//! - Runtime misuse (spawning outside a scope, after the drain, on a tree whose runtime is
+//!   gone; an invalid service name) is a [`SpawnError`], and a root that cannot start (no
+//!   runtime or no timer, `block_on` inside a runtime, zero workers, a malformed timeout) a
+//!   [`StartError`]: never a panic.
 
 #![forbid(unsafe_code)]
 

@@ -38,11 +38,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 ///    told to stop, [`canstop::shutdown()`](fn@crate::shutdown), `main`'s body returning an error,
 ///    or — once `main`'s body has returned — every service and session having finished.
 /// 2. **Stop**: the root's token is cancelled, and with it every service's and session's
-///    [`Shutdown`](crate::Shutdown). `main`'s body, if still running, is dropped.
+///    [`Shutdown`](crate::Shutdown). `main`'s body, if still running, is dropped — unless it
+///    raised the trigger itself, in which case it runs to its end, bounded by the deadline
+///    (see [`MainOutcome`](crate::MainOutcome) for the rule and why).
 /// 3. **Drain**: every service waits for its body, then its children, then its sessions, up
 ///    to its deadline (its own timeout where set, else the tree's).
-/// 4. **Abort**: at the deadline, whatever is left is aborted (its drop guards run); blocking
-///    work is abandoned and named in the report.
+/// 4. **Abort**: at the deadline, whatever is left is aborted and dropped before the report is
+///    made (its drop guards run; a session stuck inside a poll is named `unresponsive`);
+///    blocking work is abandoned and named in the report.
 /// 5. **Report**: the [`Report`], logged through `tracing` by `#[canstop::main]`.
 /// 6. **Exit**: [`Report::exit_code`]. A second signal during the drain skips the wait.
 ///
