@@ -11,10 +11,10 @@
 
 mod ast;
 mod attr;
-// The duration grammar is the runtime's own file, so that `timeout = "..."` and
-// `CANSTOP_SHUTDOWN_TIMEOUT` cannot disagree. Its `pub` items are private here.
+// The duration grammar: a copy of the runtime's, checked to agree with it by a test, so that
+// `timeout = "..."` and `CANSTOP_SHUTDOWN_TIMEOUT` cannot disagree. Its `pub` items are
+// private here.
 #[allow(unreachable_pub)]
-#[path = "../../canstop/src/duration.rs"]
 mod duration;
 mod error;
 mod expand;

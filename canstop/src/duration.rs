@@ -5,8 +5,12 @@
 //! unit first, each unit at most once: `"250ms"`, `"10s"`, `"1m30s"`, `"2h"`. There is no sign,
 //! no fraction, no space and no bare number: `"30"` is rejected rather than guessed at.
 //!
-//! This file is compiled into both `canstop` and `canstop-macros` (by `#[path]`), so the two
-//! grammars cannot drift apart. It depends on `std` only.
+//! `canstop-macros` has a copy of this file (a proc-macro crate cannot share code with its
+//! runtime crate, and each crate must package on its own); a test there checks that both
+//! accept and reject the same strings, with the same values and reasons.
+//!
+//! `"0s"` is accepted: a zero timeout aborts whatever has not stopped by the time the stop
+//! has been seen (a body that returns as soon as it is told to stop still stops cleanly).
 
 use std::fmt;
 use std::time::Duration;
@@ -27,7 +31,6 @@ impl DurationError {
     }
 
     /// For a value that is not valid UTF-8 (an environment variable, say), shown lossily.
-    #[allow(dead_code)] // used by the runtime, not by the macros that share this file
     pub fn not_unicode(lossy: &str) -> Self {
         Self::new(lossy, "it is not valid UTF-8")
     }
@@ -78,6 +81,8 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
         if unit_len == 0 {
             let reason = if rest.is_empty() {
                 "the unit is missing"
+            } else if rest.starts_with(['.', ',']) {
+                "fractions are not supported (write \"1s500ms\", not \"1.5s\")"
             } else {
                 "expected a unit (h, m, s or ms)"
             };
@@ -131,7 +136,10 @@ mod tests {
             ("10", "the unit is missing"),
             ("10x", "unknown unit (use h, m, s or ms)"),
             ("s", "expected a number"),
-            ("1.5s", "expected a unit (h, m, s or ms)"),
+            (
+                "1.5s",
+                "fractions are not supported (write \"1s500ms\", not \"1.5s\")",
+            ),
             ("10 s", "expected a unit (h, m, s or ms)"),
             (
                 "30s1m",
