@@ -9,7 +9,24 @@
 //! - `CANSTOP_FUZZ_SEED=S`: replays one seed (timing-dependent: a race may need a few runs,
 //!   `CANSTOP_FUZZ_REPEAT=R` replays it R times).
 //!
-//! `-- --nocapture` prints the coverage of every behaviour and outcome.
+//! `-- --nocapture` prints the coverage of every behaviour and outcome. A failing seed prints
+//! its violations, its plan, the report and its replay command.
+//!
+//! The invariants, checked after every run:
+//! - per kind, in every scope and summed: `started == finished + failed + panicked + aborted`,
+//!   `abandoned <= aborted`;
+//! - per kind, `started` equals the spawns that returned `Ok`; the outcomes match what the
+//!   bodies did (`finished` no more than the bodies that returned `Ok`, exactly as many when
+//!   nothing of the kind was aborted; the same for `failed` and `panicked`);
+//! - every service that `start` returned `Ok` for is reported exactly once, no other is, and its
+//!   outcome matches how its body ended;
+//! - nothing alive when `Root::run` returns (no body polled and not yet dropped, no blocking
+//!   work running) but what the report names (an unresponsive service's subtree, abandoned
+//!   blocking work); every blocking closure dropped within 1 s;
+//! - the exit code agrees with the report's outcomes, and is not 0 when `main`, a service or a
+//!   session failed or panicked, and is 124 when a body was dropped mid-way (aborted);
+//! - `Root::run` returns within the tree's timeout (+ 100 ms grace, + 1 s slack) of the
+//!   earliest trigger, and never hangs.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -267,6 +284,20 @@ struct NodePlan {
     behaviour: Behaviour,
     sessions: Vec<SessionPlan>,
     children: Vec<usize>,
+    /// A plain thread (or tokio task) spawning sessions into this scope back to back (1 ms
+    /// apart) until refused: spawns racing the stop, the close and the deadline sweep.
+    flood: Option<Flood>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Flood {
+    from_thread: bool,
+    /// Every `stall_every`-th session stalls (so the deadline is reached), the rest stop
+    /// when told.
+    stall_every: u64,
+    /// When set: sleeps this long, then spawns back to back without pausing: a burst aimed
+    /// at the scope's deadline sweep.
+    aim_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -308,8 +339,13 @@ impl Plan {
     /// Its size, for picking the smallest failing seed.
     fn summary(&self) -> String {
         let sessions: usize = self.nodes.iter().map(|n| n.sessions.len()).sum();
+        let dropping = self.nodes[1..]
+            .iter()
+            .filter(|n| n.behaviour == Behaviour::PanicDrop)
+            .count();
+        let floods = self.nodes.iter().filter(|n| n.flood.is_some()).count();
         format!(
-            "{} services, {sessions} sessions, {}{}, {:?}{}",
+            "{} services, {sessions} sessions, {}{}, {:?}{}; {dropping} service(s) panicking when dropped, {floods} flood(s)",
             self.nodes.len() - 1,
             if self.multi_thread { "mt" } else { "ct" },
             if self.calm { ", calm" } else { "" },
@@ -365,6 +401,26 @@ impl Plan {
             _ => TriggerPlan::MainReturns,
         };
         plan.extra_shutdown_ms = rng.chance(35).then(|| rng.ms10(0, 60));
+        // Aim some floods at the deadline, when the trigger's time is known (own stream).
+        let trigger_ms = match plan.trigger {
+            TriggerPlan::Shutdown { delay_ms, .. }
+            | TriggerPlan::MainErr { delay_ms }
+            | TriggerPlan::MainPanic { delay_ms } => Some(delay_ms),
+            _ => None,
+        };
+        let trigger_ms = match (trigger_ms, plan.extra_shutdown_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut aim = Rng(seed ^ 0xA1_4000);
+        for node in &mut plan.nodes {
+            if let (Some(flood), Some(trigger_ms)) = (&mut node.flood, trigger_ms) {
+                if aim.chance(50) {
+                    let timeout = node.timeout_ms.unwrap_or(timeout_ms).min(timeout_ms);
+                    flood.aim_ms = Some((trigger_ms + timeout).saturating_sub(aim.below(4)));
+                }
+            }
+        }
         plan
     }
 
@@ -410,6 +466,15 @@ impl Plan {
             behaviour: Behaviour::random_service(rng, self.calm),
             sessions,
             children: Vec::new(),
+            // From its own stream, so that adding it left the other draws unchanged.
+            flood: {
+                let mut rng = Rng(self.seed ^ 0xF1_00D0 ^ (index as u64) << 32);
+                rng.chance(30).then(|| Flood {
+                    from_thread: rng.chance(50),
+                    stall_every: 2 + rng.below(10),
+                    aim_ms: None,
+                })
+            },
         });
         if depth < 3 {
             let max = if depth == 0 { 4 } else { 3 };
@@ -444,6 +509,7 @@ counters!(
     services_started,
     services_refused,
     subtree_stops,
+    floods,
     failing_service_not_started,
     main_failed,
     nested_spawns,
@@ -765,7 +831,14 @@ enum Via<'a> {
     Scope(&'a Scope),
 }
 
-fn spawn_session(ledger: &Arc<Ledger>, node: usize, origin: Origin, work: Work, via: Via<'_>) {
+/// Whether the spawn returned `Ok`.
+fn spawn_session(
+    ledger: &Arc<Ledger>,
+    node: usize,
+    origin: Origin,
+    work: Work,
+    via: Via<'_>,
+) -> bool {
     let name = origin.name();
     let result = match work {
         Work::Async { behaviour, nested } => {
@@ -856,8 +929,12 @@ fn spawn_session(ledger: &Arc<Ledger>, node: usize, origin: Origin, work: Work, 
         Ok(()) => {
             ledger.kinds[origin.index()].ok_spawns.fetch_add(1, SeqCst);
             SPAWNS[origin.index()].fetch_add(1, SeqCst);
+            true
         }
-        Err(_) => cover(C::spawns_refused),
+        Err(_) => {
+            cover(C::spawns_refused);
+            false
+        }
     }
 }
 
@@ -912,6 +989,10 @@ fn start_scope_work(ledger: &Arc<Ledger>, node: usize) {
         });
         lock(&ledger.tasks).push(task);
     }
+    if let Some(flood) = me.flood {
+        cover(C::floods);
+        start_flood(ledger, node, flood, scope.clone());
+    }
     if !from_thread.is_empty() {
         let (ledger2, scope) = (ledger.clone(), scope.clone());
         let thread = std::thread::spawn(move || {
@@ -942,6 +1023,72 @@ fn start_scope_work(ledger: &Arc<Ledger>, node: usize) {
             });
             lock(&ledger.tasks).push(task);
         }
+    }
+}
+
+/// Spawns until refused (or the run is over, or 400 spawns).
+fn start_flood(ledger: &Arc<Ledger>, node: usize, flood: Flood, scope: Scope) {
+    let calm = ledger.plan.calm;
+    let work = move |i: u64| Work::Async {
+        behaviour: if !calm && i % flood.stall_every == 0 {
+            Behaviour::Stall
+        } else {
+            Behaviour::Graceful(0)
+        },
+        nested: None,
+    };
+    let ledger2 = ledger.clone();
+    if flood.from_thread {
+        let thread = std::thread::spawn(move || {
+            if let Some(aim) = flood.aim_ms {
+                std::thread::sleep(ms(aim));
+                for i in 0..20_000 {
+                    let work = work(if calm { 1 } else { 0 } + i * flood.stall_every);
+                    if ledger2.done.load(SeqCst)
+                        || !spawn_session(&ledger2, node, Origin::Thread, work, Via::Scope(&scope))
+                    {
+                        return;
+                    }
+                }
+                return;
+            }
+            for i in 0..400 {
+                if ledger2.done.load(SeqCst)
+                    || !spawn_session(&ledger2, node, Origin::Thread, work(i), Via::Scope(&scope))
+                {
+                    return;
+                }
+                std::thread::sleep(ms(1));
+            }
+        });
+        lock(&ledger.threads).push(thread);
+    } else {
+        let task = tokio::spawn(async move {
+            if let Some(aim) = flood.aim_ms {
+                tokio::time::sleep(ms(aim)).await;
+                for i in 0..20_000 {
+                    let work = work(if calm { 1 } else { 0 } + i * flood.stall_every);
+                    if ledger2.done.load(SeqCst)
+                        || !spawn_session(&ledger2, node, Origin::Task, work, Via::Scope(&scope))
+                    {
+                        return;
+                    }
+                    if i % 16 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+                return;
+            }
+            for i in 0..400 {
+                if ledger2.done.load(SeqCst)
+                    || !spawn_session(&ledger2, node, Origin::Task, work(i), Via::Scope(&scope))
+                {
+                    return;
+                }
+                tokio::time::sleep(ms(1)).await;
+            }
+        });
+        lock(&ledger.tasks).push(task);
     }
 }
 
@@ -1361,7 +1508,20 @@ fn check(
                     .filter(|l| l.ends_with(&format!("in {path:?}"))
                         || (node > 0 && l.starts_with(&format!("service {path} ")))
                         || (node == 0 && l.as_str() == "main's body"))
-                    .cloned()
+                    .fold(Vec::<(&String, usize)>::new(), |mut groups, label| {
+                        // The labels are sorted: equal ones are adjacent.
+                        match groups.last_mut() {
+                            Some((last, n)) if *last == label => *n += 1,
+                            _ => groups.push((label, 1)),
+                        }
+                        groups
+                    })
+                    .into_iter()
+                    .map(|(label, n)| if n == 1 {
+                        label.clone()
+                    } else {
+                        format!("{n} x {label}")
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
