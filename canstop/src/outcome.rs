@@ -9,6 +9,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// `E: Display` (so `std::io::Error`, `anyhow::Error` and `Box<dyn Error>` all work).
 ///
 /// An `Err` counts as a failure; its `Display` text is kept in the [`Report`](crate::Report).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a result a service or session body can return",
+    label = "a body returns `()` or `Result<(), E>` where `E: Display`",
+    note = "canstop counts `Err` as a failure and keeps its message; to hand a value back to the code that spawned a session, send it through a channel (a `tokio::sync::oneshot`)"
+)]
 pub trait BodyResult: Send + 'static {
     /// `Ok` for success, or the error's message.
     fn into_result(self) -> Result<(), String>;
@@ -29,6 +34,11 @@ impl<E: fmt::Display + Send + 'static> BodyResult for Result<(), E> {
 
 /// The return types `main`'s body may have: `()` or `Result<(), E>` where `E: Debug`, as for
 /// `fn main()` itself (so `anyhow::Result<()>` works).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a return type canstop accepts for `main` (or a test)",
+    label = "`main` returns `()` or `Result<(), E>` where `E: Debug`",
+    note = "an `Err` (or a panic) is kept in the report and makes the exit code 1; the exit code is otherwise canstop's (see `canstop::exit_code`)"
+)]
 pub trait MainResult: 'static {
     /// `Ok` for success, or the error's `Debug` text.
     fn into_result(self) -> Result<(), String>;

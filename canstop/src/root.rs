@@ -97,6 +97,7 @@ impl Default for Root {
 impl Root {
     /// A root with the default timeout (10 s), `CANSTOP_SHUTDOWN_TIMEOUT` honoured, signal
     /// handlers installed, and a multi-thread runtime for [`block_on`](Self::block_on).
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
     pub fn new() -> Self {
         Self {
             timeout: DEFAULT_TIMEOUT,
@@ -108,6 +109,7 @@ impl Root {
     }
 
     /// The tree's drain timeout: how long after the trigger everything has to stop.
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -116,6 +118,7 @@ impl Root {
     /// Whether [`TIMEOUT_ENV`] overrides the timeout (default: yes). A malformed value is a
     /// [`StartError`], never silently ignored; an empty one counts as unset (orchestrator
     /// templates render a missing value as an empty string).
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
     pub fn timeout_from_env(mut self, enabled: bool) -> Self {
         self.timeout_from_env = enabled;
         self
@@ -123,6 +126,7 @@ impl Root {
 
     /// Whether to listen for SIGINT and SIGTERM (Ctrl-C on Windows). Default: yes. Turn it
     /// off in tests and when embedding the tree in a program that handles signals itself.
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
     pub fn signals(mut self, enabled: bool) -> Self {
         self.signals = enabled;
         self
@@ -130,18 +134,25 @@ impl Root {
 
     /// Shut the tree down as soon as the body returns `Ok` ([`Trigger::BodyReturned`]) instead
     /// of running until a trigger: for tests, and for programs whose body is the work.
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
     pub fn stop_when_body_returns(mut self, enabled: bool) -> Self {
         self.stop_when_body_returns = enabled;
         self
     }
 
-    /// [`block_on`](Self::block_on) builds a current-thread runtime.
+    /// [`block_on`](Self::block_on) builds a current-thread runtime. The last of
+    /// `current_thread` and [`worker_threads`](Self::worker_threads) called decides the
+    /// runtime (a worker count means a multi-thread runtime).
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
     pub fn current_thread(mut self) -> Self {
         self.runtime = RuntimeKind::CurrentThread;
         self
     }
 
-    /// [`block_on`](Self::block_on) builds a multi-thread runtime with `workers` threads.
+    /// [`block_on`](Self::block_on) builds a multi-thread runtime with `workers` threads (the
+    /// last of this and [`current_thread`](Self::current_thread) called decides). Zero is a
+    /// [`StartError::NoWorkers`] when the root starts, not a panic.
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
     pub fn worker_threads(mut self, workers: usize) -> Self {
         self.runtime = RuntimeKind::MultiThread {
             workers: Some(workers),

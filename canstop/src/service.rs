@@ -1,6 +1,7 @@
 //! Services: long-lived work that lives as long as its parent, and its supervision.
 
 use std::borrow::Cow;
+use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::{pin, Pin};
@@ -83,6 +84,7 @@ impl Service {
 
     /// Its own stop deadline: from its stop request, its body, sessions and children get this
     /// long (never longer than the tree's deadline) before what is left is aborted.
+    #[must_use = "the builder returns the configured service: start that one"]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -91,6 +93,7 @@ impl Service {
     /// Drops the body as soon as the stop is requested, for a body that does not watch its
     /// [`Shutdown`] (what `#[service]` generates for an fn without a `Shutdown` parameter).
     /// Being dropped at the stop counts as [`ServiceOutcome::Stopped`].
+    #[must_use = "the builder returns the configured service: start that one"]
     pub fn cancel_on_stop(mut self) -> Self {
         self.cancel_on_stop = true;
         self
@@ -109,6 +112,32 @@ impl fmt::Debug for Service {
             .field("timeout", &self.timeout)
             .field("cancel_on_stop", &self.cancel_on_stop)
             .finish_non_exhaustive()
+    }
+}
+
+/// Never implemented: it only exists so that using a `Service` as a future fails to compile
+/// with a message that names the fix.
+#[diagnostic::on_unimplemented(
+    message = "a canstop `Service` is not a future",
+    label = "a service cannot be awaited or given to `tokio::spawn`",
+    note = "start it with `canstop::start(service)?` (or `scope.start(service)?`): it then runs until its parent stops"
+)]
+pub trait StartWithCanstop<'a> {
+    /// Never called: `Service` does not implement this trait.
+    fn unreachable(&self) -> Poll<Infallible>;
+}
+
+/// Lets `service.await` and `tokio::spawn(service)` reach the unsatisfiable
+/// [`StartWithCanstop`] bound, whose message names `canstop::start`. (The bound has a
+/// lifetime so that it is not a trivially false one, which rustc rejects.)
+impl<'a> Future for Service
+where
+    Service: StartWithCanstop<'a>,
+{
+    type Output = Infallible;
+
+    fn poll(self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<Infallible> {
+        self.unreachable()
     }
 }
 

@@ -47,6 +47,11 @@ pub struct Session<B> {
 /// Implemented for every `FnOnce(Shutdown) -> impl Future` whose output is a [`BodyResult`]
 /// (it gets its scope's [`Shutdown`]), and for [`FutureBody`] (a future that does not need
 /// one).
+#[diagnostic::on_unimplemented(
+    message = "this cannot run as a canstop session body",
+    label = "a session body must be a `Send + 'static` future returning `()` or `Result<(), E>` with `E: Display`",
+    note = "a future that holds a non-`Send` value (an `Rc`, a `RefCell` borrow, a `MutexGuard`) across an `.await` is not `Send`; a session that must return a value sends it through a channel (a `tokio::sync::oneshot`)"
+)]
 pub trait SessionBody: Send + 'static {
     /// The body's future.
     type Future: Future<Output = Self::Output> + Send + 'static;

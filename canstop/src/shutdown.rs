@@ -65,12 +65,14 @@ impl Shutdown {
     }
 
     /// Whether this scope has been told to stop.
+    #[must_use]
     pub fn is_requested(&self) -> bool {
         self.node.stopping.is_set()
     }
 
     /// The instant by which this scope must have stopped; `None` until it is told to stop.
     /// After it, whatever is still running is aborted.
+    #[must_use]
     pub fn deadline(&self) -> Option<Instant> {
         if self.is_requested() {
             self.node.deadline()
@@ -80,6 +82,7 @@ impl Shutdown {
     }
 
     /// What started the shutdown of the tree, once it has started.
+    #[must_use]
     pub fn trigger(&self) -> Option<Trigger> {
         self.node.root.trigger_info()
     }
