@@ -10,6 +10,13 @@ use crate::locking::lock;
 use crate::node::Node;
 use crate::report::{FoldedServices, ServiceReport, KEPT_STOPPED};
 
+/// How many names get a folded group of their own in one scope.
+const FOLDED_NAMES: usize = 64;
+
+/// The key of the group of the services folded beyond [`FOLDED_NAMES`] names: a control
+/// character, which no valid service name has.
+const OTHER_NAMES: &str = "\u{0}other names";
+
 /// The child services of one node. A child is in the node's [`Gate`] from its admission
 /// until its supervisor is gone (it has reported, or its task was dropped), so the node's
 /// drain waits for it, as it waits for the node's sessions.
@@ -18,8 +25,9 @@ use crate::report::{FoldedServices, ServiceReport, KEPT_STOPPED};
 ///
 /// A live child is kept whole; a stopped one only as its report, and only the first
 /// [`KEPT_STOPPED`] of them: later ones are folded per path into a [`FoldedServices`] (exact
-/// counts, a sample of errors). A node that starts and stops services all day retains a
-/// bounded amount, whatever the number of cycles.
+/// counts, a sample of errors), a group per name for the first 64 names and one for all the
+/// others. A node that starts and stops services all day retains a bounded amount, whatever
+/// the number of cycles and of names.
 pub(crate) struct Children {
     gate: Gate,
     inner: Mutex<Inner>,
@@ -31,7 +39,7 @@ struct Inner {
     live: Slab<(u64, Arc<Node>)>,
     /// The first stopped children's reports, with their admission order.
     kept: Vec<(u64, ServiceReport)>,
-    /// The later stopped children, folded per path.
+    /// The later stopped children, folded per name.
     folded: Vec<FoldedServices>,
     folded_at: HashMap<String, usize>,
     admitted: u64,
@@ -77,10 +85,30 @@ impl Children {
         let Inner {
             folded, folded_at, ..
         } = &mut *inner;
-        let at = *folded_at.entry(report.path.clone()).or_insert_with(|| {
-            folded.push(FoldedServices::new(&report));
-            folded.len() - 1
-        });
+        // A group per name, up to FOLDED_NAMES of them; the services of further names share
+        // one group, so that distinct names (`job-1`, `job-2`, ...) stay bounded too.
+        let key = if folded_at.contains_key(&report.name) || folded_at.len() < FOLDED_NAMES {
+            report.name.as_str()
+        } else {
+            OTHER_NAMES
+        };
+        let at = match folded_at.get(key) {
+            Some(&at) => at,
+            None => {
+                let mut group = FoldedServices::new(&report);
+                if key == OTHER_NAMES {
+                    group.other_names = true;
+                    group.name = "*".to_owned();
+                    group.path = match report.path.rsplit_once('/') {
+                        Some((parent, _)) => format!("{parent}/*"),
+                        None => "*".to_owned(),
+                    };
+                }
+                folded.push(group);
+                folded_at.insert(key.to_owned(), folded.len() - 1);
+                folded.len() - 1
+            }
+        };
         folded[at].add(&report);
     }
 

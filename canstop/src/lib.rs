@@ -171,7 +171,7 @@ pub mod __private {
         multi_thread: bool,
         workers: Option<usize>,
         start_paused: bool,
-    ) -> tokio::runtime::Runtime {
+    ) -> TestRuntime {
         let mut builder = if multi_thread {
             let mut builder = tokio::runtime::Builder::new_multi_thread();
             if let Some(workers) = workers {
@@ -186,8 +186,28 @@ pub mod __private {
             pause(&mut builder);
         }
         match builder.build() {
-            Ok(runtime) => runtime,
+            Ok(runtime) => TestRuntime(runtime),
             Err(error) => panic!("cannot build the test's tokio runtime: {error}"),
+        }
+    }
+
+    /// The runtime of a generated `#[canstop::test]`.
+    #[derive(Debug)]
+    pub struct TestRuntime(tokio::runtime::Runtime);
+
+    impl TestRuntime {
+        /// Runs the test, then shuts the runtime down without waiting for abandoned blocking
+        /// work (dropping a runtime waits for it): a test whose blocking work never returns
+        /// fails with its report instead of hanging.
+        pub fn block_on<F: Future>(self, future: F) -> F::Output {
+            let runtime = self.0;
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(future)));
+            runtime.shutdown_timeout(crate::grace::EXIT_GRACE);
+            match outcome {
+                Ok(output) => output,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
         }
     }
 

@@ -217,19 +217,36 @@ impl Node {
             () = everything => true,
             () = self.until_abort() => false,
         };
-        if drained {
-            return;
+        if !drained {
+            self.abort_and_wait().await;
         }
-        let forced = self.cut_by_force();
-        let live = self.sessions.abort_all();
-        if live > 0 {
-            if forced {
-                tracing::error!(scope = %self.describe(), live, "second signal: aborted live sessions");
-            } else {
-                self.root.note_deadline_reached();
-                tracing::error!(scope = %self.describe(), live, "deadline reached: aborted live sessions");
+        if self.sessions.is_aborted() {
+            // Counted once they are gone: a session that was live at the sweep but then
+            // finished in its poll was not aborted. (Swept by an ancestor's deadline, this
+            // scope may have drained without reaching its own.)
+            let aborted: u64 = self
+                .sessions
+                .stats()
+                .iter()
+                .map(|stats| stats.aborted)
+                .sum();
+            if aborted > 0 {
+                if self.cut_by_force() {
+                    tracing::error!(scope = %self.describe(), aborted, "second signal: sessions aborted");
+                } else {
+                    self.root.note_deadline_reached();
+                    tracing::error!(scope = %self.describe(), aborted, "deadline reached: sessions aborted");
+                }
             }
         }
+    }
+
+    /// The abort: sweeps the subtree, then waits a grace for what it aborted to be gone.
+    async fn abort_and_wait(&self) {
+        let forced = self.cut_by_force();
+        // The whole subtree is past its deadline: its sessions are swept now, also those of
+        // a service whose own supervisor is stuck in its body, and it admits nothing more.
+        self.abort_subtree();
         let graces = Graces::new(forced);
         let sessions = async {
             // Aborted sessions drop their bodies at their next poll; one still inside a poll
@@ -258,6 +275,19 @@ impl Node {
         tokio::join!(sessions, children);
     }
 
+    /// At this node's deadline, or for a tree aborted without a drain (its
+    /// [`Root::run`](crate::Root::run) future dropped, its runtime gone): sweeps the sessions
+    /// of every scope of the subtree and closes their admission of sessions and services, so
+    /// that every later spawn or start there is refused (idempotent: each child's own drain
+    /// does the same for its scope).
+    pub(crate) fn abort_subtree(&self) {
+        self.sessions.abort_all();
+        self.children.close();
+        for child in self.children.live() {
+            child.abort_subtree();
+        }
+    }
+
     /// Whether this node's abort came from a second signal rather than a deadline: the tree
     /// was forced before this node's deadline.
     pub(crate) fn cut_by_force(&self) -> bool {
@@ -265,17 +295,6 @@ impl Node {
             (Some(forced), Some(deadline)) => forced < deadline,
             (Some(_), None) => true,
             (None, _) => false,
-        }
-    }
-
-    /// Closes admission everywhere in the subtree, for a tree that is aborted without a drain
-    /// (its [`Root::run`](crate::Root::run) future dropped, its runtime gone): every later
-    /// spawn or start on one of its scopes is refused.
-    pub(crate) fn close_subtree(&self) {
-        self.sessions.abort_all();
-        self.children.close();
-        for child in self.children.live() {
-            child.close_subtree();
         }
     }
 

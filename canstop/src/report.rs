@@ -189,10 +189,14 @@ pub const KEPT_STOPPED: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FoldedServices {
-    /// Their name.
+    /// Their name (`*` for [`other_names`](Self::other_names)).
     pub name: String,
-    /// Their path from the root (the same for every one of them).
+    /// Their path from the root (the same for every one of them; `parent/*` for
+    /// [`other_names`](Self::other_names)).
     pub path: String,
+    /// Whether this group holds the stopped services of every name beyond the first 64 names
+    /// folded in the scope, so that the report stays bounded whatever the names.
+    pub other_names: bool,
     /// How many were folded.
     pub count: u64,
     /// Stopped cleanly or ended early with `Ok`.
@@ -220,6 +224,7 @@ impl FoldedServices {
         Self {
             name: report.name.clone(),
             path: report.path.clone(),
+            other_names: false,
             count: 0,
             clean: 0,
             failed: 0,
@@ -522,15 +527,24 @@ fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usi
 
 fn write_folded(f: &mut fmt::Formatter<'_>, folded: &FoldedServices, depth: usize) -> fmt::Result {
     let indent = "  ".repeat(depth);
+    if folded.other_names {
+        write!(
+            f,
+            "{indent}{} more stopped services of other names",
+            folded.count
+        )?;
+    } else {
+        let name = Escaped(&folded.name);
+        write!(
+            f,
+            "{indent}{} more stopped services named {name}",
+            folded.count
+        )?;
+    }
     write!(
         f,
-        "{indent}{} more stopped services named {}: clean={} failed={} panicked={} aborted={}",
-        folded.count,
-        Escaped(&folded.name),
-        folded.clean,
-        folded.failed,
-        folded.panicked,
-        folded.aborted
+        ": clean={} failed={} panicked={} aborted={}",
+        folded.clean, folded.failed, folded.panicked, folded.aborted
     )?;
     if folded.descendants > 0 {
         write!(
@@ -606,16 +620,28 @@ impl fmt::Display for SessionStats {
     }
 }
 
-/// User text (a name, an error, a panic message) as the report shows it: control characters
-/// escaped, so that no text can start a line of its own and forge the report.
+/// User text (a name, an error, a panic message) as the report shows it: control characters,
+/// line separators and bidirectional overrides escaped ([`is_forging`]), so that no text can
+/// start a line of its own or reorder one, and forge the report.
 pub(crate) struct Escaped<'a>(pub(crate) &'a str);
+
+/// Whether `c` could make text start a line of its own or change how the rest of the line
+/// reads: a control character, a Unicode line or paragraph separator, or a bidirectional
+/// override.
+pub(crate) fn is_forging(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for part in self.0.split_inclusive(char::is_control) {
+        for part in self.0.split_inclusive(is_forging) {
             let mut chars = part.chars();
             match chars.next_back() {
-                Some(last) if last.is_control() => {
+                Some(last) if is_forging(last) => {
                     f.write_str(chars.as_str())?;
                     write!(f, "{}", last.escape_default())?;
                 }
@@ -638,5 +664,9 @@ mod tests {
             "oops\\n  services:\\r\\u{1b}[31m"
         );
         assert_eq!(Escaped("plain text, é").to_string(), "plain text, é");
+        assert_eq!(
+            Escaped("a\u{2028}b\u{202E}c").to_string(),
+            "a\\u{2028}b\\u{202e}c"
+        );
     }
 }

@@ -235,6 +235,7 @@ impl Root {
         root.drain().await;
         drop(listener);
         let report = assemble_report(&root);
+        shared.finish();
         guard.finished = true;
         // A process-owning root keeps its watchdog armed until its runtime is shut down too:
         // a body's `Drop` that blocks there still cannot keep the process past its deadline.
@@ -508,12 +509,12 @@ impl Drop for AbortOnDrop {
             return;
         }
         let shared = &self.root.root;
-        tracing::warn!("the root's future was dropped: aborting the tree");
         shared.abort_now();
         // Nothing drains this tree any more: every scope refuses work from now on.
-        self.root.close_subtree();
+        self.root.abort_subtree();
         if let Some(watchdog) = shared.watchdog.get() {
             watchdog.disarm();
         }
+        tracing::warn!("the root's future was dropped: the tree was aborted");
     }
 }

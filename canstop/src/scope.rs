@@ -125,6 +125,10 @@ pub fn spawn<B: SessionBody>(session: Session<B>) -> Result<(), SpawnError> {
 ///
 /// Blocking work cannot be aborted: if it is still running at the deadline, it is counted as
 /// aborted and *abandoned* in the report, and the process exits without waiting for it.
+///
+/// With tokio's paused clock (`#[canstop::test(start_paused = true)]`), tokio does not
+/// advance time while blocking work runs, so a deadline cannot pass while such work blocks:
+/// test blocking work that may never return on real time.
 #[track_caller]
 pub fn spawn_blocking<F, R>(name: &'static str, work: F) -> Result<(), SpawnError>
 where

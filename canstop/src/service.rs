@@ -184,8 +184,8 @@ fn validate_name(name: &str) -> Result<(), SpawnError> {
         "it is empty"
     } else if name.contains('/') {
         "it contains '/', which separates the names of a path"
-    } else if name.contains(char::is_control) {
-        "it contains a control character"
+    } else if name.contains(crate::report::is_forging) {
+        "it contains a control character, a line separator or a bidirectional override"
     } else {
         return Ok(());
     };

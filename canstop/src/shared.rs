@@ -44,6 +44,8 @@ pub(crate) struct RootShared {
     /// The root's abort token: cancelled at the tree's deadline or by a second signal. Every
     /// node's abort token descends from it, so an ancestor's deadline reaches every node.
     pub(crate) abort: CancellationToken,
+    /// Cancelled when the tree has stopped, to end its deadline task.
+    done: CancellationToken,
     trigger: OnceLock<Trigger>,
     /// Whether the trigger was raised from inside `main`'s body (see [`MainOutcome`]).
     triggered_by_main: AtomicBool,
@@ -64,6 +66,7 @@ impl RootShared {
             runtime,
             token: CancellationToken::new(),
             abort: CancellationToken::new(),
+            done: CancellationToken::new(),
             trigger: OnceLock::new(),
             triggered_by_main: AtomicBool::new(false),
             main: OnceLock::new(),
@@ -90,8 +93,11 @@ impl RootShared {
         // The tree's stop is its root node's, with the tree's timeout.
         if let Some(root) = self.tree.get().and_then(Weak::upgrade) {
             let stop = root.request_stop();
-            if let (Some(watchdog), Some(deadline)) = (self.watchdog.get(), stop.own_deadline) {
-                watchdog.arm_deadline(deadline.into_std());
+            if let Some(deadline) = stop.own_deadline {
+                if let Some(watchdog) = self.watchdog.get() {
+                    watchdog.arm_deadline(deadline.into_std());
+                }
+                self.abort_at(deadline);
             }
         }
         if trigger.is_failure() {
@@ -100,6 +106,27 @@ impl RootShared {
             tracing::info!(%trigger, timeout = ?self.timeout, "shutdown triggered");
         }
         true
+    }
+
+    /// Aborts the tree at `deadline` from a task of its own: the deadline does not wait for
+    /// the task that runs `main`'s body and the root's drain to be polled (a `main` body busy
+    /// in synchronous code after its own trigger, say).
+    fn abort_at(&self, deadline: Instant) {
+        let abort = self.abort.clone();
+        let done = self.done.clone();
+        drop(self.runtime.spawn(async move {
+            tokio::select! {
+                biased;
+                () = abort.cancelled() => {}
+                () = done.cancelled() => {}
+                () = tokio::time::sleep_until(deadline) => abort.cancel(),
+            }
+        }));
+    }
+
+    /// The tree has stopped: its deadline task ends.
+    pub(crate) fn finish(&self) {
+        self.done.cancel();
     }
 
     pub(crate) fn set_tree(&self, root: &Arc<Node>) {

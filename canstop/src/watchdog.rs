@@ -103,7 +103,10 @@ impl Watchdog {
     /// The tree's deadline is `deadline`: end the process if it is still running a grace
     /// after it.
     pub(crate) fn arm_deadline(&self, deadline: Instant) {
-        let at = deadline + DEADLINE_FUSE;
+        // A deadline decades away (a huge timeout) never overflows: it just never fires.
+        let Some(at) = deadline.checked_add(DEADLINE_FUSE) else {
+            return;
+        };
         self.arm(
             at,
             at.checked_sub(REPORT_AHEAD).unwrap_or(at),

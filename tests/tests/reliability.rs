@@ -647,3 +647,217 @@ fn an_empty_timeout_variable_is_unset() {
     assert_eq!(blank.unwrap(), canstop::DEFAULT_TIMEOUT);
     assert_eq!(bad.unwrap_err().exit_code(), exit_code::CONFIG);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Found by a hostile review of the fixes above; each test failed before its fix.
+
+/// A session live at the deadline sweep that then finishes in its poll was not aborted: no
+/// deadline is reported and the exit code is 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_finishing_in_its_poll_at_the_sweep_is_not_a_deadline_reached() {
+    let report = root()
+        .timeout(Duration::from_millis(50))
+        .run(async {
+            canstop::spawn(Session::new(
+                "slow_finish",
+                |shutdown: Shutdown| async move {
+                    shutdown.requested().await;
+                    // Past the deadline, inside the grace, in one poll.
+                    std::thread::sleep(Duration::from_millis(120));
+                },
+            ))?;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let slow = report.sessions_named("slow_finish").unwrap();
+    assert_eq!((slow.started, slow.finished, slow.aborted), (1, 1, 0));
+    assert!(!report.deadline_reached, "{report}");
+    assert_eq!(report.exit_code(), exit_code::CLEAN, "{report}");
+}
+
+/// Services of ever-new names fold into a bounded report too.
+#[tokio::test]
+async fn services_of_distinct_names_fold_into_a_bounded_report() {
+    const CYCLES: usize = 2_000;
+    let report = root()
+        .run(async {
+            for cycle in 0..CYCLES {
+                canstop::start(Service::new(format!("job-{cycle}"), |_| async {}))?;
+                if cycle % 100 == 99 {
+                    for _ in 0..8 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            }
+            for _ in 0..8 {
+                tokio::task::yield_now().await;
+            }
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.services.len(), canstop::KEPT_STOPPED);
+    assert_eq!(report.folded.len(), 65, "64 names, then one group");
+    let others = report.folded.last().unwrap();
+    assert!(others.other_names);
+    let folded: u64 = report.folded.iter().map(|group| group.count).sum();
+    assert_eq!(folded as usize, CYCLES - canstop::KEPT_STOPPED);
+    let text = report.to_string();
+    assert!(text.len() < 16 * 1024, "a {} B report", text.len());
+    assert!(
+        text.contains("1872 more stopped services of other names: clean=1872"),
+        "{text}"
+    );
+}
+
+/// Unicode line separators and bidirectional overrides cannot forge the report either.
+#[tokio::test]
+async fn unicode_separators_are_rejected_in_names_and_escaped_in_text() {
+    let report = root()
+        .run(async {
+            let error =
+                canstop::start(Service::new("ok\u{2028}  main: forged", |_| async {})).unwrap_err();
+            assert!(matches!(error, SpawnError::InvalidName { .. }), "{error}");
+            canstop::spawn(Session::new("s", |_| async {
+                Err::<(), _>("a\u{2029}b\u{202E}c")
+            }))?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let text = report.to_string();
+    assert!(
+        !text.contains(['\u{2028}', '\u{2029}', '\u{202E}']),
+        "{text}"
+    );
+    assert!(text.contains("a\\u{2029}b\\u{202e}c"), "{text}");
+}
+
+/// Slow to drop: a session body that is still being dropped shows up as alive.
+struct SlowSetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SlowSetOnDrop {
+    fn drop(&mut self) {
+        std::thread::sleep(Duration::from_millis(20));
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The sessions of a service whose body is stuck in synchronous code are swept at the
+/// deadline by the tree (not only by their own, stuck, supervisor), get the grace, and are
+/// dropped before `Root::run` returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_of_a_wedged_service_are_swept_at_the_deadline() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let report = root()
+        .timeout(Duration::from_millis(50))
+        .run({
+            let dropped = dropped.clone();
+            async move {
+                canstop::start(Service::new(
+                    "wedged",
+                    move |shutdown: Shutdown| async move {
+                        canstop::spawn(Session::new("idle", move |_| async move {
+                            let _guard = SlowSetOnDrop(dropped);
+                            std::future::pending::<()>().await;
+                        }))?;
+                        shutdown.requested().await;
+                        std::thread::sleep(Duration::from_millis(1500));
+                        Ok::<(), SpawnError>(())
+                    },
+                ))?;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                canstop::shutdown()?;
+                Ok::<(), SpawnError>(())
+            }
+        })
+        .await
+        .unwrap();
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the session's body outlived Root::run"
+    );
+    let idle = report.sessions_named("idle").unwrap();
+    assert_eq!((idle.aborted, idle.unresponsive), (1, 0), "{report}");
+    assert_eq!(
+        report.service("wedged").unwrap().outcome,
+        ServiceOutcome::Unresponsive
+    );
+}
+
+/// Past its deadline a scope admits no service either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_service_is_admitted_after_the_deadline() {
+    let ran = Arc::new(AtomicBool::new(false));
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let report = root()
+        .timeout(Duration::from_millis(50))
+        .run({
+            let ran = ran.clone();
+            async move {
+                canstop::start(Service::new("wedged", |shutdown: Shutdown| async move {
+                    shutdown.requested().await;
+                    std::thread::sleep(Duration::from_millis(300));
+                }))?;
+                let scope = canstop::scope()?;
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(150)); // the deadline + 100 ms
+                    let late = Service::new("late", move |_| async move {
+                        ran.store(true, Ordering::SeqCst);
+                    });
+                    sender.send(scope.start(late).map(drop)).unwrap();
+                });
+                canstop::shutdown()?;
+                Ok::<(), SpawnError>(())
+            }
+        })
+        .await
+        .unwrap();
+    let started = receiver.recv().unwrap();
+    assert!(
+        matches!(started, Err(SpawnError::Closed { .. })),
+        "{started:?}\n{report}"
+    );
+    assert!(!ran.load(Ordering::SeqCst));
+}
+
+/// A `main` body busy in synchronous code after its own trigger does not postpone the
+/// tree's deadline: the deadline runs on a task of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_main_does_not_postpone_the_trees_deadline() {
+    let aborted_at = Arc::new(Mutex::new(None));
+    let begun = std::time::Instant::now();
+    let report = root()
+        .timeout(Duration::from_millis(50))
+        .run({
+            let aborted_at = aborted_at.clone();
+            async move {
+                struct Stamp(Arc<Mutex<Option<Duration>>>, std::time::Instant);
+                impl Drop for Stamp {
+                    fn drop(&mut self) {
+                        *self.0.lock().unwrap() = Some(self.1.elapsed());
+                    }
+                }
+                canstop::start(Service::new(
+                    "stubborn",
+                    move |_shutdown: Shutdown| async move {
+                        let _stamp = Stamp(aborted_at, begun);
+                        std::future::pending::<()>().await;
+                    },
+                ))?;
+                tokio::task::yield_now().await;
+                canstop::shutdown()?;
+                std::thread::sleep(Duration::from_millis(600));
+                Ok::<(), SpawnError>(())
+            }
+        })
+        .await
+        .unwrap();
+    let at = aborted_at.lock().unwrap().expect("aborted");
+    assert!(
+        at < Duration::from_millis(400),
+        "aborted at {at:?}\n{report}"
+    );
+}

@@ -175,3 +175,11 @@ async fn trigger_wait_assert_passes_when_the_assertion_holds() {
     canstop::shutdown().unwrap();
     assert_eq!(receiver.await.unwrap(), "flushed");
 }
+
+/// Blocking work that never returns: the test fails with its report (the runtime is not
+/// waited for), it does not hang.
+#[canstop::test(timeout = "100ms")]
+#[should_panic(expected = "abandoned blocking work: 1")]
+async fn abandoned_blocking_work_fails_the_test_without_hanging() {
+    canstop::spawn_blocking("stuck", || std::thread::sleep(Duration::from_secs(3600))).unwrap();
+}
