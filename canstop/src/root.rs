@@ -194,16 +194,20 @@ impl Root {
         F: Future,
         F::Output: MainResult,
     {
-        self.run_tree(body, None).await
+        self.run_tree(Box::pin(async move { body.await.into_result() }), None)
+            .await
     }
 
     /// [`run`](Self::run); with a `watchdog` (a process-owning root), a thread also ends the
     /// process if the tree does not stop by its deadline (or soon after a second signal) even
     /// when every runtime thread is blocked.
-    async fn run_tree<F>(self, body: F, watchdog: Option<&Watchdog>) -> Result<Report, StartError>
+    ///
+    /// Generic over the boxed body only: [`block_on`](Self::block_on) and
+    /// [`main`](Self::main) pass a [`LocalBody`], so that the whole sequence is compiled once,
+    /// in canstop, not in every program that uses it.
+    async fn run_tree<B>(self, body: B, watchdog: Option<&Watchdog>) -> Result<Report, StartError>
     where
-        F: Future,
-        F::Output: MainResult,
+        B: Future<Output = Result<(), String>> + Unpin,
     {
         let timeout = self.effective_timeout()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
@@ -267,11 +271,16 @@ impl Root {
         F: Future,
         F::Output: MainResult,
     {
+        self.main_boxed(local_body(body))
+    }
+
+    /// [`main`](Self::main), for a boxed body: not generic.
+    fn main_boxed(self, body: LocalBody<'_>) -> ExitCode {
         // The report is written on a thread of its own, for a bounded time, and never with
         // `eprintln!` (which panics on a broken pipe): a stderr or subscriber that blocks or
         // fails cannot hold the exit or change its code.
         use std::io::Write;
-        match self.block_on(body) {
+        match self.block_on_boxed(body) {
             Ok(report) => {
                 let code = report.exit_code();
                 crate::watchdog::last_words(move || {
@@ -306,6 +315,11 @@ impl Root {
         F: Future,
         F::Output: MainResult,
     {
+        self.block_on_boxed(local_body(body))
+    }
+
+    /// [`block_on`](Self::block_on), for a boxed body: not generic.
+    fn block_on_boxed(self, body: LocalBody<'_>) -> Result<Report, StartError> {
         if matches!(self.runtime, RuntimeKind::MultiThread { workers: Some(0) }) {
             return Err(StartError::NoWorkers);
         }
@@ -340,21 +354,30 @@ impl Root {
     }
 }
 
-/// Runs `main`'s body in the root scope and records how it ended (see [`MainOutcome`] for
-/// when it is dropped at the stop). It is built, polled and dropped with panics caught.
-async fn run_main<F>(root: &Arc<Node>, body: F)
+/// `main`'s body as the process-owning root runs it: boxed once, its result turned into the
+/// report's text, so that the shutdown sequence is not generic over it.
+type LocalBody<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+
+fn local_body<'a, F>(body: F) -> LocalBody<'a>
 where
-    F: Future,
+    F: Future + 'a,
     F::Output: MainResult,
+{
+    Box::pin(async move { body.await.into_result() })
+}
+
+/// Runs `main`'s body in the root scope and records how it ended (see [`MainOutcome`] for
+/// when it is dropped at the stop). It is polled and dropped with panics caught.
+async fn run_main<B>(root: &Arc<Node>, mut body: B)
+where
+    B: Future<Output = Result<(), String>> + Unpin,
 {
     let shared = root.root.clone();
     let mut scope = Some(root.clone());
-    // Boxed (once per tree) so that it can be dropped on its own, under `catching`.
-    let mut body = Box::pin(async move { body.await.into_result() });
     let outcome = {
         let mut poll = pin!(std::future::poll_fn(|cx| {
             let _in = context::enter(&mut scope);
-            context::as_main_of(&shared, || catching(|| body.as_mut().poll(cx)))
+            context::as_main_of(&shared, || catching(|| Pin::new(&mut body).poll(cx)))
                 .map_or_else(|panic| Poll::Ready(Err(panic)), |polled| polled.map(Ok))
         }));
         watch_main(root, &mut poll).await
