@@ -100,8 +100,8 @@ pub use error::{SpawnError, StartError};
 pub use kind::SessionKind;
 pub use outcome::{BodyResult, MainResult};
 pub use report::{
-    exit_code, FoldedServices, MainOutcome, Report, ServiceOutcome, ServiceReport, SessionStats,
-    KEPT_STOPPED,
+    exit_code, FoldedServices, MainExitCode, MainOutcome, Report, ServiceOutcome, ServiceReport,
+    SessionStats, KEPT_STOPPED,
 };
 pub use root::{Root, DEFAULT_TIMEOUT, TIMEOUT_ENV};
 pub use scope::{scope, shutdown, spawn, spawn_blocking, start, Scope};
@@ -153,7 +153,9 @@ pub mod __private {
             .await;
         match report {
             Ok(report)
-                if report.is_clean() && report.sessions.iter().all(|stats| stats.failed == 0) =>
+                if report.is_clean()
+                    && report.main_exit_code.is_none()
+                    && report.sessions.iter().all(|stats| stats.failed == 0) =>
             {
                 report
             }

@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::process::ExitCode;
 
 /// The return types a service or session body may have: `()` or `Result<(), E>` where
 /// `E: Display` (so `std::io::Error`, `anyhow::Error` and `Box<dyn Error>` all work).
@@ -32,8 +33,8 @@ impl<E: fmt::Display + Send + 'static> BodyResult for Result<(), E> {
     }
 }
 
-/// The return types `main`'s body may have: `()` or `Result<(), E>` where `E: Debug`, as for
-/// `fn main()` itself (so `anyhow::Result<()>` works).
+/// The return types `main`'s body may have: `()`, `Result<(), E>` where `E: Debug`, as for
+/// `fn main()` itself (so `anyhow::Result<()>` works), or [`ExitCode`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a return type canstop accepts for `main` (or a test)",
     label = "`main` returns `()` or `Result<(), E>` where `E: Debug`",
@@ -42,6 +43,25 @@ impl<E: fmt::Display + Send + 'static> BodyResult for Result<(), E> {
 pub trait MainResult: 'static {
     /// `Ok` for success, or the error's `Debug` text.
     fn into_result(self) -> Result<(), String>;
+
+    /// The exit code the body asks for (an [`ExitCode`] other than success): the process
+    /// exits with it when everything else stopped cleanly.
+    #[doc(hidden)]
+    fn exit_code(&self) -> Option<ExitCode> {
+        None
+    }
+}
+
+/// `async fn main() -> ExitCode`: a code other than `SUCCESS` is the process's exit code when
+/// the tree stopped cleanly (canstop's own code wins otherwise), and is shown in the report.
+impl MainResult for ExitCode {
+    fn into_result(self) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn exit_code(&self) -> Option<ExitCode> {
+        (*self != ExitCode::SUCCESS).then_some(*self)
+    }
 }
 
 impl MainResult for () {

@@ -42,6 +42,10 @@ pub struct Report {
     /// How `main`'s body (the body given to [`Root::run`](crate::Root::run)) ended: its error
     /// or panic is kept whatever triggered the shutdown.
     pub main: MainOutcome,
+    /// The exit code `main`'s body returned (`async fn main() -> ExitCode`), when other than
+    /// `SUCCESS`: the process exits with it when the tree stopped cleanly
+    /// ([`process_exit_code`](Self::process_exit_code)).
+    pub main_exit_code: Option<MainExitCode>,
     /// The top-level services, each with its children (beyond [`KEPT_STOPPED`] stopped ones,
     /// folded per name into [`folded`](Self::folded)).
     pub services: Vec<ServiceReport>,
@@ -124,6 +128,14 @@ impl ServiceOutcome {
         matches!(self, Self::Aborted | Self::Forced | Self::Unresponsive)
     }
 }
+
+/// The [`ExitCode`](std::process::ExitCode) `main`'s body returned (one other than
+/// `SUCCESS`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MainExitCode(pub std::process::ExitCode);
+
+// `ExitCode` compares the exit statuses it holds: an equivalence.
+impl Eq for MainExitCode {}
 
 /// How `main`'s body ended (the body of `#[canstop::main]`, `#[canstop::test]` or
 /// [`Root::run`](crate::Root::run)).
@@ -378,6 +390,15 @@ impl Report {
         }
     }
 
+    /// The code the process exits with: [`exit_code`](Self::exit_code), or, when that is
+    /// 0, the exit code `main`'s body returned ([`main_exit_code`](Self::main_exit_code)).
+    pub fn process_exit_code(&self) -> std::process::ExitCode {
+        match (self.exit_code(), self.main_exit_code) {
+            (exit_code::CLEAN, Some(code)) => code.0,
+            (code, _) => std::process::ExitCode::from(code),
+        }
+    }
+
     /// Logs the report through `tracing` (target `canstop::report`): at `INFO` when clean, at
     /// `ERROR` otherwise.
     pub fn log(&self) {
@@ -468,7 +489,12 @@ impl fmt::Display for Report {
                 None => String::new(),
             }
         )?;
-        writeln!(f, "  main: {}", self.main)?;
+        match self.main_exit_code {
+            Some(MainExitCode(code)) if self.main == MainOutcome::Returned => {
+                writeln!(f, "  main: returned {code:?}")?;
+            }
+            _ => writeln!(f, "  main: {}", self.main)?,
+        }
         if self.services.is_empty() && self.folded.is_empty() {
             writeln!(f, "  services: none")?;
         } else {

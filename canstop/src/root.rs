@@ -194,8 +194,7 @@ impl Root {
         F: Future,
         F::Output: MainResult,
     {
-        self.run_tree(Box::pin(async move { body.await.into_result() }), None)
-            .await
+        self.run_tree(Box::pin(converted(body)), None).await
     }
 
     /// [`run`](Self::run); with a `watchdog` (a process-owning root), a thread also ends the
@@ -282,7 +281,7 @@ impl Root {
         use std::io::Write;
         match self.block_on_boxed(body) {
             Ok(report) => {
-                let code = report.exit_code();
+                let code = report.process_exit_code();
                 crate::watchdog::last_words(move || {
                     report.log();
                     if !tracing::dispatcher::has_been_set() {
@@ -363,7 +362,21 @@ where
     F: Future + 'a,
     F::Output: MainResult,
 {
-    Box::pin(async move { body.await.into_result() })
+    Box::pin(converted(body))
+}
+
+/// Runs `body` and turns its output into the report's terms; an exit code it returns is
+/// recorded on its tree (it runs inside its root scope).
+async fn converted<F>(body: F) -> Result<(), String>
+where
+    F: Future,
+    F::Output: MainResult,
+{
+    let output = body.await;
+    if let Some(code) = output.exit_code() {
+        let _ = context::with_current(|node| node.root.set_main_exit(code));
+    }
+    output.into_result()
 }
 
 /// Runs `main`'s body in the root scope and records how it ended (see [`MainOutcome`] for
@@ -507,6 +520,7 @@ pub(crate) fn assemble_report(root: &Node) -> Report {
     Report {
         trigger: shared.trigger_info().unwrap_or(Trigger::Finished),
         main: shared.main_outcome(),
+        main_exit_code: shared.main_exit(),
         services,
         folded,
         sessions: sessions.into_vec(),

@@ -51,6 +51,8 @@ pub(crate) struct RootShared {
     triggered_by_main: AtomicBool,
     /// How `main`'s body ended, once it has.
     main: OnceLock<MainOutcome>,
+    /// The exit code `main`'s body returned, if it returned one other than success.
+    main_exit: OnceLock<std::process::ExitCode>,
     forced_by: OnceLock<Signal>,
     forced_at: OnceLock<Instant>,
     deadline_reached: AtomicBool,
@@ -70,6 +72,7 @@ impl RootShared {
             trigger: OnceLock::new(),
             triggered_by_main: AtomicBool::new(false),
             main: OnceLock::new(),
+            main_exit: OnceLock::new(),
             forced_by: OnceLock::new(),
             forced_at: OnceLock::new(),
             deadline_reached: AtomicBool::new(false),
@@ -153,6 +156,17 @@ impl RootShared {
     /// Records how `main`'s body ended (the first record stays).
     pub(crate) fn set_main(&self, outcome: MainOutcome) {
         let _ = self.main.set(outcome);
+    }
+
+    pub(crate) fn set_main_exit(&self, code: std::process::ExitCode) {
+        let _ = self.main_exit.set(code);
+    }
+
+    pub(crate) fn main_exit(&self) -> Option<crate::report::MainExitCode> {
+        self.main_exit
+            .get()
+            .copied()
+            .map(crate::report::MainExitCode)
     }
 
     pub(crate) fn main_outcome(&self) -> MainOutcome {

@@ -861,3 +861,30 @@ async fn a_busy_main_does_not_postpone_the_trees_deadline() {
         "aborted at {at:?}\n{report}"
     );
 }
+
+/// `main` returning an `ExitCode`: kept, and the process's code only when everything else
+/// stopped cleanly.
+#[tokio::test]
+async fn mains_exit_code_yields_to_canstops_own() {
+    use std::process::ExitCode;
+    let clean = root().run(async { ExitCode::from(3) }).await.unwrap();
+    assert_eq!(
+        clean.main_exit_code,
+        Some(canstop::MainExitCode(ExitCode::from(3)))
+    );
+    assert_eq!(clean.exit_code(), exit_code::CLEAN);
+    assert_eq!(clean.process_exit_code(), ExitCode::from(3));
+    let failed = root()
+        .run(async {
+            let _ = canstop::start(Service::new("broken", |_| async { Err::<(), _>("no") }));
+            ExitCode::from(3)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        failed.process_exit_code(),
+        ExitCode::from(exit_code::FAILED)
+    );
+    let success = root().run(async { ExitCode::SUCCESS }).await.unwrap();
+    assert_eq!(success.main_exit_code, None);
+}

@@ -386,3 +386,16 @@ fn a_drop_that_blocks_at_the_runtime_shutdown_does_not_hold_the_exit() {
     );
     assert!(text.contains("idle: stopped cleanly"), "{text}");
 }
+
+/// `main` returning an `ExitCode` (issue 10): the process exits with it when the tree stopped
+/// cleanly, and the report says so.
+#[test]
+fn mains_exit_code_is_the_processs_when_the_tree_is_clean() {
+    let (ended, _) = Running::start(CHILD, &["exit-code"], &[]).wait_exit(LIMIT);
+    assert_eq!(ended.code(), Some(3), "{}", ended.text());
+    assert!(
+        ended.text().contains("main: returned ExitCode("),
+        "{}",
+        ended.text()
+    );
+}

@@ -35,6 +35,8 @@ fn main() -> ExitCode {
             root.timeout(Duration::from_secs(1)).block_on(wedged())
         }
         "main" => return Root::new().main(quick()),
+        // `main` returning an exit code: the process exits with it, the tree being clean.
+        "exit-code" => return Root::new().main(async { ExitCode::from(3) }),
         "slow-drop" => Root::new()
             .current_thread()
             .timeout(Duration::from_millis(200))
