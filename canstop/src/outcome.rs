@@ -37,7 +37,7 @@ impl<E: fmt::Display + Send + 'static> BodyResult for Result<(), E> {
 /// `fn main()` itself (so `anyhow::Result<()>` works), or [`ExitCode`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a return type canstop accepts for `main` (or a test)",
-    label = "`main` returns `()` or `Result<(), E>` where `E: Debug`",
+    label = "`main` returns `()`, `Result<(), E>` where `E: Debug`, or `ExitCode`",
     note = "an `Err` (or a panic) is kept in the report and makes the exit code 1; the exit code is otherwise canstop's (see `canstop::exit_code`)"
 )]
 pub trait MainResult: 'static {

@@ -288,7 +288,7 @@ impl Root {
                         let _ = writeln!(std::io::stderr(), "{report}");
                     }
                 });
-                ExitCode::from(code)
+                code
             }
             Err(error) => {
                 let code = error.exit_code();
