@@ -106,7 +106,7 @@ pub use report::{
 pub use root::{Root, DEFAULT_TIMEOUT, TIMEOUT_ENV};
 pub use scope::{scope, shutdown, spawn, spawn_blocking, start, Scope};
 pub use service::{Service, ServiceHandle, StartWithCanstop};
-pub use session::{FutureBody, Session, SessionBody, SpawnWithCanstop};
+pub use session::{FutureBody, IntoSession, Session, SessionBody, SpawnWithCanstop};
 pub use shutdown::Shutdown;
 pub use trigger::{Signal, Trigger};
 pub use untracked::spawn_untracked;

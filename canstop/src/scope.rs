@@ -9,7 +9,7 @@ use crate::kind::SessionKind;
 use crate::node::Node;
 use crate::outcome::BodyResult;
 use crate::service::{Service, ServiceHandle};
-use crate::session::{Session, SessionBody};
+use crate::session::IntoSession;
 use crate::shutdown::Shutdown;
 use crate::trigger::Trigger;
 
@@ -40,8 +40,8 @@ impl Scope {
     }
 
     /// Spawns a session on this scope. See [`spawn`].
-    pub fn spawn<B: SessionBody>(&self, session: Session<B>) -> Result<(), SpawnError> {
-        crate::session::spawn_on(&self.node, session)
+    pub fn spawn<S: IntoSession>(&self, session: S) -> Result<(), SpawnError> {
+        crate::session::spawn_on(&self.node, session.into_session())
     }
 
     /// Runs blocking work as a tracked session of this scope. See [`spawn_blocking`].
@@ -116,7 +116,8 @@ pub fn scope() -> Result<Scope, SpawnError> {
 /// assert_eq!(outside, Err(canstop::SpawnError::NoScope));
 /// # }
 /// ```
-pub fn spawn<B: SessionBody>(session: Session<B>) -> Result<(), SpawnError> {
+pub fn spawn<S: IntoSession>(session: S) -> Result<(), SpawnError> {
+    let session = session.into_session();
     context::with_current(|node| crate::session::spawn_on(node, session))?
 }
 

@@ -161,6 +161,34 @@ impl<B> fmt::Debug for Session<B> {
     }
 }
 
+/// What [`canstop::spawn`](crate::spawn) and [`Scope::spawn`](crate::Scope::spawn) take: a
+/// [`Session`]. Implemented for `Session<B>` only; it exists so that passing something else
+/// (an `async` block, a plain future) fails with a message that names the fix.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a canstop session",
+    label = "`canstop::spawn` runs a `Session`",
+    note = "a `#[session]` fn returns one; for a future, `canstop::Session::from_future(\"name\", future)` makes one (tracked, counted under that name); `canstop::spawn_untracked(future)` runs a future that shutdown does not wait for"
+)]
+pub trait IntoSession: sealed::Sealed {
+    /// The session's body.
+    type Body: SessionBody;
+    /// The session.
+    fn into_session(self) -> Session<Self::Body>;
+}
+
+impl<B: SessionBody> IntoSession for Session<B> {
+    type Body = B;
+    #[inline]
+    fn into_session(self) -> Session<B> {
+        self
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<B> Sealed for super::Session<B> {}
+}
+
 /// Never implemented: it only exists so that using a `Session` as a future fails to compile
 /// with a message that names the fix.
 #[diagnostic::on_unimplemented(
