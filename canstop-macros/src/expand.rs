@@ -384,9 +384,14 @@ impl Context<'_> {
         };
         let at = self.krate_at(self.output_span());
         let new = quote_spanned!(self.output_span()=> #at::Session::with_kind(#kind, #closure));
+        // The body's output is named, so that a spawn's handle gives the session's value.
+        let output = match &self.func.sig.output {
+            syn::ReturnType::Type(_, ty) => quote!(#ty),
+            syn::ReturnType::Default => quote!(()),
+        };
         self.item(
             &self.outer_params(),
-            &quote!(-> #krate::Session<impl #krate::SessionBody>),
+            &quote!(-> #krate::Session<impl #krate::SessionBody<Output = #output>>),
             &quote!(#prelude #new),
         )
     }

@@ -68,6 +68,35 @@ impl fmt::Display for SpawnError {
 
 impl std::error::Error for SpawnError {}
 
+/// Why a [`SessionHandle`](crate::SessionHandle) has no value for its session: the session
+/// did not return (its error, when it returns `Err`, is in the value itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// It panicked (in a poll of its body, or while its result was turned into the report's
+    /// terms).
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
+    /// It was aborted: at its scope's deadline, by a second signal, by
+    /// [`SessionHandle::abort`](crate::SessionHandle::abort), or because its runtime shut
+    /// down. (Blocking work abandoned at the deadline never answers: await its handle with a
+    /// timeout.)
+    Aborted,
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Panicked { message } => write!(f, "the session panicked: {message}"),
+            Self::Aborted => f.write_str("the session was aborted before it returned"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
+
 /// Why the root could not start. Nothing was run.
 #[derive(Debug)]
 #[non_exhaustive]

@@ -96,7 +96,7 @@ mod watchdog;
 /// The attribute macros: `#[canstop::main]`, `#[service]`, `#[session]`, `#[canstop::test]`.
 pub use canstop_macros::{main, service, session, test};
 pub use duration::{parse_duration, DurationError};
-pub use error::{SpawnError, StartError};
+pub use error::{SessionError, SpawnError, StartError};
 pub use kind::SessionKind;
 pub use outcome::{BodyResult, MainResult};
 pub use report::{
@@ -106,7 +106,7 @@ pub use report::{
 pub use root::{Root, DEFAULT_TIMEOUT, TIMEOUT_ENV};
 pub use scope::{scope, shutdown, spawn, spawn_blocking, start, Scope};
 pub use service::{Service, ServiceHandle, StartWithCanstop};
-pub use session::{FutureBody, IntoSession, Session, SessionBody, SpawnWithCanstop};
+pub use session::{FutureBody, IntoSession, Session, SessionBody, SessionHandle, SpawnWithCanstop};
 pub use shutdown::Shutdown;
 pub use trigger::{Signal, Trigger};
 pub use untracked::spawn_untracked;

@@ -6,30 +6,42 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
 
-/// The return types a service or session body may have: `()` or `Result<(), E>` where
-/// `E: Display` (so `std::io::Error`, `anyhow::Error` and `Box<dyn Error>` all work).
+/// The return types a service or session body may have: `()`, or `Result<T, E>` where
+/// `E: Display` (so `std::io::Error`, `anyhow::Error` and `Box<dyn Error>` all work) and `T` is
+/// any value: a session's value goes to the [`SessionHandle`](crate::SessionHandle) that
+/// awaits it (a service's is dropped).
 ///
 /// An `Err` counts as a failure; its `Display` text is kept in the [`Report`](crate::Report).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a result a service or session body can return",
-    label = "a body returns `()` or `Result<(), E>` where `E: Display`",
-    note = "canstop counts `Err` as a failure and keeps its message; to hand a value back to the code that spawned a session, send it through a channel (a `tokio::sync::oneshot`)"
+    label = "a body returns `()` or `Result<T, E>` where `E: Display`",
+    note = "canstop counts `Err` as a failure and keeps its message; a session's value goes to its `SessionHandle`: return `Ok(value)`"
 )]
 pub trait BodyResult: Send + 'static {
-    /// `Ok` for success, or the error's message.
-    fn into_result(self) -> Result<(), String>;
-}
+    /// `None` for success, or the error's message (without consuming the value).
+    fn failure(&self) -> Option<String>;
 
-impl BodyResult for () {
-    fn into_result(self) -> Result<(), String> {
-        Ok(())
+    /// `Ok` for success, or the error's message.
+    fn into_result(self) -> Result<(), String>
+    where
+        Self: Sized,
+    {
+        self.failure().map_or(Ok(()), Err)
     }
 }
 
-impl<E: fmt::Display + Send + 'static> BodyResult for Result<(), E> {
-    fn into_result(self) -> Result<(), String> {
+impl BodyResult for () {
+    #[inline]
+    fn failure(&self) -> Option<String> {
+        None
+    }
+}
+
+impl<T: Send + 'static, E: fmt::Display + Send + 'static> BodyResult for Result<T, E> {
+    #[inline]
+    fn failure(&self) -> Option<String> {
         // `{:#}` shows the whole chain for anyhow-style errors and is plain Display elsewhere.
-        self.map_err(|error| format!("{error:#}"))
+        self.as_ref().err().map(|error| format!("{error:#}"))
     }
 }
 
@@ -100,7 +112,7 @@ pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> Result<R, String> {
 }
 
 /// The message of a panic payload (`panic!("...")` gives a `&str` or a `String`).
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(message) = payload.downcast_ref::<&str>() {
         (*message).to_owned()
     } else if let Some(message) = payload.downcast_ref::<String>() {

@@ -9,7 +9,7 @@ use crate::kind::SessionKind;
 use crate::node::Node;
 use crate::outcome::BodyResult;
 use crate::service::{Service, ServiceHandle};
-use crate::session::IntoSession;
+use crate::session::{IntoSession, SessionBody, SessionHandle};
 use crate::shutdown::Shutdown;
 use crate::trigger::Trigger;
 
@@ -40,13 +40,20 @@ impl Scope {
     }
 
     /// Spawns a session on this scope. See [`spawn`].
-    pub fn spawn<S: IntoSession>(&self, session: S) -> Result<(), SpawnError> {
+    pub fn spawn<S: IntoSession>(
+        &self,
+        session: S,
+    ) -> Result<SessionHandle<<S::Body as SessionBody>::Output>, SpawnError> {
         crate::session::spawn_on(&self.node, session.into_session())
     }
 
     /// Runs blocking work as a tracked session of this scope. See [`spawn_blocking`].
     #[track_caller]
-    pub fn spawn_blocking<F, R>(&self, name: &'static str, work: F) -> Result<(), SpawnError>
+    pub fn spawn_blocking<F, R>(
+        &self,
+        name: &'static str,
+        work: F,
+    ) -> Result<SessionHandle<R>, SpawnError>
     where
         F: FnOnce() -> R + Send + 'static,
         R: BodyResult,
@@ -116,7 +123,9 @@ pub fn scope() -> Result<Scope, SpawnError> {
 /// assert_eq!(outside, Err(canstop::SpawnError::NoScope));
 /// # }
 /// ```
-pub fn spawn<S: IntoSession>(session: S) -> Result<(), SpawnError> {
+pub fn spawn<S: IntoSession>(
+    session: S,
+) -> Result<SessionHandle<<S::Body as SessionBody>::Output>, SpawnError> {
     let session = session.into_session();
     context::with_current(|node| crate::session::spawn_on(node, session))?
 }
@@ -131,7 +140,7 @@ pub fn spawn<S: IntoSession>(session: S) -> Result<(), SpawnError> {
 /// advance time while blocking work runs, so a deadline cannot pass while such work blocks:
 /// test blocking work that may never return on real time.
 #[track_caller]
-pub fn spawn_blocking<F, R>(name: &'static str, work: F) -> Result<(), SpawnError>
+pub fn spawn_blocking<F, R>(name: &'static str, work: F) -> Result<SessionHandle<R>, SpawnError>
 where
     F: FnOnce() -> R + Send + 'static,
     R: BodyResult,

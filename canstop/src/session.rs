@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::context;
-use crate::error::SpawnError;
+use crate::error::{SessionError, SpawnError};
 use crate::kind::SessionKind;
 use crate::node::Node;
-use crate::outcome::{catching, BodyResult, Ended};
+use crate::outcome::{catching, BodyResult};
 use crate::sessions::{BlockingStart, Place, Refusal, Settle, Swept, MAX_KINDS};
 use crate::shutdown::Shutdown;
 
@@ -234,9 +234,9 @@ where
     F: Future,
     F::Output: BodyResult,
 {
-    type Output = ();
+    type Output = Result<F::Output, SessionError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let guard = this.guard;
         if guard
@@ -246,23 +246,137 @@ where
         {
             // The deadline sweep has begun: the body is dropped without another poll.
             let _ = guard.end(Settle::Aborted);
-            return Poll::Ready(());
+            return Poll::Ready(Err(SessionError::Aborted));
         }
         let _span = this.span.as_deref().map(tracing::Span::enter);
         let polled = {
             let _scope = context::enter(&mut guard.node);
             let future = this.future;
-            // The output's conversion is caught too: an error whose `Display` panics is a
-            // panicked session, not a lost one.
-            catching(|| future.poll(cx).map(BodyResult::into_result))
+            // The output's failure is read under the catch too: an error whose `Display`
+            // panics is a panicked session, not a lost one.
+            catching(|| {
+                future.poll(cx).map(|output| {
+                    let failure = output.failure();
+                    (output, failure)
+                })
+            })
         };
-        let result = match polled {
-            Ok(Poll::Pending) => return guard.park(cx.waker()),
-            Ok(Poll::Ready(result)) => Ok(result),
-            Err(message) => Err(message),
-        };
-        let _ = guard.end(settle(result));
-        Poll::Ready(())
+        match polled {
+            Ok(Poll::Pending) => guard.park(cx.waker()).map(|()| Err(SessionError::Aborted)),
+            Ok(Poll::Ready((output, failure))) => {
+                let _ = guard.end(match failure {
+                    None => Settle::Finished,
+                    Some(error) => Settle::Failed(error),
+                });
+                Poll::Ready(Ok(output))
+            }
+            Err(message) => Poll::Ready(Err(guard.panicked(message))),
+        }
+    }
+}
+
+/// A running session: await it for the session's value, drop it to let the session run on
+/// (it stays tracked and counted either way), or [`abort`](Self::abort) it. What
+/// [`canstop::spawn`](crate::spawn), [`Scope::spawn`](crate::Scope::spawn) and
+/// [`canstop::spawn_blocking`](crate::spawn_blocking) return: tokio's `JoinHandle`, tracked.
+///
+/// # Cancel safety
+///
+/// Awaiting it is cancel-safe: dropping the `.await` (in a `select!`) leaves the session
+/// running.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use canstop::{Root, Session, SessionError};
+///
+/// let report = Root::new()
+///     .signals(false)
+///     .run(async {
+///         let lookup = canstop::spawn(Session::from_future("lookup", async {
+///             Ok::<u64, String>(42)
+///         }))?;
+///         assert_eq!(lookup.await, Ok(Ok(42)));
+///
+///         let stuck = canstop::spawn(Session::from_future("stuck", std::future::pending::<()>()))?;
+///         stuck.abort();
+///         assert_eq!(stuck.await, Err(SessionError::Aborted));
+///         Ok::<(), canstop::SpawnError>(())
+///     })
+///     .await
+///     .unwrap();
+/// assert_eq!(report.sessions_named("lookup").unwrap().finished, 1);
+/// assert_eq!(report.sessions_named("stuck").unwrap().aborted, 1);
+/// # }
+/// ```
+pub struct SessionHandle<T> {
+    inner: Handle<T>,
+}
+
+enum Handle<T> {
+    Task(tokio::task::JoinHandle<Result<T, SessionError>>),
+    /// Admitted but never run (blocking work after the deadline sweep).
+    Ended(Option<SessionError>),
+}
+
+impl<T> SessionHandle<T> {
+    fn task(join: tokio::task::JoinHandle<Result<T, SessionError>>) -> Self {
+        Self {
+            inner: Handle::Task(join),
+        }
+    }
+
+    /// Aborts the session (as its deadline would): its body is dropped at its next poll, and
+    /// it is counted as aborted. Blocking work that has started cannot be aborted; this then
+    /// does nothing.
+    pub fn abort(&self) {
+        if let Handle::Task(join) = &self.inner {
+            join.abort();
+        }
+    }
+
+    /// Whether the session has ended.
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        match &self.inner {
+            Handle::Task(join) => join.is_finished(),
+            Handle::Ended(_) => true,
+        }
+    }
+}
+
+impl<T> Future for SessionHandle<T> {
+    type Output = Result<T, SessionError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.inner {
+            Handle::Task(join) => Pin::new(join).poll(cx).map(|joined| match joined {
+                Ok(output) => output,
+                Err(error) if error.is_panic() => Err(SessionError::Panicked {
+                    message: crate::outcome::panic_message(error.into_panic().as_ref()),
+                }),
+                Err(_) => Err(SessionError::Aborted),
+            }),
+            Handle::Ended(error) => Poll::Ready(Err(error.take().unwrap_or(SessionError::Aborted))),
+        }
+    }
+}
+
+/// Two handles are equal when they are handles of the same session (so that a spawn's
+/// `Result` can be compared, as in `assert_eq!(spawned, Err(SpawnError::NoScope))`).
+impl<T> PartialEq for SessionHandle<T> {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.inner, &other.inner) {
+            (Handle::Task(one), Handle::Task(other)) => one.id() == other.id(),
+            _ => std::ptr::eq(self, other),
+        }
+    }
+}
+
+impl<T> fmt::Debug for SessionHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionHandle")
+            .field("finished", &self.is_finished())
+            .finish()
     }
 }
 
@@ -299,6 +413,13 @@ impl SessionGuard {
         let _ = self.end(Settle::Aborted);
         Poll::Ready(())
     }
+
+    /// The body panicked: counted, and the handle's error.
+    #[cold]
+    fn panicked(&mut self, message: String) -> SessionError {
+        let _ = self.end(Settle::Panicked(message.clone()));
+        SessionError::Panicked { message }
+    }
 }
 
 impl Drop for SessionGuard {
@@ -312,14 +433,6 @@ impl Drop for SessionGuard {
         if let Some(node) = &self.node {
             node.sessions.leave();
         }
-    }
-}
-
-fn settle(result: Result<Result<(), String>, String>) -> Settle {
-    match Ended::from_result(result) {
-        Ended::Ok => Settle::Finished,
-        Ended::Failed(error) => Settle::Failed(error),
-        Ended::Panicked(message) => Settle::Panicked(message),
     }
 }
 
@@ -349,7 +462,7 @@ fn session_span(kind: SessionKind, blocking: bool) -> Option<Box<tracing::Span>>
 pub(crate) fn spawn_on<B: SessionBody>(
     node: &Arc<Node>,
     session: Session<B>,
-) -> Result<(), SpawnError> {
+) -> Result<SessionHandle<B::Output>, SpawnError> {
     let span = session_span(session.kind, false);
     let future = {
         let _span = span.as_deref().map(tracing::Span::enter);
@@ -370,15 +483,14 @@ pub(crate) fn spawn_on<B: SessionBody>(
     };
     // A task that the spawn drops at once (its runtime is shutting down) is counted as
     // aborted by its guard.
-    drop(node.root.runtime.spawn(task));
-    Ok(())
+    Ok(SessionHandle::task(node.root.runtime.spawn(task)))
 }
 
 pub(crate) fn spawn_blocking_on<F, R>(
     node: &Arc<Node>,
     kind: SessionKind,
     work: F,
-) -> Result<(), SpawnError>
+) -> Result<SessionHandle<R>, SpawnError>
 where
     F: FnOnce() -> R + Send + 'static,
     R: BodyResult,
@@ -400,26 +512,41 @@ where
         .sessions
         .register_blocking(&mut guard.place, start.clone())
     {
-        return Ok(());
+        return Ok(SessionHandle {
+            inner: Handle::Ended(Some(SessionError::Aborted)),
+        });
     }
-    drop(node.root.runtime.spawn_blocking(move || {
+    let join = node.root.runtime.spawn_blocking(move || {
         crate::slots::share_on_this_thread();
         if !start.start() {
             // Cancelled by the sweep, which counted it and left the gate for it: the guard
             // only takes it out of the registry.
-            return;
+            return Err(SessionError::Aborted);
         }
         let _span = span.as_deref().map(tracing::Span::enter);
-        let result = {
+        let polled = {
             let _scope = context::enter(&mut guard.node);
-            catching(|| work().into_result())
+            catching(|| {
+                let output = work();
+                let failure = output.failure();
+                (output, failure)
+            })
         };
-        if guard.end(settle(result)) == Swept(true) {
+        let (settle, output) = match polled {
+            Ok((output, None)) => (Settle::Finished, Ok(output)),
+            Ok((output, Some(error))) => (Settle::Failed(error), Ok(output)),
+            Err(message) => (
+                Settle::Panicked(message.clone()),
+                Err(SessionError::Panicked { message }),
+            ),
+        };
+        if guard.end(settle) == Swept(true) {
             // Abandoned at the deadline and counted by the sweep, which left the gate for it.
             drop(guard.node.take());
         }
-    }));
-    Ok(())
+        output
+    });
+    Ok(SessionHandle::task(join))
 }
 
 #[cfg(test)]

@@ -927,7 +927,7 @@ fn spawn_session(
         }
     };
     match result {
-        Ok(()) => {
+        Ok(_) => {
             ledger.kinds[origin.index()].ok_spawns.fetch_add(1, SeqCst);
             SPAWNS[origin.index()].fetch_add(1, SeqCst);
             true

@@ -160,7 +160,7 @@ async fn spawns_racing_the_shutdown_are_refused_or_counted_never_lost() {
                                 tokio::task::yield_now().await;
                             });
                             match scope.spawn(session) {
-                                Ok(()) => accepted.fetch_add(1, Ordering::SeqCst),
+                                Ok(_) => accepted.fetch_add(1, Ordering::SeqCst),
                                 Err(SpawnError::Closed { .. }) => {
                                     refused.fetch_add(1, Ordering::SeqCst);
                                     // Done once our share is tried and one refusal is seen.

@@ -36,7 +36,9 @@ async fn ingest(shutdown: Shutdown) -> Result<(), canstop::SpawnError> {
     loop {
         tokio::select! {
             () = shutdown.requested() => return Ok(()),
-            _ = ticker.tick() => canstop::spawn(batch())?,
+            _ = ticker.tick() => {
+                canstop::spawn(batch())?;
+            }
         }
     }
 }

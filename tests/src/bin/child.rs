@@ -217,10 +217,14 @@ async fn blocking() -> Result<(), canstop::SpawnError> {
 /// and no task of the runtime can run any more. Two workers, three services.
 async fn wedged() -> Result<(), canstop::SpawnError> {
     let blocked = Arc::new(AtomicUsize::new(0));
+    let spawned = Arc::new(AtomicUsize::new(0));
     for name in ["wedged-1", "wedged-2", "wedged-3"] {
-        let blocked = blocked.clone();
+        let (blocked, spawned) = (blocked.clone(), spawned.clone());
         canstop::start(Service::new(name, move |shutdown: Shutdown| async move {
             canstop::spawn(Session::new("work", |_| std::future::pending::<()>()))?;
+            if spawned.fetch_add(1, Ordering::SeqCst) + 1 == 3 {
+                say("READY"); // every service runs, with its session
+            }
             shutdown.requested().await;
             if blocked.fetch_add(1, Ordering::SeqCst) + 1 == 2 {
                 say("WEDGED"); // both workers are about to block
@@ -229,6 +233,5 @@ async fn wedged() -> Result<(), canstop::SpawnError> {
             Ok::<(), canstop::SpawnError>(())
         }))?;
     }
-    say("READY");
     Ok(())
 }

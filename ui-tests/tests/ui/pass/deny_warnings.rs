@@ -37,6 +37,6 @@ async fn a_test() {}
 async fn main() -> Result<(), canstop::SpawnError> {
     let _ = canstop::start(server(80, (1, 2)))?;
     let _ = canstop::start(background())?;
-    canstop::spawn(job(1))?;
+    let _ = canstop::spawn(job(1))?;
     canstop::shutdown()
 }

@@ -1,0 +1,125 @@
+//! A spawn's handle: the session's value, its panic or abort, and tracking that does not
+//! depend on the handle.
+
+use std::time::Duration;
+
+use canstop::{exit_code, session, Root, Session, SessionError, Shutdown, SpawnError};
+
+fn root() -> Root {
+    Root::new().signals(false).timeout_from_env(false)
+}
+
+#[session]
+async fn lookup(id: u64) -> Result<u64, String> {
+    if id == 0 {
+        return Err("no such id".to_owned());
+    }
+    tokio::task::yield_now().await;
+    Ok(id * 2)
+}
+
+/// A session's value, and its error, reach the awaiting code; the error is counted too.
+#[tokio::test]
+async fn a_handle_gives_the_sessions_value_and_its_error() {
+    let report = root()
+        .run(async {
+            assert_eq!(canstop::spawn(lookup(21))?.await, Ok(Ok(42)));
+            assert_eq!(
+                canstop::spawn(lookup(0))?.await,
+                Ok(Err("no such id".to_owned()))
+            );
+            let blocking = canstop::spawn_blocking("sum", || Ok::<u32, String>(1 + 2))?;
+            assert_eq!(blocking.await, Ok(Ok(3)));
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let lookups = report.sessions_named("lookup").unwrap();
+    assert_eq!((lookups.finished, lookups.failed), (1, 1));
+    assert_eq!(lookups.errors, vec!["no such id".to_owned()]);
+    assert_eq!(report.sessions_named("sum").unwrap().finished, 1);
+}
+
+/// A panic reaches the handle as `SessionError::Panicked`, with its message.
+#[tokio::test]
+async fn a_panicking_session_gives_its_message() {
+    let report = root()
+        .run(async {
+            let handle = canstop::spawn(Session::from_future("boom", async {
+                panic!("boom in the session");
+                #[allow(unreachable_code)]
+                ()
+            }))?;
+            assert_eq!(
+                handle.await,
+                Err(SessionError::Panicked {
+                    message: "boom in the session".into()
+                })
+            );
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.sessions_named("boom").unwrap().panicked, 1);
+    assert_eq!(report.exit_code(), exit_code::FAILED);
+}
+
+/// `abort` drops the body at once and counts the session as aborted; the handle says so.
+#[tokio::test(start_paused = true)]
+async fn abort_through_the_handle_is_counted() {
+    let report = root()
+        .run(async {
+            let stuck =
+                canstop::spawn(Session::from_future("stuck", std::future::pending::<()>()))?;
+            tokio::task::yield_now().await;
+            stuck.abort();
+            assert_eq!(stuck.await, Err(SessionError::Aborted));
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let stuck = report.sessions_named("stuck").unwrap();
+    assert_eq!((stuck.started, stuck.aborted), (1, 1));
+}
+
+/// A dropped handle does not stop the session: it is still waited for by the drain.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_handle_leaves_the_session_tracked() {
+    let report = root()
+        .run(async {
+            drop(canstop::spawn(Session::new(
+                "farewell",
+                |shutdown: Shutdown| async move {
+                    shutdown.requested().await;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                },
+            ))?);
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.sessions_named("farewell").unwrap().finished, 1);
+    assert!(report.is_clean(), "{report}");
+}
+
+/// A session aborted at the deadline answers its handle with `Aborted`.
+#[tokio::test(start_paused = true)]
+async fn a_session_aborted_at_the_deadline_answers_aborted() {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let report = root()
+        .timeout(Duration::from_secs(1))
+        .run(async {
+            let stuck =
+                canstop::spawn(Session::from_future("stuck", std::future::pending::<()>()))?;
+            canstop::spawn_untracked(async move {
+                let _ = sender.send(stuck.await);
+            })?;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(receiver.await.unwrap(), Err(SessionError::Aborted));
+    assert_eq!(report.exit_code(), exit_code::TIMED_OUT);
+}
