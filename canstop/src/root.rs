@@ -40,7 +40,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// 2. **Stop**: the root's token is cancelled, and with it every service's and session's
 ///    [`Shutdown`](crate::Shutdown). `main`'s body, if still running, is dropped — unless it
 ///    raised the trigger itself, in which case it runs to its end, bounded by the deadline
-///    (see [`MainOutcome`](crate::MainOutcome) for the rule and why).
+///    (see [`MainOutcome`] for the rule and why).
 /// 3. **Drain**: every service waits for its body, then its children, then its sessions, up
 ///    to its deadline (its own timeout where set, else the tree's).
 /// 4. **Abort**: at the deadline, whatever is left is aborted and dropped before the report is
