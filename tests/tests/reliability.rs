@@ -1,7 +1,7 @@
 //! Regression tests for the holes the reliability review found in the guarantees (one or
 //! more per item of the issue; the item is named in each test's doc comment). Items 4, 7 and
 //! 15 (stderr, signal dispositions, the examples) run real child processes: see signals.rs
-//! and examples.rs.
+//! and examples.rs; item 13 is in tree.rs.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -546,38 +546,8 @@ async fn names_are_validated_and_text_is_escaped() {
     );
 }
 
-/// Item 13: a scope whose runtime is gone (the tree aborted with it) refuses work with an
-/// error instead of accepting it and running nothing.
-#[test]
-fn a_scope_whose_runtime_is_gone_refuses_work() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    runtime.spawn(root().run(async move {
-        canstop::start(Service::new("svc", move |shutdown: Shutdown| async move {
-            sender.send(shutdown.scope()).unwrap();
-            shutdown.requested().await;
-        }))
-        .map(drop)
-    }));
-    let scope = receiver.recv().unwrap();
-    drop(runtime);
-    assert!(matches!(
-        scope.spawn(Session::new("late", |_| async {})),
-        Err(SpawnError::Closed { .. })
-    ));
-    assert!(matches!(
-        scope.spawn_blocking("late", || ()),
-        Err(SpawnError::Closed { .. })
-    ));
-    assert!(matches!(
-        scope.start(Service::new("late", |_| async {})),
-        Err(SpawnError::Closed { .. })
-    ));
-}
+// Item 13 (a scope whose runtime is gone refuses work): see tree.rs,
+// `a_spawn_onto_a_dead_runtime_neither_deadlocks_nor_runs`.
 
 /// Item 14: a service whose body stopped but whose sessions were aborted does not read as
 /// "stopped cleanly" alone.

@@ -767,11 +767,21 @@ fn a_spawn_onto_a_dead_runtime_neither_deadlocks_nor_runs() {
     let ran = Arc::new(AtomicU64::new(0));
     for _ in 0..100 {
         let ran = ran.clone();
-        let _ = scope.spawn(Session::new("late", move |_| async move {
+        let late = scope.spawn(Session::new("late", move |_| async move {
             ran.fetch_add(1, Ordering::SeqCst);
         }));
+        // Reliability item 13: refused with an error, not accepted to run nothing.
+        assert!(matches!(late, Err(SpawnError::Closed { .. })), "{late:?}");
     }
     assert_eq!(ran.load(Ordering::SeqCst), 0);
+    assert!(matches!(
+        scope.spawn_blocking("late", || ()),
+        Err(SpawnError::Closed { .. })
+    ));
+    assert!(matches!(
+        scope.start(Service::new("late", |_| async {})),
+        Err(SpawnError::Closed { .. })
+    ));
 }
 
 /// Counts the bodies dropped: proof that an aborted session's body is gone.
