@@ -309,38 +309,25 @@ where
 /// # }
 /// ```
 pub struct SessionHandle<T> {
-    inner: Handle<T>,
-}
-
-enum Handle<T> {
-    Task(tokio::task::JoinHandle<Result<T, SessionError>>),
-    /// Admitted but never run (blocking work after the deadline sweep).
-    Ended(Option<SessionError>),
+    join: tokio::task::JoinHandle<Result<T, SessionError>>,
 }
 
 impl<T> SessionHandle<T> {
     fn task(join: tokio::task::JoinHandle<Result<T, SessionError>>) -> Self {
-        Self {
-            inner: Handle::Task(join),
-        }
+        Self { join }
     }
 
     /// Aborts the session (as its deadline would): its body is dropped at its next poll, and
     /// it is counted as aborted. Blocking work that has started cannot be aborted; this then
     /// does nothing.
     pub fn abort(&self) {
-        if let Handle::Task(join) = &self.inner {
-            join.abort();
-        }
+        self.join.abort();
     }
 
     /// Whether the session has ended.
     #[must_use]
     pub fn is_finished(&self) -> bool {
-        match &self.inner {
-            Handle::Task(join) => join.is_finished(),
-            Handle::Ended(_) => true,
-        }
+        self.join.is_finished()
     }
 }
 
@@ -348,16 +335,15 @@ impl<T> Future for SessionHandle<T> {
     type Output = Result<T, SessionError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.inner {
-            Handle::Task(join) => Pin::new(join).poll(cx).map(|joined| match joined {
+        Pin::new(&mut self.join)
+            .poll(cx)
+            .map(|joined| match joined {
                 Ok(output) => output,
                 Err(error) if error.is_panic() => Err(SessionError::Panicked {
                     message: crate::outcome::panic_message(error.into_panic().as_ref()),
                 }),
                 Err(_) => Err(SessionError::Aborted),
-            }),
-            Handle::Ended(error) => Poll::Ready(Err(error.take().unwrap_or(SessionError::Aborted))),
-        }
+            })
     }
 }
 
@@ -365,10 +351,7 @@ impl<T> Future for SessionHandle<T> {
 /// `Result` can be compared, as in `assert_eq!(spawned, Err(SpawnError::NoScope))`).
 impl<T> PartialEq for SessionHandle<T> {
     fn eq(&self, other: &Self) -> bool {
-        match (&self.inner, &other.inner) {
-            (Handle::Task(one), Handle::Task(other)) => one.id() == other.id(),
-            _ => std::ptr::eq(self, other),
-        }
+        self.join.id() == other.join.id()
     }
 }
 
@@ -512,9 +495,12 @@ where
         .sessions
         .register_blocking(&mut guard.place, start.clone())
     {
-        return Ok(SessionHandle {
-            inner: Handle::Ended(Some(SessionError::Aborted)),
-        });
+        // Its handle answers at once (a task of its own: this is the rare path).
+        let aborted = node
+            .root
+            .runtime
+            .spawn(async { Err(SessionError::Aborted) });
+        return Ok(SessionHandle::task(aborted));
     }
     let join = node.root.runtime.spawn_blocking(move || {
         crate::slots::share_on_this_thread();
