@@ -1,14 +1,20 @@
 //! Step 1b: the annotated fn, parsed and its parameters classified.
 
-use proc_macro2::{Span, TokenStream};
-use syn::{Attribute, Block, FnArg, Ident, ItemFn, Pat, PatIdent, Signature, Type, Visibility};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream};
+use syn::{Attribute, Block, FnArg, Ident, Pat, PatIdent, Signature, Type, Visibility};
 
-/// The fn a macro is put on.
+/// The fn a macro is put on. Only the signature must parse: the body is kept as tokens, so
+/// that a body mid-edit (a missing `;`) still gives a fn with the callers' signature, and
+/// rustc's own syntax error is the only one.
 pub(crate) struct Func {
     pub(crate) attrs: Vec<Attribute>,
     pub(crate) vis: Visibility,
     pub(crate) sig: Signature,
-    pub(crate) block: Box<Block>,
+    /// The body, braces included, as written.
+    pub(crate) body: Group,
+    /// The body parsed, when it parses: the body checks run on it only then.
+    pub(crate) block: Option<Block>,
     /// The typed parameters, in order (a `self` receiver is not one).
     pub(crate) params: Vec<Param>,
 }
@@ -27,17 +33,18 @@ pub(crate) struct Param {
 impl Func {
     /// Parses `item`; an item that is not a fn with a body is an error at `attr`'s call site.
     pub(crate) fn parse(item: TokenStream, attr: &str) -> syn::Result<Self> {
-        let ItemFn {
+        let FnTokens {
             attrs,
             vis,
             sig,
-            block,
-        } = syn::parse2::<ItemFn>(item).map_err(|_| {
+            body,
+        } = syn::parse2::<FnTokens>(item).map_err(|_| {
             syn::Error::new(
                 Span::call_site(),
                 format!("`{attr}` goes on an `async fn` with a body"),
             )
         })?;
+        let block = syn::parse2::<Block>(TokenTree::Group(body.clone()).into()).ok();
         let params = sig
             .inputs
             .iter()
@@ -59,6 +66,7 @@ impl Func {
             attrs,
             vis,
             sig,
+            body,
             block,
             params,
         })
@@ -72,6 +80,34 @@ impl Func {
     /// The parameters the caller supplies.
     pub(crate) fn caller_params(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|param| !param.is_shutdown)
+    }
+}
+
+/// A fn item whose body is not parsed: attributes, visibility, signature, `{ .. }`.
+struct FnTokens {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    sig: Signature,
+    body: Group,
+}
+
+impl Parse for FnTokens {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let body = input.step(|cursor| match cursor.token_tree() {
+            Some((TokenTree::Group(group), rest)) if group.delimiter() == Delimiter::Brace => {
+                Ok((group, rest))
+            }
+            _ => Err(cursor.error("expected the fn's body")),
+        })?;
+        Ok(Self {
+            attrs,
+            vis,
+            sig,
+            body,
+        })
     }
 }
 
@@ -150,6 +186,22 @@ mod tests {
         assert_eq!(names, ["a", "__canstop_arg1", "s", "__canstop_arg3"]);
         assert_eq!(func.shutdown_params().count(), 1);
         assert_eq!(func.caller_params().count(), 3);
+    }
+
+    #[test]
+    fn keeps_a_body_that_does_not_parse() {
+        let func = Func::parse(
+            quote!(
+                async fn f(a: u8) {
+                    let b = a let c = b;
+                }
+            ),
+            "#[service]",
+        )
+        .unwrap();
+        assert!(func.block.is_none());
+        assert_eq!(func.params.len(), 1);
+        assert!(func.body.to_string().contains("let b = a let c = b"));
     }
 
     #[test]

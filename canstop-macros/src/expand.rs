@@ -47,10 +47,10 @@ fn original(func: &Func) -> TokenStream {
         attrs,
         vis,
         sig,
-        block,
+        body,
         ..
     } = func;
-    quote!(#(#attrs)* #vis #sig #block)
+    quote!(#(#attrs)* #vis #sig #body)
 }
 
 struct Context<'a> {
@@ -72,7 +72,7 @@ impl Context<'_> {
     ///   format string's `{request}`): the body must still see the generated fn, or its own.
     fn body_ident(&self) -> Ident {
         let ident = &self.func.sig.ident;
-        let block = &self.func.block;
+        let block = &self.func.body;
         let in_params = self.func.sig.inputs.iter().any(|arg| match arg {
             syn::FnArg::Typed(typed) => {
                 let pat = &typed.pat;
@@ -117,7 +117,7 @@ impl Context<'_> {
         }
         sig.constness = None;
         sig.abi = None;
-        let block = &self.func.block;
+        let block = &self.func.body;
         let allow = (self.mode.is_stub()).then(|| quote!(#[allow(dead_code)]));
         // The macro requires `async`, so a body without `.await` is not the user's mistake.
         quote!(#allow #[allow(clippy::unused_async)] #sig #block)
@@ -137,7 +137,7 @@ impl Context<'_> {
         ) {
             return TokenStream::new();
         }
-        let block = &self.func.block;
+        let block = &self.func.body;
         let block = match &sig.unsafety {
             Some(unsafety) => quote!({ #unsafety #block }),
             None => quote!(#block),
@@ -219,7 +219,7 @@ impl Context<'_> {
             (&syn::Generics::default(), &None)
         };
         let inner = self.inner();
-        let body = quote_spanned! {func.block.brace_token.span.join()=> {
+        let body = quote_spanned! {func.body.span()=> {
             #inner
             #body
         }};

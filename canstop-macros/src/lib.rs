@@ -6,6 +6,10 @@
 //! and the fn, `valid` (and `spawns`, the body check) record every misuse with a precise span,
 //! and `expand` generates the code. All errors are reported together, and the
 //! user's fn is still emitted, so that the only errors are the ones the macro reports.
+//!
+//! Only the signature must parse: the body is kept as tokens and emitted as written, and the
+//! body checks run only on a body that parses. A body mid-edit (a missing `;`) thus gives
+//! rustc's one syntax error, while callers still see the generated signature.
 
 #![forbid(unsafe_code)]
 
@@ -246,7 +250,8 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     entry(Macro::Test, args, item)
 }
 
-/// Parse, validate, expand; every error is reported, and the item is always emitted.
+/// Parse, validate, expand; every error is reported, and the item is always emitted (the
+/// generated fn, or a stub with its signature; the item as written only when it is not a fn).
 fn entry(mac: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
     let mut errors = Errors::default();
@@ -260,8 +265,8 @@ fn entry(mac: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let mode = valid::validate(mac, &options, &func, &mut errors);
-    if mac != Macro::Test {
-        spawns::check(&func.block, &mut errors);
+    if let (false, Some(block)) = (mac == Macro::Test, &func.block) {
+        spawns::check(block, &mut errors);
     }
     let expanded = expand::expand(mac, &options, &func, mode);
     let errors = errors.to_compile_error();

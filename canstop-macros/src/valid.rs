@@ -162,7 +162,7 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
                     mode = Mode::Original;
                 }
             }
-            let uses = self_in_body(&func.block);
+            let uses = func.block.as_ref().map(self_in_body).unwrap_or_default();
             for span in &uses {
                 errors.push(syn::Error::new(
                     *span,
