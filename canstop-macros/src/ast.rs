@@ -2,6 +2,7 @@
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
+use syn::visit::Visit;
 use syn::{Attribute, Block, FnArg, Ident, Pat, PatIdent, Signature, Type, Visibility};
 
 /// The fn a macro is put on. Only the signature must parse: the body is kept as tokens, so
@@ -21,6 +22,8 @@ pub(crate) struct Func {
 
 /// One typed parameter.
 pub(crate) struct Param {
+    /// The pattern as written (`addr`, `mut addr`, `(a, b)`).
+    pub(crate) pat: Box<Pat>,
     pub(crate) ty: Box<Type>,
     /// Whether canstop supplies it: its type is `Shutdown`, by any path ending in it (or a
     /// reference to one, which [`crate::valid`] rejects).
@@ -54,6 +57,7 @@ impl Func {
             })
             .enumerate()
             .map(|(index, typed)| Param {
+                pat: typed.pat.clone(),
                 ty: typed.ty.clone(),
                 is_shutdown: match peel(&typed.ty) {
                     Type::Reference(reference) => is_shutdown(&reference.elem),
@@ -72,6 +76,32 @@ impl Func {
         })
     }
 
+    /// Whether the body must stay inside the `impl` the fn is in: the fn takes `self`, or
+    /// names `Self` in its signature or its body. Such a body is generated as an `async`
+    /// block in the generated method, not as an inner fn, which could see neither.
+    pub(crate) fn needs_impl_scope(&self) -> bool {
+        self.sig.receiver().is_some()
+            || signature_names_self(&self.sig)
+            || !self.self_in_body().is_empty()
+    }
+
+    /// Where the body (when it parses) names `Self`, in its statements and in its macros'
+    /// arguments, but not inside a nested item, which has its own `Self` or none.
+    pub(crate) fn self_in_body(&self) -> Vec<Span> {
+        let mut found = Vec::new();
+        if self.block.is_some() {
+            crate::walk::walk(self.body.stream(), &mut |tokens, index| {
+                if let TokenTree::Ident(ident) = &tokens[index] {
+                    if ident == "Self" {
+                        found.push(ident.span());
+                    }
+                }
+                None
+            });
+        }
+        found
+    }
+
     /// The parameters canstop supplies.
     pub(crate) fn shutdown_params(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|param| param.is_shutdown)
@@ -80,6 +110,36 @@ impl Func {
     /// The parameters the caller supplies.
     pub(crate) fn caller_params(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|param| !param.is_shutdown)
+    }
+}
+
+/// Whether a parameter type, the return type, the generics or the `where` clause of `sig`
+/// name `Self`.
+pub(crate) fn signature_names_self(sig: &Signature) -> bool {
+    let mut finder = SelfInSignature::default();
+    for input in &sig.inputs {
+        if let FnArg::Typed(typed) = input {
+            finder.visit_type(&typed.ty);
+        }
+    }
+    finder.visit_return_type(&sig.output);
+    finder.visit_generics(&sig.generics);
+    finder.found
+}
+
+#[derive(Default)]
+struct SelfInSignature {
+    found: bool,
+}
+
+impl<'ast> Visit<'ast> for SelfInSignature {
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        self.found |= path.leading_colon.is_none()
+            && path
+                .segments
+                .first()
+                .is_some_and(|first| first.ident == "Self");
+        syn::visit::visit_path(self, path);
     }
 }
 

@@ -24,6 +24,7 @@ mod error;
 mod expand;
 mod spawns;
 mod valid;
+mod walk;
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -97,8 +98,11 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   the stop shuts the whole tree down.
 /// - Arguments must be owned (`'static`): the service runs after the call returns. A callable
 ///   is owned whatever its signature borrows (`Box<dyn Fn(&str) -> bool + Send>`,
-///   `fn(&[u8]) -> usize`). Generics, `impl Trait` arguments and `self` receivers are not
-///   supported; in an `impl` block, neither is `Self` (the body runs as a free fn).
+///   `fn(&[u8]) -> usize`). Generic fns and `impl Trait` arguments are not supported.
+/// - It may be a method taking `self: Arc<Self>` or `self` (a borrowed `&self` is an error:
+///   the body outlives the call), in a generic `impl` too, or in a trait's `impl` for a
+///   trait method declared `fn run(self: Arc<Self>) -> canstop::Service`. The body may use
+///   `self` and `Self`.
 /// - The generated fn keeps the fn's name, visibility, attributes and docs.
 ///
 /// # Options
@@ -136,6 +140,39 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// assert_eq!(report.exit_code(), 0);
 /// ```
 ///
+/// A method: a struct holding its configuration and its pool, started with
+/// `canstop::start(Arc::clone(&api).run(..))?`.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use canstop::{service, Root, Shutdown};
+///
+/// struct Api {
+///     port: u16,
+///     pool: Vec<String>,
+/// }
+///
+/// impl Api {
+///     #[service(name = "api")]
+///     async fn run(self: Arc<Self>, shutdown: Shutdown, greeting: String) -> Result<(), String> {
+///         assert_eq!((self.port, self.pool.len(), greeting.as_str()), (8080, 0, "hi"));
+///         shutdown.requested().await;
+///         Ok(())
+///     }
+/// }
+///
+/// let api = Arc::new(Api { port: 8080, pool: Vec::new() });
+/// let report = Root::new()
+///     .signals(false)
+///     .block_on(async move {
+///         canstop::start(Arc::clone(&api).run("hi".to_owned()))?;
+///         canstop::shutdown()
+///     })
+///     .unwrap();
+/// assert_eq!(report.exit_code(), 0);
+/// ```
+///
 /// [`Service`]: https://docs.rs/canstop/latest/canstop/struct.Service.html
 #[proc_macro_attribute]
 pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -157,7 +194,7 @@ pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   until the deadline aborts it (that is what draining means).
 /// - Arguments must be owned (`'static`): a reference or a borrowed lifetime is an error,
 ///   but a callable's own are not (`Box<dyn Fn(&str) -> bool + Send>`, `fn(&[u8]) -> usize`).
-///   As for services, the body cannot use `Self`.
+///   As for services, it may be a method taking `self: Arc<Self>` or `self`.
 ///
 /// # Options
 ///
