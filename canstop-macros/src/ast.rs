@@ -3,7 +3,7 @@
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
 use syn::visit::Visit;
-use syn::{Attribute, Block, FnArg, Ident, Pat, PatIdent, Signature, Type, Visibility};
+use syn::{Attribute, Block, FnArg, Ident, Pat, PatIdent, Path, Signature, Type, Visibility};
 
 /// The fn a macro is put on. Only the signature must parse: the body is kept as tokens, so
 /// that a body mid-edit (a missing `;`) still gives a fn with the callers' signature, and
@@ -25,8 +25,9 @@ pub(crate) struct Param {
     /// The pattern as written (`addr`, `mut addr`, `(a, b)`).
     pub(crate) pat: Box<Pat>,
     pub(crate) ty: Box<Type>,
-    /// Whether canstop supplies it: its type is `Shutdown`, by any path ending in it (or a
-    /// reference to one, which [`crate::valid`] rejects).
+    /// Whether canstop supplies it: it is marked `#[shutdown]`, or its type is canstop's
+    /// `Shutdown` by its path (see [`is_shutdown`]), or a reference to one, which
+    /// [`crate::valid`] rejects. The generated code checks that the type is canstop's.
     pub(crate) is_shutdown: bool,
     /// Its name in the generated fn's signature: the user's own when the pattern is a plain
     /// binding (`addr`, `mut addr`), else a hygienic one (`(a, b): (u8, u8)`).
@@ -35,11 +36,13 @@ pub(crate) struct Param {
 
 impl Func {
     /// Parses `item`; an item that is not a fn with a body is an error at `attr`'s call site.
-    pub(crate) fn parse(item: TokenStream, attr: &str) -> syn::Result<Self> {
+    /// `krate` is the `crate = "..."` path, if given. The `#[shutdown]` markers are taken out
+    /// of the signature.
+    pub(crate) fn parse(item: TokenStream, attr: &str, krate: Option<&Path>) -> syn::Result<Self> {
         let FnTokens {
             attrs,
             vis,
-            sig,
+            mut sig,
             body,
         } = syn::parse2::<FnTokens>(item).map_err(|_| {
             syn::Error::new(
@@ -50,20 +53,26 @@ impl Func {
         let block = syn::parse2::<Block>(TokenTree::Group(body.clone()).into()).ok();
         let params = sig
             .inputs
-            .iter()
+            .iter_mut()
             .filter_map(|arg| match arg {
                 FnArg::Typed(typed) => Some(typed),
                 FnArg::Receiver(_) => None,
             })
             .enumerate()
-            .map(|(index, typed)| Param {
-                pat: typed.pat.clone(),
-                ty: typed.ty.clone(),
-                is_shutdown: match peel(&typed.ty) {
-                    Type::Reference(reference) => is_shutdown(&reference.elem),
-                    ty => is_shutdown(ty),
-                },
-                outer: outer_name(&typed.pat, index),
+            .map(|(index, typed)| {
+                let before = typed.attrs.len();
+                typed.attrs.retain(|attr| !attr.path().is_ident("shutdown"));
+                let marked = typed.attrs.len() != before;
+                Param {
+                    pat: typed.pat.clone(),
+                    ty: typed.ty.clone(),
+                    is_shutdown: marked
+                        || match peel(&typed.ty) {
+                            Type::Reference(reference) => is_shutdown(&reference.elem, krate),
+                            ty => is_shutdown(ty, krate),
+                        },
+                    outer: outer_name(&typed.pat, index),
+                }
             })
             .collect();
         Ok(Self {
@@ -171,18 +180,39 @@ impl Parse for FnTokens {
     }
 }
 
-/// `Shutdown`, `canstop::Shutdown`, `::canstop::Shutdown`, `crate::x::Shutdown`: a path with
-/// no generic arguments whose last segment is `Shutdown`. A type alias is not recognised.
-pub(crate) fn is_shutdown(ty: &Type) -> bool {
-    let ty = peel(ty);
-    match ty {
-        Type::Path(path) if path.qself.is_none() => path
-            .path
-            .segments
-            .last()
-            .is_some_and(|last| last.ident == "Shutdown" && last.arguments.is_none()),
-        _ => false,
+/// Whether `ty` names canstop's `Shutdown`: `Shutdown`, `canstop::Shutdown`,
+/// `::canstop::Shutdown`, or `<path>::Shutdown` where `<path>` ends the `crate = "..."` path
+/// (with `crate = "framework::runtime"`: `runtime::Shutdown` and
+/// `framework::runtime::Shutdown`). Any other path ending in `Shutdown` (`config::Shutdown`)
+/// is a type of the user's, passed by the caller; an alias is recognised only when marked
+/// `#[shutdown]`. A bare `Shutdown` may be the user's own too: the generated code checks it.
+pub(crate) fn is_shutdown(ty: &Type, krate: Option<&Path>) -> bool {
+    let Type::Path(path) = peel(ty) else {
+        return false;
+    };
+    if path.qself.is_some() || path.path.segments.iter().any(|s| !s.arguments.is_none()) {
+        return false;
     }
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    let Some((last, prefix)) = segments.split_last() else {
+        return false;
+    };
+    if last != "Shutdown" {
+        return false;
+    }
+    let krate: Vec<String> = match krate {
+        Some(krate) => krate.segments.iter().map(|s| s.ident.to_string()).collect(),
+        None => Vec::new(),
+    };
+    prefix.is_empty()
+        || (prefix == ["canstop"])
+        || (path.path.leading_colon.is_none() && krate.ends_with(prefix))
+        || (path.path.leading_colon.is_some() && krate == prefix)
 }
 
 /// The type inside parentheses and invisible groups (which `macro_rules!` inputs produce).
@@ -214,23 +244,58 @@ mod tests {
     use quote::quote;
 
     #[test]
-    fn recognises_shutdown_by_its_last_segment() {
-        for ty in [
-            quote!(Shutdown),
-            quote!(canstop::Shutdown),
-            quote!(::canstop::Shutdown),
-            quote!((Shutdown)),
+    fn recognises_canstops_shutdown_by_its_path() {
+        let krate: Path = syn::parse_quote!(crate::framework::runtime);
+        for (ty, krate) in [
+            (quote!(Shutdown), None),
+            (quote!(canstop::Shutdown), None),
+            (quote!(::canstop::Shutdown), None),
+            (quote!((Shutdown)), None),
+            (quote!(runtime::Shutdown), Some(&krate)),
+            (quote!(framework::runtime::Shutdown), Some(&krate)),
+            (quote!(crate::framework::runtime::Shutdown), Some(&krate)),
         ] {
-            assert!(is_shutdown(&syn::parse2(ty.clone()).unwrap()), "{ty}");
+            assert!(
+                is_shutdown(&syn::parse2(ty.clone()).unwrap(), krate),
+                "{ty}"
+            );
         }
-        for ty in [
-            quote!(&Shutdown),
-            quote!(Shutdown<T>),
-            quote!(ShutdownSignal),
-            quote!(Option<Shutdown>),
+        for (ty, krate) in [
+            (quote!(&Shutdown), None),
+            (quote!(Shutdown<T>), None),
+            (quote!(ShutdownSignal), None),
+            (quote!(Option<Shutdown>), None),
+            (quote!(config::Shutdown), None),
+            (quote!(crate::Shutdown), None),
+            (quote!(other::canstop::Shutdown), None),
+            (quote!(::runtime::Shutdown), Some(&krate)),
+            (quote!(config::Shutdown), Some(&krate)),
         ] {
-            assert!(!is_shutdown(&syn::parse2(ty.clone()).unwrap()), "{ty}");
+            assert!(
+                !is_shutdown(&syn::parse2(ty.clone()).unwrap(), krate),
+                "{ty}"
+            );
         }
+    }
+
+    #[test]
+    fn a_marked_parameter_is_canstops_and_loses_its_mark() {
+        let func = Func::parse(
+            quote!(
+                async fn f(#[shutdown] stop: Stop, own: config::Shutdown) {}
+            ),
+            "#[service]",
+            None,
+        )
+        .unwrap();
+        let supplied: Vec<bool> = func.params.iter().map(|p| p.is_shutdown).collect();
+        assert_eq!(supplied, [true, false]);
+        let sig = &func.sig;
+        assert!(
+            !quote!(#sig).to_string().contains("shutdown ]"),
+            "{}",
+            quote!(#sig)
+        );
     }
 
     #[test]
@@ -240,6 +305,7 @@ mod tests {
                 async fn f(mut a: u8, (b, c): (u8, u8), s: Shutdown, ref d: u8) {}
             ),
             "#[service]",
+            None,
         )
         .unwrap();
         let names: Vec<String> = func.params.iter().map(|p| p.outer.to_string()).collect();
@@ -257,6 +323,7 @@ mod tests {
                 }
             ),
             "#[service]",
+            None,
         )
         .unwrap();
         assert!(func.block.is_none());
@@ -271,6 +338,7 @@ mod tests {
                 struct S;
             ),
             "#[session]",
+            None,
         ) else {
             panic!("a struct parsed as a fn");
         };

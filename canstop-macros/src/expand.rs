@@ -273,18 +273,24 @@ impl Context<'_> {
         Ident::new("__canstop_shutdown", Span::mixed_site())
     }
 
-    /// The value the body gets for `param`: the caller's argument, or canstop's `Shutdown`.
+    /// The value the body gets for `param`: the caller's argument, or canstop's `Shutdown`
+    /// converted to the parameter's type by `__private::SuppliedShutdown`, which is
+    /// implemented for canstop's `Shutdown` only: a parameter taken for canstop's (written
+    /// `Shutdown`, or marked `#[shutdown]`) whose type is another is one error, at its type.
     fn arg(&self, param: &Param) -> TokenStream {
         let shutdown = Self::shutdown_ident();
         if !param.is_shutdown {
             let outer = &param.outer;
-            quote!(#outer)
-        } else if self.func.shutdown_params().count() > 1 {
+            return quote!(#outer);
+        }
+        let value = if self.func.shutdown_params().count() > 1 {
             // Only after the error for the second `Shutdown`: keeps the rest error-free.
             quote!(::core::clone::Clone::clone(&#shutdown))
         } else {
             quote!(#shutdown)
-        }
+        };
+        let (ty, krate) = (&param.ty, &self.krate);
+        quote_spanned!(ty.span()=> <#ty as #krate::__private::SuppliedShutdown>::supplied(#value))
     }
 
     /// The body's future: a call of the inner fn, or, for a body that must stay in the
@@ -453,7 +459,7 @@ mod tests {
     use crate::attr::Options;
 
     fn body_ident(item: TokenStream) -> String {
-        let func = Func::parse(item, "#[session]").unwrap();
+        let func = Func::parse(item, "#[session]", None).unwrap();
         let context = Context {
             mac: Macro::Session,
             options: &Options::default(),

@@ -90,10 +90,14 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - The service is named after the fn unless `name = "..."` is given; it runs in a `tracing`
 ///   span of that name, and its outcome (stopped, failed, panicked, ended early, aborted at
 ///   the deadline) is in the report.
-/// - A parameter of type `Shutdown` (written `Shutdown`, `canstop::Shutdown`, or any path
-///   ending in `Shutdown`) is supplied by canstop, not by the caller: the generated fn takes
-///   the other parameters, in order. A body that takes no `Shutdown` is dropped as soon as its
-///   stop is requested.
+/// - A parameter of canstop's `Shutdown` type is supplied by canstop, not by the caller: the
+///   generated fn takes the other parameters, in order. It is recognised by its type's path,
+///   `Shutdown`, `canstop::Shutdown`, `::canstop::Shutdown` or `<crate path>::Shutdown`, or
+///   by the marker `#[shutdown]` on the parameter (for an alias: `use canstop::Shutdown as
+///   Stop`). Another path ending in `Shutdown` (`config::Shutdown`) is the user's own type,
+///   passed by the caller; a parameter taken for canstop's whose type is another (a user's
+///   type imported as `Shutdown`) is an error at its type. A body that takes no `Shutdown` is
+///   dropped as soon as its stop is requested.
 /// - The body returns `()` or `Result<(), E>` with `E: Display`; an error or a panic before
 ///   the stop shuts the whole tree down.
 /// - Arguments must be owned (`'static`): the service runs after the call returns. A callable
@@ -293,7 +297,7 @@ fn entry(mac: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
     let mut errors = Errors::default();
     let options = attr::parse(mac, args.into(), &mut errors);
-    let func = match Func::parse(item.clone(), mac.attr()) {
+    let func = match Func::parse(item.clone(), mac.attr(), options.krate.as_ref()) {
         Ok(func) => func,
         Err(error) => {
             errors.push(error);

@@ -6,7 +6,7 @@
 
 use syn::visit::Visit;
 use syn::{
-    Attribute, BoundLifetimes, GenericParam, Ident, Lifetime, ParenthesizedGenericArguments,
+    Attribute, BoundLifetimes, GenericParam, Ident, Lifetime, ParenthesizedGenericArguments, Path,
     TraitBound, Type, TypeBareFn, TypeImplTrait, TypeReference,
 };
 
@@ -146,7 +146,9 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
                 ));
             }
             for param in &func.params {
-                if let Some((error, param_mode)) = check_param_type(mac, &param.ty) {
+                if let Some((error, param_mode)) =
+                    check_param_type(mac, &param.ty, options.krate.as_ref())
+                {
                     errors.push(error);
                     mode = mode.max(param_mode);
                 }
@@ -216,15 +218,34 @@ fn check_runtime_options(mac: Macro, options: &Options, errors: &mut Errors) {
     }
 }
 
+/// Whether `ty` is `Arc<Shutdown>`, `Box<Shutdown>` or `Rc<Shutdown>` (by any path to the
+/// pointer), with canstop's `Shutdown` as [`crate::ast::is_shutdown`] recognises it.
+fn shutdown_in_pointer(ty: &Type, krate: Option<&Path>) -> bool {
+    let Type::Path(path) = peel(ty) else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return false;
+    };
+    ["Arc", "Box", "Rc"]
+        .iter()
+        .any(|pointer| last.ident == pointer)
+        && arguments.args.len() == 1
+        && matches!(&arguments.args[0], syn::GenericArgument::Type(inner) if crate::ast::is_shutdown(inner, krate))
+}
+
 /// What is wrong with a parameter's type, and how far the expansion can go with it.
-fn check_param_type(mac: Macro, ty: &Type) -> Option<(syn::Error, Mode)> {
+fn check_param_type(mac: Macro, ty: &Type, krate: Option<&Path>) -> Option<(syn::Error, Mode)> {
     let what = if mac == Macro::Session {
         "a session's arguments must be owned: the session runs after the call that creates it has returned"
     } else {
         "a service's arguments must be owned: the service runs after the call that creates it has returned"
     };
     if let Type::Reference(reference) = peel(ty) {
-        if crate::ast::is_shutdown(&reference.elem) {
+        if crate::ast::is_shutdown(&reference.elem, krate) {
             return Some((
                 syn::Error::new_spanned(
                     ty,
@@ -233,6 +254,15 @@ fn check_param_type(mac: Macro, ty: &Type) -> Option<(syn::Error, Mode)> {
                 Mode::Stub,
             ));
         }
+    }
+    if shutdown_in_pointer(ty, krate) {
+        return Some((
+            syn::Error::new_spanned(
+                ty,
+                "take `Shutdown` by value: canstop supplies an owned one, and only by value (it is cheap to clone)",
+            ),
+            Mode::Stub,
+        ));
     }
     let mut finder = Finder::default();
     finder.visit_type(ty);
@@ -356,7 +386,7 @@ mod tests {
     fn check(mac: Macro, args: TokenStream, item: TokenStream) -> (Mode, Vec<String>) {
         let mut errors = Errors::default();
         let options = attr::parse(mac, args, &mut errors);
-        let func = Func::parse(item, mac.attr()).unwrap();
+        let func = Func::parse(item, mac.attr(), options.krate.as_ref()).unwrap();
         let mode = validate(mac, &options, &func, &mut errors);
         (mode, errors.messages())
     }
