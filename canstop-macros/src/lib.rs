@@ -55,9 +55,33 @@ use crate::error::Errors;
 /// - `crate = "::path::to::canstop"`: where canstop is, for crates that re-export it.
 ///
 /// The body is checked: a direct `tokio::spawn`, `tokio::task::spawn`,
-/// `tokio::task::spawn_blocking` or `std::thread::spawn` in it is a compile error naming the
-/// tracked alternative (`canstop::spawn`, `canstop::start`, `canstop::spawn_blocking`) and the
-/// escape hatch for a deliberately detached task, `canstop::spawn_untracked`.
+/// `tokio::task::spawn_blocking`, `tokio::task::spawn_local`, `std::thread::spawn`,
+/// `Handle::spawn`, `Handle::spawn_blocking`, or `Handle::current().spawn(..)` /
+/// `.spawn_blocking(..)` in it, in statements or in macro arguments, is a compile error
+/// naming the tracked alternative (`canstop::spawn`, `canstop::start`,
+/// `canstop::spawn_blocking`) and the escape hatch for a deliberately detached task,
+/// `canstop::spawn_untracked`. Nested items (a `fn` declared in the body) and
+/// `stringify!(..)` are not checked.
+///
+/// The check is syntactic: it cannot see `use tokio::spawn; spawn(..)`, a helper fn, or a
+/// method on a value (`handle.spawn(..)`, `join_set.spawn(..)`). Clippy's
+/// `disallowed-methods` can, crate-wide; in `clippy.toml`:
+///
+/// ```toml
+/// disallowed-methods = [
+///     { path = "tokio::task::spawn", reason = "untracked: use canstop::spawn or canstop::start" },
+///     { path = "tokio::task::spawn_local", reason = "untracked: use canstop::spawn" },
+///     { path = "tokio::task::spawn_blocking", reason = "untracked: use canstop::spawn_blocking" },
+///     { path = "tokio::runtime::Handle::spawn", reason = "untracked: use canstop::spawn" },
+///     { path = "tokio::runtime::Handle::spawn_blocking", reason = "untracked: use canstop::spawn_blocking" },
+///     { path = "tokio::task::JoinSet::spawn", reason = "untracked: use canstop::spawn" },
+///     { path = "std::thread::spawn", reason = "untracked: use canstop::spawn_blocking" },
+/// ]
+/// ```
+///
+/// (`tokio::spawn` is `tokio::task::spawn` re-exported: the one entry covers both.) A
+/// deliberate exception is then `#[allow(clippy::disallowed_methods)]` on it, or
+/// `canstop::spawn_untracked`.
 ///
 /// # Example
 ///
@@ -306,8 +330,8 @@ fn entry(mac: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let mode = valid::validate(mac, &options, &func, &mut errors);
-    if let (false, Some(block)) = (mac == Macro::Test, &func.block) {
-        spawns::check(block, &mut errors);
+    if mac != Macro::Test && func.block.is_some() {
+        spawns::check(func.body.stream(), &mut errors);
     }
     let expanded = expand::expand(mac, &options, &func, mode);
     let errors = errors.to_compile_error();
