@@ -111,6 +111,20 @@ impl Func {
         found
     }
 
+    /// Whether this is what `#[tokio::main]` or `#[tokio::test]` made of an `async fn`: they
+    /// ran first (they were written above), and left a plain fn whose body starts with
+    /// `let body = async`.
+    pub(crate) fn is_tokio_output(&self) -> bool {
+        let start: Vec<String> = self
+            .body
+            .stream()
+            .into_iter()
+            .take(4)
+            .map(|token| token.to_string())
+            .collect();
+        self.sig.asyncness.is_none() && start == ["let", "body", "=", "async"]
+    }
+
     /// The parameters canstop supplies.
     pub(crate) fn shutdown_params(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|param| param.is_shutdown)

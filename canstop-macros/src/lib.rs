@@ -279,7 +279,11 @@ pub fn session(args: TokenStream, item: TokenStream) -> TokenStream {
 /// The generated `#[test] fn` builds a runtime, runs the body in a fresh root scope (no
 /// signal handlers, no `CANSTOP_SHUTDOWN_TIMEOUT`), shuts the tree down when the body
 /// returns, and **fails, printing the report, unless everything stopped cleanly**: a service
-/// or session still alive at the deadline, a failure, a panic, or the body returning `Err`.
+/// or session still alive at the deadline, a failure, a panic, or the body returning `Err`
+/// (the panic then starts "the test body returned an error: ..").
+///
+/// It replaces `#[tokio::test]`, as [`macro@main`] replaces `#[tokio::main]`: with both on
+/// the fn, in either order, the error says to remove one.
 ///
 /// # Options
 ///

@@ -4,6 +4,7 @@
 //! ([`Mode`]): the generated fn, or a stub with the callers' signature, chosen so that the only errors
 //! the user sees are ours, not a cascade that follows from them.
 
+use proc_macro2::Span;
 use syn::visit::Visit;
 use syn::{
     Attribute, BoundLifetimes, GenericParam, Ident, Lifetime, ParenthesizedGenericArguments, Path,
@@ -28,6 +29,22 @@ pub(crate) enum Mode {
 pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut Errors) -> Mode {
     let mut mode = Mode::Expand;
     check_runtime_options(mac, options, errors);
+    if matches!(mac, Macro::Main | Macro::Test) && func.is_tokio_output() {
+        let tokio = if mac == Macro::Main {
+            "#[tokio::main]"
+        } else {
+            "#[tokio::test]"
+        };
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            format!(
+                "`{tokio}` and `{}` both build the runtime: remove one (`{}` replaces `{tokio}`)",
+                mac.attr(),
+                mac.attr()
+            ),
+        ));
+        return Mode::Stub;
+    }
     for attr in &func.attrs {
         if is_duplicate_entry_attr(mac, attr) {
             let what = if mac == Macro::Main {
@@ -549,6 +566,26 @@ mod tests {
                 ["`#[session]` cannot borrow `self`: its body runs after the call that creates it has returned; take `self: Arc<Self>` (or `self`)"]
             );
         }
+    }
+
+    #[test]
+    fn tokio_ran_first_is_one_error() {
+        let (mode, errors) = check(
+            Macro::Main,
+            quote!(),
+            quote!(
+                #[tokio::test]
+                fn main() {
+                    let body = async {};
+                    builder().block_on(body)
+                }
+            ),
+        );
+        assert_eq!(mode, Mode::Stub);
+        assert_eq!(
+            errors,
+            ["`#[tokio::main]` and `#[canstop::main]` both build the runtime: remove one (`#[canstop::main]` replaces `#[tokio::main]`)"]
+        );
     }
 
     #[test]

@@ -178,7 +178,12 @@ pub mod __private {
             {
                 report
             }
-            Ok(report) => panic!("the tree did not stop cleanly:\n{report}"),
+            Ok(report) => match &report.main {
+                crate::MainOutcome::Failed { error } => {
+                    panic!("the test body returned an error: {error}\n{report}")
+                }
+                _ => panic!("the tree did not stop cleanly:\n{report}"),
+            },
             Err(error) => panic!("canstop could not start: {error}"),
         }
     }
