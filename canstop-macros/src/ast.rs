@@ -22,6 +22,9 @@ pub(crate) struct Func {
 
 /// One typed parameter.
 pub(crate) struct Param {
+    /// Its attributes (`#[cfg(..)]`), less `#[shutdown]`: on the generated fn's parameter
+    /// and on the body's binding of it.
+    pub(crate) attrs: Vec<Attribute>,
     /// The pattern as written (`addr`, `mut addr`, `(a, b)`).
     pub(crate) pat: Box<Pat>,
     pub(crate) ty: Box<Type>,
@@ -64,6 +67,7 @@ impl Func {
                 typed.attrs.retain(|attr| !attr.path().is_ident("shutdown"));
                 let marked = typed.attrs.len() != before;
                 Param {
+                    attrs: typed.attrs.clone(),
                     pat: typed.pat.clone(),
                     ty: typed.ty.clone(),
                     is_shutdown: marked
@@ -85,11 +89,14 @@ impl Func {
         })
     }
 
-    /// Whether the body must stay inside the `impl` the fn is in: the fn takes `self`, or
-    /// names `Self` in its signature or its body. Such a body is generated as an `async`
-    /// block in the generated method, not as an inner fn, which could see neither.
-    pub(crate) fn needs_impl_scope(&self) -> bool {
+    /// Whether the body is generated in place, as an `async` block in the generated fn that
+    /// binds the parameters, rather than as an inner fn that the generated fn calls: when it
+    /// must stay inside the `impl` the fn is in (the fn takes `self`, or names `Self` in its
+    /// signature or its body: an inner fn could see neither), or when a parameter has
+    /// attributes (`#[cfg(..)]`: a call's arguments cannot carry them, `let`s can).
+    pub(crate) fn body_in_place(&self) -> bool {
         self.sig.receiver().is_some()
+            || self.params.iter().any(|param| !param.attrs.is_empty())
             || signature_names_self(&self.sig)
             || !self.self_in_body().is_empty()
     }

@@ -92,10 +92,10 @@ impl Context<'_> {
 
     /// The user's fn, renamed, made `async` where it was not (an error has been reported),
     /// and unused (so allowed to be) in a stub.
-    /// Nothing for a body generated in place (see [`Func::needs_impl_scope`]), which is
+    /// Nothing for a body generated in place (see [`Func::body_in_place`]), which is
     /// also what a `main` or a test that takes `self` gets (an error has been reported).
     fn inner(&self) -> TokenStream {
-        if self.func.needs_impl_scope() {
+        if self.func.body_in_place() {
             return TokenStream::new();
         }
         let mut sig = self.func.sig.clone();
@@ -262,8 +262,8 @@ impl Context<'_> {
     fn outer_params(&self) -> TokenStream {
         let receiver = self.func.sig.receiver().map(|receiver| quote!(#receiver,));
         let params = self.func.caller_params().map(|param| {
-            let (outer, ty) = (&param.outer, &param.ty);
-            quote!(#outer: #ty)
+            let (attrs, outer, ty) = (&param.attrs, &param.outer, &param.ty);
+            quote!(#(#attrs)* #outer: #ty)
         });
         quote!(#receiver #(#params),*)
     }
@@ -294,18 +294,18 @@ impl Context<'_> {
     }
 
     /// The body's future: a call of the inner fn, or, for a body that must stay in the
-    /// `impl` ([`Func::needs_impl_scope`]), an `async move` block that binds the parameters'
+    /// `impl` ([`Func::body_in_place`]), an `async move` block that binds the parameters'
     /// patterns and runs the body, its output typed by the fn's return type (so that `?`
     /// and `.into()` infer as in the fn).
     fn future(&self) -> TokenStream {
-        if !self.func.needs_impl_scope() {
+        if !self.func.body_in_place() {
             let call = self.body_ident();
             let args = self.func.params.iter().map(|param| self.arg(param));
             return quote!(#call(#(#args),*));
         }
         let lets = self.func.params.iter().map(|param| {
-            let (pat, ty, value) = (&param.pat, &param.ty, self.arg(param));
-            quote!(let #pat: #ty = #value;)
+            let (attrs, pat, ty, value) = (&param.attrs, &param.pat, &param.ty, self.arg(param));
+            quote!(#(#attrs)* let #pat: #ty = #value;)
         });
         let body = &self.func.body;
         let future = quote_spanned!(body.span()=> async move { #(#lets)* #body });
@@ -352,17 +352,17 @@ impl Context<'_> {
     fn stub_body(&self) -> (TokenStream, TokenStream) {
         let krate = &self.krate;
         let uses = self.func.caller_params().map(|param| {
-            let outer = &param.outer;
-            quote!(let _ = &#outer;)
+            let (attrs, outer) = (&param.attrs, &param.outer);
+            quote!(#(#attrs)* let _ = &#outer;)
         });
         let mut prelude = quote!(#(#uses)*);
         let params = self.func.params.iter().map(|param| {
-            let (pat, ty) = (&param.pat, &param.ty);
-            quote!(#pat: #ty)
+            let (attrs, pat, ty) = (&param.attrs, &param.pat, &param.ty);
+            quote!(#(#attrs)* #pat: #ty)
         });
         let params = quote!(#(#params),*);
         let impl_in_params = mentions(params.clone(), &Ident::new("impl", Span::call_site()));
-        if self.func.needs_impl_scope() && !impl_in_params {
+        if self.func.body_in_place() && !impl_in_params {
             let output = self.typed_output().map(|output| quote!(-> #output));
             let body = &self.func.body;
             prelude.extend(quote!(let _ = async move |#params| #output #body;));

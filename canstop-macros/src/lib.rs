@@ -131,7 +131,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   the body outlives the call), in a generic `impl` too, or in a trait's `impl` for a
 ///   trait method declared `fn run(self: Arc<Self>) -> canstop::Service`. The body may use
 ///   `self` and `Self`.
-/// - The generated fn keeps the fn's name, visibility, attributes and docs.
+/// - The generated fn keeps the fn's name, visibility, attributes and docs, and its
+///   parameters' attributes: a parameter under `#[cfg(..)]` is taken, and bound in the body,
+///   only where the `cfg` holds.
 ///
 /// # Options
 ///
