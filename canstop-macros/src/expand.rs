@@ -92,10 +92,10 @@ impl Context<'_> {
 
     /// The user's fn, renamed, made `async` where it was not (an error has been reported),
     /// and unused (so allowed to be) in a stub.
-    /// Nothing for a body generated in place (see [`Func::body_in_place`]), which is
-    /// also what a `main` or a test that takes `self` gets (an error has been reported).
+    /// Nothing for a body generated in place ([`in_place`](Self::in_place)), nor for a
+    /// `main` or a test that takes `self` (an error has been reported: a stub).
     fn inner(&self) -> TokenStream {
-        if self.func.body_in_place() {
+        if self.in_place() || self.func.sig.receiver().is_some() {
             return TokenStream::new();
         }
         let mut sig = self.func.sig.clone();
@@ -109,6 +109,12 @@ impl Context<'_> {
         let allow = (self.mode.is_stub()).then(|| quote!(#[allow(dead_code)]));
         // The macro requires `async`, so a body without `.await` is not the user's mistake.
         quote!(#allow #[allow(clippy::unused_async)] #sig #block)
+    }
+
+    /// Whether the body is generated in place ([`Func::body_in_place`]): for a service or a
+    /// session only; `main` and tests are never methods, and their params are an error.
+    fn in_place(&self) -> bool {
+        matches!(self.mac, Macro::Service | Macro::Session) && self.func.body_in_place()
     }
 
     /// The user's attributes, less a second entry point (reported as an error).
@@ -298,7 +304,7 @@ impl Context<'_> {
     /// patterns and runs the body, its output typed by the fn's return type (so that `?`
     /// and `.into()` infer as in the fn).
     fn future(&self) -> TokenStream {
-        if !self.func.body_in_place() {
+        if !self.in_place() {
             let call = self.body_ident();
             let args = self.func.params.iter().map(|param| self.arg(param));
             return quote!(#call(#(#args),*));
@@ -362,7 +368,7 @@ impl Context<'_> {
         });
         let params = quote!(#(#params),*);
         let impl_in_params = mentions(params.clone(), &Ident::new("impl", Span::call_site()));
-        if self.func.body_in_place() && !impl_in_params {
+        if self.in_place() && !impl_in_params {
             let output = self.typed_output().map(|output| quote!(-> #output));
             let body = &self.func.body;
             prelude.extend(quote!(let _ = async move |#params| #output #body;));
