@@ -29,20 +29,8 @@ pub(crate) enum Mode {
 pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut Errors) -> Mode {
     let mut mode = Mode::Expand;
     check_runtime_options(mac, options, errors);
-    if matches!(mac, Macro::Main | Macro::Test) && func.is_tokio_output() {
-        let tokio = if mac == Macro::Main {
-            "#[tokio::main]"
-        } else {
-            "#[tokio::test]"
-        };
-        errors.push(syn::Error::new(
-            Span::call_site(),
-            format!(
-                "`{tokio}` and `{}` both build the runtime: remove one (`{}` replaces `{tokio}`)",
-                mac.attr(),
-                mac.attr()
-            ),
-        ));
+    if let Some(error) = tokio_ran_first(mac, func) {
+        errors.push(error);
         return Mode::Stub;
     }
     for attr in &func.attrs {
@@ -112,20 +100,9 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
         ));
         mode = mode.max(Mode::Stub);
     }
-    if let Some(receiver) = sig.receiver() {
-        let borrowed = matches!(peel(&receiver.ty), Type::Reference(_));
-        let message = match mac {
-            Macro::Service | Macro::Session if borrowed => Some(format!(
-                "`{}` cannot borrow `self`: its body runs after the call that creates it has returned; take `self: Arc<Self>` (or `self`)",
-                mac.attr()
-            )),
-            Macro::Service | Macro::Session => None,
-            Macro::Main | Macro::Test => Some(format!("`{}` cannot take `self`", mac.attr())),
-        };
-        if let Some(message) = message {
-            errors.push(syn::Error::new_spanned(receiver, message));
-            mode = mode.max(Mode::Stub);
-        }
+    if let Some(error) = check_receiver(mac, sig) {
+        errors.push(error);
+        mode = mode.max(Mode::Stub);
     }
     if let Some(variadic) = &sig.variadic {
         errors.push(syn::Error::new_spanned(
@@ -173,6 +150,41 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
         }
     }
     mode
+}
+
+/// `#[tokio::main]` or `#[tokio::test]` written above `main`'s or `test`'s attribute: it
+/// ran first, and left a plain fn ([`Func::is_tokio_output`]).
+fn tokio_ran_first(mac: Macro, func: &Func) -> Option<syn::Error> {
+    let tokio = match mac {
+        Macro::Main => "#[tokio::main]",
+        Macro::Test => "#[tokio::test]",
+        Macro::Service | Macro::Session => return None,
+    };
+    func.is_tokio_output().then(|| {
+        syn::Error::new(
+            Span::call_site(),
+            format!(
+                "`{tokio}` and `{attr}` both build the runtime: remove one (`{attr}` replaces `{tokio}`)",
+                attr = mac.attr(),
+            ),
+        )
+    })
+}
+
+/// A receiver: a service or a session takes `self: Arc<Self>` or `self`, not a borrow (its
+/// body outlives the call); `main` and tests take none.
+fn check_receiver(mac: Macro, sig: &syn::Signature) -> Option<syn::Error> {
+    let receiver = sig.receiver()?;
+    let borrowed = matches!(peel(&receiver.ty), Type::Reference(_));
+    let message = match mac {
+        Macro::Service | Macro::Session if borrowed => format!(
+            "`{}` cannot borrow `self`: its body runs after the call that creates it has returned; take `self: Arc<Self>` (or `self`)",
+            mac.attr()
+        ),
+        Macro::Service | Macro::Session => return None,
+        Macro::Main | Macro::Test => format!("`{}` cannot take `self`", mac.attr()),
+    };
+    Some(syn::Error::new_spanned(receiver, message))
 }
 
 impl Mode {
