@@ -525,6 +525,42 @@ mod tests {
         }
     }
 
+    fn expanded(mac: Macro, item: TokenStream) -> String {
+        let func = Func::parse(item, mac.attr(), None).unwrap();
+        expand(mac, &Options::default(), &func, Mode::Expand).to_string()
+    }
+
+    #[test]
+    fn a_method_has_its_body_in_place() {
+        let out = expanded(
+            Macro::Service,
+            quote!(
+                async fn run(self: Arc<Self>, #[cfg(x)] port: u16, shutdown: Shutdown) {}
+            ),
+        );
+        assert!(
+            out.starts_with("fn run (self : Arc < Self > , # [cfg (x)] port : u16)"),
+            "{out}"
+        );
+        assert!(!out.contains("async fn"), "{out}");
+        assert!(out.contains("# [cfg (x)] let port : u16 = port ;"), "{out}");
+        assert!(
+            out.contains("__private :: SuppliedShutdown > :: supplied"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_free_fn_keeps_its_inner_fn() {
+        let out = expanded(
+            Macro::Session,
+            quote!(
+                async fn job(id: u32) {}
+            ),
+        );
+        assert!(out.contains("async fn job (id : u32) { }"), "{out}");
+    }
+
     #[test]
     fn literals_name_what_a_format_string_or_a_path_can() {
         for (literal, names) in [
