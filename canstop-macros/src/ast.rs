@@ -1,23 +1,36 @@
 //! Step 1b: the annotated fn, parsed and its parameters classified.
 
-use proc_macro2::{Span, TokenStream};
-use syn::{Attribute, Block, FnArg, Ident, ItemFn, Pat, PatIdent, Signature, Type, Visibility};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream};
+use syn::visit::Visit;
+use syn::{Attribute, Block, FnArg, Ident, Pat, PatIdent, Path, Signature, Type, Visibility};
 
-/// The fn a macro is put on.
+/// The fn a macro is put on. Only the signature must parse: the body is kept as tokens, so
+/// that a body mid-edit (a missing `;`) still gives a fn with the callers' signature, and
+/// rustc's own syntax error is the only one.
 pub(crate) struct Func {
     pub(crate) attrs: Vec<Attribute>,
     pub(crate) vis: Visibility,
     pub(crate) sig: Signature,
-    pub(crate) block: Box<Block>,
+    /// The body, braces included, as written.
+    pub(crate) body: Group,
+    /// The body parsed, when it parses: the body checks run on it only then.
+    pub(crate) block: Option<Block>,
     /// The typed parameters, in order (a `self` receiver is not one).
     pub(crate) params: Vec<Param>,
 }
 
 /// One typed parameter.
 pub(crate) struct Param {
+    /// Its attributes (`#[cfg(..)]`), less `#[shutdown]`: on the generated fn's parameter
+    /// and on the body's binding of it.
+    pub(crate) attrs: Vec<Attribute>,
+    /// The pattern as written (`addr`, `mut addr`, `(a, b)`).
+    pub(crate) pat: Box<Pat>,
     pub(crate) ty: Box<Type>,
-    /// Whether canstop supplies it: its type is `Shutdown`, by any path ending in it (or a
-    /// reference to one, which [`crate::valid`] rejects).
+    /// Whether canstop supplies it: it is marked `#[shutdown]`, or its type is canstop's
+    /// `Shutdown` by its path (see [`is_shutdown`]), or a reference to one, which
+    /// [`crate::valid`] rejects. The generated code checks that the type is canstop's.
     pub(crate) is_shutdown: bool,
     /// Its name in the generated fn's signature: the user's own when the pattern is a plain
     /// binding (`addr`, `mut addr`), else a hygienic one (`(a, b): (u8, u8)`).
@@ -26,42 +39,97 @@ pub(crate) struct Param {
 
 impl Func {
     /// Parses `item`; an item that is not a fn with a body is an error at `attr`'s call site.
-    pub(crate) fn parse(item: TokenStream, attr: &str) -> syn::Result<Self> {
-        let ItemFn {
+    /// `krate` is the `crate = "..."` path, if given. The `#[shutdown]` markers are taken out
+    /// of the signature.
+    pub(crate) fn parse(item: TokenStream, attr: &str, krate: Option<&Path>) -> syn::Result<Self> {
+        let FnTokens {
             attrs,
             vis,
-            sig,
-            block,
-        } = syn::parse2::<ItemFn>(item).map_err(|_| {
+            mut sig,
+            body,
+        } = syn::parse2::<FnTokens>(item).map_err(|_| {
             syn::Error::new(
                 Span::call_site(),
                 format!("`{attr}` goes on an `async fn` with a body"),
             )
         })?;
+        let block = syn::parse2::<Block>(TokenTree::Group(body.clone()).into()).ok();
         let params = sig
             .inputs
-            .iter()
+            .iter_mut()
             .filter_map(|arg| match arg {
                 FnArg::Typed(typed) => Some(typed),
                 FnArg::Receiver(_) => None,
             })
             .enumerate()
-            .map(|(index, typed)| Param {
-                ty: typed.ty.clone(),
-                is_shutdown: match peel(&typed.ty) {
-                    Type::Reference(reference) => is_shutdown(&reference.elem),
-                    ty => is_shutdown(ty),
-                },
-                outer: outer_name(&typed.pat, index),
+            .map(|(index, typed)| {
+                let before = typed.attrs.len();
+                typed.attrs.retain(|attr| !attr.path().is_ident("shutdown"));
+                let marked = typed.attrs.len() != before;
+                Param {
+                    attrs: typed.attrs.clone(),
+                    pat: typed.pat.clone(),
+                    ty: typed.ty.clone(),
+                    is_shutdown: marked
+                        || match peel(&typed.ty) {
+                            Type::Reference(reference) => is_shutdown(&reference.elem, krate),
+                            ty => is_shutdown(ty, krate),
+                        },
+                    outer: outer_name(&typed.pat, index),
+                }
             })
             .collect();
         Ok(Self {
             attrs,
             vis,
             sig,
+            body,
             block,
             params,
         })
+    }
+
+    /// Whether the body is generated in place, as an `async` block in the generated fn that
+    /// binds the parameters, rather than as an inner fn that the generated fn calls: when it
+    /// must stay inside the `impl` the fn is in (the fn takes `self`, or names `Self` in its
+    /// signature or its body: an inner fn could see neither), or when a parameter has
+    /// attributes (`#[cfg(..)]`: a call's arguments cannot carry them, `let`s can).
+    pub(crate) fn body_in_place(&self) -> bool {
+        self.sig.receiver().is_some()
+            || self.params.iter().any(|param| !param.attrs.is_empty())
+            || signature_names_self(&self.sig)
+            || !self.self_in_body().is_empty()
+    }
+
+    /// Where the body (when it parses) names `Self`, in its statements and in its macros'
+    /// arguments, but not inside a nested item, which has its own `Self` or none.
+    pub(crate) fn self_in_body(&self) -> Vec<Span> {
+        let mut found = Vec::new();
+        if self.block.is_some() {
+            crate::walk::walk(self.body.stream(), &mut |tokens, index| {
+                if let TokenTree::Ident(ident) = &tokens[index] {
+                    if ident == "Self" {
+                        found.push(ident.span());
+                    }
+                }
+                None
+            });
+        }
+        found
+    }
+
+    /// Whether this is what `#[tokio::main]` or `#[tokio::test]` made of an `async fn`: they
+    /// ran first (they were written above), and left a plain fn whose body starts with
+    /// `let body = async`.
+    pub(crate) fn is_tokio_output(&self) -> bool {
+        let start: Vec<String> = self
+            .body
+            .stream()
+            .into_iter()
+            .take(4)
+            .map(|token| token.to_string())
+            .collect();
+        self.sig.asyncness.is_none() && start == ["let", "body", "=", "async"]
     }
 
     /// The parameters canstop supplies.
@@ -75,18 +143,97 @@ impl Func {
     }
 }
 
-/// `Shutdown`, `canstop::Shutdown`, `::canstop::Shutdown`, `crate::x::Shutdown`: a path with
-/// no generic arguments whose last segment is `Shutdown`. A type alias is not recognised.
-pub(crate) fn is_shutdown(ty: &Type) -> bool {
-    let ty = peel(ty);
-    match ty {
-        Type::Path(path) if path.qself.is_none() => path
-            .path
-            .segments
-            .last()
-            .is_some_and(|last| last.ident == "Shutdown" && last.arguments.is_none()),
-        _ => false,
+/// Whether a parameter type, the return type, the generics or the `where` clause of `sig`
+/// name `Self`.
+pub(crate) fn signature_names_self(sig: &Signature) -> bool {
+    let mut finder = SelfInSignature::default();
+    for input in &sig.inputs {
+        if let FnArg::Typed(typed) = input {
+            finder.visit_type(&typed.ty);
+        }
     }
+    finder.visit_return_type(&sig.output);
+    finder.visit_generics(&sig.generics);
+    finder.found
+}
+
+#[derive(Default)]
+struct SelfInSignature {
+    found: bool,
+}
+
+impl<'ast> Visit<'ast> for SelfInSignature {
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        self.found |= path.leading_colon.is_none()
+            && path
+                .segments
+                .first()
+                .is_some_and(|first| first.ident == "Self");
+        syn::visit::visit_path(self, path);
+    }
+}
+
+/// A fn item whose body is not parsed: attributes, visibility, signature, `{ .. }`.
+struct FnTokens {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    sig: Signature,
+    body: Group,
+}
+
+impl Parse for FnTokens {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let body = input.step(|cursor| match cursor.token_tree() {
+            Some((TokenTree::Group(group), rest)) if group.delimiter() == Delimiter::Brace => {
+                Ok((group, rest))
+            }
+            _ => Err(cursor.error("expected the fn's body")),
+        })?;
+        Ok(Self {
+            attrs,
+            vis,
+            sig,
+            body,
+        })
+    }
+}
+
+/// Whether `ty` names canstop's `Shutdown`: `Shutdown`, `canstop::Shutdown`,
+/// `::canstop::Shutdown`, or `<path>::Shutdown` where `<path>` ends the `crate = "..."` path
+/// (with `crate = "framework::runtime"`: `runtime::Shutdown` and
+/// `framework::runtime::Shutdown`). Any other path ending in `Shutdown` (`config::Shutdown`)
+/// is a type of the user's, passed by the caller; an alias is recognised only when marked
+/// `#[shutdown]`. A bare `Shutdown` may be the user's own too: the generated code checks it.
+pub(crate) fn is_shutdown(ty: &Type, krate: Option<&Path>) -> bool {
+    let Type::Path(path) = peel(ty) else {
+        return false;
+    };
+    if path.qself.is_some() || path.path.segments.iter().any(|s| !s.arguments.is_none()) {
+        return false;
+    }
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    let Some((last, prefix)) = segments.split_last() else {
+        return false;
+    };
+    if last != "Shutdown" {
+        return false;
+    }
+    let krate: Vec<String> = match krate {
+        Some(krate) => krate.segments.iter().map(|s| s.ident.to_string()).collect(),
+        None => Vec::new(),
+    };
+    prefix.is_empty()
+        || (prefix == ["canstop"])
+        || (path.path.leading_colon.is_none() && krate.ends_with(prefix))
+        || (path.path.leading_colon.is_some() && krate == prefix)
 }
 
 /// The type inside parentheses and invisible groups (which `macro_rules!` inputs produce).
@@ -118,23 +265,58 @@ mod tests {
     use quote::quote;
 
     #[test]
-    fn recognises_shutdown_by_its_last_segment() {
-        for ty in [
-            quote!(Shutdown),
-            quote!(canstop::Shutdown),
-            quote!(::canstop::Shutdown),
-            quote!((Shutdown)),
+    fn recognises_canstops_shutdown_by_its_path() {
+        let krate: Path = syn::parse_quote!(crate::framework::runtime);
+        for (ty, krate) in [
+            (quote!(Shutdown), None),
+            (quote!(canstop::Shutdown), None),
+            (quote!(::canstop::Shutdown), None),
+            (quote!((Shutdown)), None),
+            (quote!(runtime::Shutdown), Some(&krate)),
+            (quote!(framework::runtime::Shutdown), Some(&krate)),
+            (quote!(crate::framework::runtime::Shutdown), Some(&krate)),
         ] {
-            assert!(is_shutdown(&syn::parse2(ty.clone()).unwrap()), "{ty}");
+            assert!(
+                is_shutdown(&syn::parse2(ty.clone()).unwrap(), krate),
+                "{ty}"
+            );
         }
-        for ty in [
-            quote!(&Shutdown),
-            quote!(Shutdown<T>),
-            quote!(ShutdownSignal),
-            quote!(Option<Shutdown>),
+        for (ty, krate) in [
+            (quote!(&Shutdown), None),
+            (quote!(Shutdown<T>), None),
+            (quote!(ShutdownSignal), None),
+            (quote!(Option<Shutdown>), None),
+            (quote!(config::Shutdown), None),
+            (quote!(crate::Shutdown), None),
+            (quote!(other::canstop::Shutdown), None),
+            (quote!(::runtime::Shutdown), Some(&krate)),
+            (quote!(config::Shutdown), Some(&krate)),
         ] {
-            assert!(!is_shutdown(&syn::parse2(ty.clone()).unwrap()), "{ty}");
+            assert!(
+                !is_shutdown(&syn::parse2(ty.clone()).unwrap(), krate),
+                "{ty}"
+            );
         }
+    }
+
+    #[test]
+    fn a_marked_parameter_is_canstops_and_loses_its_mark() {
+        let func = Func::parse(
+            quote!(
+                async fn f(#[shutdown] stop: Stop, own: config::Shutdown) {}
+            ),
+            "#[service]",
+            None,
+        )
+        .unwrap();
+        let supplied: Vec<bool> = func.params.iter().map(|p| p.is_shutdown).collect();
+        assert_eq!(supplied, [true, false]);
+        let sig = &func.sig;
+        assert!(
+            !quote!(#sig).to_string().contains("shutdown ]"),
+            "{}",
+            quote!(#sig)
+        );
     }
 
     #[test]
@@ -144,6 +326,7 @@ mod tests {
                 async fn f(mut a: u8, (b, c): (u8, u8), s: Shutdown, ref d: u8) {}
             ),
             "#[service]",
+            None,
         )
         .unwrap();
         let names: Vec<String> = func.params.iter().map(|p| p.outer.to_string()).collect();
@@ -153,12 +336,30 @@ mod tests {
     }
 
     #[test]
+    fn keeps_a_body_that_does_not_parse() {
+        let func = Func::parse(
+            quote!(
+                async fn f(a: u8) {
+                    let b = a let c = b;
+                }
+            ),
+            "#[service]",
+            None,
+        )
+        .unwrap();
+        assert!(func.block.is_none());
+        assert_eq!(func.params.len(), 1);
+        assert!(func.body.to_string().contains("let b = a let c = b"));
+    }
+
+    #[test]
     fn rejects_what_is_not_a_fn() {
         let Err(error) = Func::parse(
             quote!(
                 struct S;
             ),
             "#[session]",
+            None,
         ) else {
             panic!("a struct parsed as a fn");
         };

@@ -1,7 +1,8 @@
 //! Step 3: the generated code.
 //!
 //! The user's fn is kept, unchanged but for a forced `async` (and its name, where it must
-//! change: see [`Context::body_ident`]), as an item inside the generated fn: its signature,
+//! change: see [`Context::body_ident`]), as an item inside the generated fn (a method, or a
+//! fn naming `Self`, has its body generated in place instead: see [`Context::future`]): its signature,
 //! its `?`s, its return type and every error in its body stay the user's. The generated fn has the user's name, visibility,
 //! attributes and docs, takes the caller's arguments (not the `Shutdown`) and returns the
 //! value canstop runs. Everything is named through `::canstop` (or the `crate = "..."` path),
@@ -13,15 +14,12 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, Token};
 
-use crate::ast::Func;
+use crate::ast::{Func, Param};
 use crate::attr::{Flavor, Macro, Options};
 use crate::valid::{is_duplicate_entry_attr, Mode};
 
 /// The expansion of `mac` on `func`, as far as `mode` allows.
 pub(crate) fn expand(mac: Macro, options: &Options, func: &Func, mode: Mode) -> TokenStream {
-    if mode == Mode::Original {
-        return original(func);
-    }
     let krate = match &options.krate {
         Some(path) => quote!(#path),
         None => quote!(::canstop),
@@ -39,18 +37,6 @@ pub(crate) fn expand(mac: Macro, options: &Options, func: &Func, mode: Mode) -> 
         Macro::Service => context.service(),
         Macro::Session => context.session(),
     }
-}
-
-/// The item as the user wrote it.
-fn original(func: &Func) -> TokenStream {
-    let Func {
-        attrs,
-        vis,
-        sig,
-        block,
-        ..
-    } = func;
-    quote!(#(#attrs)* #vis #sig #block)
 }
 
 struct Context<'a> {
@@ -72,7 +58,7 @@ impl Context<'_> {
     ///   format string's `{request}`): the body must still see the generated fn, or its own.
     fn body_ident(&self) -> Ident {
         let ident = &self.func.sig.ident;
-        let block = &self.func.block;
+        let block = &self.func.body;
         let in_params = self.func.sig.inputs.iter().any(|arg| match arg {
             syn::FnArg::Typed(typed) => {
                 let pat = &typed.pat;
@@ -106,9 +92,11 @@ impl Context<'_> {
 
     /// The user's fn, renamed, made `async` where it was not (an error has been reported),
     /// and unused (so allowed to be) in a stub.
+    /// Nothing for a body generated in place ([`in_place`](Self::in_place)), nor for a
+    /// `main` or a test that takes `self` (an error has been reported: a stub).
     fn inner(&self) -> TokenStream {
-        if self.mode == Mode::ClosureStub {
-            return self.inner_closure();
+        if self.in_place() || self.func.sig.receiver().is_some() {
+            return TokenStream::new();
         }
         let mut sig = self.func.sig.clone();
         sig.ident = self.body_ident();
@@ -117,35 +105,16 @@ impl Context<'_> {
         }
         sig.constness = None;
         sig.abi = None;
-        let block = &self.func.block;
+        let block = &self.func.body;
         let allow = (self.mode.is_stub()).then(|| quote!(#[allow(dead_code)]));
         // The macro requires `async`, so a body without `.await` is not the user's mistake.
         quote!(#allow #[allow(clippy::unused_async)] #sig #block)
     }
 
-    /// The user's fn as an async closure that is never called, for a body that names `Self`
-    /// (an error has been reported): unlike an inner fn, a closure in the generated
-    /// (associated) fn sees the `impl`'s `Self`, so the body type-checks, its other errors are
-    /// reported and what it uses is used. Closures cannot take or return `impl Trait`; with
-    /// those (another error), the body is left out.
-    fn inner_closure(&self) -> TokenStream {
-        let sig = &self.func.sig;
-        let (inputs, output) = (&sig.inputs, &sig.output);
-        if mentions(
-            quote!(#inputs #output),
-            &Ident::new("impl", Span::call_site()),
-        ) {
-            return TokenStream::new();
-        }
-        let block = &self.func.block;
-        let block = match &sig.unsafety {
-            Some(unsafety) => quote!({ #unsafety #block }),
-            None => quote!(#block),
-        };
-        quote! {
-            #[allow(unused_unsafe)]
-            let _ = async |#inputs| #output #block;
-        }
+    /// Whether the body is generated in place ([`Func::body_in_place`]): for a service or a
+    /// session only; `main` and tests are never methods, and their params are an error.
+    fn in_place(&self) -> bool {
+        matches!(self.mac, Macro::Service | Macro::Session) && self.func.body_in_place()
     }
 
     /// The user's attributes, less a second entry point (reported as an error).
@@ -219,7 +188,7 @@ impl Context<'_> {
             (&syn::Generics::default(), &None)
         };
         let inner = self.inner();
-        let body = quote_spanned! {func.block.brace_token.span.join()=> {
+        let body = quote_spanned! {func.body.span()=> {
             #inner
             #body
         }};
@@ -294,49 +263,117 @@ impl Context<'_> {
         )
     }
 
-    /// The generated fn's parameters: the caller's, under their outer names.
+    /// The generated fn's parameters: the receiver, if any, and the caller's, under their
+    /// outer names.
     fn outer_params(&self) -> TokenStream {
+        let receiver = self.func.sig.receiver().map(|receiver| quote!(#receiver,));
         let params = self.func.caller_params().map(|param| {
-            let (outer, ty) = (&param.outer, &param.ty);
-            quote!(#outer: #ty)
+            let (attrs, outer, ty) = (&param.attrs, &param.outer, &param.ty);
+            quote!(#(#attrs)* #outer: #ty)
         });
-        quote!(#(#params),*)
+        quote!(#receiver #(#params),*)
     }
 
-    /// `move |shutdown: Shutdown| __canstop_body(args..)`: the body canstop calls.
-    fn body_closure(&self) -> TokenStream {
-        let krate = &self.krate;
-        let shutdown = Ident::new("__canstop_shutdown", Span::mixed_site());
-        let shutdowns = self.func.shutdown_params().count();
-        let args = self.func.params.iter().map(|param| {
-            if !param.is_shutdown {
-                let outer = &param.outer;
-                quote!(#outer)
-            } else if shutdowns > 1 {
-                // Only after the error for the second `Shutdown`: keeps the rest error-free.
-                quote!(::core::clone::Clone::clone(&#shutdown))
-            } else {
-                quote!(#shutdown)
-            }
-        });
-        let binding = if shutdowns == 0 {
-            quote!(_)
+    /// The hygienic name of the `Shutdown` canstop passes to the body closure.
+    fn shutdown_ident() -> Ident {
+        Ident::new("__canstop_shutdown", Span::mixed_site())
+    }
+
+    /// The value the body gets for `param`: the caller's argument, or canstop's `Shutdown`
+    /// converted to the parameter's type by `__private::SuppliedShutdown`, which is
+    /// implemented for canstop's `Shutdown` only: a parameter taken for canstop's (written
+    /// `Shutdown`, or marked `#[shutdown]`) whose type is another is one error, at its type.
+    fn arg(&self, param: &Param) -> TokenStream {
+        let shutdown = Self::shutdown_ident();
+        if !param.is_shutdown {
+            let outer = &param.outer;
+            return quote!(#outer);
+        }
+        let value = if self.func.shutdown_params().count() > 1 {
+            // Only after the error for the second `Shutdown`: keeps the rest error-free.
+            quote!(::core::clone::Clone::clone(&#shutdown))
         } else {
             quote!(#shutdown)
         };
-        let call = self.body_ident();
-        quote!(move |#binding: #krate::Shutdown| #call(#(#args),*))
+        let (ty, krate) = (&param.ty, &self.krate);
+        quote_spanned!(ty.span()=> <#ty as #krate::__private::SuppliedShutdown>::supplied(#value))
+    }
+
+    /// The body's future: a call of the inner fn, or, for a body that must stay in the
+    /// `impl` ([`Func::body_in_place`]), an `async move` block that binds the parameters'
+    /// patterns and runs the body, its output typed by the fn's return type (so that `?`
+    /// and `.into()` infer as in the fn).
+    fn future(&self) -> TokenStream {
+        if !self.in_place() {
+            let call = self.body_ident();
+            let args = self.func.params.iter().map(|param| self.arg(param));
+            return quote!(#call(#(#args),*));
+        }
+        let lets = self.func.params.iter().map(|param| {
+            let (attrs, pat, ty, value) = (&param.attrs, &param.pat, &param.ty, self.arg(param));
+            quote!(#(#attrs)* let #pat: #ty = #value;)
+        });
+        let body = &self.func.body;
+        let future = quote_spanned!(body.span()=> async move { #(#lets)* #body });
+        let Some(output) = self.typed_output() else {
+            return future;
+        };
+        let typed = Ident::new("__canstop_typed", Span::mixed_site());
+        quote! {{
+            fn #typed<T, F: ::core::future::Future<Output = T>>(future: F) -> F {
+                future
+            }
+            #typed::<#output, _>(#future)
+        }}
+    }
+
+    /// The fn's return type, `()` when it has none; `None` when it mentions `impl`, which
+    /// cannot be named elsewhere (an error has been reported, or rustc reports one).
+    fn typed_output(&self) -> Option<TokenStream> {
+        match &self.func.sig.output {
+            syn::ReturnType::Default => Some(quote!(())),
+            syn::ReturnType::Type(_, ty) => {
+                (!mentions(quote!(#ty), &Ident::new("impl", Span::call_site())))
+                    .then(|| quote!(#ty))
+            }
+        }
+    }
+
+    /// `move |shutdown: Shutdown| <the body's future>`: the body canstop calls.
+    fn body_closure(&self) -> TokenStream {
+        let krate = &self.krate;
+        let binding = if self.func.shutdown_params().next().is_none() {
+            quote!(_)
+        } else {
+            let shutdown = Self::shutdown_ident();
+            quote!(#shutdown)
+        };
+        let future = self.future();
+        quote!(move |#binding: #krate::Shutdown| #future)
     }
 
     /// A stub's body: the arguments used, and an empty body that never runs (the crate does
-    /// not compile).
+    /// not compile). A body generated in place is type-checked in an async closure that is
+    /// never called (closures cannot take `impl Trait`: with those, it is left out).
     fn stub_body(&self) -> (TokenStream, TokenStream) {
         let krate = &self.krate;
         let uses = self.func.caller_params().map(|param| {
-            let outer = &param.outer;
-            quote!(let _ = &#outer;)
+            let (attrs, outer) = (&param.attrs, &param.outer);
+            quote!(#(#attrs)* let _ = &#outer;)
         });
-        (quote!(#(#uses)*), quote!(|_: #krate::Shutdown| async {}))
+        let mut prelude = quote!(#(#uses)*);
+        let params = self.func.params.iter().map(|param| {
+            let (attrs, pat, ty) = (&param.attrs, &param.pat, &param.ty);
+            quote!(#(#attrs)* #pat: #ty)
+        });
+        let params = quote!(#(#params),*);
+        let impl_in_params = mentions(params.clone(), &Ident::new("impl", Span::call_site()));
+        if self.in_place() && !impl_in_params {
+            let output = self.typed_output().map(|output| quote!(-> #output));
+            let body = &self.func.body;
+            prelude.extend(quote!(let _ = async move |#params| #output #body;));
+        }
+        (prelude, quote!(|_: #krate::Shutdown| async {}))
     }
 
     fn service(&self) -> TokenStream {
@@ -369,12 +406,8 @@ impl Context<'_> {
             self.stub_body()
         } else if self.func.shutdown_params().next().is_none() {
             // No `Shutdown` wanted: the body's future itself, which spares the spawn making one.
-            let call = self.body_ident();
-            let args = self.func.params.iter().map(|param| &param.outer);
-            (
-                TokenStream::new(),
-                quote!(#krate::FutureBody::new(#call(#(#args),*))),
-            )
+            let future = self.future();
+            (TokenStream::new(), quote!(#krate::FutureBody::new(#future)))
         } else {
             (TokenStream::new(), self.body_closure())
         };
@@ -437,7 +470,7 @@ mod tests {
     use crate::attr::Options;
 
     fn body_ident(item: TokenStream) -> String {
-        let func = Func::parse(item, "#[session]").unwrap();
+        let func = Func::parse(item, "#[session]", None).unwrap();
         let context = Context {
             mac: Macro::Session,
             options: &Options::default(),
@@ -495,6 +528,42 @@ mod tests {
         ] {
             assert_eq!(body_ident(item.clone()), "__canstop_body", "{item}");
         }
+    }
+
+    fn expanded(mac: Macro, item: TokenStream) -> String {
+        let func = Func::parse(item, mac.attr(), None).unwrap();
+        expand(mac, &Options::default(), &func, Mode::Expand).to_string()
+    }
+
+    #[test]
+    fn a_method_has_its_body_in_place() {
+        let out = expanded(
+            Macro::Service,
+            quote!(
+                async fn run(self: Arc<Self>, #[cfg(x)] port: u16, shutdown: Shutdown) {}
+            ),
+        );
+        assert!(
+            out.starts_with("fn run (self : Arc < Self > , # [cfg (x)] port : u16)"),
+            "{out}"
+        );
+        assert!(!out.contains("async fn"), "{out}");
+        assert!(out.contains("# [cfg (x)] let port : u16 = port ;"), "{out}");
+        assert!(
+            out.contains("__private :: SuppliedShutdown > :: supplied"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_free_fn_keeps_its_inner_fn() {
+        let out = expanded(
+            Macro::Session,
+            quote!(
+                async fn job(id: u32) {}
+            ),
+        );
+        assert!(out.contains("async fn job (id : u32) { }"), "{out}");
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! and the fn, `valid` (and `spawns`, the body check) record every misuse with a precise span,
 //! and `expand` generates the code. All errors are reported together, and the
 //! user's fn is still emitted, so that the only errors are the ones the macro reports.
+//!
+//! Only the signature must parse: the body is kept as tokens and emitted as written, and the
+//! body checks run only on a body that parses. A body mid-edit (a missing `;`) thus gives
+//! rustc's one syntax error, while callers still see the generated signature.
 
 #![forbid(unsafe_code)]
 
@@ -20,6 +24,7 @@ mod error;
 mod expand;
 mod spawns;
 mod valid;
+mod walk;
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -50,9 +55,33 @@ use crate::error::Errors;
 /// - `crate = "::path::to::canstop"`: where canstop is, for crates that re-export it.
 ///
 /// The body is checked: a direct `tokio::spawn`, `tokio::task::spawn`,
-/// `tokio::task::spawn_blocking` or `std::thread::spawn` in it is a compile error naming the
-/// tracked alternative (`canstop::spawn`, `canstop::start`, `canstop::spawn_blocking`) and the
-/// escape hatch for a deliberately detached task, `canstop::spawn_untracked`.
+/// `tokio::task::spawn_blocking`, `tokio::task::spawn_local`, `std::thread::spawn`,
+/// `Handle::spawn`, `Handle::spawn_blocking`, or `Handle::current().spawn(..)` /
+/// `.spawn_blocking(..)` in it, in statements or in macro arguments, is a compile error
+/// naming the tracked alternative (`canstop::spawn`, `canstop::start`,
+/// `canstop::spawn_blocking`) and the escape hatch for a deliberately detached task,
+/// `canstop::spawn_untracked`. Nested items (a `fn` declared in the body) and
+/// `stringify!(..)` are not checked.
+///
+/// The check is syntactic: it cannot see `use tokio::spawn; spawn(..)`, a helper fn, or a
+/// method on a value (`handle.spawn(..)`, `join_set.spawn(..)`). Clippy's
+/// `disallowed-methods` can, crate-wide; in `clippy.toml`:
+///
+/// ```toml
+/// disallowed-methods = [
+///     { path = "tokio::task::spawn", reason = "untracked: use canstop::spawn or canstop::start" },
+///     { path = "tokio::task::spawn_local", reason = "untracked: use canstop::spawn" },
+///     { path = "tokio::task::spawn_blocking", reason = "untracked: use canstop::spawn_blocking" },
+///     { path = "tokio::runtime::Handle::spawn", reason = "untracked: use canstop::spawn" },
+///     { path = "tokio::runtime::Handle::spawn_blocking", reason = "untracked: use canstop::spawn_blocking" },
+///     { path = "tokio::task::JoinSet::spawn", reason = "untracked: use canstop::spawn" },
+///     { path = "std::thread::spawn", reason = "untracked: use canstop::spawn_blocking" },
+/// ]
+/// ```
+///
+/// (`tokio::spawn` is `tokio::task::spawn` re-exported: the one entry covers both.) A
+/// deliberate exception is then `#[allow(clippy::disallowed_methods)]` on it, or
+/// `canstop::spawn_untracked`.
 ///
 /// # Example
 ///
@@ -85,17 +114,26 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - The service is named after the fn unless `name = "..."` is given; it runs in a `tracing`
 ///   span of that name, and its outcome (stopped, failed, panicked, ended early, aborted at
 ///   the deadline) is in the report.
-/// - A parameter of type `Shutdown` (written `Shutdown`, `canstop::Shutdown`, or any path
-///   ending in `Shutdown`) is supplied by canstop, not by the caller: the generated fn takes
-///   the other parameters, in order. A body that takes no `Shutdown` is dropped as soon as its
-///   stop is requested.
+/// - A parameter of canstop's `Shutdown` type is supplied by canstop, not by the caller: the
+///   generated fn takes the other parameters, in order. It is recognised by its type's path,
+///   `Shutdown`, `canstop::Shutdown`, `::canstop::Shutdown` or `<crate path>::Shutdown`, or
+///   by the marker `#[shutdown]` on the parameter (for an alias: `use canstop::Shutdown as
+///   Stop`). Another path ending in `Shutdown` (`config::Shutdown`) is the user's own type,
+///   passed by the caller; a parameter taken for canstop's whose type is another (a user's
+///   type imported as `Shutdown`) is an error at its type. A body that takes no `Shutdown` is
+///   dropped as soon as its stop is requested.
 /// - The body returns `()` or `Result<(), E>` with `E: Display`; an error or a panic before
 ///   the stop shuts the whole tree down.
 /// - Arguments must be owned (`'static`): the service runs after the call returns. A callable
 ///   is owned whatever its signature borrows (`Box<dyn Fn(&str) -> bool + Send>`,
-///   `fn(&[u8]) -> usize`). Generics, `impl Trait` arguments and `self` receivers are not
-///   supported; in an `impl` block, neither is `Self` (the body runs as a free fn).
-/// - The generated fn keeps the fn's name, visibility, attributes and docs.
+///   `fn(&[u8]) -> usize`). Generic fns and `impl Trait` arguments are not supported.
+/// - It may be a method taking `self: Arc<Self>` or `self` (a borrowed `&self` is an error:
+///   the body outlives the call), in a generic `impl` too, or in a trait's `impl` for a
+///   trait method declared `fn run(self: Arc<Self>) -> canstop::Service`. The body may use
+///   `self` and `Self`.
+/// - The generated fn keeps the fn's name, visibility, attributes and docs, and its
+///   parameters' attributes: a parameter under `#[cfg(..)]` is taken, and bound in the body,
+///   only where the `cfg` holds.
 ///
 /// # Options
 ///
@@ -132,6 +170,39 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// assert_eq!(report.exit_code(), 0);
 /// ```
 ///
+/// A method: a struct holding its configuration and its pool, started with
+/// `canstop::start(Arc::clone(&api).run(..))?`.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use canstop::{service, Root, Shutdown};
+///
+/// struct Api {
+///     port: u16,
+///     pool: Vec<String>,
+/// }
+///
+/// impl Api {
+///     #[service(name = "api")]
+///     async fn run(self: Arc<Self>, shutdown: Shutdown, greeting: String) -> Result<(), String> {
+///         assert_eq!((self.port, self.pool.len(), greeting.as_str()), (8080, 0, "hi"));
+///         shutdown.requested().await;
+///         Ok(())
+///     }
+/// }
+///
+/// let api = Arc::new(Api { port: 8080, pool: Vec::new() });
+/// let report = Root::new()
+///     .signals(false)
+///     .block_on(async move {
+///         canstop::start(Arc::clone(&api).run("hi".to_owned()))?;
+///         canstop::shutdown()
+///     })
+///     .unwrap();
+/// assert_eq!(report.exit_code(), 0);
+/// ```
+///
 /// [`Service`]: https://docs.rs/canstop/latest/canstop/struct.Service.html
 #[proc_macro_attribute]
 pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -153,7 +224,7 @@ pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   until the deadline aborts it (that is what draining means).
 /// - Arguments must be owned (`'static`): a reference or a borrowed lifetime is an error,
 ///   but a callable's own are not (`Box<dyn Fn(&str) -> bool + Send>`, `fn(&[u8]) -> usize`).
-///   As for services, the body cannot use `Self`.
+///   As for services, it may be a method taking `self: Arc<Self>` or `self`.
 ///
 /// # Options
 ///
@@ -210,7 +281,11 @@ pub fn session(args: TokenStream, item: TokenStream) -> TokenStream {
 /// The generated `#[test] fn` builds a runtime, runs the body in a fresh root scope (no
 /// signal handlers, no `CANSTOP_SHUTDOWN_TIMEOUT`), shuts the tree down when the body
 /// returns, and **fails, printing the report, unless everything stopped cleanly**: a service
-/// or session still alive at the deadline, a failure, a panic, or the body returning `Err`.
+/// or session still alive at the deadline, a failure, a panic, or the body returning `Err`
+/// (the panic then starts "the test body returned an error: ..").
+///
+/// It replaces `#[tokio::test]`, as [`macro@main`] replaces `#[tokio::main]`: with both on
+/// the fn, in either order, the error says to remove one.
 ///
 /// # Options
 ///
@@ -246,12 +321,13 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     entry(Macro::Test, args, item)
 }
 
-/// Parse, validate, expand; every error is reported, and the item is always emitted.
+/// Parse, validate, expand; every error is reported, and the item is always emitted (the
+/// generated fn, or a stub with its signature; the item as written only when it is not a fn).
 fn entry(mac: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
     let mut errors = Errors::default();
     let options = attr::parse(mac, args.into(), &mut errors);
-    let func = match Func::parse(item.clone(), mac.attr()) {
+    let func = match Func::parse(item.clone(), mac.attr(), options.krate.as_ref()) {
         Ok(func) => func,
         Err(error) => {
             errors.push(error);
@@ -260,8 +336,8 @@ fn entry(mac: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let mode = valid::validate(mac, &options, &func, &mut errors);
-    if mac != Macro::Test {
-        spawns::check(&func.block, &mut errors);
+    if mac != Macro::Test && func.block.is_some() {
+        spawns::check(func.body.stream(), &mut errors);
     }
     let expanded = expand::expand(mac, &options, &func, mode);
     let errors = errors.to_compile_error();

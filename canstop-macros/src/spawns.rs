@@ -1,110 +1,98 @@
-//! Step 2b: the body check. Inside `main`, `#[service]` and `#[session]` bodies, naming
-//! `tokio::spawn`, `tokio::task::spawn`, `tokio::task::spawn_blocking` or `std::thread::spawn`
-//! (with or without a leading `::`) is an error that names the tracked alternative and the
-//! escape hatch.
+//! Step 2b: the body check. Inside `main`, `#[service]` and `#[session]` bodies, naming an
+//! untracked spawn is an error that names the tracked alternative and the escape hatch:
+//! `tokio::spawn`, `tokio::task::spawn`, `tokio::task::spawn_blocking`,
+//! `tokio::task::spawn_local`, `std::thread::spawn` (with or without a leading `::`), a path
+//! ending in `Handle::spawn` or `Handle::spawn_blocking`, and `Handle::current().spawn(..)` /
+//! `.spawn_blocking(..)`.
 //!
-//! The check is syntactic: it sees the paths as written, in expressions and inside macro
-//! invocations (`tokio::select! { .. }`), but not through a `use` (`use tokio::spawn;
-//! spawn(..)`) or a helper fn. Nested items (a `fn` declared inside the body) are their own
-//! fns and are not checked. The visible escape hatch is `canstop::spawn_untracked(future)`;
-//! a deliberately detached OS thread is spelled `std::thread::Builder::new().spawn(..)`.
+//! The check is syntactic and runs on the body's tokens with the shared walker
+//! ([`crate::walk`]): it sees the paths as written, in statements and inside macro
+//! invocations (`tokio::select! { .. }`) alike, but not in a nested item (a `fn` or `impl`
+//! declared inside the body: its own fn), not in `stringify!(..)`, and not through a `use`
+//! declared outside the body, a helper fn, or a method on a value (`handle.spawn(..)`,
+//! `join_set.spawn(..)`): the docs give the `clippy.toml` recipe for those. The visible escape
+//! hatch is `canstop::spawn_untracked(future)`; a deliberately detached OS thread is spelled
+//! `std::thread::Builder::new().spawn(..)`.
 
 use proc_macro2::{Spacing, TokenStream, TokenTree};
-use syn::visit::Visit;
-use syn::{Block, ExprPath, Item, Macro};
 
 use crate::error::Errors;
 
-/// The untracked spawns, as path segments, and what to use instead.
-const FORBIDDEN: [(&[&str], &str); 4] = [
-    (
-        &["tokio", "spawn"],
-        "runs a task that shutdown does not wait for: use `canstop::spawn(session)?` for a `#[session]` or `canstop::start(service)?` for a `#[service]`; for a deliberately detached task, use `canstop::spawn_untracked(future)`",
-    ),
-    (
-        &["tokio", "task", "spawn"],
-        "runs a task that shutdown does not wait for: use `canstop::spawn(session)?` for a `#[session]` or `canstop::start(service)?` for a `#[service]`; for a deliberately detached task, use `canstop::spawn_untracked(future)`",
-    ),
-    (
-        &["tokio", "task", "spawn_blocking"],
-        "runs blocking work that shutdown does not wait for: use `canstop::spawn_blocking(\"name\", closure)?`; for deliberately detached work, use `canstop::spawn_untracked(future)`",
-    ),
-    (
-        &["std", "thread", "spawn"],
-        "runs a thread that shutdown does not wait for: use `canstop::spawn_blocking(\"name\", closure)?`; for a deliberately detached thread, use `std::thread::Builder::new().spawn(..)`, or `canstop::spawn_untracked(future)` for a task",
-    ),
+const TASK: &str = "runs a task that shutdown does not wait for: use `canstop::spawn(session)?` for a `#[session]` or `canstop::start(service)?` for a `#[service]`; for a deliberately detached task, use `canstop::spawn_untracked(future)`";
+const BLOCKING: &str = "runs blocking work that shutdown does not wait for: use `canstop::spawn_blocking(\"name\", closure)?`; for deliberately detached work, use `canstop::spawn_untracked(future)`";
+const THREAD: &str = "runs a thread that shutdown does not wait for: use `canstop::spawn_blocking(\"name\", closure)?`; for a deliberately detached thread, use `std::thread::Builder::new().spawn(..)`, or `canstop::spawn_untracked(future)` for a task";
+
+/// The untracked spawns named by their whole path, and what they do.
+const FORBIDDEN: [(&[&str], &str); 5] = [
+    (&["tokio", "spawn"], TASK),
+    (&["tokio", "task", "spawn"], TASK),
+    (&["tokio", "task", "spawn_local"], TASK),
+    (&["tokio", "task", "spawn_blocking"], BLOCKING),
+    (&["std", "thread", "spawn"], THREAD),
 ];
 
-/// Records an error for every untracked spawn named in `block`.
-pub(crate) fn check(block: &Block, errors: &mut Errors) {
-    let mut visitor = Visitor { errors };
-    visitor.visit_block(block);
-}
+/// The `Handle` methods that spawn, and what they do.
+const HANDLE_METHODS: [(&str, &str); 2] = [("spawn", TASK), ("spawn_blocking", BLOCKING)];
 
-struct Visitor<'a> {
-    errors: &'a mut Errors,
-}
-
-impl Visitor<'_> {
-    fn report(&mut self, segments: &[String], tokens: TokenStream) {
-        let Some((path, advice)) = FORBIDDEN
-            .iter()
-            .find(|(path, _)| path.iter().copied().eq(segments.iter().map(String::as_str)))
-        else {
-            return;
+/// Records an error for every untracked spawn named in `body` (the body's tokens).
+pub(crate) fn check(body: TokenStream, errors: &mut Errors) {
+    crate::walk::walk(body, &mut |tokens, index| {
+        // `a::tokio::spawn` is some other path (when not skipped whole: after a `>`, `a<T>::`);
+        // `field: tokio::spawn(..)` is not.
+        if index >= 2 && is_path_separator(tokens, index - 2) {
+            return None;
+        }
+        let (segments, end) = path_at(tokens, index)?;
+        // Another path is skipped whole: its tail (`a::tokio::spawn`) is not a path of its own.
+        let Some((name, advice, end)) = forbidden(&segments, tokens, end) else {
+            return Some(end);
         };
-        self.errors.push(syn::Error::new_spanned(
-            tokens,
-            format!("`{}` {advice}", path.join("::")),
+        let matched: TokenStream = tokens[index..end].iter().cloned().collect();
+        errors.push(syn::Error::new_spanned(
+            matched,
+            format!("`{name}` {advice}"),
         ));
-    }
+        Some(end)
+    });
 }
 
-impl<'ast> Visit<'ast> for Visitor<'_> {
-    fn visit_expr_path(&mut self, expr: &'ast ExprPath) {
-        if expr.qself.is_none() {
-            let segments: Vec<String> = expr
-                .path
-                .segments
-                .iter()
-                .map(|segment| segment.ident.to_string())
-                .collect();
-            self.report(&segments, quote::quote!(#expr));
-        }
-        syn::visit::visit_expr_path(self, expr);
+/// The untracked spawn the path `segments`, followed by `tokens[end..]`, names: how the
+/// message names it, what it does, and the index after it.
+fn forbidden(
+    segments: &[String],
+    tokens: &[TokenTree],
+    end: usize,
+) -> Option<(String, &'static str, usize)> {
+    let is = |path: &[&str]| path.iter().copied().eq(segments.iter().map(String::as_str));
+    if let Some((path, advice)) = FORBIDDEN.iter().find(|(path, _)| is(path)) {
+        return Some((path.join("::"), advice, end));
     }
-
-    fn visit_macro(&mut self, mac: &'ast Macro) {
-        self.scan(mac.tokens.clone());
+    let [.., owner, last] = segments else {
+        return None;
+    };
+    if owner != "Handle" {
+        return None;
     }
-
-    // A fn, impl or module declared inside the body is not part of it.
-    fn visit_item(&mut self, _: &'ast Item) {}
-}
-
-impl Visitor<'_> {
-    /// Looks for the forbidden paths in a macro's tokens, which syn does not parse.
-    fn scan(&mut self, tokens: TokenStream) {
-        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-        let mut index = 0;
-        while index < tokens.len() {
-            if let TokenTree::Group(group) = &tokens[index] {
-                self.scan(group.stream());
-                index += 1;
-                continue;
-            }
-            // `a::tokio::spawn` is some other path; `field: tokio::spawn(..)` is not.
-            let after_path_separator = index >= 2 && is_path_separator(&tokens, index - 2);
-            if !after_path_separator {
-                if let Some((segments, end)) = path_at(&tokens, index) {
-                    let matched: TokenStream = tokens[index..end].iter().cloned().collect();
-                    self.report(&segments, matched);
-                    index = end;
-                    continue;
-                }
-            }
-            index += 1;
+    if let Some((method, advice)) = HANDLE_METHODS.iter().find(|(method, _)| last == method) {
+        return Some((format!("Handle::{method}"), advice, end));
+    }
+    // `Handle::current().spawn`: the call's parentheses, a `.`, the method.
+    if last != "current" {
+        return None;
+    }
+    match (tokens.get(end), tokens.get(end + 1), tokens.get(end + 2)) {
+        (
+            Some(TokenTree::Group(call)),
+            Some(TokenTree::Punct(dot)),
+            Some(TokenTree::Ident(method)),
+        ) if call.delimiter() == proc_macro2::Delimiter::Parenthesis
+            && call.stream().is_empty()
+            && dot.as_char() == '.' =>
+        {
+            let (method, advice) = HANDLE_METHODS.iter().find(|(name, _)| method == name)?;
+            Some((format!("Handle::current().{method}"), advice, end + 3))
         }
+        _ => None,
     }
 }
 
@@ -117,19 +105,19 @@ fn is_path_separator(tokens: &[TokenTree], index: usize) -> bool {
     )
 }
 
-/// The path `[::]a::b::c` starting at `index`: its segments and the index after it.
+/// The path `[::]a::b::c` starting at `index` (two segments at least; a turbofish ends it):
+/// its segments and the index after it.
 fn path_at(tokens: &[TokenTree], mut index: usize) -> Option<(Vec<String>, usize)> {
     if is_path_separator(tokens, index) {
         index += 2;
     }
     let mut segments = Vec::new();
-    loop {
-        let TokenTree::Ident(ident) = tokens.get(index)? else {
-            return None;
-        };
+    while let Some(TokenTree::Ident(ident)) = tokens.get(index) {
         segments.push(ident.to_string());
         index += 1;
-        if !is_path_separator(tokens, index) {
+        if !(is_path_separator(tokens, index)
+            && matches!(tokens.get(index + 2), Some(TokenTree::Ident(_))))
+        {
             break;
         }
         index += 2;
@@ -143,9 +131,8 @@ mod tests {
     use quote::quote;
 
     fn messages(body: TokenStream) -> Vec<String> {
-        let block: Block = syn::parse2(quote!({ #body })).unwrap();
         let mut errors = Errors::default();
-        check(&block, &mut errors);
+        check(body, &mut errors);
         errors.messages()
     }
 
@@ -197,7 +184,36 @@ mod tests {
             format!("{}", other::tokio::spawn);
             std::thread::Builder::new().spawn(|| ());
             fn helper() { tokio::spawn(async {}); }
+            impl X { fn f() { tokio::spawn(async {}); } }
+            let text = stringify!(tokio::spawn(async {}));
+            tokio::select! { _ = x => { fn nested() { std::thread::spawn(|| ()); } } }
+            Handle::current().block_on(async {});
+            runtime.spawn(async {});
         });
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn finds_the_handle_spawns() {
+        let found = messages(quote! {
+            tokio::task::spawn_local(async {});
+            Handle::current().spawn(async {});
+            tokio::runtime::Handle::current().spawn_blocking(|| ());
+            tokio::runtime::Handle::spawn(&handle, async {});
+            m! { Handle::current().spawn(async {}) }
+        });
+        assert_eq!(
+            found
+                .iter()
+                .map(|m| m.split(' ').next().unwrap())
+                .collect::<Vec<_>>(),
+            [
+                "`tokio::task::spawn_local`",
+                "`Handle::current().spawn`",
+                "`Handle::current().spawn_blocking`",
+                "`Handle::spawn`",
+                "`Handle::current().spawn`",
+            ]
+        );
     }
 }

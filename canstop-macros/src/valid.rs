@@ -1,13 +1,13 @@
 //! Step 2: the rules that involve more than one option, or the fn itself.
 //!
 //! Each rule records a precise error and says how far the expansion can still go
-//! ([`Mode`]): the user's item is always emitted in some form, chosen so that the only errors
+//! ([`Mode`]): the generated fn, or a stub with the callers' signature, chosen so that the only errors
 //! the user sees are ours, not a cascade that follows from them.
 
-use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use proc_macro2::Span;
 use syn::visit::Visit;
 use syn::{
-    Attribute, BoundLifetimes, GenericParam, Ident, Item, Lifetime, ParenthesizedGenericArguments,
+    Attribute, BoundLifetimes, GenericParam, Ident, Lifetime, ParenthesizedGenericArguments, Path,
     TraitBound, Type, TypeBareFn, TypeImplTrait, TypeReference,
 };
 
@@ -20,20 +20,19 @@ use crate::error::Errors;
 pub(crate) enum Mode {
     /// All of it (options in error are left at their defaults; a missing `async` is added).
     Expand,
-    /// The generated fn's signature, with a body that type-checks the user's fn without
-    /// calling it: what callers see does not change, so their code raises no new errors.
+    /// The generated fn's signature, with a body that type-checks the user's body without
+    /// running it: what callers see does not change, so their code raises no new errors.
     Stub,
-    /// A stub whose body type-checks the user's body in a closure inside the generated fn,
-    /// not in an inner fn: for a body that names `Self`, which an inner fn cannot see.
-    ClosureStub,
-    /// The user's item as written (a `self` receiver: there is no free fn to generate).
-    Original,
 }
 
 /// Checks `func` and `options` for `mac`.
 pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut Errors) -> Mode {
     let mut mode = Mode::Expand;
     check_runtime_options(mac, options, errors);
+    if let Some(error) = tokio_ran_first(mac, func) {
+        errors.push(error);
+        return Mode::Stub;
+    }
     for attr in &func.attrs {
         if is_duplicate_entry_attr(mac, attr) {
             let what = if mac == Macro::Main {
@@ -101,26 +100,16 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
         ));
         mode = mode.max(Mode::Stub);
     }
-    if let Some(receiver) = sig.receiver() {
-        errors.push(syn::Error::new_spanned(
-            receiver,
-            format!(
-                "`{}` cannot take `self`{}",
-                mac.attr(),
-                match mac {
-                    Macro::Service | Macro::Session => ": its body runs after the call that creates it has returned; make it a free fn and pass what it needs as owned arguments",
-                    Macro::Main | Macro::Test => "",
-                }
-            ),
-        ));
-        mode = Mode::Original;
+    if let Some(error) = check_receiver(mac, sig) {
+        errors.push(error);
+        mode = mode.max(Mode::Stub);
     }
     if let Some(variadic) = &sig.variadic {
         errors.push(syn::Error::new_spanned(
             variadic,
             format!("`{}` fns cannot be variadic", mac.attr()),
         ));
-        mode = Mode::Original;
+        mode = mode.max(Mode::Stub);
     }
     match mac {
         Macro::Main | Macro::Test => {
@@ -151,75 +140,57 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
                 ));
             }
             for param in &func.params {
-                if let Some((error, param_mode)) = check_param_type(mac, &param.ty) {
+                if let Some((error, param_mode)) =
+                    check_param_type(mac, &param.ty, options.krate.as_ref())
+                {
                     errors.push(error);
                     mode = mode.max(param_mode);
                 }
             }
-            if let syn::ReturnType::Type(_, ty) = &sig.output {
-                if let Some(self_ty) = find_self(ty) {
-                    errors.push(self_error(mac, self_ty));
-                    mode = Mode::Original;
-                }
-            }
-            let uses = self_in_body(&func.block);
-            for span in &uses {
-                errors.push(syn::Error::new(
-                    *span,
-                    format!(
-                        "`{}` fns cannot use `Self` in their body: the body runs in its own task, as a free fn outside the `impl`; name the type instead",
-                        mac.attr()
-                    ),
-                ));
-            }
-            if !uses.is_empty() {
-                mode = mode.max(Mode::ClosureStub);
-            }
         }
-    }
-    // Whatever error a type in the signature got (only the first problem of each is
-    // reported), one that names `Self` cannot go into a generated fn outside the `impl`:
-    // keep the user's fn as it is, so that rustc adds no error of its own.
-    if signature_names_self(sig) {
-        mode = Mode::Original;
     }
     mode
 }
 
-/// Whether a parameter type, the return type, the generics or the `where` clause of `sig`
-/// name `Self`.
-fn signature_names_self(sig: &syn::Signature) -> bool {
-    let mut finder = SelfInSignature::default();
-    for input in &sig.inputs {
-        if let syn::FnArg::Typed(typed) = input {
-            finder.visit_type(&typed.ty);
-        }
-    }
-    finder.visit_return_type(&sig.output);
-    finder.visit_generics(&sig.generics);
-    finder.found
+/// `#[tokio::main]` or `#[tokio::test]` written above `main`'s or `test`'s attribute: it
+/// ran first, and left a plain fn ([`Func::is_tokio_output`]).
+fn tokio_ran_first(mac: Macro, func: &Func) -> Option<syn::Error> {
+    let tokio = match mac {
+        Macro::Main => "#[tokio::main]",
+        Macro::Test => "#[tokio::test]",
+        Macro::Service | Macro::Session => return None,
+    };
+    func.is_tokio_output().then(|| {
+        syn::Error::new(
+            Span::call_site(),
+            format!(
+                "`{tokio}` and `{attr}` both build the runtime: remove one (`{attr}` replaces `{tokio}`)",
+                attr = mac.attr(),
+            ),
+        )
+    })
 }
 
-#[derive(Default)]
-struct SelfInSignature {
-    found: bool,
-}
-
-impl<'ast> Visit<'ast> for SelfInSignature {
-    fn visit_path(&mut self, path: &'ast syn::Path) {
-        self.found |= path.leading_colon.is_none()
-            && path
-                .segments
-                .first()
-                .is_some_and(|first| first.ident == "Self");
-        syn::visit::visit_path(self, path);
-    }
+/// A receiver: a service or a session takes `self: Arc<Self>` or `self`, not a borrow (its
+/// body outlives the call); `main` and tests take none.
+fn check_receiver(mac: Macro, sig: &syn::Signature) -> Option<syn::Error> {
+    let receiver = sig.receiver()?;
+    let borrowed = matches!(peel(&receiver.ty), Type::Reference(_));
+    let message = match mac {
+        Macro::Service | Macro::Session if borrowed => format!(
+            "`{}` cannot borrow `self`: its body runs after the call that creates it has returned; take `self: Arc<Self>` (or `self`)",
+            mac.attr()
+        ),
+        Macro::Service | Macro::Session => return None,
+        Macro::Main | Macro::Test => format!("`{}` cannot take `self`", mac.attr()),
+    };
+    Some(syn::Error::new_spanned(receiver, message))
 }
 
 impl Mode {
     /// Whether the generated fn is a stub, its body never run.
     pub(crate) fn is_stub(self) -> bool {
-        matches!(self, Mode::Stub | Mode::ClosureStub)
+        self == Mode::Stub
     }
 }
 
@@ -276,15 +247,34 @@ fn check_runtime_options(mac: Macro, options: &Options, errors: &mut Errors) {
     }
 }
 
+/// Whether `ty` is `Arc<Shutdown>`, `Box<Shutdown>` or `Rc<Shutdown>` (by any path to the
+/// pointer), with canstop's `Shutdown` as [`crate::ast::is_shutdown`] recognises it.
+fn shutdown_in_pointer(ty: &Type, krate: Option<&Path>) -> bool {
+    let Type::Path(path) = peel(ty) else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return false;
+    };
+    ["Arc", "Box", "Rc"]
+        .iter()
+        .any(|pointer| last.ident == pointer)
+        && arguments.args.len() == 1
+        && matches!(&arguments.args[0], syn::GenericArgument::Type(inner) if crate::ast::is_shutdown(inner, krate))
+}
+
 /// What is wrong with a parameter's type, and how far the expansion can go with it.
-fn check_param_type(mac: Macro, ty: &Type) -> Option<(syn::Error, Mode)> {
+fn check_param_type(mac: Macro, ty: &Type, krate: Option<&Path>) -> Option<(syn::Error, Mode)> {
     let what = if mac == Macro::Session {
         "a session's arguments must be owned: the session runs after the call that creates it has returned"
     } else {
         "a service's arguments must be owned: the service runs after the call that creates it has returned"
     };
     if let Type::Reference(reference) = peel(ty) {
-        if crate::ast::is_shutdown(&reference.elem) {
+        if crate::ast::is_shutdown(&reference.elem, krate) {
             return Some((
                 syn::Error::new_spanned(
                     ty,
@@ -293,6 +283,15 @@ fn check_param_type(mac: Macro, ty: &Type) -> Option<(syn::Error, Mode)> {
                 Mode::Stub,
             ));
         }
+    }
+    if shutdown_in_pointer(ty, krate) {
+        return Some((
+            syn::Error::new_spanned(
+                ty,
+                "take `Shutdown` by value: canstop supplies an owned one, and only by value (it is cheap to clone)",
+            ),
+            Mode::Stub,
+        ));
     }
     let mut finder = Finder::default();
     finder.visit_type(ty);
@@ -315,27 +314,7 @@ fn check_param_type(mac: Macro, ty: &Type) -> Option<(syn::Error, Mode)> {
             ),
             Mode::Stub,
         ),
-        Found::SelfType(tokens) => (self_error(mac, tokens), Mode::Original),
     })
-}
-
-fn self_error(mac: Macro, tokens: proc_macro2::TokenStream) -> syn::Error {
-    syn::Error::new_spanned(
-        tokens,
-        format!(
-            "`{}` fns cannot name `Self`: the body is generated as a free fn; name the type",
-            mac.attr()
-        ),
-    )
-}
-
-fn find_self(ty: &Type) -> Option<proc_macro2::TokenStream> {
-    let mut finder = Finder::default();
-    finder.visit_type(ty);
-    match finder.found {
-        Some(Found::SelfType(tokens)) => Some(tokens),
-        _ => None,
-    }
 }
 
 /// The first part of a type that makes it unfit for an argument of a service or session.
@@ -343,7 +322,6 @@ enum Found {
     /// A reference or a lifetime other than `'static`, unless bound by the type itself.
     Borrow(proc_macro2::TokenStream),
     ImplTrait(proc_macro2::TokenStream),
-    SelfType(proc_macro2::TokenStream),
 }
 
 /// Looks for a [`Found`] in a type. A callable's own lifetimes are not borrows: the elided
@@ -425,94 +403,19 @@ impl<'ast> Visit<'ast> for Finder {
             self.found = Some(Found::ImplTrait(quote::quote!(#impl_trait)));
         }
     }
-
-    fn visit_path(&mut self, path: &'ast syn::Path) {
-        if path.leading_colon.is_none()
-            && path
-                .segments
-                .first()
-                .is_some_and(|first| first.ident == "Self")
-            && self.found.is_none()
-        {
-            self.found = Some(Found::SelfType(quote::quote!(#path)));
-        }
-        syn::visit::visit_path(self, path);
-    }
-}
-
-/// Where the body names `Self` (in its statements and in its macros' arguments), which the
-/// inner fn the body becomes cannot see. A nested item (an `impl`, a `struct`, a `fn`) has
-/// its own `Self`, or none, either way not the one of the `impl` around the annotated fn, so
-/// the `Self`s inside it are left alone.
-fn self_in_body(block: &syn::Block) -> Vec<Span> {
-    let mut finder = SelfInBody::default();
-    finder.visit_block(block);
-    finder.found
-}
-
-#[derive(Default)]
-struct SelfInBody {
-    found: Vec<Span>,
-}
-
-impl<'ast> Visit<'ast> for SelfInBody {
-    fn visit_path(&mut self, path: &'ast syn::Path) {
-        if let Some(first) = path.segments.first() {
-            if path.leading_colon.is_none() && first.ident == "Self" {
-                self.found.push(first.ident.span());
-            }
-        }
-        syn::visit::visit_path(self, path);
-    }
-
-    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        self.scan(mac.tokens.clone());
-    }
-
-    fn visit_item(&mut self, _: &'ast Item) {}
-}
-
-impl SelfInBody {
-    /// The `Self`s in a macro's arguments, which syn does not parse, less those in what looks
-    /// like a nested item: from `impl`, `trait`, `struct`, `enum`, `union`, `fn` or `mod` to
-    /// its braces or its `;`.
-    fn scan(&mut self, tokens: TokenStream) {
-        let mut tokens = tokens.into_iter();
-        while let Some(token) = tokens.next() {
-            match token {
-                TokenTree::Ident(ident) if ident == "Self" => self.found.push(ident.span()),
-                TokenTree::Ident(ident)
-                    if ["impl", "trait", "struct", "enum", "union", "fn", "mod"]
-                        .iter()
-                        .any(|keyword| ident == keyword) =>
-                {
-                    for token in tokens.by_ref() {
-                        match token {
-                            TokenTree::Group(group) if group.delimiter() == Delimiter::Brace => {
-                                break
-                            }
-                            TokenTree::Punct(punct) if punct.as_char() == ';' => break,
-                            _ => {}
-                        }
-                    }
-                }
-                TokenTree::Group(group) => self.scan(group.stream()),
-                _ => {}
-            }
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::attr;
+    use proc_macro2::TokenStream;
     use quote::quote;
 
     fn check(mac: Macro, args: TokenStream, item: TokenStream) -> (Mode, Vec<String>) {
         let mut errors = Errors::default();
         let options = attr::parse(mac, args, &mut errors);
-        let func = Func::parse(item, mac.attr()).unwrap();
+        let func = Func::parse(item, mac.attr(), options.krate.as_ref()).unwrap();
         let mode = validate(mac, &options, &func, &mut errors);
         (mode, errors.messages())
     }
@@ -609,7 +512,7 @@ mod tests {
     }
 
     #[test]
-    fn self_in_the_body_is_reported_at_each_use() {
+    fn self_in_the_body_is_allowed() {
         let (mode, errors) = check(
             Macro::Service,
             quote!(),
@@ -617,27 +520,10 @@ mod tests {
                 async fn f(s: Shutdown) {
                     let port = Self::port();
                     let config: Self = <Self as Default>::default();
-                    println!("{:?}", Self::NAME);
-                    let _ = async move { Self { port } };
                 }
             ),
         );
-        assert_eq!(mode, Mode::ClosureStub);
-        assert_eq!(errors.len(), 5, "{errors:?}");
-        assert!(
-            errors[0].starts_with("`#[service]` fns cannot use `Self` in their body"),
-            "{errors:?}"
-        );
-        let (mode, _) = check(
-            Macro::Session,
-            quote!(),
-            quote!(
-                async fn f(&self) {
-                    Self::g();
-                }
-            ),
-        );
-        assert_eq!(mode, Mode::Original);
+        assert_eq!((mode, errors.len()), (Mode::Expand, 0), "{errors:?}");
     }
 
     #[test]
@@ -675,24 +561,43 @@ mod tests {
     }
 
     #[test]
-    fn receivers_and_self_keep_the_original() {
-        let (mode, _) = check(
-            Macro::Service,
-            quote!(),
-            quote!(
-                async fn f(&self) {}
-            ),
-        );
-        assert_eq!(mode, Mode::Original);
+    fn owned_receivers_expand_borrowed_ones_are_stubbed() {
+        for receiver in [quote!(self), quote!(mut self), quote!(self: Arc<Self>)] {
+            let (mode, errors) = check(
+                Macro::Service,
+                quote!(),
+                quote!(async fn f(#receiver, x: Self) {}),
+            );
+            assert_eq!((mode, errors.len()), (Mode::Expand, 0), "{errors:?}");
+        }
+        for receiver in [quote!(&self), quote!(&mut self), quote!(self: &Arc<Self>)] {
+            let (mode, errors) = check(Macro::Session, quote!(), quote!(async fn f(#receiver) {}));
+            assert_eq!(mode, Mode::Stub, "{receiver}");
+            assert_eq!(
+                errors,
+                ["`#[session]` cannot borrow `self`: its body runs after the call that creates it has returned; take `self: Arc<Self>` (or `self`)"]
+            );
+        }
+    }
+
+    #[test]
+    fn tokio_ran_first_is_one_error() {
         let (mode, errors) = check(
-            Macro::Service,
+            Macro::Main,
             quote!(),
             quote!(
-                async fn f(x: Self) {}
+                #[tokio::test]
+                fn main() {
+                    let body = async {};
+                    builder().block_on(body)
+                }
             ),
         );
-        assert_eq!(mode, Mode::Original);
-        assert!(errors[0].contains("cannot name `Self`"), "{errors:?}");
+        assert_eq!(mode, Mode::Stub);
+        assert_eq!(
+            errors,
+            ["`#[tokio::main]` and `#[canstop::main]` both build the runtime: remove one (`#[canstop::main]` replaces `#[tokio::main]`)"]
+        );
     }
 
     #[test]

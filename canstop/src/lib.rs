@@ -127,6 +127,27 @@ pub mod __private {
 
     use crate::{MainResult, Report, Root};
 
+    /// How a `#[service]` or `#[session]` body gets the `Shutdown` canstop supplies: a
+    /// parameter the macro takes for canstop's (written `Shutdown`, or marked `#[shutdown]`)
+    /// whose type is another is one error, at its type. Implemented for [`Shutdown`] only.
+    ///
+    /// [`Shutdown`]: crate::Shutdown
+    #[diagnostic::on_unimplemented(
+        message = "this parameter is supplied by canstop, but its type is not `canstop::Shutdown`",
+        label = "not `canstop::Shutdown`",
+        note = "a parameter of type `Shutdown` or marked `#[shutdown]` is canstop's; to have the caller pass a type of your own, write its path (`config::Shutdown`)"
+    )]
+    pub trait SuppliedShutdown: Sized {
+        /// The parameter's value.
+        fn supplied(shutdown: crate::Shutdown) -> Self;
+    }
+
+    impl SuppliedShutdown for crate::Shutdown {
+        fn supplied(shutdown: crate::Shutdown) -> Self {
+            shutdown
+        }
+    }
+
     /// The body of a generated `fn main`: [`Root::main`].
     pub fn main<F>(root: Root, body: F) -> ExitCode
     where
@@ -159,7 +180,12 @@ pub mod __private {
             {
                 report
             }
-            Ok(report) => panic!("the tree did not stop cleanly:\n{report}"),
+            Ok(report) => match &report.main {
+                crate::MainOutcome::Failed { error } => {
+                    panic!("the test body returned an error: {error}\n{report}")
+                }
+                _ => panic!("the tree did not stop cleanly:\n{report}"),
+            },
             Err(error) => panic!("canstop could not start: {error}"),
         }
     }

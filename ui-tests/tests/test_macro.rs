@@ -121,7 +121,7 @@ async fn a_session_alive_at_the_deadline_fails_the_test() {
 }
 
 #[canstop::test]
-#[should_panic(expected = "did not stop cleanly")]
+#[should_panic(expected = "the test body returned an error: \"the body failed\"")]
 async fn an_error_from_the_body_fails_the_test() -> Result<(), String> {
     Err("the body failed".to_owned())
 }

@@ -1,4 +1,6 @@
-use canstop::{service, Shutdown};
+//! A borrowed `self`: one error, which names the fix; the caller (which calls it on a
+//! reference) gets none.
+use canstop::{service, session, Shutdown};
 
 struct Server;
 
@@ -7,6 +9,17 @@ impl Server {
     async fn run(&self, shutdown: Shutdown) {
         shutdown.requested().await;
     }
+
+    #[session]
+    async fn handle(&mut self, id: u32) {
+        let _ = (self, id);
+    }
 }
 
-fn main() {}
+#[canstop::main]
+async fn main() -> Result<(), canstop::SpawnError> {
+    let mut server = Server;
+    canstop::start(server.run())?;
+    canstop::spawn(server.handle(1))?;
+    Ok(())
+}
