@@ -8,7 +8,7 @@ use proc_macro2::Span;
 use syn::visit::Visit;
 use syn::{
     Attribute, BoundLifetimes, GenericParam, Ident, Lifetime, ParenthesizedGenericArguments, Path,
-    TraitBound, Type, TypeBareFn, TypeImplTrait, TypeReference,
+    TraitBound, Type, TypeFnPtr, TypeImplTrait, TypeReference,
 };
 
 use crate::ast::{peel, Func};
@@ -63,7 +63,7 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
             ),
         ));
     }
-    if let Some(unsafety) = &sig.unsafety {
+    if let syn::Safety::Unsafe(unsafety) = &sig.safety {
         errors.push(syn::Error::new_spanned(
             unsafety,
             format!("`{}` cannot be used on an `unsafe fn`", mac.attr()),
@@ -175,7 +175,11 @@ fn tokio_ran_first(mac: Macro, func: &Func) -> Option<syn::Error> {
 /// body outlives the call); `main` and tests take none.
 fn check_receiver(mac: Macro, sig: &syn::Signature) -> Option<syn::Error> {
     let receiver = sig.receiver()?;
-    let borrowed = matches!(peel(&receiver.ty), Type::Reference(_));
+    let borrowed = match &receiver.kind {
+        syn::ReceiverKind::Reference(..) => true,
+        syn::ReceiverKind::Typed(_, ty) => matches!(peel(ty), Type::Reference(_)),
+        _ => false,
+    };
     let message = match mac {
         Macro::Service | Macro::Session if borrowed => format!(
             "`{}` cannot borrow `self`: its body runs after the call that creates it has returned; take `self: Arc<Self>` (or `self`)",
@@ -384,10 +388,10 @@ impl<'ast> Visit<'ast> for Finder {
         self.callables -= 1;
     }
 
-    fn visit_type_bare_fn(&mut self, bare_fn: &'ast TypeBareFn) {
+    fn visit_type_fn_ptr(&mut self, bare_fn: &'ast TypeFnPtr) {
         self.with_bound(bare_fn.lifetimes.as_ref(), |this| {
             this.callables += 1;
-            syn::visit::visit_type_bare_fn(this, bare_fn);
+            syn::visit::visit_type_fn_ptr(this, bare_fn);
             this.callables -= 1;
         });
     }
