@@ -28,7 +28,7 @@
 //!                     let _ = connection;
 //!                 }))?;
 //!             }
-//!             shutdown.shutdown(); // in real life: SIGTERM
+//!             shutdown.shutdown_tree(); // in real life: SIGTERM
 //!             shutdown.requested().await;
 //!             Ok::<(), canstop::SpawnError>(())
 //!         }))?;
@@ -62,6 +62,20 @@
 //!   gone; an invalid service name) is a [`SpawnError`], and a root that cannot start (no
 //!   runtime or no timer, `block_on` inside a runtime, zero workers, a malformed timeout) a
 //!   [`StartError`]: never a panic.
+
+//!
+//! # Names
+//!
+//! - Reach is in the name: [`Shutdown::shutdown_tree`], [`Scope::shutdown_tree`] and the free
+//!   [`shutdown()`](fn@shutdown) stop the whole tree; [`ServiceHandle::stop`] stops one
+//!   service and its subtree.
+//! - [`Shutdown::triggered_by`] tells what started the shutdown; [`Shutdown::requested`]
+//!   waits for this scope's stop; [`Shutdown::run_until_requested`] runs a future until it.
+//! - The free functions ([`spawn`], [`start`], [`spawn_blocking`], [`shutdown()`](fn@shutdown),
+//!   [`scope`]) act on the current scope; [`Scope`]'s methods on a scope held by code that
+//!   runs outside it.
+//! - [`SpawnError`] is why one spawn or start was refused (also `shutdown()` outside any
+//!   scope); [`StartError`] is why the [`Root`] could not start (exit code 78).
 
 #![forbid(unsafe_code)]
 

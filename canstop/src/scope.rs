@@ -71,10 +71,17 @@ impl Scope {
         Shutdown::new(self.node.clone())
     }
 
+    /// Starts the shutdown of the whole tree (not only of this scope).
+    #[track_caller]
+    pub fn shutdown_tree(&self) {
+        self.shutdown_signal().shutdown_tree();
+    }
+
     /// Starts the shutdown of the whole tree.
+    #[deprecated(note = "renamed `shutdown_tree`: it stops the whole tree, not only this scope")]
     #[track_caller]
     pub fn shutdown(&self) {
-        self.shutdown_signal().shutdown();
+        self.shutdown_tree();
     }
 }
 

@@ -29,7 +29,7 @@ use crate::trigger::Trigger;
 ///     .run(async {
 ///         canstop::start(Service::new("ticker", |shutdown: Shutdown| async move {
 ///             assert!(shutdown.deadline().is_none()); // not asked to stop yet
-///             shutdown.shutdown(); // stop the whole tree, from anywhere inside it
+///             shutdown.shutdown_tree(); // stop the whole tree, from anywhere inside it
 ///             shutdown.requested().await;
 ///             assert!(shutdown.is_requested());
 ///             assert!(shutdown.deadline().is_some());
@@ -83,14 +83,69 @@ impl Shutdown {
 
     /// What started the shutdown of the tree, once it has started.
     #[must_use]
-    pub fn trigger(&self) -> Option<Trigger> {
+    pub fn triggered_by(&self) -> Option<Trigger> {
         self.node.root.trigger_info()
     }
 
-    /// Starts the shutdown of the whole tree, as [`canstop::shutdown()`](fn@crate::shutdown) does.
+    /// What started the shutdown of the tree.
+    #[deprecated(
+        note = "renamed `triggered_by`: it tells what started the shutdown, it starts nothing"
+    )]
+    #[must_use]
+    pub fn trigger(&self) -> Option<Trigger> {
+        self.triggered_by()
+    }
+
+    /// Starts the shutdown of the whole tree (not only of this scope: that is
+    /// [`ServiceHandle::stop`](crate::ServiceHandle::stop)), as
+    /// [`canstop::shutdown()`](fn@crate::shutdown) does.
+    #[track_caller]
+    pub fn shutdown_tree(&self) {
+        self.node.root.trigger(Trigger::requested_here());
+    }
+
+    /// Starts the shutdown of the whole tree.
+    #[deprecated(note = "renamed `shutdown_tree`: it stops the whole tree, not only this scope")]
     #[track_caller]
     pub fn shutdown(&self) {
-        self.node.root.trigger(Trigger::requested_here());
+        self.shutdown_tree();
+    }
+
+    /// Runs `future` until it completes or this scope is told to stop, whichever comes
+    /// first: `Some(output)`, or `None` when the stop came first (the future is dropped then).
+    /// What tokio-util's `CancellationToken::run_until_cancelled` is to a token.
+    ///
+    /// # Cancel safety
+    ///
+    /// As cancel-safe as `future` itself: dropping this drops it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use canstop::{Root, Service, Shutdown};
+    ///
+    /// let report = Root::new()
+    ///     .signals(false)
+    ///     .run(async {
+    ///         canstop::start(Service::new("poller", |shutdown: Shutdown| async move {
+    ///             shutdown.shutdown_tree();
+    ///             let polled = shutdown
+    ///                 .run_until_requested(std::future::pending::<u32>())
+    ///                 .await;
+    ///             assert_eq!(polled, None);
+    ///         }))?;
+    ///         Ok::<(), canstop::SpawnError>(())
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert!(report.is_clean());
+    /// # }
+    /// ```
+    pub async fn run_until_requested<F: Future>(&self, future: F) -> Option<F::Output> {
+        tokio::select! {
+            biased;
+            () = self.requested() => None,
+            output = future => Some(output),
+        }
     }
 
     /// The scope this `Shutdown` belongs to, to spawn sessions or start services on it.

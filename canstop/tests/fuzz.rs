@@ -1153,7 +1153,7 @@ async fn main_body(ledger: Arc<Ledger>) -> Result<(), String> {
         let task = tokio::spawn(async move {
             tokio::time::sleep(ms(delay)).await;
             ledger2.mark_trigger();
-            scope.shutdown();
+            scope.shutdown_tree();
         });
         lock(&ledger.tasks).push(task);
     }
@@ -1216,7 +1216,7 @@ fn shutdown_thread(ledger: &Arc<Ledger>, scope: Scope, delay: Duration) {
             std::thread::sleep(ms(2));
         }
         ledger2.mark_trigger();
-        scope.shutdown();
+        scope.shutdown_tree();
     });
     lock(&ledger.threads).push(thread);
 }

@@ -99,7 +99,7 @@ async fn mains_error_racing_an_external_stop_is_never_lost() {
                 }))
                 .map_err(|error| error.to_string())?;
                 canstop::start(Service::new("stopper", |shutdown: Shutdown| async move {
-                    shutdown.shutdown();
+                    shutdown.shutdown_tree();
                 }))
                 .map_err(|error| error.to_string())?;
                 receiver.await.map_err(|error| error.to_string())
@@ -174,7 +174,7 @@ async fn an_external_trigger_drops_mains_body_at_the_stop() {
             async move {
                 let _guard = SetOnDrop(dropped);
                 canstop::start(Service::new("trigger", |shutdown: Shutdown| async move {
-                    shutdown.shutdown();
+                    shutdown.shutdown_tree();
                 }))?;
                 std::future::pending::<()>().await;
                 Ok::<(), SpawnError>(())
@@ -253,7 +253,7 @@ async fn mains_body_panicking_while_dropped_is_reported() {
         .run(async {
             let _bomb = PanicOnDrop("main's bomb");
             canstop::start(Service::new("trigger", |shutdown: Shutdown| async move {
-                shutdown.shutdown();
+                shutdown.shutdown_tree();
             }))?;
             std::future::pending::<()>().await;
             Ok::<(), SpawnError>(())

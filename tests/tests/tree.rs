@@ -154,7 +154,7 @@ async fn spawns_racing_the_shutdown_are_refused_or_counted_never_lost() {
                             let total = attempts.fetch_add(1, Ordering::SeqCst) + 1;
                             mine += 1;
                             if total == SPAWNERS * ATTEMPTS_EACH / 2 {
-                                scope.shutdown(); // the shutdown starts mid-stream
+                                scope.shutdown_tree(); // the shutdown starts mid-stream
                             }
                             let session = Session::new("racer", |_| async {
                                 tokio::task::yield_now().await;
@@ -470,11 +470,13 @@ async fn shutdown_tells_its_deadline_and_trigger() {
                 canstop::start(
                     Service::new("short", move |shutdown: Shutdown| async move {
                         assert_eq!(shutdown.deadline(), None);
-                        assert_eq!(shutdown.trigger(), None);
+                        assert_eq!(shutdown.triggered_by(), None);
                         shutdown.requested().await;
                         let told_at = Instant::now();
-                        *seen.lock().unwrap() =
-                            Some((shutdown.deadline().unwrap() - told_at, shutdown.trigger()));
+                        *seen.lock().unwrap() = Some((
+                            shutdown.deadline().unwrap() - told_at,
+                            shutdown.triggered_by(),
+                        ));
                     })
                     .timeout(Duration::from_secs(3)),
                 )?;
@@ -534,7 +536,7 @@ fn a_scope_spawns_on_its_tree_runtime_from_a_plain_thread() {
             // A plain OS thread, outside the runtime: the scope still knows where to spawn.
             std::thread::spawn(move || {
                 scope.spawn(Session::new("from-thread", |_| async {}))?;
-                scope.shutdown();
+                scope.shutdown_tree();
                 Ok::<(), SpawnError>(())
             })
             .join()

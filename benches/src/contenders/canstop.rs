@@ -94,7 +94,7 @@ pub(super) async fn service_churn(n: usize, probe: &'static Probe) -> Result<Dur
                 for i in 0..n {
                     canstop::spawn(short_session(i))?;
                 }
-                shutdown.shutdown();
+                shutdown.shutdown_tree();
                 Ok::<(), SpawnError>(())
             },
         ))?;

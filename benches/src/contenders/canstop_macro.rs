@@ -44,7 +44,7 @@ async fn churner(probe: &'static Probe, n: usize, shutdown: Shutdown) -> Result<
     for i in 0..n {
         canstop::spawn(short(i))?;
     }
-    shutdown.shutdown();
+    shutdown.shutdown_tree();
     Ok(())
 }
 
