@@ -72,7 +72,7 @@
 //! - [`Shutdown::triggered_by`] tells what started the shutdown; [`Shutdown::requested`]
 //!   waits for this scope's stop; [`Shutdown::run_until_requested`] runs a future until it.
 //! - The free functions ([`spawn`], [`start`], [`spawn_blocking`], [`shutdown()`](fn@shutdown),
-//!   [`scope`]) act on the current scope; [`Scope`]'s methods on a scope held by code that
+//!   [`scope()`](fn@scope)) act on the current scope; [`Scope`]'s methods on a scope held by code that
 //!   runs outside it.
 //! - [`SpawnError`] is why one spawn or start was refused (also `shutdown()` outside any
 //!   scope); [`StartError`] is why the [`Root`] could not start (exit code 78).
