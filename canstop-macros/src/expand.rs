@@ -16,7 +16,7 @@ use syn::{Ident, Token};
 
 use crate::ast::{Func, Param};
 use crate::attr::{Flavor, Macro, Options};
-use crate::valid::{is_duplicate_entry_attr, Mode};
+use crate::valid::{is_duplicate_entry_attr, is_instrument, Mode};
 
 /// The expansion of `mac` on `func`, as far as `mode` allows.
 pub(crate) fn expand(mac: Macro, options: &Options, func: &Func, mode: Mode) -> TokenStream {
@@ -107,8 +107,16 @@ impl Context<'_> {
         sig.abi = None;
         let block = &self.func.body;
         let allow = (self.mode.is_stub()).then(|| quote!(#[allow(dead_code)]));
+        // `#[tracing::instrument]` wraps the body (the generated fn only builds the service),
+        // its span named after the user's fn, not the inner one.
+        let instrument = self
+            .func
+            .attrs
+            .iter()
+            .filter(|attr| is_instrument(attr))
+            .map(|attr| named_span(attr, &self.func.sig.ident));
         // The macro requires `async`, so a body without `.await` is not the user's mistake.
-        quote!(#allow #[allow(clippy::unused_async)] #sig #block)
+        quote!(#(#instrument)* #allow #[allow(clippy::unused_async)] #sig #block)
     }
 
     /// Whether the body is generated in place ([`Func::body_in_place`]): for a service or a
@@ -117,12 +125,13 @@ impl Context<'_> {
         matches!(self.mac, Macro::Service | Macro::Session) && self.func.body_in_place()
     }
 
-    /// The user's attributes, less a second entry point (reported as an error).
+    /// The user's attributes, less a second entry point (reported as an error) and
+    /// `#[instrument]` (which goes on the body: [`inner`](Self::inner)).
     fn attrs(&self) -> impl Iterator<Item = &syn::Attribute> {
         self.func
             .attrs
             .iter()
-            .filter(|attr| !is_duplicate_entry_attr(self.mac, attr))
+            .filter(|attr| !is_duplicate_entry_attr(self.mac, attr) && !is_instrument(attr))
     }
 
     /// `.timeout(..)` with the `timeout` option, for a `Root` or a `Service`.
@@ -428,6 +437,30 @@ impl Context<'_> {
             &quote!(#prelude #new),
         )
     }
+}
+
+/// `attr` (an `#[instrument]`) with `name = "<ident>"` first among its arguments, unless it
+/// names its span already: the span keeps the user's fn name when it moves to the inner fn.
+fn named_span(attr: &syn::Attribute, ident: &Ident) -> TokenStream {
+    let name = ident.to_string();
+    let path = attr.path();
+    match &attr.meta {
+        syn::Meta::List(list) if mentions_name(list.tokens.clone()) => quote!(#attr),
+        syn::Meta::List(list) => {
+            let tokens = &list.tokens;
+            quote!(#[#path(name = #name, #tokens)])
+        }
+        _ => quote!(#[#path(name = #name)]),
+    }
+}
+
+/// Whether an `#[instrument(..)]`'s arguments set `name`.
+fn mentions_name(tokens: TokenStream) -> bool {
+    let tokens: Vec<_> = tokens.into_iter().collect();
+    tokens.windows(2).any(|pair| {
+        matches!(&pair[0], proc_macro2::TokenTree::Ident(ident) if ident == "name")
+            && matches!(&pair[1], proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '=')
+    })
 }
 
 /// Whether `ident` occurs in `tokens`, macro arguments included, or may be named by one of

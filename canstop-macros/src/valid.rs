@@ -46,6 +46,10 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
             ));
         }
     }
+    if let Some(error) = check_instrument(mac, func) {
+        errors.push(error);
+        mode = mode.max(Mode::Stub);
+    }
     let sig = &func.sig;
     if let Some(constness) = &sig.constness {
         errors.push(syn::Error::new_spanned(
@@ -200,6 +204,33 @@ impl Mode {
 
 /// Whether `attr` is a second entry point on the fn: `#[test]`, `#[tokio::test]` on a
 /// `#[canstop::test]`; `#[tokio::main]` on a `#[canstop::main]`.
+/// Whether `attr` is `#[tracing::instrument]` (or an `instrument` of another path): it goes on
+/// the body, which it can wrap, not on the generated fn that only builds the service.
+pub(crate) fn is_instrument(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == "instrument")
+}
+
+/// `#[tracing::instrument]` instruments the body, which the generated code calls as an inner
+/// fn; a body generated in place (a method, a body naming `Self`) has none to put it on.
+fn check_instrument(mac: Macro, func: &Func) -> Option<syn::Error> {
+    let attr = func.attrs.iter().find(|attr| is_instrument(attr))?;
+    let in_place = matches!(mac, Macro::Service | Macro::Session) && func.body_in_place();
+    in_place.then(|| {
+        syn::Error::new_spanned(
+            attr,
+            format!(
+                "`#[instrument]` cannot wrap the body of this `{}` (a method, or a body that \
+                 names `Self`): call an instrumented `async fn` from it, or use \
+                 `tracing::Instrument::instrument` on a future inside it",
+                mac.attr()
+            ),
+        )
+    })
+}
+
 pub(crate) fn is_duplicate_entry_attr(mac: Macro, attr: &Attribute) -> bool {
     let wanted = match mac {
         Macro::Main => "main",

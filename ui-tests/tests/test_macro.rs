@@ -183,3 +183,26 @@ async fn trigger_wait_assert_passes_when_the_assertion_holds() {
 async fn abandoned_blocking_work_fails_the_test_without_hanging() {
     canstop::spawn_blocking("stuck", || std::thread::sleep(Duration::from_secs(3600))).unwrap();
 }
+
+/// `#[tracing::instrument]` under `#[service]` wraps the body, not the fn that builds the
+/// service: the body runs in its span (without it, in canstop's `service` span).
+#[service]
+#[tracing::instrument(skip(shutdown))]
+async fn instrumented(shutdown: Shutdown, id: u32) {
+    let current = tracing::Span::current();
+    assert_eq!(
+        current.metadata().map(|meta| meta.name()),
+        Some("instrumented")
+    );
+    shutdown.requested().await;
+}
+
+#[canstop::test]
+async fn instrument_under_service_wraps_the_body() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_subscriber::filter::LevelFilter::TRACE);
+    let _default = tracing::subscriber::set_default(subscriber);
+    canstop::start(instrumented(7)).unwrap();
+    tokio::task::yield_now().await;
+}
