@@ -89,13 +89,13 @@ impl Watchdog {
 
     /// Watches the tree under `root`.
     pub(crate) fn watch(&self, root: Weak<Node>) {
-        lock(&self.watched).root = Some(root);
+        lock(self.watched.as_ref()).root = Some(root);
     }
 
     /// The tree's report is made; what is left is the runtime's shutdown, which stays bounded
     /// by the armed deadline. If the watchdog fires now, it prints this report.
     pub(crate) fn report_made(&self, report: &Report) {
-        let mut watched = lock(&self.watched);
+        let mut watched = lock(self.watched.as_ref());
         watched.report = Some(report.clone());
         watched.root = None;
     }
@@ -196,7 +196,7 @@ fn report(watched: &Arc<Mutex<Watched>>, code: u8, why: &'static str) {
         .name("canstop-watchdog-report".into())
         .spawn(move || {
             let (root, made) = {
-                let mut watched = lock(&watched);
+                let mut watched = lock(watched.as_ref());
                 (watched.root.take(), watched.report.take())
             };
             let (report, why) = match made {
