@@ -431,9 +431,12 @@ impl Context<'_> {
             syn::ReturnType::Type(_, ty) => quote!(#ty),
             syn::ReturnType::Default => quote!(()),
         };
+        // The body's bounds (`Send`, its result) are checked once, at this opaque type, which
+        // is spanned at the fn's name: a body that is not `Send` gets one error there.
+        let body = quote_spanned!(ident.span()=> impl #krate::SessionBody<Output = #output>);
         self.item(
             &self.outer_params(),
-            &quote!(-> #krate::Session<impl #krate::SessionBody<Output = #output>>),
+            &quote!(-> #krate::Session<#body>),
             &quote!(#prelude #new),
         )
     }

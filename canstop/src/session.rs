@@ -49,8 +49,8 @@ pub struct Session<B> {
 /// one).
 #[diagnostic::on_unimplemented(
     message = "this cannot run as a canstop session body",
-    label = "a session body must be a `Send + 'static` future returning `()` or `Result<(), E>` with `E: Display`",
-    note = "a future that holds a non-`Send` value (an `Rc`, a `RefCell` borrow, a `MutexGuard`) across an `.await` is not `Send`; a session that must return a value sends it through a channel (a `tokio::sync::oneshot`)"
+    label = "a session body must be a `Send + 'static` future returning `()` or `Result<T, E>` with `E: Display`",
+    note = "a future that holds a non-`Send` value (an `Rc`, a `RefCell` borrow, a `MutexGuard`) across an `.await` is not `Send`: drop the value before the `.await`, or use its `Send` counterpart (`Arc`, `tokio::sync::Mutex`)"
 )]
 pub trait SessionBody: Send + 'static {
     /// The body's future.
@@ -144,14 +144,18 @@ impl<B: SessionBody> Session<B> {
         Self::with_kind(SessionKind::here(name), body)
     }
 
-    /// A session of an explicit kind (what `#[session]` generates).
-    pub fn with_kind(kind: SessionKind, body: B) -> Self {
-        Self { kind, body }
-    }
-
     /// Its kind.
     pub fn kind(&self) -> SessionKind {
         self.kind
+    }
+}
+
+impl<B> Session<B> {
+    /// A session of an explicit kind (what `#[session]` generates). The body's bounds are
+    /// checked where the session is spawned (for `#[session]`, at its return type, so that
+    /// a body that is not `Send` gets one error at the fn's name).
+    pub fn with_kind(kind: SessionKind, body: B) -> Self {
+        Self { kind, body }
     }
 }
 
