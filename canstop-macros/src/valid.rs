@@ -137,6 +137,17 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
             }
         }
         Macro::Service | Macro::Session => {
+            // Whether the body takes a `Shutdown` decides how it stops (a body without one
+            // is dropped at its stop): that cannot depend on a cfg the macro cannot see.
+            for param in func.shutdown_params() {
+                if let Some(cfg) = param.attrs.iter().find(|attr| attr.path().is_ident("cfg")) {
+                    errors.push(syn::Error::new_spanned(
+                        cfg,
+                        "a `Shutdown` parameter cannot be conditional: whether the body takes one decides how it stops (without one, it is dropped at the stop); take it always, and ignore it where unused",
+                    ));
+                    mode = mode.max(Mode::Stub);
+                }
+            }
             for extra in func.shutdown_params().skip(1) {
                 errors.push(syn::Error::new_spanned(
                     &extra.ty,

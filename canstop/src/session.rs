@@ -248,8 +248,9 @@ where
             .as_ref()
             .is_none_or(|node| node.sessions.is_aborted())
         {
-            // The deadline sweep has begun: the body is dropped without another poll.
-            let _ = guard.end(Settle::Aborted);
+            // The deadline sweep has begun: the body is dropped without another poll, and
+            // the guard, dropped after it, counts the session (as panicked if that drop
+            // panics).
             return Poll::Ready(Err(SessionError::Aborted));
         }
         let _span = this.span.as_deref().map(tracing::Span::enter);
@@ -368,9 +369,9 @@ impl<T> fmt::Debug for SessionHandle<T> {
 }
 
 /// Counts the session's end exactly once (its [`Place`] remembers): [`end`](Self::end) when
-/// the task got to the end (the body finished, failed or panicked, or the abort flag was up),
-/// or its `Drop` when the task was dropped before that (runtime shutdown, or blocking work
-/// aborted before it ran).
+/// the body finished, failed or panicked in a poll, or its `Drop` when it was dropped before
+/// that: aborted by the deadline sweep, by [`SessionHandle::abort`] or by a runtime shutting
+/// down (and counted as panicked if the body's own drop, just before, panicked).
 ///
 /// It leaves the scope's gate only in its `Drop`, which runs after the body's future has been
 /// dropped (it is the task's next field): a drained scope has no body left alive.
@@ -397,8 +398,19 @@ impl SessionGuard {
         if node.sessions.park(&mut self.place, waker) {
             return Poll::Pending;
         }
-        let _ = self.end(Settle::Aborted);
+        // Swept already: ends as aborted, counted by the guard's drop, after the body's.
         Poll::Ready(())
+    }
+
+    /// A session dropped by the deadline sweep is counted by how its drop went (a panic
+    /// there is a panic); that the deadline cut it is noted on the tree all the same.
+    #[cold]
+    fn cut_at_deadline(&self) {
+        if let Some(node) = &self.node {
+            if node.sessions.is_aborted() && !node.cut_by_force() {
+                node.root.note_deadline_reached();
+            }
+        }
     }
 
     /// The body panicked: counted, and the handle's error.
@@ -413,9 +425,19 @@ impl Drop for SessionGuard {
     fn drop(&mut self) {
         // `settle` would do nothing for a session counted already; checking here first keeps
         // the common drop (after `end`) from building a `Settle` and making the call.
-        if !self.place.is_settled() && self.end(Settle::Aborted) == Swept(true) {
-            // Blocking work the deadline sweep counted: the sweep left the gate for it.
-            return;
+        if !self.place.is_settled() {
+            // Dropped before its end: aborted (the sweep, `SessionHandle::abort`, a runtime
+            // shutting down), or panicked if the body's drop, just before, panicked.
+            let how = if std::thread::panicking() {
+                self.cut_at_deadline();
+                Settle::Panicked("while being dropped after its abort".to_owned())
+            } else {
+                Settle::Aborted
+            };
+            if self.end(how) == Swept(true) {
+                // Blocking work the deadline sweep counted: the sweep left the gate for it.
+                return;
+            }
         }
         if let Some(node) = &self.node {
             node.sessions.leave();

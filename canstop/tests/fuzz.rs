@@ -677,12 +677,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Panics when dropped (unless already unwinding).
-struct PanicOnDrop;
+/// Panics when dropped (unless already unwinding), telling `before` first: a body aborted
+/// while holding one ends as panicked (for a session as for a service).
+struct PanicOnDrop<'a>(Option<&'a (dyn Fn() + Sync)>);
 
-impl Drop for PanicOnDrop {
+impl Drop for PanicOnDrop<'_> {
     fn drop(&mut self) {
         if !std::thread::panicking() {
+            if let Some(before) = self.0 {
+                before();
+            }
             cover(C::drop_panics);
             panic!("fuzz: panic while dropped");
         }
@@ -771,7 +775,7 @@ async fn behave(
     behaviour: Behaviour,
     shutdown: Shutdown,
     late: Duration,
-    record: impl Fn(End),
+    record: impl Fn(End) + Sync,
 ) -> Result<(), String> {
     match behaviour {
         Behaviour::Ok(delay) => {
@@ -790,7 +794,8 @@ async fn behave(
             panic!("fuzz: panic in a poll");
         }
         Behaviour::PanicDrop => {
-            let _bomb = PanicOnDrop;
+            let dropped = || record(End::Panic);
+            let _bomb = PanicOnDrop(Some(&dropped));
             std::future::pending::<()>().await;
             unreachable!()
         }
@@ -898,7 +903,7 @@ fn spawn_session(
                         panic!("fuzz: blocking panic");
                     }
                     Blocking::PanicDrop => {
-                        let _bomb = PanicOnDrop;
+                        let _bomb = PanicOnDrop(None);
                         record(End::Panic);
                         Ok(())
                     }

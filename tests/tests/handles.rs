@@ -123,3 +123,61 @@ async fn a_session_aborted_at_the_deadline_answers_aborted() {
     assert_eq!(receiver.await.unwrap(), Err(SessionError::Aborted));
     assert_eq!(report.exit_code(), exit_code::TIMED_OUT);
 }
+
+/// Panics when dropped (not during another panic).
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("boom in drop");
+        }
+    }
+}
+
+/// A session whose body panics while being dropped after an abort (through its handle, or
+/// at the deadline): the handle and the report agree that it panicked.
+#[tokio::test]
+async fn a_body_panicking_when_dropped_after_its_abort_is_a_panic_on_both_sides() {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let report = root()
+        .timeout(Duration::from_millis(50))
+        .run(async {
+            let by_handle = canstop::spawn(Session::from_future("by_handle", async {
+                let _bomb = Bomb;
+                std::future::pending::<()>().await;
+            }))?;
+            tokio::task::yield_now().await;
+            by_handle.abort();
+            assert!(matches!(
+                by_handle.await,
+                Err(SessionError::Panicked { message }) if message == "boom in drop"
+            ));
+            let at_deadline = canstop::spawn(Session::from_future("at_deadline", async {
+                let _bomb = Bomb;
+                std::future::pending::<()>().await;
+            }))?;
+            canstop::spawn_untracked(async move {
+                let _ = sender.send(at_deadline.await);
+            })?;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        receiver.await.unwrap(),
+        Err(SessionError::Panicked { .. })
+    ));
+    for name in ["by_handle", "at_deadline"] {
+        let stats = report.sessions_named(name).unwrap();
+        assert_eq!(
+            (stats.started, stats.panicked, stats.aborted),
+            (1, 1, 0),
+            "{name}: {report}"
+        );
+    }
+    // The deadline cut one of them: that is still what the exit code says.
+    assert!(report.deadline_reached, "{report}");
+    assert_eq!(report.exit_code(), exit_code::TIMED_OUT, "{report}");
+}
