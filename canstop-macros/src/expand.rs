@@ -445,7 +445,8 @@ impl Context<'_> {
 /// `attr` (an `#[instrument]`) with `name = "<ident>"` first among its arguments, unless it
 /// names its span already: the span keeps the user's fn name when it moves to the inner fn.
 fn named_span(attr: &syn::Attribute, ident: &Ident) -> TokenStream {
-    let name = ident.to_string();
+    // `r#type` is named `type`, as tracing names it.
+    let name = syn::ext::IdentExt::unraw(ident).to_string();
     let path = attr.path();
     match &attr.meta {
         syn::Meta::List(list) if mentions_name(list.tokens.clone()) => quote!(#attr),

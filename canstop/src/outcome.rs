@@ -49,7 +49,7 @@ impl<T: Send + 'static, E: fmt::Display + Send + 'static> BodyResult for Result<
 /// `fn main()` itself (so `anyhow::Result<()>` works), or [`ExitCode`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a return type canstop accepts for `main` (or a test)",
-    label = "`main` returns `()`, `Result<(), E>` where `E: Debug`, or `ExitCode`",
+    label = "`main` returns `()`, `Result<(), E>` where `E: Debug`, `ExitCode`, or `Result<ExitCode, E>`",
     note = "an `Err` (or a panic) is kept in the report and makes the exit code 1; the exit code is otherwise canstop's (see `canstop::exit_code`)"
 )]
 pub trait MainResult: 'static {
@@ -61,6 +61,18 @@ pub trait MainResult: 'static {
     #[doc(hidden)]
     fn exit_code(&self) -> Option<ExitCode> {
         None
+    }
+}
+
+/// `async fn main() -> Result<ExitCode, E>`: an `Err` as for `Result<(), E>`, an `Ok` code as
+/// for `ExitCode`.
+impl<E: fmt::Debug + 'static> MainResult for Result<ExitCode, E> {
+    fn into_result(self) -> Result<(), String> {
+        self.map(drop).map_err(|error| format!("{error:?}"))
+    }
+
+    fn exit_code(&self) -> Option<ExitCode> {
+        self.as_ref().ok().and_then(MainResult::exit_code)
     }
 }
 

@@ -864,4 +864,17 @@ async fn mains_exit_code_yields_to_canstops_own() {
     );
     let success = root().run(async { ExitCode::SUCCESS }).await.unwrap();
     assert_eq!(success.main_exit_code, None);
+    let in_result = root()
+        .run(async { Ok::<_, String>(ExitCode::from(5)) })
+        .await
+        .unwrap();
+    assert_eq!(in_result.process_exit_code(), ExitCode::from(5));
+    let failed = root()
+        .run(async { Err::<ExitCode, _>("no config") })
+        .await
+        .unwrap();
+    assert_eq!(
+        failed.process_exit_code(),
+        ExitCode::from(exit_code::FAILED)
+    );
 }
