@@ -6,16 +6,30 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
 
-/// The return types a service or session body may have: `()`, or `Result<T, E>` where
+/// The return types a service or session body may have: `()`; `Result<T, E>` where
 /// `E: Display` (so `std::io::Error`, `anyhow::Error` and `Box<dyn Error>` all work) and `T` is
-/// any value: a session's value goes to the [`SessionHandle`](crate::SessionHandle) that
-/// awaits it (a service's is dropped).
+/// any value; or a plain value (numbers, `bool`, `char`, `String`, `&'static str`, `Duration`,
+/// `Vec<T>`, `Option<T>`). A session's value goes to the
+/// [`SessionHandle`](crate::SessionHandle) that awaits it (a service's is dropped).
 ///
 /// An `Err` counts as a failure; its `Display` text is kept in the [`Report`](crate::Report).
+///
+/// For a type of your own, return `Ok::<_, Infallible>(value)`, or implement this trait (Rust
+/// cannot tell "any `T`" from `Result` without specialization):
+///
+/// ```
+/// struct Summary { rows: u64 }
+///
+/// impl canstop::BodyResult for Summary {
+///     fn failure(&self) -> Option<String> {
+///         None // a summary is always a success
+///     }
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a result a service or session body can return",
-    label = "a body returns `()` or `Result<T, E>` where `E: Display`",
-    note = "canstop counts `Err` as a failure and keeps its message; a session's value goes to its `SessionHandle`: return `Ok(value)`"
+    label = "a body returns `()`, a plain value, or `Result<T, E>` where `E: Display`",
+    note = "canstop counts `Err` as a failure and keeps its message; a session's value goes to its `SessionHandle`: for a type of your own, return `Ok::<_, std::convert::Infallible>(value)` or implement `canstop::BodyResult` for it"
 )]
 pub trait BodyResult: Send + 'static {
     /// `None` for success, or the error's message (without consuming the value).
@@ -31,6 +45,56 @@ pub trait BodyResult: Send + 'static {
 }
 
 impl BodyResult for () {
+    #[inline]
+    fn failure(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Plain values a session hands back through its handle: always a success.
+macro_rules! plain_values {
+    ($($ty:ty),* $(,)?) => {$(
+        impl BodyResult for $ty {
+            #[inline]
+            fn failure(&self) -> Option<String> {
+                None
+            }
+        }
+    )*};
+}
+
+plain_values!(
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    String,
+    &'static str,
+    std::time::Duration,
+);
+
+/// A collection or an optional value: a success (an empty one too).
+impl<T: Send + 'static> BodyResult for Vec<T> {
+    #[inline]
+    fn failure(&self) -> Option<String> {
+        None
+    }
+}
+
+/// `None` is a value like any other, not a failure (return `Result` for that).
+impl<T: Send + 'static> BodyResult for Option<T> {
     #[inline]
     fn failure(&self) -> Option<String> {
         None

@@ -181,3 +181,25 @@ async fn a_body_panicking_when_dropped_after_its_abort_is_a_panic_on_both_sides(
     assert!(report.deadline_reached, "{report}");
     assert_eq!(report.exit_code(), exit_code::TIMED_OUT, "{report}");
 }
+
+#[session]
+async fn count(upto: u64) -> u64 {
+    (0..upto).sum()
+}
+
+/// A plain value comes back through the handle, counted as finished.
+#[tokio::test]
+async fn a_plain_value_comes_back() {
+    let report = root()
+        .run(async {
+            assert_eq!(canstop::spawn(count(5))?.await, Ok(10));
+            let names = canstop::spawn(Session::from_future("names", async {
+                vec!["a".to_owned(), "b".to_owned()]
+            }))?;
+            assert_eq!(names.await.unwrap().len(), 2);
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.sessions_named("count").unwrap().finished, 1);
+}

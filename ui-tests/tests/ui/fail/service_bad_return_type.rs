@@ -1,8 +1,10 @@
 use canstop::service;
 
+struct Port(u16);
+
 #[service]
-async fn worker() -> u32 {
-    1
+async fn worker() -> Port {
+    Port(1)
 }
 
 fn main() {
