@@ -5,7 +5,7 @@
 //! unit first, each unit at most once: `"250ms"`, `"10s"`, `"1m30s"`, `"2h"`. There is no sign,
 //! no fraction, no space and no bare number: `"30"` is rejected rather than guessed at.
 //!
-//! A copy of `canstop/src/duration.rs` (a proc-macro crate cannot share code with its
+//! A copy of `canstop/src/root/duration.rs` (a proc-macro crate cannot share code with its
 //! runtime crate, and each crate must package on its own). The test
 //! `the_copy_in_canstop_agrees` checks that both accept and reject the same strings, with the
 //! same values and reasons.

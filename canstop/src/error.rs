@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 
-use crate::duration::DurationError;
+use crate::root::duration::DurationError;
 
 /// Why a session or service was not started. The work was not run, and nothing was leaked:
 /// a refused session is never counted as started.

@@ -79,50 +79,44 @@
 
 #![forbid(unsafe_code)]
 
-mod children;
-mod context;
-mod duration;
+// The public surface: errors, scopes, `Shutdown`, how a body's end is read, the escape hatch.
 mod error;
-mod gate;
-mod grace;
-mod kind;
-mod latch;
-mod locking;
+mod outcome;
+mod scope;
+mod shutdown;
+mod untracked;
+
+// One folder per concept; each `mod.rs` is its map.
+mod lifecycle;
+mod process;
+mod report;
+mod root;
+mod service;
+mod session;
+mod sync;
+mod tree;
+
+// loom: the shim over the primitives `sync` uses, and the models that check them.
 mod loom;
 #[cfg(all(test, canstop_loom))]
 mod loom_models;
-mod node;
-mod outcome;
-mod report;
-mod root;
-mod scope;
-mod service;
-mod session;
-mod sessions;
-mod shared;
-mod shutdown;
-mod signals;
-mod slots;
-mod trigger;
-mod untracked;
-mod watchdog;
 
 /// The attribute macros: `#[canstop::main]`, `#[service]`, `#[session]`, `#[canstop::test]`.
 pub use canstop_macros::{main, service, session, test};
-pub use duration::{parse_duration, DurationError};
 pub use error::{SessionError, SpawnError, StartError};
-pub use kind::SessionKind;
+pub use lifecycle::trigger::{Signal, Trigger};
 pub use outcome::{BodyResult, MainResult};
 pub use report::{
     exit_code, FoldedServices, MainExitCode, MainOutcome, Report, ServiceOutcome, ServiceReport,
     SessionStats, KEPT_STOPPED,
 };
+pub use root::duration::{parse_duration, DurationError};
 pub use root::{Root, DEFAULT_TIMEOUT, TIMEOUT_ENV};
 pub use scope::{scope, shutdown, spawn, spawn_blocking, start, Scope};
 pub use service::{Service, ServiceHandle, StartWithCanstop};
+pub use session::kind::SessionKind;
 pub use session::{FutureBody, IntoSession, Session, SessionBody, SessionHandle, SpawnWithCanstop};
 pub use shutdown::Shutdown;
-pub use trigger::{Signal, Trigger};
 pub use untracked::spawn_untracked;
 
 /// The README's code blocks, compiled as doctests so that they cannot rot.
@@ -245,7 +239,7 @@ pub mod __private {
             let runtime = self.0;
             let outcome =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(future)));
-            runtime.shutdown_timeout(crate::grace::EXIT_GRACE);
+            runtime.shutdown_timeout(crate::lifecycle::grace::EXIT_GRACE);
             match outcome {
                 Ok(output) => output,
                 Err(panic) => std::panic::resume_unwind(panic),

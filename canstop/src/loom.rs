@@ -1,8 +1,8 @@
 //! The synchronisation primitives of canstop's hand-rolled concurrency, switchable to
 //! [loom](https://docs.rs/loom)'s so that loom model-checks the real source, not a transcription.
 //!
-//! The gate ([`crate::gate`]), the latch ([`crate::latch`]), the per-thread slots
-//! ([`crate::slots`]) and the sessions' registry and sweep ([`crate::sessions`]) take their
+//! The gate ([`crate::sync::gate`]), the latch ([`crate::sync::latch`]), the per-thread slots
+//! ([`crate::sync::slots`]) and the sessions' registry and sweep ([`crate::session::sessions`]) take their
 //! atomics, locks, `OnceLock` and `Notify` from here. In a normal build these are std's and
 //! tokio's own types, re-exported unchanged: no cost. In the crate's own test build with
 //! `--cfg canstop_loom` (`cfg(all(test, canstop_loom))`: loom is a dev-dependency, only there)
@@ -46,7 +46,7 @@ mod model {
     use ::loom::sync::atomic::{AtomicBool, Ordering};
     use ::loom::sync::Mutex;
 
-    /// Locks a std or a loom mutex, ignoring poisoning (what `crate::locking::lock` does).
+    /// Locks a std or a loom mutex, ignoring poisoning (what `crate::sync::locking::lock` does).
     pub(crate) fn lock<M: Lock + ?Sized>(mutex: &M) -> M::Guard<'_> {
         mutex.lock_ignoring_poison()
     }
@@ -237,7 +237,7 @@ mod model {
 
         use ::loom::sync::atomic::{AtomicUsize, Ordering};
 
-        use crate::slots::{count, Slot};
+        use crate::sync::slots::{count, Slot};
 
         ::loom::lazy_static! {
             static ref NEXT: AtomicUsize = AtomicUsize::new(0);

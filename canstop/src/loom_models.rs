@@ -42,12 +42,12 @@ use ::loom::sync::atomic::{
 use ::loom::sync::Arc;
 use ::loom::thread;
 
-use crate::gate::Gate;
-use crate::kind::SessionKind;
-use crate::latch::Latch;
 use crate::report::SessionStats;
-use crate::sessions::{BlockingStart, Sessions, Settle, Swept};
-use crate::slots;
+use crate::session::kind::SessionKind;
+use crate::session::sessions::{BlockingStart, Sessions, Settle, Swept};
+use crate::sync::gate::Gate;
+use crate::sync::latch::Latch;
+use crate::sync::slots;
 
 /// Runs `model` under every interleaving within the preemption bound: `LOOM_MAX_PREEMPTIONS`,
 /// 3 when unset (the whole set then takes a few seconds; unbounded would not end).

@@ -3,15 +3,15 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::context;
 use crate::error::SpawnError;
-use crate::kind::SessionKind;
-use crate::node::Node;
+use crate::lifecycle::trigger::Trigger;
 use crate::outcome::BodyResult;
 use crate::service::{Service, ServiceHandle};
+use crate::session::kind::SessionKind;
 use crate::session::{IntoSession, SessionBody, SessionHandle};
 use crate::shutdown::Shutdown;
-use crate::trigger::Trigger;
+use crate::tree::context;
+use crate::tree::node::Node;
 
 /// A handle to a scope of the tree (the root's, or a service's), to spawn sessions and start
 /// services on it from code that does not run inside it: a plain thread, a callback, a task

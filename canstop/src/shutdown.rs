@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::node::Node;
+use crate::lifecycle::trigger::Trigger;
 use crate::scope::Scope;
-use crate::trigger::Trigger;
+use crate::tree::node::Node;
 
 /// The stop signal of one scope, handed to a service or session body by canstop.
 ///

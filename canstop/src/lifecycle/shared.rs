@@ -8,10 +8,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::node::Node;
+use crate::lifecycle::trigger::{Signal, Trigger};
+use crate::process::watchdog::Watchdog;
 use crate::report::MainOutcome;
-use crate::trigger::{Signal, Trigger};
-use crate::watchdog::Watchdog;
+use crate::tree::node::Node;
 
 /// When a node was told to stop, and its own deadline (from its own timeout, or the tree's
 /// for a stop that started at this node). A node stopped by a cascade from an ancestor has no
@@ -88,7 +88,7 @@ impl RootShared {
             tracing::debug!(%trigger, "shutdown already under way; trigger ignored");
             return false;
         }
-        if crate::context::in_main_body_of(self) {
+        if crate::tree::context::in_main_body_of(self) {
             self.triggered_by_main.store(true, Ordering::Release);
         }
         // Act first, log after: a `tracing` subscriber that blocks (a stalled log pipeline)

@@ -1,5 +1,12 @@
 //! [`Root`]: the top of the tree. It runs `main`'s body in the root scope, waits for a trigger,
 //! runs the shutdown sequence and returns the [`Report`].
+//!
+//! - this file: [`Root`], its builder, `run`/`block_on`/`main`, `main`'s body, the report's
+//!   assembly;
+//! - [`duration`]: the duration grammar of `CANSTOP_SHUTDOWN_TIMEOUT` (and of the macros'
+//!   copy).
+
+pub(crate) mod duration;
 
 use std::future::Future;
 use std::pin::{pin, Pin};
@@ -8,18 +15,18 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use crate::context;
-use crate::duration::parse_duration;
 use crate::error::StartError;
-use crate::grace::EXIT_GRACE;
-use crate::node::Node;
+use crate::lifecycle::grace::EXIT_GRACE;
+use crate::lifecycle::shared::RootShared;
+use crate::lifecycle::trigger::Trigger;
 use crate::outcome::{catching, Ended, MainResult};
+use crate::process::signals;
+use crate::process::watchdog::Watchdog;
 use crate::report::{FoldedServices, MainOutcome, Report, ServiceReport};
-use crate::sessions::Totals;
-use crate::shared::RootShared;
-use crate::signals;
-use crate::trigger::Trigger;
-use crate::watchdog::Watchdog;
+use crate::root::duration::parse_duration;
+use crate::session::sessions::Totals;
+use crate::tree::context;
+use crate::tree::node::Node;
 
 /// The environment variable that overrides the compiled drain timeout, so that the
 /// orchestrator (Kubernetes' grace period, systemd's `TimeoutStopSec`) sets it, not the code.
@@ -176,7 +183,7 @@ impl Root {
             Err(std::env::VarError::NotPresent) => Ok(self.timeout),
             // Not UTF-8: malformed, not absent.
             Err(std::env::VarError::NotUnicode(value)) => Err(bad(
-                crate::duration::DurationError::not_unicode(&value.to_string_lossy()),
+                crate::root::duration::DurationError::not_unicode(&value.to_string_lossy()),
             )),
         }
     }
@@ -282,7 +289,7 @@ impl Root {
         match self.block_on_boxed(body) {
             Ok(report) => {
                 let code = report.process_exit_code();
-                crate::watchdog::last_words(move || {
+                crate::process::watchdog::last_words(move || {
                     report.log();
                     if !tracing::dispatcher::has_been_set() {
                         let _ = writeln!(std::io::stderr(), "{report}");
@@ -292,7 +299,7 @@ impl Root {
             }
             Err(error) => {
                 let code = error.exit_code();
-                crate::watchdog::last_words(move || {
+                crate::process::watchdog::last_words(move || {
                     tracing::error!(%error, "canstop could not start");
                     let _ = writeln!(std::io::stderr(), "canstop: {error}");
                 });

@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use slab::Slab;
 
-use crate::gate::Gate;
-use crate::locking::lock;
-use crate::node::Node;
 use crate::report::{FoldedServices, ServiceReport, KEPT_STOPPED};
+use crate::sync::gate::Gate;
+use crate::sync::locking::lock;
+use crate::tree::node::Node;
 
 /// How many names get a folded group of their own in one scope.
 const FOLDED_NAMES: usize = 64;

@@ -48,12 +48,12 @@ use std::task::Waker;
 
 use slab::Slab;
 
-use crate::gate::Gate;
-use crate::kind::SessionKind;
-use crate::locking::lock;
 use crate::loom::{AtomicBool, AtomicU64, AtomicU8, Mutex, MutexGuard, OnceLock, Ordering};
 use crate::report::SessionStats;
-use crate::slots::{self, Padded};
+use crate::session::kind::SessionKind;
+use crate::sync::gate::Gate;
+use crate::sync::locking::lock;
+use crate::sync::slots::{self, Padded};
 
 /// How many error messages are kept per session kind (the counts are always exact).
 pub(crate) const ERRORS_KEPT: usize = 8;
@@ -64,7 +64,7 @@ const FAST_KINDS: usize = 8;
 
 /// The live sessions of one scope.
 ///
-/// `repr(C)` with the gate first (see [`Node`](crate::node::Node)).
+/// `repr(C)` with the gate first (see [`Node`](crate::tree::node::Node)).
 #[repr(C)]
 pub(crate) struct Sessions {
     gate: Gate,

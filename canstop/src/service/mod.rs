@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
-use crate::context;
 use crate::error::SpawnError;
-use crate::node::Node;
+use crate::lifecycle::trigger::Trigger;
 use crate::outcome::{catching, BodyResult, Ended};
 use crate::report::ServiceOutcome;
 use crate::shutdown::Shutdown;
-use crate::trigger::Trigger;
+use crate::tree::context;
+use crate::tree::node::Node;
 
 type BoxedBody = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 

@@ -13,9 +13,9 @@ use std::cell::Cell;
 use std::sync::Mutex;
 use std::sync::OnceLock;
 
-#[cfg(not(all(test, canstop_loom)))]
-use crate::locking::lock;
 use crate::loom::{AtomicU64, Ordering};
+#[cfg(not(all(test, canstop_loom)))]
+use crate::sync::locking::lock;
 // Under loom, a slot per loom thread (see `crate::loom`): the registry below lives in statics.
 #[cfg(all(test, canstop_loom))]
 pub(crate) use crate::loom::slots::{share_on_this_thread, this_thread};

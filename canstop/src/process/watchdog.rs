@@ -14,11 +14,11 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::grace::{DEADLINE_FUSE, FORCE_FUSE};
-use crate::locking::lock;
-use crate::node::Node;
+use crate::lifecycle::grace::{DEADLINE_FUSE, FORCE_FUSE};
+use crate::lifecycle::trigger::Signal;
 use crate::report::{exit_code, Report};
-use crate::trigger::Signal;
+use crate::sync::locking::lock;
+use crate::tree::node::Node;
 
 /// How long before the exit at the deadline the watchdog starts writing its report (after a
 /// second signal, it starts at once).

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::loom::{AtomicBool, Notified, Notify, Ordering};
-use crate::slots::{self, Padded};
+use crate::sync::slots::{self, Padded};
 
 pub(crate) struct Latch {
     set: AtomicBool,

@@ -10,8 +10,8 @@ use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use crate::error::SpawnError;
-use crate::node::Node;
-use crate::shared::RootShared;
+use crate::lifecycle::shared::RootShared;
+use crate::tree::node::Node;
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<Node>>> = const { RefCell::new(None) };

@@ -8,12 +8,12 @@ use std::time::Duration;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::children::Children;
-use crate::grace::Graces;
-use crate::latch::Latch;
+use crate::lifecycle::grace::Graces;
+use crate::lifecycle::shared::{deadline_after, RootShared, StopInfo};
 use crate::report::{ServiceOutcome, ServiceReport};
-use crate::sessions::Sessions;
-use crate::shared::{deadline_after, RootShared, StopInfo};
+use crate::session::sessions::Sessions;
+use crate::sync::latch::Latch;
+use crate::tree::children::Children;
 
 /// The root, or one service.
 ///
@@ -204,7 +204,7 @@ impl Node {
 
     /// Waits for the children, then the sessions, until the abort. At the abort every
     /// session still live is aborted, and waited for a short grace so that the report is made
-    /// with their bodies dropped (see [`grace`](crate::grace)); children are aborted by the
+    /// with their bodies dropped (see [`grace`](crate::lifecycle::grace)); children are aborted by the
     /// same token and report on their own. The root gives up on children that do not report
     /// within a grace.
     pub(crate) async fn drain(&self) {

@@ -5,8 +5,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::kind::SessionKind;
-use crate::trigger::{Signal, Trigger};
+use crate::lifecycle::trigger::{Signal, Trigger};
+use crate::session::kind::SessionKind;
 
 /// The process exit codes canstop uses.
 ///
@@ -254,7 +254,7 @@ impl FoldedServices {
     pub(crate) fn add(&mut self, report: &ServiceReport) {
         self.count += 1;
         let mut keep = |error: String| {
-            if self.errors.len() < crate::sessions::ERRORS_KEPT {
+            if self.errors.len() < crate::session::sessions::ERRORS_KEPT {
                 self.errors.push(error);
             }
         };
@@ -272,7 +272,7 @@ impl FoldedServices {
         }
         fn subtree(folded: &mut FoldedServices, report: &ServiceReport) {
             for stats in &report.sessions {
-                crate::sessions::merge_into(&mut folded.sessions, stats);
+                crate::session::sessions::merge_into(&mut folded.sessions, stats);
             }
             for child in &report.children {
                 folded.descendants += 1;
@@ -289,7 +289,7 @@ impl FoldedServices {
                     group.failed + group.panicked + group.descendants_failed;
                 folded.descendants_aborted += group.aborted + group.descendants_aborted;
                 for stats in &group.sessions {
-                    crate::sessions::merge_into(&mut folded.sessions, stats);
+                    crate::session::sessions::merge_into(&mut folded.sessions, stats);
                 }
             }
         }
@@ -347,7 +347,7 @@ impl SessionStats {
         self.aborted += other.aborted;
         self.abandoned += other.abandoned;
         self.unresponsive += other.unresponsive;
-        let room = crate::sessions::ERRORS_KEPT.saturating_sub(self.errors.len());
+        let room = crate::session::sessions::ERRORS_KEPT.saturating_sub(self.errors.len());
         self.errors.extend(other.errors.iter().take(room).cloned());
     }
 

@@ -20,8 +20,8 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::shared::RootShared;
-use crate::trigger::{Signal, Trigger};
+use crate::lifecycle::shared::RootShared;
+use crate::lifecycle::trigger::{Signal, Trigger};
 
 /// What the listener did with a signal, to be logged afterwards.
 #[derive(Debug)]
@@ -127,7 +127,7 @@ impl Log {
 #[cfg(unix)]
 mod imp {
     use super::*;
-    use crate::locking::lock;
+    use crate::sync::locking::lock;
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::iterator::{Handle, Signals};
     use std::sync::atomic::{AtomicBool, Ordering};

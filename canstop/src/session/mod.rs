@@ -1,5 +1,14 @@
 //! Sessions: short-lived, tracked work. A [`Session`] is a value that is *not* a future, so the
 //! only way to run it is a tracked spawn.
+//!
+//! - this file: [`Session`] (the value), [`SessionBody`], [`SessionHandle`], and the task
+//!   that runs a session and counts its end ([`SessionTask`], its guard);
+//! - [`sessions`]: the live sessions of one scope: admission, counting per kind and per
+//!   thread, the parked registry and the deadline sweep;
+//! - [`kind`]: what a session is, for counting: a name and a source location.
+
+pub(crate) mod kind;
+pub(crate) mod sessions;
 
 use std::convert::Infallible;
 use std::fmt;
@@ -8,13 +17,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::context;
 use crate::error::{SessionError, SpawnError};
-use crate::kind::SessionKind;
-use crate::node::Node;
 use crate::outcome::{catching, BodyResult};
-use crate::sessions::{BlockingStart, Place, Refusal, Settle, Swept, MAX_KINDS};
+use crate::session::kind::SessionKind;
+use crate::session::sessions::{BlockingStart, Place, Refusal, Settle, Swept, MAX_KINDS};
 use crate::shutdown::Shutdown;
+use crate::tree::context;
+use crate::tree::node::Node;
 
 /// One unit of tracked work (a connection, a request, a job), ready to be spawned.
 ///
@@ -529,7 +538,7 @@ where
         return Ok(SessionHandle::task(aborted));
     }
     let join = node.root.runtime.spawn_blocking(move || {
-        crate::slots::share_on_this_thread();
+        crate::sync::slots::share_on_this_thread();
         if !start.start() {
             // Cancelled by the sweep, which counted it and left the gate for it: the guard
             // only takes it out of the registry.

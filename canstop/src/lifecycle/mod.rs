@@ -1,0 +1,13 @@
+//! The program-level lifecycle: what starts the shutdown, what the whole tree shares, and
+//! every grace and fuse of the sequence.
+//!
+//! - [`trigger`]: what started the shutdown (public: [`Trigger`](crate::Trigger),
+//!   [`Signal`](crate::Signal)).
+//! - [`shared`]: what the whole tree shares: the trigger (the first wins), the tree's timeout,
+//!   the abort switch, `main`'s outcome, the deadline task, the watchdog.
+//! - [`grace`]: every grace and fuse after a deadline or a second signal, with const
+//!   assertions of how they relate.
+
+pub(crate) mod grace;
+pub(crate) mod shared;
+pub(crate) mod trigger;
