@@ -170,7 +170,8 @@ pub enum MainOutcome {
     Aborted,
     /// It was still running when a second signal cut the drain short, and was dropped.
     Forced,
-    /// It was still inside a poll when the report was made (its thread is blocked).
+    /// It had not ended when the report was made: the watchdog's report, made while its
+    /// thread was blocked (or before its task was polled again).
     Unresponsive,
 }
 
@@ -606,7 +607,9 @@ impl fmt::Display for ServiceOutcome {
             }
             Self::Aborted => f.write_str("ABORTED at the deadline"),
             Self::Forced => f.write_str("ABORTED by a second signal"),
-            Self::Unresponsive => f.write_str("UNRESPONSIVE at the deadline (given up on)"),
+            Self::Unresponsive => {
+                f.write_str("UNRESPONSIVE (still running when the report was made: given up on)")
+            }
         }
     }
 }
@@ -620,7 +623,9 @@ impl fmt::Display for MainOutcome {
             Self::Panicked { message } => write!(f, "PANICKED: {}", Escaped(message)),
             Self::Aborted => f.write_str("ABORTED at the deadline"),
             Self::Forced => f.write_str("ABORTED by a second signal"),
-            Self::Unresponsive => f.write_str("UNRESPONSIVE at the deadline (given up on)"),
+            Self::Unresponsive => {
+                f.write_str("UNRESPONSIVE (still running when the report was made: given up on)")
+            }
         }
     }
 }
