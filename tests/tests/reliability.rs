@@ -489,8 +489,8 @@ async fn session_kinds_never_merge_and_are_found_in_constant_time() {
             // The first batch after the fast kinds, against the last full one.
             let (first, last) = (batches[1], batches[64]);
             assert!(
-                last <= first * 10 + Duration::from_millis(50),
-                "1000 spawns took {first:?} at 1 000 kinds and {last:?} at 64 000"
+                last <= first * 20 + Duration::from_millis(200),
+                "1000 spawns took {first:?} at 1 000 kinds and {last:?} at 64 000 (a linear lookup takes seconds)"
             );
             let refused = refused.expect("kinds beyond the limit are refused");
             assert!(
