@@ -53,8 +53,8 @@ pub(crate) struct RootShared {
     main: OnceLock<MainOutcome>,
     /// The exit code `main`'s body returned, if it returned one other than success.
     main_exit: OnceLock<std::process::ExitCode>,
-    forced_by: OnceLock<Signal>,
-    forced_at: OnceLock<Instant>,
+    /// The second signal that forced the exit, and when.
+    forced: OnceLock<(Signal, Instant)>,
     deadline_reached: AtomicBool,
     pub(crate) watchdog: OnceLock<Watchdog>,
     /// The root node, to set the stopping latches of the tree (weak: the tree owns this).
@@ -73,8 +73,7 @@ impl RootShared {
             triggered_by_main: AtomicBool::new(false),
             main: OnceLock::new(),
             main_exit: OnceLock::new(),
-            forced_by: OnceLock::new(),
-            forced_at: OnceLock::new(),
+            forced: OnceLock::new(),
             deadline_reached: AtomicBool::new(false),
             watchdog: OnceLock::new(),
             tree: OnceLock::new(),
@@ -178,13 +177,12 @@ impl RootShared {
 
     /// When a second signal forced the exit, if one did.
     pub(crate) fn forced_at(&self) -> Option<Instant> {
-        self.forced_at.get().copied()
+        self.forced.get().map(|&(_, at)| at)
     }
 
     /// A second signal: abort everything now.
     pub(crate) fn force(&self, signal: Signal) {
-        let _ = self.forced_at.set(Instant::now());
-        let first = self.forced_by.set(signal).is_ok();
+        let first = self.forced.set((signal, Instant::now())).is_ok();
         if first {
             if let Some(watchdog) = self.watchdog.get() {
                 watchdog.arm_forced(signal);
@@ -203,7 +201,7 @@ impl RootShared {
     }
 
     pub(crate) fn forced_by(&self) -> Option<Signal> {
-        self.forced_by.get().copied()
+        self.forced.get().map(|&(signal, _)| signal)
     }
 
     /// Notes that something was aborted or given up on at a deadline.

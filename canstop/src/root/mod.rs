@@ -26,7 +26,7 @@ use crate::report::{FoldedServices, MainOutcome, Report, ServiceReport};
 use crate::root::duration::parse_duration;
 use crate::session::sessions::Totals;
 use crate::tree::context;
-use crate::tree::node::Node;
+use crate::tree::node::{Cut, Node};
 
 /// The environment variable that overrides the compiled drain timeout, so that the
 /// orchestrator (Kubernetes' grace period, systemd's `TimeoutStopSec`) sets it, not the code.
@@ -439,15 +439,13 @@ where
     tokio::select! {
         biased;
         result = body.as_mut() => judge_main(root, result),
-        () = root.until_abort() => {
-            if root.cut_by_force() {
-                MainOutcome::Forced
-            } else {
-                root.root.note_deadline_reached();
+        () = root.until_abort() => match root.cut() {
+            Cut::Forced => MainOutcome::Forced,
+            Cut::Deadline => {
                 tracing::error!("main's body did not return by the deadline: aborted");
                 MainOutcome::Aborted
             }
-        }
+        },
     }
 }
 

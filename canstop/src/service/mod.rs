@@ -17,7 +17,7 @@ use crate::outcome::{catching, BodyResult, Ended};
 use crate::report::ServiceOutcome;
 use crate::shutdown::Shutdown;
 use crate::tree::context;
-use crate::tree::node::Node;
+use crate::tree::node::{Cut, Node};
 
 type BoxedBody = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
@@ -322,7 +322,8 @@ impl Supervisor {
             Ok(()) => end,
             Err(message) => {
                 if matches!(end, BodyEnd::Aborted) {
-                    self.note_aborted();
+                    // Reported as panicked; the deadline that aborted it is noted all the same.
+                    node.cut();
                 }
                 end.drop_panicked(message)
             }
@@ -355,9 +356,10 @@ impl Supervisor {
         }
     }
 
-    fn note_aborted(&self) {
-        if !self.node.cut_by_force() {
-            self.node.root.note_deadline_reached();
+    /// A failure before the service was told to stop is news: it triggers the shutdown.
+    fn escalate_if(&self, early: bool, trigger: Trigger) {
+        if early {
+            self.node.root.trigger(trigger);
         }
     }
 
@@ -382,12 +384,11 @@ impl Supervisor {
                 early,
             } => {
                 tracing::error!(service = %path, %error, early, "service failed");
-                if early {
-                    self.node.root.trigger(Trigger::ServiceFailed {
-                        service: path.clone(),
-                        error: error.clone(),
-                    });
-                }
+                let trigger = Trigger::ServiceFailed {
+                    service: path.clone(),
+                    error: error.clone(),
+                };
+                self.escalate_if(early, trigger);
                 ServiceOutcome::Failed { error, early }
             }
             BodyEnd::Returned {
@@ -395,23 +396,23 @@ impl Supervisor {
                 early,
             } => {
                 tracing::error!(service = %path, %message, early, "service panicked");
-                if early {
-                    self.node.root.trigger(Trigger::ServicePanicked {
-                        service: path.clone(),
-                        message: message.clone(),
-                    });
-                }
+                let trigger = Trigger::ServicePanicked {
+                    service: path.clone(),
+                    message: message.clone(),
+                };
+                self.escalate_if(early, trigger);
                 ServiceOutcome::Panicked { message, early }
             }
-            BodyEnd::Aborted if self.node.cut_by_force() => {
-                tracing::error!(service = %path, "service aborted by a second signal");
-                ServiceOutcome::Forced
-            }
-            BodyEnd::Aborted => {
-                self.node.root.note_deadline_reached();
-                tracing::error!(service = %path, "service did not stop by its deadline: aborted");
-                ServiceOutcome::Aborted
-            }
+            BodyEnd::Aborted => match self.node.cut() {
+                Cut::Forced => {
+                    tracing::error!(service = %path, "service aborted by a second signal");
+                    ServiceOutcome::Forced
+                }
+                Cut::Deadline => {
+                    tracing::error!(service = %path, "service did not stop by its deadline: aborted");
+                    ServiceOutcome::Aborted
+                }
+            },
         }
     }
 }

@@ -415,10 +415,8 @@ impl SessionGuard {
     /// there is a panic); that the deadline cut it is noted on the tree all the same.
     #[cold]
     fn cut_at_deadline(&self) {
-        if let Some(node) = &self.node {
-            if node.sessions.is_aborted() && !node.cut_by_force() {
-                node.root.note_deadline_reached();
-            }
+        if let Some(node) = self.node.as_ref().filter(|node| node.sessions.is_aborted()) {
+            node.cut();
         }
     }
 

@@ -537,10 +537,13 @@ impl Sessions {
 }
 
 /// Adds `stats` to the entry of the same kind in `all`, or appends it.
+///
+/// Linear: for a handful of kinds (a folded group's); [`Totals`] sums a whole tree.
 pub(crate) fn merge_into(all: &mut Vec<SessionStats>, stats: &SessionStats) {
-    let mut totals = Totals::from(std::mem::take(all));
-    totals.add(stats);
-    *all = totals.into_vec();
+    match all.iter_mut().find(|known| known.kind == stats.kind) {
+        Some(known) => known.add(stats),
+        None => all.push(stats.clone()),
+    }
 }
 
 /// Session counts summed per kind, in the order the kinds were first seen; each addition

@@ -15,6 +15,15 @@ use crate::session::sessions::Sessions;
 use crate::sync::latch::Latch;
 use crate::tree::children::Children;
 
+/// What cut a node's work off at its abort (see [`Node::cut`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// A second signal, before the deadline.
+    Forced,
+    /// The deadline.
+    Deadline,
+}
+
 /// The root, or one service.
 ///
 /// `repr(C)` with `sessions` first: its admission gate, which every session of the scope
@@ -231,11 +240,13 @@ impl Node {
                 .map(|stats| stats.aborted)
                 .sum();
             if aborted > 0 {
-                if self.cut_by_force() {
-                    tracing::error!(scope = %self.describe(), aborted, "second signal: sessions aborted");
-                } else {
-                    self.root.note_deadline_reached();
-                    tracing::error!(scope = %self.describe(), aborted, "deadline reached: sessions aborted");
+                match self.cut() {
+                    Cut::Forced => {
+                        tracing::error!(scope = %self.describe(), aborted, "second signal: sessions aborted");
+                    }
+                    Cut::Deadline => {
+                        tracing::error!(scope = %self.describe(), aborted, "deadline reached: sessions aborted");
+                    }
                 }
             }
         }
@@ -285,6 +296,18 @@ impl Node {
         self.children.close();
         for child in self.children.live() {
             child.abort_subtree();
+        }
+    }
+
+    /// Something of this node was cut off by its abort: says whether a second signal did it
+    /// ([`Cut::Forced`]) or a deadline ([`Cut::Deadline`], noted on the tree, which makes the
+    /// exit code 124). The one place that decides between the two.
+    pub(crate) fn cut(&self) -> Cut {
+        if self.cut_by_force() {
+            Cut::Forced
+        } else {
+            self.root.note_deadline_reached();
+            Cut::Deadline
         }
     }
 
