@@ -38,6 +38,23 @@ pub enum SpawnError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A restart policy on a service built with [`Service::new`](crate::Service::new),
+    /// whose `FnOnce` body cannot be built a second time: build it with
+    /// [`Service::restartable`](crate::Service::restartable).
+    NotRestartable {
+        /// The service's name.
+        service: String,
+        /// The policy it was given.
+        restart: crate::Restart,
+    },
+    /// A restart policy that cannot apply (a zero window, a backoff whose first delay is
+    /// above its cap).
+    InvalidPolicy {
+        /// The service's name.
+        service: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for SpawnError {
@@ -61,6 +78,15 @@ impl fmt::Display for SpawnError {
             ),
             Self::InvalidName { name, reason } => {
                 write!(f, "invalid service name {name:?}: {reason}")
+            }
+            Self::NotRestartable { service, restart } => write!(
+                f,
+                "service {service:?} has restart policy {:?} but was built with \
+                 `Service::new`, whose body runs once: build it with `Service::restartable`",
+                restart.as_str()
+            ),
+            Self::InvalidPolicy { service, reason } => {
+                write!(f, "invalid restart policy for service {service:?}: {reason}")
             }
         }
     }

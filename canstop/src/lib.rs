@@ -107,13 +107,16 @@ pub use error::{SessionError, SpawnError, StartError};
 pub use lifecycle::trigger::{Signal, Trigger};
 pub use outcome::{BodyResult, MainResult};
 pub use report::{
-    exit_code, FoldedServices, MainExitCode, MainOutcome, Report, ServiceOutcome, ServiceReport,
-    SessionStats, KEPT_STOPPED,
+    exit_code, Failure, FoldedServices, MainExitCode, MainOutcome, Report, ServiceOutcome,
+    ServiceReport, SessionStats, FAILURES_KEPT, KEPT_STOPPED,
 };
 pub use root::duration::{parse_duration, DurationError};
 pub use root::{Root, DEFAULT_TIMEOUT, TIMEOUT_ENV};
 pub use scope::{scope, shutdown, spawn, spawn_blocking, start, Scope};
-pub use service::{Service, ServiceHandle, StartWithCanstop};
+pub use service::{
+    Escalate, Restart, Service, ServiceHandle, StartWithCanstop, Strategy, DEFAULT_MAX_RESTARTS,
+    DEFAULT_WITHIN,
+};
 pub use session::kind::SessionKind;
 pub use session::{FutureBody, IntoSession, Session, SessionBody, SessionHandle, SpawnWithCanstop};
 pub use shutdown::Shutdown;

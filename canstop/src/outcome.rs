@@ -35,6 +35,13 @@ pub trait BodyResult: Send + 'static {
     /// `None` for success, or the error's message (without consuming the value).
     fn failure(&self) -> Option<String>;
 
+    /// Whether the failure is an [`Escalate`](crate::Escalate), which skips a service's
+    /// restarts (see its docs for the error types where it is recognised).
+    #[doc(hidden)]
+    fn escalates(&self) -> bool {
+        false
+    }
+
     /// `Ok` for success, or the error's message.
     fn into_result(self) -> Result<(), String>
     where
@@ -107,6 +114,13 @@ impl<T: Send + 'static, E: fmt::Display + Send + 'static> BodyResult for Result<
         // `{:#}` shows the whole chain for anyhow-style errors and is plain Display elsewhere.
         self.as_ref().err().map(|error| format!("{error:#}"))
     }
+
+    #[inline]
+    fn escalates(&self) -> bool {
+        self.as_ref()
+            .err()
+            .is_some_and(crate::service::escalate::escalates)
+    }
 }
 
 /// The return types `main`'s body may have: `()`, `Result<(), E>` where `E: Debug`, as for
@@ -169,16 +183,24 @@ impl<E: fmt::Debug + 'static> MainResult for Result<(), E> {
 pub(crate) enum Ended {
     Ok,
     Failed(String),
+    /// Failed with an [`Escalate`](crate::Escalate): no restart.
+    Escalated(String),
     Panicked(String),
 }
 
 impl Ended {
-    pub(crate) fn from_result(result: Result<Result<(), String>, String>) -> Self {
-        match result {
-            Ok(Ok(())) => Self::Ok,
-            Ok(Err(error)) => Self::Failed(error),
-            Err(panic) => Self::Panicked(panic),
+    /// How a body that returned `output` ended.
+    pub(crate) fn of<R: BodyResult>(output: &R) -> Self {
+        match output.failure() {
+            None => Self::Ok,
+            Some(error) if output.escalates() => Self::Escalated(error),
+            Some(error) => Self::Failed(error),
         }
+    }
+
+    /// Whether it is an error or a panic.
+    pub(crate) fn is_failure(&self) -> bool {
+        !matches!(self, Self::Ok)
     }
 }
 

@@ -62,6 +62,22 @@ pub enum Trigger {
         /// The panic's message.
         message: String,
     },
+    /// A service failed more often than its restart policy allows: more than
+    /// `max_restarts` times within `within` (see [`Service::max_restarts`]), and no ancestor
+    /// restarts. `last` is its last failure: an error, `panicked: ...`, or, when a child's
+    /// failure escalated to it, that child's (so the message names the chain).
+    ///
+    /// [`Service::max_restarts`]: crate::Service::max_restarts
+    ServiceGaveUp {
+        /// The service's path in the tree.
+        service: String,
+        /// How many times it failed within the window.
+        failures: usize,
+        /// The window.
+        within: std::time::Duration,
+        /// The last failure's message.
+        last: String,
+    },
     /// `main`'s body returned an error.
     MainFailed {
         /// The error, as `Debug` shows it.
@@ -102,6 +118,7 @@ impl Trigger {
             self,
             Self::ServiceFailed { .. }
                 | Self::ServicePanicked { .. }
+                | Self::ServiceGaveUp { .. }
                 | Self::MainFailed { .. }
                 | Self::MainPanicked { .. }
         )
@@ -118,6 +135,16 @@ impl fmt::Display for Trigger {
             Self::ServicePanicked { service, message } => {
                 write!(f, "service {service:?} panicked: {}", Escaped(message))
             }
+            Self::ServiceGaveUp {
+                service,
+                failures,
+                within,
+                last,
+            } => write!(
+                f,
+                "service {service:?} failed {failures} times within {within:?}: {}",
+                Escaped(last)
+            ),
             Self::MainFailed { error } => write!(f, "main returned an error: {}", Escaped(error)),
             Self::MainPanicked { message } => write!(f, "main panicked: {}", Escaped(message)),
             Self::Requested { location } => write!(f, "canstop::shutdown() at {location}"),

@@ -83,6 +83,47 @@ pub struct ServiceReport {
     pub folded: Vec<FoldedServices>,
     /// The sessions that ran in its scope, per kind.
     pub sessions: Vec<SessionStats>,
+    /// How many times its restart policy started it again.
+    pub restarts: u64,
+    /// The early ends its restart policy handled (each led to a restart, or to giving up):
+    /// the last [`FAILURES_KEPT`] of them.
+    pub failures: Vec<Failure>,
+    /// How many early ends its restart policy handled in all (`failures` keeps the last few).
+    pub failure_count: u64,
+    /// Whether its failure escalated: to the nearest ancestor that restarts, or as the
+    /// shutdown's trigger (a `Never` policy, too many failures within the window, or an
+    /// [`Escalate`](crate::Escalate) error).
+    pub escalated: bool,
+}
+
+/// How many of a service's handled failures its report keeps (the last ones; the count is
+/// exact).
+pub const FAILURES_KEPT: usize = 8;
+
+/// One instance of a service that ended before it was told to stop, handled by its restart
+/// policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Failure {
+    /// When it ended, from the service's start.
+    pub at: Duration,
+    /// How long that instance had run.
+    pub ran_for: Duration,
+    /// How it ended: the error, `panicked: <message>`, or `returned Ok before being told to
+    /// stop` (under `restart = "always"`).
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "at {:?} (after running {:?}): {}",
+            self.at,
+            self.ran_for,
+            Escaped(&self.message)
+        )
+    }
 }
 
 /// How a service's body ended.
@@ -115,12 +156,22 @@ pub enum ServiceOutcome {
     /// Its task did not get to run by the deadline (a worker thread blocked in synchronous
     /// code, for instance); it was given up on.
     Unresponsive,
+    /// It was waiting to be restarted (its last instance had failed, and its restart policy
+    /// had scheduled a restart) when it was told to stop: the restart was cancelled. Clean:
+    /// the failure was handled, and is in [`ServiceReport::failures`].
+    RestartCancelled {
+        /// How its last instance ended.
+        last: String,
+    },
 }
 
 impl ServiceOutcome {
-    /// Stopped or ended early with `Ok`.
+    /// Stopped, ended early with `Ok`, or stopped while waiting to restart.
     pub fn is_clean(&self) -> bool {
-        matches!(self, Self::Stopped | Self::EndedEarly)
+        matches!(
+            self,
+            Self::Stopped | Self::EndedEarly | Self::RestartCancelled { .. }
+        )
     }
 
     /// Aborted (at a deadline or by a second signal) or given up on.
@@ -442,17 +493,26 @@ impl Report {
 
     /// Every error and panic of a service, as `(path, message)`: all of them, not only the
     /// one that triggered the shutdown.
+    ///
+    /// A restarted service gives each handled failure it kept ([`ServiceReport::failures`]),
+    /// then its final outcome's error when that is not the last of them.
     pub fn service_errors(&self) -> Vec<(String, String)> {
-        self.all_services()
-            .into_iter()
-            .filter_map(|service| match &service.outcome {
-                ServiceOutcome::Failed { error, .. } => Some((service.path.clone(), error.clone())),
-                ServiceOutcome::Panicked { message, .. } => {
-                    Some((service.path.clone(), format!("panicked: {message}")))
-                }
-                _ => None,
-            })
-            .collect()
+        let mut errors = Vec::new();
+        for service in self.all_services() {
+            let path = &service.path;
+            for failure in &service.failures {
+                errors.push((path.clone(), failure.message.clone()));
+            }
+            let last = match &service.outcome {
+                ServiceOutcome::Failed { error, .. } => error.clone(),
+                ServiceOutcome::Panicked { message, .. } => format!("panicked: {message}"),
+                _ => continue,
+            };
+            if service.failures.last().map(|failure| &failure.message) != Some(&last) {
+                errors.push((path.clone(), last));
+            }
+        }
+        errors
     }
 
     /// Every folded group of services in the tree (see [`Report::folded`]).
@@ -543,6 +603,23 @@ fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usi
         None => {}
     }
     writeln!(f)?;
+    if service.failure_count > 0 {
+        write!(
+            f,
+            "{indent}  restarted {} times; {} failures",
+            service.restarts, service.failure_count
+        )?;
+        if service.failure_count > service.failures.len() as u64 {
+            write!(f, " (the last {} kept)", service.failures.len())?;
+        }
+        if service.escalated {
+            write!(f, "; gave up: the failure escalated")?;
+        }
+        writeln!(f)?;
+        for failure in &service.failures {
+            writeln!(f, "{indent}    failure {failure}")?;
+        }
+    }
     for child in &service.children {
         write_service(f, child, depth + 1)?;
     }
@@ -610,6 +687,11 @@ impl fmt::Display for ServiceOutcome {
             Self::Unresponsive => {
                 f.write_str("UNRESPONSIVE (still running when the report was made: given up on)")
             }
+            Self::RestartCancelled { last } => write!(
+                f,
+                "stopped while waiting to restart (its last instance: {})",
+                Escaped(last)
+            ),
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::process::signals;
 use crate::process::watchdog::Watchdog;
 use crate::report::{FoldedServices, MainOutcome, Report, ServiceReport};
 use crate::root::duration::parse_duration;
+use crate::service::policy::Strategy;
 use crate::session::sessions::Totals;
 use crate::tree::context;
 use crate::tree::node::{Cut, Node};
@@ -87,6 +88,7 @@ pub struct Root {
     signals: bool,
     stop_when_body_returns: bool,
     runtime: RuntimeKind,
+    strategy: Strategy,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -112,7 +114,16 @@ impl Root {
             signals: true,
             stop_when_body_returns: false,
             runtime: RuntimeKind::MultiThread { workers: None },
+            strategy: Strategy::OneForOne,
         }
+    }
+
+    /// How `main`'s services restart together when one of them is restarted (default
+    /// [`Strategy::OneForOne`]: only the one that failed). See [`Strategy`].
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
     }
 
     /// The tree's drain timeout: how long after the trigger everything has to stop.
@@ -222,7 +233,7 @@ impl Root {
             return Err(StartError::NoTimer);
         }
         let shared = RootShared::new(timeout, runtime);
-        let root = Node::root(shared.clone());
+        let root = Node::root(shared.clone(), self.strategy);
         let mut guard = AbortOnDrop {
             root: root.clone(),
             finished: false,
@@ -452,9 +463,14 @@ where
 /// `main`'s body returned: an error or a panic is the trigger (unless one came first) and is
 /// kept in the report either way.
 fn judge_main(root: &Node, result: Result<Result<(), String>, String>) -> MainOutcome {
-    match Ended::from_result(result) {
+    let ended = match result {
+        Ok(Ok(())) => Ended::Ok,
+        Ok(Err(error)) => Ended::Failed(error),
+        Err(panic) => Ended::Panicked(panic),
+    };
+    match ended {
         Ended::Ok => MainOutcome::Returned,
-        Ended::Failed(error) => {
+        Ended::Failed(error) | Ended::Escalated(error) => {
             tracing::error!(%error, "main returned an error");
             root.root.trigger(Trigger::MainFailed {
                 error: error.clone(),

@@ -1,10 +1,28 @@
 //! Services: long-lived work that lives as long as its parent, and its supervision.
+//!
+//! - this file: [`Service`] (what to run and how it is supervised) and [`ServiceHandle`];
+//! - [`supervisor`]: the task that runs one service: its instances, their restarts, its stop
+//!   and its report to the parent;
+//! - [`policy`]: [`Restart`], [`Strategy`] and the intensity window;
+//! - [`backoff`]: the delay before a restart;
+//! - [`escalate`]: [`Escalate`], and the inbox where a child's failure reaches a restarting
+//!   ancestor;
+//! - [`record`]: the restarts and failures the report shows.
+
+pub(crate) mod backoff;
+pub(crate) mod escalate;
+pub(crate) mod policy;
+pub(crate) mod record;
+mod supervisor;
+
+pub use escalate::Escalate;
+pub use policy::{Restart, Strategy, DEFAULT_MAX_RESTARTS, DEFAULT_WITHIN};
 
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -12,14 +30,38 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use crate::error::SpawnError;
-use crate::lifecycle::trigger::Trigger;
-use crate::outcome::{catching, BodyResult, Ended};
-use crate::report::ServiceOutcome;
+use crate::outcome::{BodyResult, Ended};
+use crate::service::backoff::Backoff;
+use crate::service::policy::Policy;
 use crate::shutdown::Shutdown;
-use crate::tree::context;
-use crate::tree::node::{Cut, Node};
+use crate::tree::node::{Node, Supervision};
 
-type BoxedBody = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+type BoxedBody = Pin<Box<dyn Future<Output = Ended> + Send>>;
+
+/// How a service builds its body: once, or once per instance (restartable).
+enum Body {
+    Once(Option<Box<dyn FnOnce(Shutdown) -> BoxedBody + Send>>),
+    Factory(Box<dyn FnMut(Shutdown) -> BoxedBody + Send>),
+}
+
+impl Body {
+    /// The next instance's body; `None` for a second instance of a `FnOnce` body (refused at
+    /// the start: see [`Service::restart`]).
+    fn make(&mut self, shutdown: Shutdown) -> Option<BoxedBody> {
+        match self {
+            Self::Once(once) => once.take().map(|make| make(shutdown)),
+            Self::Factory(factory) => Some(factory(shutdown)),
+        }
+    }
+}
+
+fn boxed<Fut>(future: Fut) -> BoxedBody
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: BodyResult,
+{
+    Box::pin(async move { Ended::of(&future.await) })
+}
 
 /// A service, ready to be started with [`canstop::start`](crate::start) or
 /// [`Scope::start`](crate::Scope::start).
@@ -60,26 +102,178 @@ pub struct Service {
     name: Cow<'static, str>,
     timeout: Option<Duration>,
     cancel_on_stop: bool,
-    body: Box<dyn FnOnce(Shutdown) -> BoxedBody + Send>,
+    policy: Policy,
+    strategy: Strategy,
+    body: Body,
 }
 
 impl Service {
-    /// A service named `name` running `body`, which gets the service's [`Shutdown`].
+    /// A service named `name` running `body`, which gets the service's [`Shutdown`]. It runs
+    /// once: to restart it, build it with [`restartable`](Self::restartable).
     pub fn new<F, Fut>(name: impl Into<Cow<'static, str>>, body: F) -> Self
     where
         F: FnOnce(Shutdown) -> Fut + Send + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: BodyResult,
     {
+        Self::with_body(
+            name,
+            Body::Once(Some(Box::new(move |shutdown| boxed(body(shutdown))))),
+        )
+    }
+
+    /// A service named `name` whose every instance is built by `factory`: one that can be
+    /// restarted. Set its policy with [`restart`](Self::restart) (without one it runs once,
+    /// as [`new`](Self::new)'s).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use canstop::{Restart, Root, Service, Shutdown};
+    ///
+    /// let attempts = Arc::new(AtomicU32::new(0));
+    /// let counted = attempts.clone();
+    /// let report = Root::new()
+    ///     .signals(false)
+    ///     .run(async move {
+    ///         let worker = Service::restartable("worker", move |shutdown: Shutdown| {
+    ///             let attempt = counted.fetch_add(1, Ordering::SeqCst);
+    ///             async move {
+    ///                 if attempt < 2 {
+    ///                     return Err("upstream refused");
+    ///                 }
+    ///                 shutdown.shutdown_tree(); // the third instance is healthy: stop
+    ///                 shutdown.requested().await;
+    ///                 Ok(())
+    ///             }
+    ///         })
+    ///         .restart(Restart::OnFailure)
+    ///         .backoff(Duration::from_millis(100), Duration::from_secs(5));
+    ///         canstop::start(worker)?;
+    ///         Ok::<(), canstop::SpawnError>(())
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// let worker = report.service("worker").unwrap();
+    /// assert_eq!(worker.restarts, 2);
+    /// assert_eq!(worker.failures[0].message, "upstream refused");
+    /// assert!(report.is_clean()); // the failures were handled
+    /// # }
+    /// ```
+    pub fn restartable<F, Fut>(name: impl Into<Cow<'static, str>>, mut factory: F) -> Self
+    where
+        F: FnMut(Shutdown) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: BodyResult,
+    {
+        Self::with_body(
+            name,
+            Body::Factory(Box::new(move |shutdown| boxed(factory(shutdown)))),
+        )
+    }
+
+    fn with_body(name: impl Into<Cow<'static, str>>, body: Body) -> Self {
         Self {
             name: name.into(),
             timeout: None,
             cancel_on_stop: false,
-            body: Box::new(move |shutdown| {
-                let future = body(shutdown);
-                Box::pin(async move { future.await.into_result() })
-            }),
+            policy: Policy::default(),
+            strategy: Strategy::OneForOne,
+            body,
         }
+    }
+
+    /// Its restart policy (default [`Restart::Never`]): whether an instance that ended
+    /// before the service was told to stop is replaced by a new one, built by the factory
+    /// given to [`restartable`](Self::restartable).
+    ///
+    /// A restart builds a new body; the failed instance's sessions keep running, tracked and
+    /// counted in the same scope, and its child services are stopped (each within its own
+    /// timeout) before the new instance starts. An end after the stop request is never
+    /// restarted, and a stop request during the backoff cancels the pending restart at once
+    /// ([`ServiceOutcome::RestartCancelled`](crate::ServiceOutcome::RestartCancelled)).
+    ///
+    /// # Errors
+    ///
+    /// A policy other than `Never` on a service built with [`new`](Self::new) (a `FnOnce`
+    /// body, which cannot be built twice) makes [`canstop::start`](crate::start) return
+    /// [`SpawnError::NotRestartable`].
+    #[must_use = "the builder returns the configured service: start that one"]
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.policy.restart = restart;
+        self
+    }
+
+    /// Its intensity limit (default [`DEFAULT_MAX_RESTARTS`] = 3): beyond `max_restarts`
+    /// restarts within [`within`](Self::within), the service fails for good and its failure
+    /// escalates (to the nearest ancestor that restarts, else as the shutdown's trigger,
+    /// [`Trigger::ServiceGaveUp`](crate::Trigger::ServiceGaveUp)). Zero escalates at the first
+    /// failure.
+    #[must_use = "the builder returns the configured service: start that one"]
+    pub fn max_restarts(mut self, max_restarts: u32) -> Self {
+        self.policy.max_restarts = max_restarts;
+        self
+    }
+
+    /// The window of the intensity limit (default [`DEFAULT_WITHIN`] = 10 s); an instance
+    /// that stayed up this long also resets the backoff to its first delay.
+    ///
+    /// # Errors
+    ///
+    /// Zero makes [`canstop::start`](crate::start) return [`SpawnError::InvalidPolicy`].
+    #[must_use = "the builder returns the configured service: start that one"]
+    pub fn within(mut self, within: Duration) -> Self {
+        self.policy.within = within;
+        self
+    }
+
+    /// The delay before a restart (default 100 ms up to 30 s): before the `n`-th restart in
+    /// a row (from 0), `min(cap, first × 2ⁿ)`, less a random jitter of up to 20 % (so never
+    /// above the curve, and services that failed together do not restart in lockstep). It
+    /// goes back to `first` once an instance has stayed up for [`within`](Self::within).
+    ///
+    /// # Errors
+    ///
+    /// `first` above `cap` makes [`canstop::start`](crate::start) return
+    /// [`SpawnError::InvalidPolicy`].
+    #[must_use = "the builder returns the configured service: start that one"]
+    pub fn backoff(mut self, first: Duration, cap: Duration) -> Self {
+        self.policy.backoff = Backoff { first, cap };
+        self
+    }
+
+    /// How this service's own children restart together (default
+    /// [`Strategy::OneForOne`]); see [`Strategy`].
+    #[must_use = "the builder returns the configured service: start that one"]
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Refuses a policy that cannot apply.
+    fn check_policy(&self) -> Result<(), SpawnError> {
+        let invalid = |reason: &'static str| {
+            Err(SpawnError::InvalidPolicy {
+                service: self.name.to_string(),
+                reason,
+            })
+        };
+        let policy = &self.policy;
+        if policy.restart != Restart::Never && matches!(self.body, Body::Once(_)) {
+            return Err(SpawnError::NotRestartable {
+                service: self.name.to_string(),
+                restart: policy.restart,
+            });
+        }
+        if policy.within.is_zero() {
+            return invalid("`within` is zero: no window to count restarts in");
+        }
+        if policy.backoff.first > policy.backoff.cap {
+            return invalid("the backoff's first delay is above its cap");
+        }
+        Ok(())
     }
 
     /// Its own stop deadline: from its stop request, its body, sessions and children get this
@@ -111,6 +305,8 @@ impl fmt::Debug for Service {
             .field("name", &self.name)
             .field("timeout", &self.timeout)
             .field("cancel_on_stop", &self.cancel_on_stop)
+            .field("restart", &self.policy.restart)
+            .field("strategy", &self.strategy)
             .finish_non_exhaustive()
     }
 }
@@ -197,222 +393,26 @@ fn validate_name(name: &str) -> Result<(), SpawnError> {
 
 pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHandle, SpawnError> {
     validate_name(&service.name)?;
+    service.check_policy()?;
     let path = parent.child_path(&service.name);
+    let supervision = Supervision {
+        timeout: service.timeout,
+        restart: service.policy.restart,
+        strategy: service.strategy,
+    };
     let Some((id, node)) = parent
         .children
-        .admit(|| parent.child(service.name.to_string(), path, service.timeout))
+        .admit(|| parent.child(service.name.to_string(), path, supervision))
     else {
         return Err(SpawnError::Closed {
             scope: parent.describe(),
         });
     };
     let span = tracing::info_span!("service", name = %node.path);
-    let supervisor = Supervisor {
-        node: node.clone(),
-        parent: parent.clone(),
-        id,
-    };
+    let supervisor = supervisor::Supervisor::new(node.clone(), parent.clone(), id);
     node.root
         .runtime
         .spawn(supervisor.run(service).instrument(span));
     Ok(ServiceHandle { node })
 }
 
-/// Runs one service: its body, then its stop, then its report to the parent.
-struct Supervisor {
-    node: Arc<Node>,
-    parent: Arc<Node>,
-    id: usize,
-}
-
-/// Keeps the parent's drain waiting until this service has reported, or until its task is
-/// dropped (aborted, or its runtime shut down).
-impl Drop for Supervisor {
-    fn drop(&mut self) {
-        self.parent.children.leave();
-    }
-}
-
-/// How the body part of a service ended.
-enum BodyEnd {
-    Returned { ended: Ended, early: bool },
-    DroppedAtStop,
-    Aborted,
-}
-
-impl BodyEnd {
-    /// The body's `Drop` panicked after it ended this way: it is reported as panicked (a
-    /// deadline it passed is still noted by [`Supervisor::judge`]'s caller).
-    fn drop_panicked(self, message: String) -> Self {
-        let early = matches!(self, Self::Returned { early: true, .. });
-        match self {
-            // A panic during the poll is the first thing that went wrong: keep it.
-            Self::Returned {
-                ended: Ended::Panicked(first),
-                early,
-            } => Self::Returned {
-                ended: Ended::Panicked(first),
-                early,
-            },
-            Self::Returned {
-                ended: Ended::Failed(error),
-                ..
-            } => Self::Returned {
-                ended: Ended::Panicked(format!(
-                    "while being dropped (after returning the error {error:?}): {message}"
-                )),
-                early,
-            },
-            _ => Self::Returned {
-                ended: Ended::Panicked(format!("while being dropped: {message}")),
-                early,
-            },
-        }
-    }
-}
-
-impl Supervisor {
-    async fn run(self, service: Service) {
-        let node = &self.node;
-        tracing::debug!(service = %node.path, "service started");
-        let end = self.run_body(service).await;
-        node.set_outcome(self.judge(end));
-        let stop = node.request_stop();
-        node.drain().await;
-        node.set_stopped(stop.requested_at);
-        let report = node.report();
-        tracing::debug!(service = %node.path, outcome = %report.outcome, "service stopped");
-        self.parent.children.finish(self.id, report);
-    }
-
-    /// Builds, polls and drops the body, each step with the service as the current scope and
-    /// panics caught: a body that panics while being built, polled or dropped is a panicked
-    /// service, never a dead supervisor.
-    async fn run_body(&self, service: Service) -> BodyEnd {
-        let node = &self.node;
-        let mut scope = Some(node.clone());
-        let shutdown = Shutdown::new(node.clone());
-        let make = service.body;
-        let made = {
-            let _in = context::enter(&mut scope);
-            catching(move || make(shutdown))
-        };
-        let mut body = match made {
-            Ok(body) => body,
-            Err(message) => {
-                return BodyEnd::Returned {
-                    ended: Ended::Panicked(message),
-                    early: !node.token.is_cancelled(),
-                }
-            }
-        };
-        let end = {
-            let mut poll = pin!(std::future::poll_fn(|cx| {
-                let _in = context::enter(&mut scope);
-                catching(|| body.as_mut().poll(cx))
-                    .map_or_else(|panic| Poll::Ready(Err(panic)), |polled| polled.map(Ok))
-            }));
-            Self::watch(node, service.cancel_on_stop, &mut poll).await
-        };
-        let dropped = {
-            let _in = context::enter(&mut scope);
-            catching(move || drop(body))
-        };
-        match dropped {
-            Ok(()) => end,
-            Err(message) => {
-                if matches!(end, BodyEnd::Aborted) {
-                    // Reported as panicked; the deadline that aborted it is noted all the same.
-                    node.cut();
-                }
-                end.drop_panicked(message)
-            }
-        }
-    }
-
-    /// Polls the body until it returns, or until its stop (a body that takes no `Shutdown`)
-    /// or its deadline.
-    async fn watch<F>(node: &Node, cancel_on_stop: bool, body: &mut Pin<&mut F>) -> BodyEnd
-    where
-        F: Future<Output = Result<Result<(), String>, String>>,
-    {
-        tokio::select! {
-            biased;
-            result = body.as_mut() => {
-                return BodyEnd::Returned {
-                    ended: Ended::from_result(result),
-                    early: !node.token.is_cancelled(),
-                };
-            }
-            () = node.token.cancelled() => {}
-        }
-        if cancel_on_stop {
-            return BodyEnd::DroppedAtStop;
-        }
-        tokio::select! {
-            biased;
-            result = body.as_mut() => BodyEnd::Returned { ended: Ended::from_result(result), early: false },
-            () = node.until_abort() => BodyEnd::Aborted,
-        }
-    }
-
-    /// A failure before the service was told to stop is news: it triggers the shutdown.
-    fn escalate_if(&self, early: bool, trigger: Trigger) {
-        if early {
-            self.node.root.trigger(trigger);
-        }
-    }
-
-    /// Turns the body's end into an outcome; an early error or panic triggers the shutdown.
-    fn judge(&self, end: BodyEnd) -> ServiceOutcome {
-        let path = &self.node.path;
-        match end {
-            BodyEnd::Returned {
-                ended: Ended::Ok,
-                early: true,
-            } => {
-                tracing::warn!(service = %path, "service ended before it was told to stop");
-                ServiceOutcome::EndedEarly
-            }
-            BodyEnd::Returned {
-                ended: Ended::Ok,
-                early: false,
-            }
-            | BodyEnd::DroppedAtStop => ServiceOutcome::Stopped,
-            BodyEnd::Returned {
-                ended: Ended::Failed(error),
-                early,
-            } => {
-                tracing::error!(service = %path, %error, early, "service failed");
-                let trigger = Trigger::ServiceFailed {
-                    service: path.clone(),
-                    error: error.clone(),
-                };
-                self.escalate_if(early, trigger);
-                ServiceOutcome::Failed { error, early }
-            }
-            BodyEnd::Returned {
-                ended: Ended::Panicked(message),
-                early,
-            } => {
-                tracing::error!(service = %path, %message, early, "service panicked");
-                let trigger = Trigger::ServicePanicked {
-                    service: path.clone(),
-                    message: message.clone(),
-                };
-                self.escalate_if(early, trigger);
-                ServiceOutcome::Panicked { message, early }
-            }
-            BodyEnd::Aborted => match self.node.cut() {
-                Cut::Forced => {
-                    tracing::error!(service = %path, "service aborted by a second signal");
-                    ServiceOutcome::Forced
-                }
-                Cut::Deadline => {
-                    tracing::error!(service = %path, "service did not stop by its deadline: aborted");
-                    ServiceOutcome::Aborted
-                }
-            },
-        }
-    }
-}

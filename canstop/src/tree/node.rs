@@ -11,6 +11,9 @@ use tokio_util::sync::CancellationToken;
 use crate::lifecycle::grace::Graces;
 use crate::lifecycle::shared::{deadline_after, RootShared, StopInfo};
 use crate::report::{ServiceOutcome, ServiceReport};
+use crate::service::escalate::Inbox;
+use crate::service::policy::{Restart, Strategy};
+use crate::service::record::Record;
 use crate::session::sessions::Sessions;
 use crate::sync::latch::Latch;
 use crate::tree::children::Children;
@@ -57,10 +60,27 @@ pub(crate) struct Node {
     /// From its stop request until it had fully stopped, once it has.
     stopped_in: OnceLock<Duration>,
     pub(crate) children: Children,
+    /// Its restart policy (`Never` for the root): whether a child's failure that escalates
+    /// stops here.
+    pub(crate) restart: Restart,
+    /// How it restarts its children.
+    pub(crate) strategy: Strategy,
+    /// A child's failure that escalated to this node's current instance.
+    pub(crate) inbox: Inbox,
+    /// Its restarts and handled failures.
+    pub(crate) record: Record,
+}
+
+/// How a new child node is supervised.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Supervision {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) restart: Restart,
+    pub(crate) strategy: Strategy,
 }
 
 impl Node {
-    pub(crate) fn root(root: Arc<RootShared>) -> Arc<Self> {
+    pub(crate) fn root(root: Arc<RootShared>, strategy: Strategy) -> Arc<Self> {
         let node = Arc::new(Self {
             name: String::new(),
             path: String::new(),
@@ -75,6 +95,10 @@ impl Node {
             stopped_in: OnceLock::new(),
             sessions: Sessions::new(),
             children: Children::default(),
+            restart: Restart::Never,
+            strategy,
+            inbox: Inbox::default(),
+            record: Record::default(),
         });
         node.root.set_tree(&node);
         node
@@ -87,7 +111,7 @@ impl Node {
         self: &Arc<Self>,
         name: String,
         path: String,
-        timeout: Option<Duration>,
+        supervision: Supervision,
     ) -> Arc<Self> {
         Arc::new(Self {
             name,
@@ -97,16 +121,20 @@ impl Node {
             token: self.token.child_token(),
             stopping: Latch::new(self.stopping.is_set()),
             abort: self.abort.child_token(),
-            timeout,
+            timeout: supervision.timeout,
             stop: OnceLock::new(),
             outcome: OnceLock::new(),
             stopped_in: OnceLock::new(),
             sessions: Sessions::new(),
             children: Children::default(),
+            restart: supervision.restart,
+            strategy: supervision.strategy,
+            inbox: Inbox::default(),
+            record: Record::default(),
         })
     }
 
-    fn parent(&self) -> Option<Arc<Node>> {
+    pub(crate) fn parent(&self) -> Option<Arc<Node>> {
         self.parent.as_ref().and_then(Weak::upgrade)
     }
 
@@ -335,6 +363,7 @@ impl Node {
     /// stopping, what is known (a body that never ended is `Unresponsive`).
     pub(crate) fn report(&self) -> ServiceReport {
         let (children, folded) = self.children.reports();
+        let record = self.record.snapshot();
         ServiceReport {
             name: self.name.clone(),
             path: self.path.clone(),
@@ -347,6 +376,10 @@ impl Node {
             children,
             folded,
             sessions: self.sessions.stats(),
+            restarts: record.restarts,
+            failures: record.failures,
+            failure_count: record.failure_count,
+            escalated: record.escalated,
         }
     }
 

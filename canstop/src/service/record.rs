@@ -1,0 +1,74 @@
+//! What a service's supervision did, as its report shows it: restarts and handled failures.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::report::{Failure, FAILURES_KEPT};
+use crate::sync::locking::lock;
+
+/// The restarts and handled failures of one service, kept on its node so that a report made
+/// at any moment (the watchdog's, too) shows them.
+#[derive(Debug, Default)]
+pub(crate) struct Record {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Inner {
+    restarts: u64,
+    failures: VecDeque<Failure>,
+    failure_count: u64,
+    escalated: bool,
+}
+
+/// A copy of the record for a report.
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    pub(crate) restarts: u64,
+    pub(crate) failures: Vec<Failure>,
+    pub(crate) failure_count: u64,
+    pub(crate) escalated: bool,
+}
+
+impl Record {
+    /// An early end handled by the restart policy.
+    pub(crate) fn failed(&self, at: Duration, ran_for: Duration, message: String) {
+        let mut inner = lock(&self.inner);
+        inner.failure_count += 1;
+        if inner.failures.len() == FAILURES_KEPT {
+            inner.failures.pop_front();
+        }
+        inner.failures.push_back(Failure {
+            at,
+            ran_for,
+            message,
+        });
+    }
+
+    /// A new instance was started; returns the restart's number (from 1).
+    pub(crate) fn restarted(&self) -> u64 {
+        let mut inner = lock(&self.inner);
+        inner.restarts += 1;
+        inner.restarts
+    }
+
+    /// The service's failure escalated.
+    pub(crate) fn escalated(&self) {
+        lock(&self.inner).escalated = true;
+    }
+
+    pub(crate) fn restarts(&self) -> u64 {
+        lock(&self.inner).restarts
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let inner = lock(&self.inner).clone();
+        Snapshot {
+            restarts: inner.restarts,
+            failures: inner.failures.into(),
+            failure_count: inner.failure_count,
+            escalated: inner.escalated,
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The task that runs one service: its instances (built, polled and dropped with panics
+//! caught), the restarts its policy allows, then its stop, its drain and its report to the
+//! parent.
+//!
+//! # Guarantees
+//!
+//! - No instance is built after the service was told to stop: the stop request is checked
+//!   after the backoff and right before the body is built, with no `.await` in between.
+//! - A stop request during a backoff ends it at once (the restart is cancelled).
+//! - The failed instance's child services have stopped (each within its own timeout) before
+//!   the next instance starts; its sessions keep running in the same scope, counted as ever.
+//! - A failure the policy does not absorb escalates exactly once: to the nearest ancestor
+//!   that restarts and is not stopping (its current instance fails with this failure as its
+//!   error), else as the shutdown's trigger.
+
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::task::Poll;
+
+use tokio::time::Instant;
+
+use crate::lifecycle::trigger::Trigger;
+use crate::outcome::{catching, Ended};
+use crate::report::ServiceOutcome;
+use crate::service::backoff;
+use crate::service::policy::{Intensity, Restart};
+use crate::service::Service;
+use crate::shutdown::Shutdown;
+use crate::tree::context;
+use crate::tree::node::{Cut, Node};
+
+/// Runs one service (see the [module docs](self)).
+pub(crate) struct Supervisor {
+    node: Arc<Node>,
+    parent: Arc<Node>,
+    id: usize,
+}
+
+/// Keeps the parent's drain waiting until this service has reported, or until its task is
+/// dropped (aborted, or its runtime shut down).
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.parent.children.leave();
+    }
+}
+
+/// How one instance's body ended.
+enum BodyEnd {
+    /// It returned (or panicked, or a child's failure escalated to it); `early` when that
+    /// happened before the service was told to stop.
+    Returned { ended: Ended, early: bool },
+    /// It takes no `Shutdown` and was dropped at the stop.
+    DroppedAtStop,
+    /// It was dropped at the deadline or by a second signal.
+    Aborted,
+}
+
+impl BodyEnd {
+    /// The body's `Drop` panicked after it ended this way: it is reported as panicked (a
+    /// deadline it passed is still noted by the caller).
+    fn drop_panicked(self, message: String) -> Self {
+        let early = matches!(self, Self::Returned { early: true, .. });
+        let ended = match self {
+            // A panic during the poll is the first thing that went wrong: keep it.
+            Self::Returned {
+                ended: Ended::Panicked(first),
+                ..
+            } => Ended::Panicked(first),
+            Self::Returned {
+                ended: Ended::Failed(error) | Ended::Escalated(error),
+                ..
+            } => Ended::Panicked(format!(
+                "while being dropped (after returning the error {error:?}): {message}"
+            )),
+            _ => Ended::Panicked(format!("while being dropped: {message}")),
+        };
+        Self::Returned { ended, early }
+    }
+}
+
+/// How an ended instance is described in the report and in an escalation.
+fn describe(ended: &Ended) -> String {
+    match ended {
+        Ended::Ok => "returned Ok before being told to stop".to_owned(),
+        Ended::Failed(error) | Ended::Escalated(error) => error.clone(),
+        Ended::Panicked(message) => format!("panicked: {message}"),
+    }
+}
+
+impl Supervisor {
+    pub(crate) fn new(node: Arc<Node>, parent: Arc<Node>, id: usize) -> Self {
+        Self { node, parent, id }
+    }
+
+    pub(crate) async fn run(self, mut service: Service) {
+        let node = &self.node;
+        tracing::debug!(service = %node.path, "service started");
+        let outcome = self.supervise(&mut service).await;
+        node.set_outcome(outcome);
+        let stop = node.request_stop();
+        node.drain().await;
+        node.set_stopped(stop.requested_at);
+        let report = node.report();
+        tracing::debug!(service = %node.path, outcome = %report.outcome, "service stopped");
+        self.parent.children.finish(self.id, report);
+    }
+
+    /// Runs instances until one ends for good: at the stop, or early beyond what the restart
+    /// policy absorbs.
+    async fn supervise(&self, service: &mut Service) -> ServiceOutcome {
+        let node = &self.node;
+        let policy = service.policy;
+        let started = Instant::now();
+        let mut intensity = Intensity::new(&policy);
+        // Restarts since an instance last stayed up for the window: the backoff's exponent.
+        let mut in_a_row = 0u32;
+        loop {
+            let instance_started = Instant::now();
+            let end = self.run_body(service).await;
+            // A child's failure that came after this instance ended is moot: it is replaced.
+            node.inbox.clear();
+            let (ended, early) = match end {
+                BodyEnd::DroppedAtStop => return ServiceOutcome::Stopped,
+                BodyEnd::Aborted => return self.aborted(),
+                BodyEnd::Returned { ended, early } => (ended, early),
+            };
+            let restarts = !matches!(ended, Ended::Escalated(_))
+                && early
+                && policy.restarts(ended.is_failure());
+            if !restarts {
+                return self.judge(ended, early);
+            }
+            let now = Instant::now();
+            let ran_for = now.saturating_duration_since(instance_started);
+            let message = describe(&ended);
+            node.record
+                .failed(now.saturating_duration_since(started), ran_for, message.clone());
+            if let Some(failures) = intensity.record(now) {
+                tracing::error!(service = %node.path, failures, within = ?policy.within, error = %message, "service failed too often: giving up");
+                self.escalate(Trigger::ServiceGaveUp {
+                    service: node.path.clone(),
+                    failures,
+                    within: policy.within,
+                    last: message,
+                });
+                return final_outcome(ended, true);
+            }
+            if ran_for >= policy.within {
+                in_a_row = 0;
+            }
+            let delay = policy.backoff.delay(in_a_row, backoff::random());
+            in_a_row = in_a_row.saturating_add(1);
+            let attempt = node.record.restarts() + 1;
+            tracing::warn!(service = %node.path, attempt, ?delay, error = %message, "service ended early: restarting after the backoff");
+            if !self.between_instances(delay).await {
+                tracing::info!(service = %node.path, attempt, "service told to stop during the backoff: restart cancelled");
+                return ServiceOutcome::RestartCancelled { last: message };
+            }
+            let attempt = node.record.restarted();
+            tracing::info!(service = %node.path, attempt, "service restarting");
+        }
+    }
+
+    /// Between two instances: stops the failed instance's child services and waits for them
+    /// and for the backoff `delay`. `false` when the service was told to stop meanwhile (the
+    /// restart is cancelled).
+    async fn between_instances(&self, delay: std::time::Duration) -> bool {
+        let node = &self.node;
+        for child in node.children.live() {
+            child.request_stop();
+        }
+        let ready = async {
+            tokio::join!(node.children.idle(), tokio::time::sleep(delay));
+        };
+        tokio::select! {
+            biased;
+            () = node.token.cancelled() => false,
+            () = ready => !node.token.is_cancelled(),
+        }
+    }
+
+    /// Builds, polls and drops one instance's body, each step with the service as the
+    /// current scope and panics caught: a body that panics while being built, polled or
+    /// dropped is a panicked instance, never a dead supervisor.
+    async fn run_body(&self, service: &mut Service) -> BodyEnd {
+        let node = &self.node;
+        let mut scope = Some(node.clone());
+        let shutdown = Shutdown::new(node.clone());
+        let made = {
+            let _in = context::enter(&mut scope);
+            catching(|| service.body.make(shutdown))
+        };
+        let mut body = match made {
+            Ok(Some(body)) => body,
+            Ok(None) => {
+                // Refused at the start (`check_policy`): not reached.
+                return BodyEnd::Returned {
+                    ended: Ended::Failed("its body runs once and cannot be restarted".to_owned()),
+                    early: !node.token.is_cancelled(),
+                };
+            }
+            Err(message) => {
+                return BodyEnd::Returned {
+                    ended: Ended::Panicked(message),
+                    early: !node.token.is_cancelled(),
+                }
+            }
+        };
+        let end = {
+            let mut poll = pin!(std::future::poll_fn(|cx| {
+                let _in = context::enter(&mut scope);
+                catching(|| body.as_mut().poll(cx))
+                    .map_or_else(|panic| Poll::Ready(Ended::Panicked(panic)), |polled| polled)
+            }));
+            Self::watch(node, service.cancel_on_stop, &mut poll).await
+        };
+        let dropped = {
+            let _in = context::enter(&mut scope);
+            catching(move || drop(body))
+        };
+        match dropped {
+            Ok(()) => end,
+            Err(message) => {
+                if matches!(end, BodyEnd::Aborted) {
+                    // Reported as panicked; the deadline that aborted it is noted all the same.
+                    node.cut();
+                }
+                end.drop_panicked(message)
+            }
+        }
+    }
+
+    /// Polls the body until it returns, until a child's failure escalates to it, or until
+    /// its stop (a body that takes no `Shutdown`) or its deadline.
+    async fn watch<F>(node: &Node, cancel_on_stop: bool, body: &mut Pin<&mut F>) -> BodyEnd
+    where
+        F: Future<Output = Ended>,
+    {
+        let escalated = async {
+            if node.restart == Restart::Never {
+                // Escalations pass this node by: nothing to wait for.
+                std::future::pending().await
+            } else {
+                node.inbox.receive().await
+            }
+        };
+        tokio::select! {
+            biased;
+            ended = body.as_mut() => {
+                return BodyEnd::Returned { ended, early: !node.token.is_cancelled() };
+            }
+            failure = escalated => {
+                return BodyEnd::Returned { ended: Ended::Failed(failure), early: !node.token.is_cancelled() };
+            }
+            () = node.token.cancelled() => {}
+        }
+        if cancel_on_stop {
+            return BodyEnd::DroppedAtStop;
+        }
+        tokio::select! {
+            biased;
+            ended = body.as_mut() => BodyEnd::Returned { ended, early: false },
+            () = node.until_abort() => BodyEnd::Aborted,
+        }
+    }
+
+    /// Sends a failure the policy does not absorb up the tree: to the nearest ancestor that
+    /// restarts and is not stopping, else to the root as the shutdown's trigger.
+    fn escalate(&self, trigger: Trigger) {
+        self.node.record.escalated();
+        let mut at = Some(self.parent.clone());
+        while let Some(ancestor) = at {
+            if ancestor.restart != Restart::Never && !ancestor.token.is_cancelled() {
+                tracing::warn!(service = %self.node.path, to = %ancestor.path, "failure escalated to a restarting ancestor");
+                ancestor.inbox.deliver(trigger.to_string());
+                return;
+            }
+            at = ancestor.parent();
+        }
+        self.node.root.trigger(trigger);
+    }
+
+    /// Turns an end the restart policy does not absorb into the outcome; a failure before
+    /// the stop escalates.
+    fn judge(&self, ended: Ended, early: bool) -> ServiceOutcome {
+        let path = &self.node.path;
+        match &ended {
+            Ended::Ok if early => {
+                tracing::warn!(service = %path, "service ended before it was told to stop");
+            }
+            Ended::Ok => {}
+            Ended::Failed(error) | Ended::Escalated(error) => {
+                tracing::error!(service = %path, %error, early, "service failed");
+                if early {
+                    self.escalate(Trigger::ServiceFailed {
+                        service: path.clone(),
+                        error: error.clone(),
+                    });
+                }
+            }
+            Ended::Panicked(message) => {
+                tracing::error!(service = %path, %message, early, "service panicked");
+                if early {
+                    self.escalate(Trigger::ServicePanicked {
+                        service: path.clone(),
+                        message: message.clone(),
+                    });
+                }
+            }
+        }
+        final_outcome(ended, early)
+    }
+
+    /// The outcome of an instance dropped at the abort.
+    fn aborted(&self) -> ServiceOutcome {
+        let path = &self.node.path;
+        match self.node.cut() {
+            Cut::Forced => {
+                tracing::error!(service = %path, "service aborted by a second signal");
+                ServiceOutcome::Forced
+            }
+            Cut::Deadline => {
+                tracing::error!(service = %path, "service did not stop by its deadline: aborted");
+                ServiceOutcome::Aborted
+            }
+        }
+    }
+}
+
+/// The outcome of a service whose last instance ended as `ended`.
+fn final_outcome(ended: Ended, early: bool) -> ServiceOutcome {
+    match ended {
+        Ended::Ok if early => ServiceOutcome::EndedEarly,
+        Ended::Ok => ServiceOutcome::Stopped,
+        Ended::Failed(error) | Ended::Escalated(error) => ServiceOutcome::Failed { error, early },
+        Ended::Panicked(message) => ServiceOutcome::Panicked { message, early },
+    }
+}
