@@ -360,6 +360,25 @@ impl ServiceHandle {
         self.node.request_stop();
     }
 
+    /// Completes once the service has fully stopped: its body ended for good, its sessions
+    /// and children drained, and its report filed with its parent (or its task dropped with
+    /// its runtime). Cancel-safe.
+    pub async fn stopped(&self) {
+        self.node.stopped.cancelled().await;
+    }
+
+    /// Whether it has fully stopped (see [`stopped`](Self::stopped)).
+    #[must_use]
+    pub fn is_stopped(&self) -> bool {
+        self.node.stopped.is_cancelled()
+    }
+
+    /// How many times its restart policy has started it again so far.
+    #[must_use]
+    pub fn restarts(&self) -> u64 {
+        self.node.record.restarts()
+    }
+
     /// Its stop signal, as its body sees it.
     pub fn shutdown_signal(&self) -> Shutdown {
         Shutdown::new(self.node.clone())

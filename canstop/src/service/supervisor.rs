@@ -37,10 +37,12 @@ pub(crate) struct Supervisor {
     id: usize,
 }
 
-/// Keeps the parent's drain waiting until this service has reported, or until its task is
-/// dropped (aborted, or its runtime shut down).
+/// Keeps the parent's drain (and [`ServiceHandle::stopped`](crate::ServiceHandle::stopped))
+/// waiting until this service has reported, or until its task is dropped (aborted, or its
+/// runtime shut down).
 impl Drop for Supervisor {
     fn drop(&mut self) {
+        self.node.stopped.cancel();
         self.parent.children.leave();
     }
 }

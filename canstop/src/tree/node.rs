@@ -69,6 +69,8 @@ pub(crate) struct Node {
     pub(crate) inbox: Inbox,
     /// Its restarts and handled failures.
     pub(crate) record: Record,
+    /// Fires once it has fully stopped and reported to its parent.
+    pub(crate) stopped: CancellationToken,
 }
 
 /// How a new child node is supervised.
@@ -99,6 +101,7 @@ impl Node {
             strategy,
             inbox: Inbox::default(),
             record: Record::default(),
+            stopped: CancellationToken::new(),
         });
         node.root.set_tree(&node);
         node
@@ -131,6 +134,7 @@ impl Node {
             strategy: supervision.strategy,
             inbox: Inbox::default(),
             record: Record::default(),
+            stopped: CancellationToken::new(),
         })
     }
 
