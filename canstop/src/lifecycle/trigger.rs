@@ -142,7 +142,8 @@ impl fmt::Display for Trigger {
                 last,
             } => write!(
                 f,
-                "service {service:?} failed {failures} times within {within:?}: {}",
+                "service {service:?} failed {failures} {} within {within:?}: {}",
+                if *failures == 1 { "time" } else { "times" },
                 Escaped(last)
             ),
             Self::MainFailed { error } => write!(f, "main returned an error: {}", Escaped(error)),

@@ -1,0 +1,502 @@
+//! Supervision in process: restart policies, the intensity window, backoff, escalation up
+//! the tree, and what a restart does to the failed instance's sessions and children. Time is
+//! tokio's paused clock: every delay below is exact, and nothing sleeps to synchronise.
+
+use std::error::Error;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use canstop::{
+    Escalate, Restart, Root, Service, ServiceOutcome, Session, Shutdown, SpawnError, Trigger,
+};
+use tokio::time::Instant;
+
+fn root() -> Root {
+    Root::new().signals(false).timeout_from_env(false)
+}
+
+/// Panics with `message` (a function, so the bodies keep their type).
+fn fail(message: &str) {
+    panic!("{message}");
+}
+
+/// A shared counter of instances built.
+#[derive(Clone, Default)]
+struct Count(Arc<AtomicU32>);
+
+impl Count {
+    fn next(&self) -> u32 {
+        self.0.fetch_add(1, Ordering::SeqCst)
+    }
+    fn get(&self) -> u32 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The instants at which instances were built, from the test's start.
+#[derive(Clone)]
+struct Starts {
+    origin: Instant,
+    at: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl Starts {
+    fn new() -> Self {
+        Self {
+            origin: Instant::now(),
+            at: Arc::default(),
+        }
+    }
+    fn record(&self) -> usize {
+        let mut at = self.at.lock().unwrap();
+        at.push(self.origin.elapsed());
+        at.len() - 1
+    }
+    fn gaps(&self) -> Vec<Duration> {
+        let at = self.at.lock().unwrap();
+        at.windows(2).map(|pair| pair[1] - pair[0]).collect()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_failure_restarts_after_an_error_and_a_panic_but_not_after_ok() {
+    let built = Count::default();
+    let counted = built.clone();
+    let report = root()
+        .run(async move {
+            let service = Service::restartable("flaky", move |_: Shutdown| {
+                let instance = counted.next();
+                async move {
+                    match instance {
+                        0 => Err("first: refused".to_owned()),
+                        1 => {
+                            fail("second: bad frame");
+                            Ok(())
+                        }
+                        // The third ends with Ok early: on-failure does not restart it.
+                        _ => Ok(()),
+                    }
+                }
+            })
+            .restart(Restart::OnFailure);
+            canstop::start(service)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.get(), 3);
+    let flaky = report.service("flaky").unwrap();
+    assert_eq!(flaky.restarts, 2);
+    assert_eq!(flaky.failure_count, 2);
+    let messages: Vec<&str> = flaky.failures.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(messages, ["first: refused", "panicked: second: bad frame"]);
+    assert_eq!(flaky.outcome, ServiceOutcome::EndedEarly);
+    assert!(!flaky.escalated);
+    // Nothing else ran: the tree stopped when everything had finished; the handled
+    // failures do not make the exit non-zero.
+    assert_eq!(report.trigger, Trigger::Finished);
+    assert!(report.is_clean(), "{report}");
+    let rendered = report.to_string();
+    assert!(rendered.contains("restarted 2 times; 2 failures"), "{rendered}");
+    assert!(rendered.contains("first: refused"), "{rendered}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn always_restarts_after_an_early_ok() {
+    let built = Count::default();
+    let counted = built.clone();
+    let report = root()
+        .run(async move {
+            let service = Service::restartable("poller", move |shutdown: Shutdown| {
+                let instance = counted.next();
+                async move {
+                    if instance < 2 {
+                        return; // an early Ok
+                    }
+                    shutdown.shutdown_tree();
+                    shutdown.requested().await;
+                }
+            })
+            .restart(Restart::Always);
+            canstop::start(service)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.get(), 3);
+    let poller = report.service("poller").unwrap();
+    assert_eq!(poller.restarts, 2);
+    assert_eq!(
+        poller.failures[0].message,
+        "returned Ok before being told to stop"
+    );
+    assert_eq!(poller.outcome, ServiceOutcome::Stopped);
+    assert!(report.is_clean(), "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn never_escalates_at_once() {
+    let built = Count::default();
+    let counted = built.clone();
+    let report = root()
+        .run(async move {
+            let service = Service::restartable("db", move |_: Shutdown| {
+                counted.next();
+                async { Err::<(), _>("disk full") }
+            });
+            canstop::start(service)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.get(), 1);
+    assert_eq!(
+        report.trigger,
+        Trigger::ServiceFailed {
+            service: "db".into(),
+            error: "disk full".into()
+        }
+    );
+    let db = report.service("db").unwrap();
+    assert_eq!((db.restarts, db.failure_count), (0, 0));
+    assert!(db.escalated);
+    assert_eq!(report.exit_code(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn more_failures_than_the_limit_within_the_window_escalate_with_the_count() {
+    let built = Count::default();
+    let counted = built.clone();
+    let report = root()
+        .run(async move {
+            let service = Service::restartable("db", move |_: Shutdown| {
+                counted.next();
+                async { Err::<(), _>("connection refused") }
+            })
+            .restart(Restart::OnFailure)
+            .max_restarts(3)
+            .within(Duration::from_secs(10));
+            canstop::start(service)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    // 3 restarts are allowed; the 4th failure within 10 s gives up.
+    assert_eq!(built.get(), 4);
+    assert_eq!(
+        report.trigger,
+        Trigger::ServiceGaveUp {
+            service: "db".into(),
+            failures: 4,
+            within: Duration::from_secs(10),
+            last: "connection refused".into()
+        }
+    );
+    assert_eq!(
+        report.trigger.to_string(),
+        "service \"db\" failed 4 times within 10s: connection refused"
+    );
+    let db = report.service("db").unwrap();
+    assert_eq!((db.restarts, db.failure_count), (3, 4));
+    assert!(db.escalated);
+    assert!(matches!(db.outcome, ServiceOutcome::Failed { early: true, .. }));
+    assert_eq!(report.exit_code(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn failures_spread_over_more_than_the_window_never_escalate() {
+    let built = Count::default();
+    let counted = built.clone();
+    let report = root()
+        .run(async move {
+            let service = Service::restartable("slow-leak", move |shutdown: Shutdown| {
+                let instance = counted.next();
+                async move {
+                    if instance == 10 {
+                        shutdown.shutdown_tree();
+                        shutdown.requested().await;
+                        return Ok(());
+                    }
+                    // Each instance runs 6 s: never more than 2 failures within 10 s.
+                    tokio::time::sleep(Duration::from_secs(6)).await;
+                    Err("leaked")
+                }
+            })
+            .restart(Restart::OnFailure)
+            .max_restarts(2)
+            .within(Duration::from_secs(10))
+            .backoff(Duration::from_millis(10), Duration::from_millis(10));
+            canstop::start(service)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.get(), 11);
+    let leak = report.service("slow-leak").unwrap();
+    assert_eq!((leak.restarts, leak.failure_count), (10, 10));
+    assert!(!leak.escalated);
+    // The report keeps the last few failures, and says how many there were.
+    assert_eq!(leak.failures.len(), canstop::FAILURES_KEPT);
+    assert!(matches!(report.trigger, Trigger::Requested { .. }));
+    assert!(report.is_clean(), "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_follows_the_curve_within_the_jitter_and_resets_after_a_healthy_period() {
+    let starts = Starts::new();
+    let recorded = starts.clone();
+    let report = root()
+        .run(async move {
+            let service = Service::restartable("worker", move |shutdown: Shutdown| {
+                let instance = recorded.record();
+                async move {
+                    match instance {
+                        // Fails at once: restarts 1..4 back off 100, 200, 400, 800 ms.
+                        0..=3 => Err("down"),
+                        // Stays up for the window (30 s), then fails: the backoff resets.
+                        4 => {
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                            Err("down again")
+                        }
+                        _ => {
+                            shutdown.shutdown_tree();
+                            shutdown.requested().await;
+                            Ok(())
+                        }
+                    }
+                }
+            })
+            .restart(Restart::OnFailure)
+            .max_restarts(10)
+            .within(Duration::from_secs(30))
+            .backoff(Duration::from_millis(100), Duration::from_millis(500));
+            canstop::start(service)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let gaps = starts.gaps();
+    assert_eq!(gaps.len(), 5, "{gaps:?}");
+    // Nominal: 100, 200, 400, 500 (the cap); each less up to 20 % of jitter.
+    for (gap, nominal) in gaps.iter().zip([100u64, 200, 400, 500]) {
+        let nominal = Duration::from_millis(nominal);
+        assert!(
+            *gap <= nominal && *gap >= nominal * 4 / 5,
+            "gap {gap:?} not within 80..100% of {nominal:?}: {gaps:?}"
+        );
+    }
+    // After 30 s up, the delay is the first one again (the 30 s run is part of the gap).
+    let after_healthy = gaps[4] - Duration::from_secs(30);
+    assert!(
+        after_healthy <= Duration::from_millis(100) && after_healthy >= Duration::from_millis(80),
+        "{gaps:?}"
+    );
+    assert_eq!(report.service("worker").unwrap().restarts, 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_during_the_backoff_cancels_the_restart_at_once() {
+    let built = Count::default();
+    let counted = built.clone();
+    let started = Instant::now();
+    let report = root()
+        .run(async move {
+            let service = Service::restartable("upstream", move |_: Shutdown| {
+                counted.next();
+                async { Err::<(), _>("unreachable") }
+            })
+            .restart(Restart::OnFailure)
+            .backoff(Duration::from_secs(60), Duration::from_secs(60));
+            canstop::start(service)?;
+            // A second after the failure, while the restart waits its minute out: stop.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            canstop::shutdown();
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.get(), 1, "no instance after the stop");
+    let upstream = report.service("upstream").unwrap();
+    assert_eq!(
+        upstream.outcome,
+        ServiceOutcome::RestartCancelled {
+            last: "unreachable".into()
+        }
+    );
+    assert_eq!(upstream.restarts, 0);
+    // It stopped at the stop request, not after the backoff.
+    assert!(started.elapsed() < Duration::from_secs(2), "{report}");
+    assert!(report.is_clean(), "{report}");
+    assert!(
+        report.to_string().contains("stopped while waiting to restart"),
+        "{report}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_escalate_error_skips_the_restarts() {
+    let built = Count::default();
+    let counted = built.clone();
+    let report = root()
+        .run(async move {
+            let service = Service::restartable("migrator", move |_: Shutdown| {
+                counted.next();
+                async {
+                    Err::<(), Box<dyn Error + Send + Sync>>(Escalate::new("schema too new").into())
+                }
+            })
+            .restart(Restart::Always);
+            canstop::start(service)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.get(), 1);
+    assert_eq!(
+        report.trigger,
+        Trigger::ServiceFailed {
+            service: "migrator".into(),
+            error: "schema too new".into()
+        }
+    );
+}
+
+/// Three levels: `top` restarts on failure (once within the window), `top/mid` never
+/// restarts, `top/mid/leaf` restarts but gives up at its first failure. The leaf's failure
+/// passes `mid` by (it does not restart), fails `top`'s instance, which restarts the whole
+/// subtree; the second time, `top` gives up, and the trigger names the chain.
+#[tokio::test(start_paused = true)]
+async fn escalation_goes_to_the_nearest_restarting_ancestor_through_three_levels() {
+    let tops = Count::default();
+    let leaves = Count::default();
+    let (top_count, leaf_count) = (tops.clone(), leaves.clone());
+    let report = root()
+        .run(async move {
+            let top = Service::restartable("top", move |shutdown: Shutdown| {
+                top_count.next();
+                let leaf_count = leaf_count.clone();
+                async move {
+                    let mid = Service::new("mid", move |shutdown: Shutdown| async move {
+                        let leaf = Service::restartable("leaf", move |_: Shutdown| {
+                            leaf_count.next();
+                            async { Err::<(), _>("boom") }
+                        })
+                        .restart(Restart::OnFailure)
+                        .max_restarts(0);
+                        shutdown.scope().start(leaf)?;
+                        shutdown.requested().await;
+                        Ok::<(), SpawnError>(())
+                    });
+                    shutdown.scope().start(mid)?;
+                    shutdown.requested().await;
+                    Ok::<(), SpawnError>(())
+                }
+            })
+            .restart(Restart::OnFailure)
+            .max_restarts(1);
+            canstop::start(top)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!((tops.get(), leaves.get()), (2, 2), "{report}");
+    assert_eq!(
+        report.trigger.to_string(),
+        "service \"top\" failed 2 times within 10s: service \"top/mid/leaf\" failed 1 time \
+         within 10s: boom"
+    );
+    let top = report.service("top").unwrap();
+    assert_eq!((top.restarts, top.failure_count), (1, 2));
+    // The mid level never restarted, and did not fail itself: it was stopped with its
+    // parent's instance, twice (once per instance of `top`).
+    let mids: Vec<_> = top.children.iter().filter(|c| c.name == "mid").collect();
+    assert_eq!(mids.len(), 2, "{report}");
+    assert!(mids.iter().all(|mid| mid.outcome == ServiceOutcome::Stopped));
+    assert_eq!(report.exit_code(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_instances_sessions_keep_running_and_its_children_stop_before_the_next() {
+    let built = Count::default();
+    let counted = built.clone();
+    let child_stopped = Arc::new(AtomicU32::new(0));
+    let child_seen = child_stopped.clone();
+    let report = root()
+        .run(async move {
+            let service = Service::restartable("consumer", move |shutdown: Shutdown| {
+                let instance = counted.next();
+                let child_stopped = child_seen.clone();
+                async move {
+                    let scope = shutdown.scope();
+                    // Each instance's session waits for the stop: it outlives its instance.
+                    scope.spawn(Session::new("in-flight", |shutdown: Shutdown| async move {
+                        shutdown.requested().await;
+                    }))?;
+                    if instance == 0 {
+                        let stopped = child_stopped.clone();
+                        scope.start(Service::new("heartbeat", move |shutdown: Shutdown| {
+                            async move {
+                                shutdown.requested().await;
+                                stopped.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }))?;
+                        return Err(SpawnError::NoScope); // any error: fail this instance
+                    }
+                    // The first instance's child had stopped before this one was built.
+                    assert_eq!(child_stopped.load(Ordering::SeqCst), 1);
+                    shutdown.shutdown_tree();
+                    shutdown.requested().await;
+                    Ok(())
+                }
+            })
+            .restart(Restart::OnFailure);
+            canstop::start(service)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.get(), 2);
+    let consumer = report.service("consumer").unwrap();
+    assert_eq!(consumer.outcome, ServiceOutcome::Stopped, "{report}");
+    // Both instances' sessions were tracked in the same scope and drained at the stop.
+    let sessions = report.sessions_named("in-flight").unwrap();
+    assert_eq!((sessions.started, sessions.finished), (2, 2), "{report}");
+    let heartbeat = &consumer.children[0];
+    assert_eq!(heartbeat.outcome, ServiceOutcome::Stopped);
+    assert!(report.is_clean(), "{report}");
+}
+
+#[tokio::test]
+async fn a_restart_policy_on_a_run_once_body_or_a_bad_policy_is_refused_at_start() {
+    let report = root()
+        .run(async {
+            let once = Service::new("once", |_| async {}).restart(Restart::OnFailure);
+            assert_eq!(
+                canstop::start(once).unwrap_err(),
+                SpawnError::NotRestartable {
+                    service: "once".into(),
+                    restart: Restart::OnFailure
+                }
+            );
+            let zero = Service::restartable("zero", |_| async {})
+                .restart(Restart::Always)
+                .within(Duration::ZERO);
+            assert!(matches!(
+                canstop::start(zero),
+                Err(SpawnError::InvalidPolicy { .. })
+            ));
+            let inverted = Service::restartable("inverted", |_| async {})
+                .restart(Restart::Always)
+                .backoff(Duration::from_secs(5), Duration::from_secs(1));
+            let error = canstop::start(inverted).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "invalid restart policy for service \"inverted\": the backoff's first delay is \
+                 above its cap"
+            );
+        })
+        .await
+        .unwrap();
+    assert!(report.services.is_empty());
+}
