@@ -86,7 +86,10 @@ impl fmt::Display for SpawnError {
                 restart.as_str()
             ),
             Self::InvalidPolicy { service, reason } => {
-                write!(f, "invalid restart policy for service {service:?}: {reason}")
+                write!(
+                    f,
+                    "invalid restart policy for service {service:?}: {reason}"
+                )
             }
         }
     }

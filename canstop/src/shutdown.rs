@@ -2,9 +2,14 @@
 
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use tokio::time::Instant;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+use crate::sync::latch::Wait;
 
 use crate::lifecycle::trigger::Trigger;
 use crate::scope::Scope;
@@ -45,40 +50,88 @@ use crate::tree::node::Node;
 #[derive(Clone)]
 pub struct Shutdown {
     node: Arc<Node>,
+    /// For the body of a service whose parent restarts its children together
+    /// ([`Strategy`](crate::Strategy) other than one-for-one): its instance's stop, a child of
+    /// the service's token, cancelled too when a sibling's failure restarts this instance.
+    instance: Option<CancellationToken>,
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Shutdown::requested`].
+    #[project = RequestedProj]
+    enum Requested<'a> {
+        Scope { #[pin] wait: Wait<'a> },
+        Instance { #[pin] wait: WaitForCancellationFuture<'a> },
+    }
+}
+
+impl Future for Requested<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.project() {
+            RequestedProj::Scope { wait } => wait.poll(cx),
+            RequestedProj::Instance { wait } => wait.poll(cx),
+        }
+    }
 }
 
 impl Shutdown {
     pub(crate) fn new(node: Arc<Node>) -> Self {
-        Self { node }
+        Self {
+            node,
+            instance: None,
+        }
+    }
+
+    /// A service body's `Shutdown`, which also fires when its `instance` is stopped.
+    pub(crate) fn for_instance(node: Arc<Node>, instance: Option<CancellationToken>) -> Self {
+        Self { node, instance }
     }
 
     /// Completes once this scope is told to stop (at once if it has been already).
     /// Cancel-safe: use it in `tokio::select!` loops.
+    ///
+    /// A service body's `Shutdown` also fires when its parent's [`Strategy`](crate::Strategy)
+    /// restarts it with a sibling that failed: the body is expected to return as at any stop,
+    /// and a new instance is started.
     pub fn requested(&self) -> impl Future<Output = ()> + Send + '_ {
-        self.node.stopping.wait()
+        match &self.instance {
+            None => Requested::Scope {
+                wait: self.node.stopping.wait(),
+            },
+            Some(instance) => Requested::Instance {
+                wait: instance.cancelled(),
+            },
+        }
     }
 
     /// Like [`requested`](Self::requested), but owns what it needs, for `'static` futures.
     pub fn requested_owned(&self) -> impl Future<Output = ()> + Send + 'static {
-        let node = self.node.clone();
-        async move { node.stopping.wait().await }
+        let this = self.clone();
+        async move { this.requested().await }
     }
 
-    /// Whether this scope has been told to stop.
+    /// Whether this scope has been told to stop (or, for a service body, its instance: see
+    /// [`requested`](Self::requested)).
     #[must_use]
     pub fn is_requested(&self) -> bool {
-        self.node.stopping.is_set()
+        match &self.instance {
+            None => self.node.stopping.is_set(),
+            Some(instance) => instance.is_cancelled(),
+        }
     }
 
     /// The instant by which this scope must have stopped; `None` until it is told to stop.
     /// After it, whatever is still running is aborted.
     #[must_use]
     pub fn deadline(&self) -> Option<Instant> {
-        if self.is_requested() {
-            self.node.deadline()
-        } else {
-            None
+        if !self.is_requested() {
+            return None;
         }
+        self.node
+            .deadline()
+            .or_else(|| self.node.instance_deadline())
     }
 
     /// What started the shutdown of the tree, once it has started.

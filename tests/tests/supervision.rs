@@ -98,7 +98,10 @@ async fn on_failure_restarts_after_an_error_and_a_panic_but_not_after_ok() {
     assert_eq!(report.trigger, Trigger::Finished);
     assert!(report.is_clean(), "{report}");
     let rendered = report.to_string();
-    assert!(rendered.contains("restarted 2 times; 2 failures"), "{rendered}");
+    assert!(
+        rendered.contains("restarted 2 times; 2 failures"),
+        "{rendered}"
+    );
     assert!(rendered.contains("first: refused"), "{rendered}");
 }
 
@@ -200,7 +203,10 @@ async fn more_failures_than_the_limit_within_the_window_escalate_with_the_count(
     let db = report.service("db").unwrap();
     assert_eq!((db.restarts, db.failure_count), (3, 4));
     assert!(db.escalated);
-    assert!(matches!(db.outcome, ServiceOutcome::Failed { early: true, .. }));
+    assert!(matches!(
+        db.outcome,
+        ServiceOutcome::Failed { early: true, .. }
+    ));
     assert_eq!(report.exit_code(), 1);
 }
 
@@ -329,7 +335,9 @@ async fn a_stop_during_the_backoff_cancels_the_restart_at_once() {
     assert!(started.elapsed() < Duration::from_secs(2), "{report}");
     assert!(report.is_clean(), "{report}");
     assert!(
-        report.to_string().contains("stopped while waiting to restart"),
+        report
+            .to_string()
+            .contains("stopped while waiting to restart"),
         "{report}"
     );
 }
@@ -412,7 +420,9 @@ async fn escalation_goes_to_the_nearest_restarting_ancestor_through_three_levels
     // parent's instance, twice (once per instance of `top`).
     let mids: Vec<_> = top.children.iter().filter(|c| c.name == "mid").collect();
     assert_eq!(mids.len(), 2, "{report}");
-    assert!(mids.iter().all(|mid| mid.outcome == ServiceOutcome::Stopped));
+    assert!(mids
+        .iter()
+        .all(|mid| mid.outcome == ServiceOutcome::Stopped));
     assert_eq!(report.exit_code(), 1);
 }
 
@@ -435,12 +445,13 @@ async fn a_failed_instances_sessions_keep_running_and_its_children_stop_before_t
                     }))?;
                     if instance == 0 {
                         let stopped = child_stopped.clone();
-                        scope.start(Service::new("heartbeat", move |shutdown: Shutdown| {
-                            async move {
+                        scope.start(Service::new(
+                            "heartbeat",
+                            move |shutdown: Shutdown| async move {
                                 shutdown.requested().await;
                                 stopped.fetch_add(1, Ordering::SeqCst);
-                            }
-                        }))?;
+                            },
+                        ))?;
                         return Err(SpawnError::NoScope); // any error: fail this instance
                     }
                     // The first instance's child had stopped before this one was built.
@@ -499,4 +510,127 @@ async fn a_restart_policy_on_a_run_once_body_or_a_bad_policy_is_refused_at_start
         .await
         .unwrap();
     assert!(report.services.is_empty());
+}
+
+/// Starts `a`, `b`, `c` (restartable, in that order) and `d` (never restarts) under a root
+/// with `strategy`; `b`'s first instance fails once its siblings are up. Returns the order in
+/// which instances were built, and the report.
+async fn strategy_round(strategy: canstop::Strategy) -> (Vec<String>, canstop::Report) {
+    let built: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = built.clone();
+    let run = root().strategy(strategy).run(async move {
+        let up = Arc::new(tokio::sync::Barrier::new(3));
+        for name in ["a", "b", "c"] {
+            let (log, up) = (log.clone(), up.clone());
+            let mut instance = 0;
+            let service = Service::restartable(name, move |shutdown: Shutdown| {
+                instance += 1;
+                log.lock().unwrap().push(format!("{name}{instance}"));
+                let up = up.clone();
+                async move {
+                    if instance == 1 {
+                        up.wait().await;
+                        if name == "b" {
+                            return Err("b broke");
+                        }
+                    } else if name == "c" {
+                        // The last to restart, in every strategy tested: stop the tree.
+                        shutdown.shutdown_tree();
+                    }
+                    shutdown.requested().await;
+                    Ok(())
+                }
+            })
+            .restart(Restart::OnFailure)
+            .backoff(Duration::from_millis(10), Duration::from_millis(10));
+            canstop::start(service)?;
+        }
+        canstop::start(Service::new("d", |shutdown: Shutdown| async move {
+            shutdown.requested().await;
+        }))?;
+        Ok::<(), SpawnError>(())
+    });
+    // A round that never completes would hang: on the paused clock this fails at once.
+    let report = tokio::time::timeout(Duration::from_secs(3600), run)
+        .await
+        .expect("the round completes")
+        .unwrap();
+    let built = built.lock().unwrap().clone();
+    (built, report)
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_for_all_stops_every_restartable_sibling_and_restarts_them_in_start_order() {
+    let (built, report) = strategy_round(canstop::Strategy::OneForAll).await;
+    assert_eq!(built, ["a1", "b1", "c1", "a2", "b2", "c2"], "{report}");
+    let restarts: Vec<u64> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|name| report.service(name).unwrap().restarts)
+        .collect();
+    assert_eq!(restarts, [1, 1, 1, 0], "{report}");
+    // Only `b` failed; its siblings' restarts are not failures of theirs.
+    let failures: Vec<u64> = ["a", "b", "c"]
+        .iter()
+        .map(|name| report.service(name).unwrap().failure_count)
+        .collect();
+    assert_eq!(failures, [0, 1, 0]);
+    assert!(report.is_clean(), "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn rest_for_one_restarts_the_failed_one_and_those_started_after_it() {
+    let (built, report) = strategy_round(canstop::Strategy::RestForOne).await;
+    assert_eq!(built, ["a1", "b1", "c1", "b2", "c2"], "{report}");
+    let restarts: Vec<u64> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|name| report.service(name).unwrap().restarts)
+        .collect();
+    assert_eq!(restarts, [0, 1, 1, 0], "{report}");
+    assert!(report.is_clean(), "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_for_one_restarts_only_the_failed_one() {
+    let built: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (b, report) = {
+        let (order, report) = strategy_round_one_for_one(built.clone()).await;
+        (order, report)
+    };
+    assert_eq!(b, ["a1", "b1", "b2"], "{report}");
+    assert_eq!(report.service("a").unwrap().restarts, 0);
+}
+
+/// `a` and `b` under one-for-one; `b` fails once, its restart stops the tree.
+async fn strategy_round_one_for_one(
+    built: Arc<Mutex<Vec<String>>>,
+) -> (Vec<String>, canstop::Report) {
+    let log = built.clone();
+    let report = root()
+        .run(async move {
+            for name in ["a", "b"] {
+                let log = log.clone();
+                let mut instance = 0;
+                let service = Service::restartable(name, move |shutdown: Shutdown| {
+                    instance += 1;
+                    log.lock().unwrap().push(format!("{name}{instance}"));
+                    async move {
+                        if name == "b" && instance == 1 {
+                            return Err("b broke");
+                        }
+                        if name == "b" {
+                            shutdown.shutdown_tree();
+                        }
+                        shutdown.requested().await;
+                        Ok(())
+                    }
+                })
+                .restart(Restart::OnFailure);
+                canstop::start(service)?;
+            }
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let order = built.lock().unwrap().clone();
+    (order, report)
 }

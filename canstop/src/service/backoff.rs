@@ -95,7 +95,11 @@ mod tests {
             assert!(delay >= Duration::from_millis(320), "{delay:?}");
             seen.insert(delay);
         }
-        assert!(seen.len() > 100, "the jitter spreads: {} distinct", seen.len());
+        assert!(
+            seen.len() > 100,
+            "the jitter spreads: {} distinct",
+            seen.len()
+        );
     }
 
     #[test]

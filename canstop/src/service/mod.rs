@@ -7,12 +7,14 @@
 //! - [`backoff`]: the delay before a restart;
 //! - [`escalate`]: [`Escalate`], and the inbox where a child's failure reaches a restarting
 //!   ancestor;
-//! - [`record`]: the restarts and failures the report shows.
+//! - [`record`]: the restarts and failures the report shows;
+//! - [`strategy`]: restart rounds, for parents that restart children together.
 
 pub(crate) mod backoff;
 pub(crate) mod escalate;
 pub(crate) mod policy;
 pub(crate) mod record;
+pub(crate) mod strategy;
 mod supervisor;
 
 pub use escalate::Escalate;
@@ -434,4 +436,3 @@ pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHa
         .spawn(supervisor.run(service).instrument(span));
     Ok(ServiceHandle { node })
 }
-

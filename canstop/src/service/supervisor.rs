@@ -17,14 +17,17 @@ use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::lifecycle::trigger::Trigger;
 use crate::outcome::{catching, Ended};
 use crate::report::ServiceOutcome;
 use crate::service::backoff;
-use crate::service::policy::{Intensity, Restart};
+use crate::service::policy::{Intensity, Restart, Strategy};
+use crate::service::strategy::Turn;
 use crate::service::Service;
 use crate::shutdown::Shutdown;
 use crate::tree::context;
@@ -56,6 +59,9 @@ enum BodyEnd {
     DroppedAtStop,
     /// It was dropped at the deadline or by a second signal.
     Aborted,
+    /// Its instance was stopped for a restart round (a sibling failed): it returned, or was
+    /// dropped at its timeout.
+    StoppedForRestart,
 }
 
 impl BodyEnd {
@@ -101,6 +107,9 @@ impl Supervisor {
         let outcome = self.supervise(&mut service).await;
         node.set_outcome(outcome);
         let stop = node.request_stop();
+        // Told to stop, it leaves a restart round it is in (none takes it in from now on):
+        // its siblings do not wait for it.
+        drop(self.parent.rounds.member(&self.parent, node));
         node.drain().await;
         node.set_stopped(stop.requested_at);
         let report = node.report();
@@ -117,13 +126,28 @@ impl Supervisor {
         let mut intensity = Intensity::new(&policy);
         // Restarts since an instance last stayed up for the window: the backoff's exponent.
         let mut in_a_row = 0u32;
+        let mut turn = None;
         loop {
             let instance_started = Instant::now();
-            let end = self.run_body(service).await;
+            let end = self.run_body(service, turn.take()).await;
             // A child's failure that came after this instance ended is moot: it is replaced.
             node.inbox.clear();
+            if !node.token.is_cancelled() {
+                if let Some(round) = self.parent.rounds.member(&self.parent, node) {
+                    // A sibling's failure restarts this one too (its parent's strategy).
+                    if !self.between_instances(Duration::ZERO, Some(&round)).await {
+                        return ServiceOutcome::Stopped;
+                    }
+                    let attempt = node.record.restarted();
+                    tracing::info!(service = %node.path, attempt, "service restarting with a sibling (its parent's strategy)");
+                    turn = Some(round);
+                    continue;
+                }
+            }
             let (ended, early) = match end {
-                BodyEnd::DroppedAtStop => return ServiceOutcome::Stopped,
+                BodyEnd::DroppedAtStop | BodyEnd::StoppedForRestart => {
+                    return ServiceOutcome::Stopped
+                }
                 BodyEnd::Aborted => return self.aborted(),
                 BodyEnd::Returned { ended, early } => (ended, early),
             };
@@ -136,8 +160,11 @@ impl Supervisor {
             let now = Instant::now();
             let ran_for = now.saturating_duration_since(instance_started);
             let message = describe(&ended);
-            node.record
-                .failed(now.saturating_duration_since(started), ran_for, message.clone());
+            node.record.failed(
+                now.saturating_duration_since(started),
+                ran_for,
+                message.clone(),
+            );
             if let Some(failures) = intensity.record(now) {
                 tracing::error!(service = %node.path, failures, within = ?policy.within, error = %message, "service failed too often: giving up");
                 self.escalate(Trigger::ServiceGaveUp {
@@ -155,25 +182,42 @@ impl Supervisor {
             in_a_row = in_a_row.saturating_add(1);
             let attempt = node.record.restarts() + 1;
             tracing::warn!(service = %node.path, attempt, ?delay, error = %message, "service ended early: restarting after the backoff");
-            if !self.between_instances(delay).await {
+            let round = if self.parent.strategy == Strategy::OneForOne {
+                None
+            } else {
+                tokio::select! {
+                    biased;
+                    () = node.token.cancelled() => None,
+                    round = self.parent.rounds.join_or_begin(&self.parent, node) => Some(round),
+                }
+            };
+            if node.token.is_cancelled() || !self.between_instances(delay, round.as_ref()).await {
                 tracing::info!(service = %node.path, attempt, "service told to stop during the backoff: restart cancelled");
                 return ServiceOutcome::RestartCancelled { last: message };
             }
             let attempt = node.record.restarted();
             tracing::info!(service = %node.path, attempt, "service restarting");
+            turn = round;
         }
     }
 
     /// Between two instances: stops the failed instance's child services and waits for them
     /// and for the backoff `delay`. `false` when the service was told to stop meanwhile (the
     /// restart is cancelled).
-    async fn between_instances(&self, delay: std::time::Duration) -> bool {
+    ///
+    /// In a restart round, it then says that its instance has ended, and waits for its turn
+    /// (every member ended, and those before it started again).
+    async fn between_instances(&self, delay: Duration, round: Option<&Turn>) -> bool {
         let node = &self.node;
         for child in node.children.live() {
             child.request_stop();
         }
         let ready = async {
             tokio::join!(node.children.idle(), tokio::time::sleep(delay));
+            if let Some(round) = round {
+                round.ended();
+                round.wait().await;
+            }
         };
         tokio::select! {
             biased;
@@ -185,14 +229,20 @@ impl Supervisor {
     /// Builds, polls and drops one instance's body, each step with the service as the
     /// current scope and panics caught: a body that panics while being built, polled or
     /// dropped is a panicked instance, never a dead supervisor.
-    async fn run_body(&self, service: &mut Service) -> BodyEnd {
+    ///
+    /// In a restart round (`turn`), the next member may start once this body is built.
+    async fn run_body(&self, service: &mut Service, turn: Option<Turn>) -> BodyEnd {
         let node = &self.node;
         let mut scope = Some(node.clone());
-        let shutdown = Shutdown::new(node.clone());
+        let instance = node.new_instance();
+        let shutdown = Shutdown::for_instance(node.clone(), instance.clone());
         let made = {
             let _in = context::enter(&mut scope);
             catching(|| service.body.make(shutdown))
         };
+        if let Some(turn) = turn {
+            turn.started();
+        }
         let mut body = match made {
             Ok(Some(body)) => body,
             Ok(None) => {
@@ -215,7 +265,7 @@ impl Supervisor {
                 catching(|| body.as_mut().poll(cx))
                     .map_or_else(|panic| Poll::Ready(Ended::Panicked(panic)), |polled| polled)
             }));
-            Self::watch(node, service.cancel_on_stop, &mut poll).await
+            Self::watch(node, instance.as_ref(), service.cancel_on_stop, &mut poll).await
         };
         let dropped = {
             let _in = context::enter(&mut scope);
@@ -234,8 +284,14 @@ impl Supervisor {
     }
 
     /// Polls the body until it returns, until a child's failure escalates to it, or until
-    /// its stop (a body that takes no `Shutdown`) or its deadline.
-    async fn watch<F>(node: &Node, cancel_on_stop: bool, body: &mut Pin<&mut F>) -> BodyEnd
+    /// its stop (a body that takes no `Shutdown`) or its deadline; or, in a restart round,
+    /// until its instance has stopped for the restart (bounded by its timeout).
+    async fn watch<F>(
+        node: &Node,
+        instance: Option<&CancellationToken>,
+        cancel_on_stop: bool,
+        body: &mut Pin<&mut F>,
+    ) -> BodyEnd
     where
         F: Future<Output = Ended>,
     {
@@ -247,6 +303,12 @@ impl Supervisor {
                 node.inbox.receive().await
             }
         };
+        let instance_stopped = async {
+            match instance {
+                Some(instance) => instance.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             biased;
             ended = body.as_mut() => {
@@ -256,6 +318,11 @@ impl Supervisor {
                 return BodyEnd::Returned { ended: Ended::Failed(failure), early: !node.token.is_cancelled() };
             }
             () = node.token.cancelled() => {}
+            () = instance_stopped => {
+                if let Some(end) = Self::stop_for_restart(node, cancel_on_stop, body).await {
+                    return end;
+                }
+            }
         }
         if cancel_on_stop {
             return BodyEnd::DroppedAtStop;
@@ -264,6 +331,46 @@ impl Supervisor {
             biased;
             ended = body.as_mut() => BodyEnd::Returned { ended, early: false },
             () = node.until_abort() => BodyEnd::Aborted,
+        }
+    }
+
+    /// The instance was stopped for a restart round: waits for its body to return, up to the
+    /// instance's deadline. `None` when the service itself was told to stop meanwhile (the
+    /// ordinary stop takes over).
+    async fn stop_for_restart<F>(
+        node: &Node,
+        cancel_on_stop: bool,
+        body: &mut Pin<&mut F>,
+    ) -> Option<BodyEnd>
+    where
+        F: Future<Output = Ended>,
+    {
+        if node.token.is_cancelled() {
+            return None;
+        }
+        if cancel_on_stop {
+            return Some(BodyEnd::StoppedForRestart);
+        }
+        let deadline = async {
+            match node.instance_deadline() {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            ended = body.as_mut() => {
+                if node.token.is_cancelled() {
+                    Some(BodyEnd::Returned { ended, early: false })
+                } else {
+                    Some(BodyEnd::StoppedForRestart)
+                }
+            }
+            () = node.token.cancelled() => None,
+            () = deadline => {
+                tracing::error!(service = %node.path, "did not stop for its restart within its timeout: dropped");
+                Some(BodyEnd::StoppedForRestart)
+            }
         }
     }
 

@@ -163,6 +163,14 @@ impl Children {
         )
     }
 
+    /// The live children in the order they were started.
+    pub(crate) fn live_in_order(&self) -> Vec<Arc<Node>> {
+        let mut live: Vec<(u64, Arc<Node>)> =
+            self.lock().live.iter().map(|(_, l)| l.clone()).collect();
+        live.sort_by_key(|(order, _)| *order);
+        live.into_iter().map(|(_, node)| node).collect()
+    }
+
     pub(crate) fn live(&self) -> Vec<Arc<Node>> {
         self.lock()
             .live

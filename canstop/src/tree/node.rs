@@ -2,7 +2,7 @@
 //! (its sessions) and its child services, knows when it was told to stop and by when it must
 //! be done, and can report on itself at any moment.
 
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::time::{sleep_until, Instant};
@@ -14,8 +14,10 @@ use crate::report::{ServiceOutcome, ServiceReport};
 use crate::service::escalate::Inbox;
 use crate::service::policy::{Restart, Strategy};
 use crate::service::record::Record;
+use crate::service::strategy::Rounds;
 use crate::session::sessions::Sessions;
 use crate::sync::latch::Latch;
+use crate::sync::locking::lock;
 use crate::tree::children::Children;
 
 /// What cut a node's work off at its abort (see [`Node::cut`]).
@@ -71,6 +73,21 @@ pub(crate) struct Node {
     pub(crate) record: Record,
     /// Fires once it has fully stopped and reported to its parent.
     pub(crate) stopped: CancellationToken,
+    /// Its current instance's own stop, when its parent restarts children together (see
+    /// [`strategy`](crate::service::strategy)): the token its body's `Shutdown` waits on, and
+    /// the deadline a sibling's restart gave it.
+    instance: Mutex<Option<Instance>>,
+    /// The restart round of its children under way, if any.
+    pub(crate) rounds: Rounds,
+}
+
+#[derive(Debug)]
+struct Instance {
+    token: CancellationToken,
+    deadline: Option<Instant>,
+    /// Whether its body was built: a round can stop an instance that has not been built yet
+    /// (a sibling failed before this service's task first ran), which then starts stopped.
+    built: bool,
 }
 
 /// How a new child node is supervised.
@@ -102,6 +119,8 @@ impl Node {
             inbox: Inbox::default(),
             record: Record::default(),
             stopped: CancellationToken::new(),
+            instance: Mutex::new(None),
+            rounds: Rounds::default(),
         });
         node.root.set_tree(&node);
         node
@@ -135,6 +154,8 @@ impl Node {
             inbox: Inbox::default(),
             record: Record::default(),
             stopped: CancellationToken::new(),
+            instance: Mutex::new(None),
+            rounds: Rounds::default(),
         })
     }
 
@@ -351,6 +372,48 @@ impl Node {
             (Some(_), None) => true,
             (None, _) => false,
         }
+    }
+
+    /// A new instance's own stop token, when its parent restarts children together (else
+    /// `None`: its body waits on the node's stop).
+    pub(crate) fn new_instance(&self) -> Option<CancellationToken> {
+        let parent = self.parent()?;
+        if parent.strategy == Strategy::OneForOne || self.restart == Restart::Never {
+            return None;
+        }
+        let mut instance = lock(&self.instance);
+        if let Some(unbuilt) = instance.as_mut().filter(|instance| !instance.built) {
+            unbuilt.built = true;
+            return Some(unbuilt.token.clone());
+        }
+        let token = self.token.child_token();
+        *instance = Some(Instance {
+            token: token.clone(),
+            deadline: None,
+            built: true,
+        });
+        Some(token)
+    }
+
+    /// Stops the current instance for a restart round: its body's `Shutdown` fires, with
+    /// this node's timeout (or the tree's) as its deadline.
+    pub(crate) fn stop_instance(&self) {
+        let deadline = deadline_after(Instant::now(), self.timeout.unwrap_or(self.root.timeout));
+        let mut instance = lock(&self.instance);
+        let instance = instance.get_or_insert_with(|| Instance {
+            token: self.token.child_token(),
+            deadline: None,
+            built: false,
+        });
+        instance.deadline.get_or_insert(deadline);
+        instance.token.cancel();
+    }
+
+    /// The deadline of the current instance's stop for a restart round, once stopped.
+    pub(crate) fn instance_deadline(&self) -> Option<Instant> {
+        lock(&self.instance)
+            .as_ref()
+            .and_then(|instance| instance.deadline)
     }
 
     /// Records how the body ended.
