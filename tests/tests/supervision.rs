@@ -634,3 +634,123 @@ async fn strategy_round_one_for_one(
     let order = built.lock().unwrap().clone();
     (order, report)
 }
+
+/// A restart racing the stop, over many interleavings on a multi-thread runtime: the stop
+/// comes from a plain thread or a task, for the tree or for the service alone, while
+/// instances fail and restart every few hundred microseconds. Once the stop has returned, at
+/// most one instance is built (one whose restart was decided before the stop, racing it), and
+/// that one sees its stop at its first poll; the report counts every instance built.
+#[test]
+fn no_restart_after_the_stop_over_seeded_interleavings() {
+    let seeds: u64 = std::env::var("CANSTOP_RESTART_SEEDS")
+        .ok()
+        .and_then(|seeds| seeds.parse().ok())
+        .unwrap_or(200);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for seed in 0..seeds {
+        let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move |below: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % below
+        };
+        let fail_after = Duration::from_micros(next(400));
+        let backoff = Duration::from_micros(next(300));
+        let stop_after = Duration::from_micros(200 + next(5000));
+        let from_thread = next(2) == 0;
+        let whole_tree = next(2) == 0;
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let after_stop = Count::default();
+        let built = Count::default();
+        let unseen = Count::default();
+        let (stopped2, after2, built2, unseen2) = (
+            stopped.clone(),
+            after_stop.clone(),
+            built.clone(),
+            unseen.clone(),
+        );
+        let report = runtime.block_on(async move {
+            root()
+                .run(async move {
+                    let service = Service::restartable("racer", move |shutdown: Shutdown| {
+                        built2.next();
+                        let late = stopped2.load(Ordering::SeqCst);
+                        if late {
+                            after2.next();
+                        }
+                        let unseen = unseen2.clone();
+                        async move {
+                            if late && !shutdown.is_requested() {
+                                unseen.next();
+                            }
+                            tokio::select! {
+                                biased;
+                                () = shutdown.requested() => Ok(()),
+                                () = tokio::time::sleep(fail_after) => Err("flaky"),
+                            }
+                        }
+                    })
+                    .restart(Restart::OnFailure)
+                    .max_restarts(u32::MAX)
+                    .backoff(backoff, backoff);
+                    let handle = canstop::start(service)?;
+                    let scope = canstop::scope()?;
+                    let stop = move || {
+                        if whole_tree {
+                            scope.shutdown_tree();
+                        } else {
+                            handle.stop();
+                        }
+                        stopped.store(true, Ordering::SeqCst);
+                    };
+                    if from_thread {
+                        std::thread::spawn(move || {
+                            std::thread::sleep(stop_after);
+                            stop();
+                        });
+                    } else {
+                        tokio::spawn(async move {
+                            tokio::time::sleep(stop_after).await;
+                            stop();
+                        });
+                    }
+                    Ok::<(), SpawnError>(())
+                })
+                .await
+                .unwrap()
+        });
+        let racer = report.service("racer").unwrap();
+        let context = format!("seed {seed}: {report}");
+        assert!(
+            after_stop.get() <= 1,
+            "{} built after the stop; {context}",
+            after_stop.get()
+        );
+        assert_eq!(
+            unseen.get(),
+            0,
+            "a late instance did not see its stop; {context}"
+        );
+        assert_eq!(racer.restarts + 1, u64::from(built.get()), "{context}");
+        // It may fail in the instant between the stop and its next poll: a failure while
+        // stopping, never one that escalates.
+        assert!(
+            racer.outcome.is_clean()
+                || matches!(racer.outcome, ServiceOutcome::Failed { early: false, .. }),
+            "{context}"
+        );
+        assert!(!racer.escalated, "{context}");
+        assert!(
+            matches!(
+                report.trigger,
+                Trigger::Requested { .. } | Trigger::Finished
+            ),
+            "{context}"
+        );
+    }
+}
