@@ -440,3 +440,100 @@ fn scratch_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The supervised example with an upstream that never recovers: two restarts, then the
+/// third failure within 5 s escalates: the tree stops, exit 1, and the report shows every
+/// failure and the chain.
+#[test]
+fn supervised_restarts_twice_then_escalates_and_exits_1() {
+    let program = Running::start(
+        env!("CARGO_BIN_EXE_example-supervised"),
+        &["127.0.0.1:0"],
+        &[("UPSTREAM_FAIL_AFTER_MS", "200")],
+    );
+    let (ended, _) = program.wait_exit(LIMIT);
+    let text = ended.text();
+    println!("supervised: exit {:?}\n{text}", ended.code());
+    assert_eq!(ended.code(), Some(1), "{text}");
+    for instance in 1..=3 {
+        let line = format!("upstream instance {instance} up");
+        assert!(ended.stdout.contains(&line), "{text}");
+    }
+    assert!(
+        !ended.stdout.contains(&"upstream instance 4 up".to_owned()),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "trigger: service \"upstream\" failed 3 times within 5s: upstream connection 3 reset \
+             by peer"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("restarted 2 times; 3 failures"), "{text}");
+    assert!(
+        text.contains("upstream connection 1 reset by peer"),
+        "{text}"
+    );
+}
+
+/// The supervised example with an upstream that recovers on its third instance: a real
+/// client talks to the front end the whole time and is answered by every instance in turn;
+/// SIGTERM then stops everything cleanly, exit 0, the two restarts in the report.
+#[test]
+fn supervised_keeps_serving_a_client_through_the_restarts_and_exits_0() {
+    let mut program = Running::start(
+        env!("CARGO_BIN_EXE_example-supervised"),
+        &["127.0.0.1:0"],
+        &[("UPSTREAM_FAIL_AFTER_MS", "200"), ("UPSTREAM_FAILURES", "2")],
+    );
+    let addr = program.wait_for_prefix("listening on ", LIMIT);
+    let rt = client_runtime();
+    let stream = rt.block_on(TcpStream::connect(&addr)).expect("connect");
+    let client = rt.spawn(async move {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let mut instances = std::collections::BTreeSet::new();
+        let mut asked = 0u64;
+        loop {
+            asked += 1;
+            if write
+                .write_all(format!("ping {asked}\n").as_bytes())
+                .await
+                .is_err()
+            {
+                break;
+            }
+            let Some(line) = lines.next_line().await.expect("a clean connection") else {
+                break;
+            };
+            if line == "bye" {
+                assert_eq!(lines.next_line().await.expect("clean close"), None);
+                return (instances, asked, true);
+            }
+            let instance: u64 = line
+                .split("upstream instance ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("unexpected answer {line:?}"));
+            instances.insert(instance);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        (instances, asked, false)
+    });
+    program.wait_for_line("upstream instance 3 up", LIMIT);
+    // The third instance is healthy: let it serve a little, then stop the program.
+    program.wait_for_log("service restarting", 2, LIMIT);
+    std::thread::sleep(Duration::from_millis(300));
+    program.signal(SIGTERM);
+    let (ended, _) = program.wait_exit(LIMIT);
+    let text = ended.text();
+    let (instances, asked, said_bye) = rt.block_on(client).expect("the client task");
+    println!("supervised: exit {:?}; client saw instances {instances:?} over {asked} lines\n{text}", ended.code());
+    assert!(said_bye, "the client was told bye and the connection closed cleanly");
+    assert_eq!(ended.code(), Some(0), "{text}");
+    assert!(instances.is_superset(&[1, 2, 3].into()), "{instances:?}");
+    assert!(text.contains("restarted 2 times; 2 failures"), "{text}");
+    assert_eq!(ended.session_counts("client").finished, 1, "{text}");
+}
