@@ -317,7 +317,7 @@ async fn a_stop_during_the_backoff_cancels_the_restart_at_once() {
             canstop::start(service)?;
             // A second after the failure, while the restart waits its minute out: stop.
             tokio::time::sleep(Duration::from_secs(1)).await;
-            canstop::shutdown();
+            canstop::shutdown()?;
             Ok::<(), SpawnError>(())
         })
         .await

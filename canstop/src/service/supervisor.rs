@@ -263,7 +263,7 @@ impl Supervisor {
             let mut poll = pin!(std::future::poll_fn(|cx| {
                 let _in = context::enter(&mut scope);
                 catching(|| body.as_mut().poll(cx))
-                    .map_or_else(|panic| Poll::Ready(Ended::Panicked(panic)), |polled| polled)
+                    .unwrap_or_else(|panic| Poll::Ready(Ended::Panicked(panic)))
             }));
             Self::watch(node, instance.as_ref(), service.cancel_on_stop, &mut poll).await
         };

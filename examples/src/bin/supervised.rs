@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use canstop::{service, session, Shutdown};
-use canstop_examples::{announce, init_tracing};
+use canstop_examples::{accept, announce, init_tracing};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -96,12 +96,11 @@ async fn frontend(
     shutdown: Shutdown,
     listener: TcpListener,
     state: Arc<Upstream>,
-) -> std::io::Result<()> {
+) -> Result<(), canstop::SpawnError> {
     loop {
         tokio::select! {
             () = shutdown.requested() => return Ok(()),
-            accepted = listener.accept() => {
-                let (stream, _) = accepted?;
+            (stream, _) = accept(&listener) => {
                 canstop::spawn(client(stream, state.clone()))?;
             }
         }
