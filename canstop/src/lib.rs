@@ -62,6 +62,12 @@
 //!   gone; an invalid service name) is a [`SpawnError`], and a root that cannot start (no
 //!   runtime or no timer, `block_on` inside a runtime, zero workers, a malformed timeout) a
 //!   [`StartError`]: never a panic.
+//! - Supervision ([`Restart`], [`Strategy`], [`Service::restartable`]): a restart never
+//!   starts once its service or the tree was told to stop (a stop during the backoff cancels
+//!   it at once); a failure beyond the intensity limit escalates exactly once, to the nearest
+//!   ancestor that restarts or as the trigger, with a message that names the chain; a failed
+//!   instance's sessions stay tracked and counted, and its child services stop before the
+//!   next instance starts.
 
 //!
 //! # Names

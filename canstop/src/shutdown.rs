@@ -2,14 +2,11 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use tokio::time::Instant;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
-use crate::sync::latch::Wait;
+use crate::sync::latch::Latch;
 
 use crate::lifecycle::trigger::Trigger;
 use crate::scope::Scope;
@@ -50,30 +47,10 @@ use crate::tree::node::Node;
 #[derive(Clone)]
 pub struct Shutdown {
     node: Arc<Node>,
-    /// For the body of a service whose parent restarts its children together
-    /// ([`Strategy`](crate::Strategy) other than one-for-one): its instance's stop, a child of
-    /// the service's token, cancelled too when a sibling's failure restarts this instance.
-    instance: Option<CancellationToken>,
-}
-
-pin_project_lite::pin_project! {
-    /// The future of [`Shutdown::requested`].
-    #[project = RequestedProj]
-    enum Requested<'a> {
-        Scope { #[pin] wait: Wait<'a> },
-        Instance { #[pin] wait: WaitForCancellationFuture<'a> },
-    }
-}
-
-impl Future for Requested<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match self.project() {
-            RequestedProj::Scope { wait } => wait.poll(cx),
-            RequestedProj::Instance { wait } => wait.poll(cx),
-        }
-    }
+    /// For the body of a restartable service whose parent restarts its children together
+    /// ([`Strategy`](crate::Strategy) other than one-for-one): its instance's stop, set too
+    /// when the service stops (see `Node::stop_subtree`).
+    instance: Option<Arc<Latch>>,
 }
 
 impl Shutdown {
@@ -85,8 +62,13 @@ impl Shutdown {
     }
 
     /// A service body's `Shutdown`, which also fires when its `instance` is stopped.
-    pub(crate) fn for_instance(node: Arc<Node>, instance: Option<CancellationToken>) -> Self {
+    pub(crate) fn for_instance(node: Arc<Node>, instance: Option<Arc<Latch>>) -> Self {
         Self { node, instance }
+    }
+
+    /// What [`requested`](Self::requested) waits on: the instance's stop, or the scope's.
+    fn latch(&self) -> &Latch {
+        self.instance.as_deref().unwrap_or(&self.node.stopping)
     }
 
     /// Completes once this scope is told to stop (at once if it has been already).
@@ -96,14 +78,7 @@ impl Shutdown {
     /// restarts it with a sibling that failed: the body is expected to return as at any stop,
     /// and a new instance is started.
     pub fn requested(&self) -> impl Future<Output = ()> + Send + '_ {
-        match &self.instance {
-            None => Requested::Scope {
-                wait: self.node.stopping.wait(),
-            },
-            Some(instance) => Requested::Instance {
-                wait: instance.cancelled(),
-            },
-        }
+        self.latch().wait()
     }
 
     /// Like [`requested`](Self::requested), but owns what it needs, for `'static` futures.
@@ -116,10 +91,7 @@ impl Shutdown {
     /// [`requested`](Self::requested)).
     #[must_use]
     pub fn is_requested(&self) -> bool {
-        match &self.instance {
-            None => self.node.stopping.is_set(),
-            Some(instance) => instance.is_cancelled(),
-        }
+        self.latch().is_set()
     }
 
     /// The instant by which this scope must have stopped; `None` until it is told to stop.

@@ -20,7 +20,6 @@ use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::lifecycle::trigger::Trigger;
 use crate::outcome::{catching, Ended};
@@ -30,6 +29,7 @@ use crate::service::policy::{Intensity, Restart, Strategy};
 use crate::service::strategy::Turn;
 use crate::service::Service;
 use crate::shutdown::Shutdown;
+use crate::sync::latch::Latch;
 use crate::tree::context;
 use crate::tree::node::{Cut, Node};
 
@@ -288,7 +288,7 @@ impl Supervisor {
     /// until its instance has stopped for the restart (bounded by its timeout).
     async fn watch<F>(
         node: &Node,
-        instance: Option<&CancellationToken>,
+        instance: Option<&Arc<Latch>>,
         cancel_on_stop: bool,
         body: &mut Pin<&mut F>,
     ) -> BodyEnd
@@ -305,7 +305,7 @@ impl Supervisor {
         };
         let instance_stopped = async {
             match instance {
-                Some(instance) => instance.cancelled().await,
+                Some(instance) => instance.wait().await,
                 None => std::future::pending().await,
             }
         };

@@ -81,9 +81,8 @@ pub(crate) struct Node {
     pub(crate) rounds: Rounds,
 }
 
-#[derive(Debug)]
 struct Instance {
-    token: CancellationToken,
+    latch: Arc<Latch>,
     deadline: Option<Instant>,
     /// Whether its body was built: a round can stop an instance that has not been built yet
     /// (a sibling failed before this service's task first ran), which then starts stopped.
@@ -230,6 +229,9 @@ impl Node {
     /// cancelled by the token tree already).
     pub(crate) fn stop_subtree(&self) {
         if self.stopping.set() {
+            if let Some(instance) = lock(&self.instance).as_ref() {
+                instance.latch.set();
+            }
             for child in self.children.live() {
                 child.stop_subtree();
             }
@@ -374,9 +376,9 @@ impl Node {
         }
     }
 
-    /// A new instance's own stop token, when its parent restarts children together (else
-    /// `None`: its body waits on the node's stop).
-    pub(crate) fn new_instance(&self) -> Option<CancellationToken> {
+    /// A new instance's own stop, when its parent restarts children together (else `None`:
+    /// its body waits on the node's stop). Set already when the node is stopping.
+    pub(crate) fn new_instance(&self) -> Option<Arc<Latch>> {
         let parent = self.parent()?;
         if parent.strategy == Strategy::OneForOne || self.restart == Restart::Never {
             return None;
@@ -384,29 +386,32 @@ impl Node {
         let mut instance = lock(&self.instance);
         if let Some(unbuilt) = instance.as_mut().filter(|instance| !instance.built) {
             unbuilt.built = true;
-            return Some(unbuilt.token.clone());
+            return Some(unbuilt.latch.clone());
         }
-        let token = self.token.child_token();
+        // Under the lock that `stop_subtree` takes after setting `stopping`: either this sees
+        // the node stopping, or the stop sets this latch.
+        let latch = Arc::new(Latch::new(self.stopping.is_set()));
         *instance = Some(Instance {
-            token: token.clone(),
+            latch: latch.clone(),
             deadline: None,
             built: true,
         });
-        Some(token)
+        Some(latch)
     }
 
     /// Stops the current instance for a restart round: its body's `Shutdown` fires, with
-    /// this node's timeout (or the tree's) as its deadline.
+    /// this node's timeout (or the tree's) as its deadline. An instance not built yet starts
+    /// stopped.
     pub(crate) fn stop_instance(&self) {
         let deadline = deadline_after(Instant::now(), self.timeout.unwrap_or(self.root.timeout));
         let mut instance = lock(&self.instance);
         let instance = instance.get_or_insert_with(|| Instance {
-            token: self.token.child_token(),
+            latch: Arc::new(Latch::new(false)),
             deadline: None,
             built: false,
         });
         instance.deadline.get_or_insert(deadline);
-        instance.token.cancel();
+        instance.latch.set();
     }
 
     /// The deadline of the current instance's stop for a restart round, once stopped.
