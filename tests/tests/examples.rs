@@ -485,7 +485,10 @@ fn supervised_keeps_serving_a_client_through_the_restarts_and_exits_0() {
     let mut program = Running::start(
         env!("CARGO_BIN_EXE_example-supervised"),
         &["127.0.0.1:0"],
-        &[("UPSTREAM_FAIL_AFTER_MS", "200"), ("UPSTREAM_FAILURES", "2")],
+        &[
+            ("UPSTREAM_FAIL_AFTER_MS", "200"),
+            ("UPSTREAM_FAILURES", "2"),
+        ],
     );
     let addr = program.wait_for_prefix("listening on ", LIMIT);
     let rt = client_runtime();
@@ -530,8 +533,14 @@ fn supervised_keeps_serving_a_client_through_the_restarts_and_exits_0() {
     let (ended, _) = program.wait_exit(LIMIT);
     let text = ended.text();
     let (instances, asked, said_bye) = rt.block_on(client).expect("the client task");
-    println!("supervised: exit {:?}; client saw instances {instances:?} over {asked} lines\n{text}", ended.code());
-    assert!(said_bye, "the client was told bye and the connection closed cleanly");
+    println!(
+        "supervised: exit {:?}; client saw instances {instances:?} over {asked} lines\n{text}",
+        ended.code()
+    );
+    assert!(
+        said_bye,
+        "the client was told bye and the connection closed cleanly"
+    );
     assert_eq!(ended.code(), Some(0), "{text}");
     assert!(instances.is_superset(&[1, 2, 3].into()), "{instances:?}");
     assert!(text.contains("restarted 2 times; 2 failures"), "{text}");

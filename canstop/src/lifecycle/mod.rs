@@ -4,10 +4,14 @@
 //! - [`trigger`]: what started the shutdown (public: [`Trigger`](crate::Trigger),
 //!   [`Signal`](crate::Signal)).
 //! - [`shared`]: what the whole tree shares: the trigger (the first wins), the tree's timeout,
-//!   the abort switch, `main`'s outcome, the deadline task, the watchdog.
+//!   the abort switch, `main`'s outcome, the deadline task, the event listeners.
+//! - [`events`]: what the tree publishes (stopping, forced, deadline reached) for the parts
+//!   that react to it (the exit enforcer in [`process`](crate::process)) without the tree
+//!   knowing them.
 //! - [`grace`]: every grace and fuse after a deadline or a second signal, with const
 //!   assertions of how they relate.
 
+pub(crate) mod events;
 pub(crate) mod grace;
 pub(crate) mod shared;
 pub(crate) mod trigger;

@@ -1,5 +1,5 @@
 //! What the whole tree shares: the trigger, the tree's timeout and deadline, the abort switch
-//! and, for a process-owning root, the watchdog.
+//! and the listeners of its [events](crate::lifecycle::events).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::lifecycle::events::{Event, Events};
 use crate::lifecycle::trigger::{Signal, Trigger};
-use crate::process::watchdog::Watchdog;
 use crate::report::MainOutcome;
 use crate::tree::node::Node;
 
@@ -56,7 +56,8 @@ pub(crate) struct RootShared {
     /// The second signal that forced the exit, and when.
     forced: OnceLock<(Signal, Instant)>,
     deadline_reached: AtomicBool,
-    pub(crate) watchdog: OnceLock<Watchdog>,
+    /// Who reacts to the tree's phases (the watchdog of a process-owning root).
+    pub(crate) events: Events,
     /// The root node, to set the stopping latches of the tree (weak: the tree owns this).
     tree: OnceLock<Weak<Node>>,
 }
@@ -75,7 +76,7 @@ impl RootShared {
             main_exit: OnceLock::new(),
             forced: OnceLock::new(),
             deadline_reached: AtomicBool::new(false),
-            watchdog: OnceLock::new(),
+            events: Events::default(),
             tree: OnceLock::new(),
         })
     }
@@ -96,9 +97,9 @@ impl RootShared {
         if let Some(root) = self.tree.get().and_then(Weak::upgrade) {
             let stop = root.request_stop();
             if let Some(deadline) = stop.own_deadline {
-                if let Some(watchdog) = self.watchdog.get() {
-                    watchdog.arm_deadline(deadline.into_std());
-                }
+                self.events.publish(Event::Stopping {
+                    deadline: deadline.into_std(),
+                });
                 self.abort_at(deadline);
             }
         }
@@ -184,9 +185,7 @@ impl RootShared {
     pub(crate) fn force(&self, signal: Signal) {
         let first = self.forced.set((signal, Instant::now())).is_ok();
         if first {
-            if let Some(watchdog) = self.watchdog.get() {
-                watchdog.arm_forced(signal);
-            }
+            self.events.publish(Event::Forced(signal));
         }
         self.abort_now();
         if first {
@@ -206,7 +205,9 @@ impl RootShared {
 
     /// Notes that something was aborted or given up on at a deadline.
     pub(crate) fn note_deadline_reached(&self) {
-        self.deadline_reached.store(true, Ordering::Relaxed);
+        if !self.deadline_reached.swap(true, Ordering::Relaxed) {
+            self.events.publish(Event::DeadlineReached);
+        }
     }
 
     pub(crate) fn deadline_reached(&self) -> bool {

@@ -20,6 +20,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::lifecycle::events::Event;
 use crate::lifecycle::shared::RootShared;
 use crate::lifecycle::trigger::{Signal, Trigger};
 
@@ -65,13 +66,11 @@ impl Acted {
 /// What the listener does with the n-th signal. The watchdog (of a process-owning root) is
 /// armed first; the tree is then triggered or aborted with logging silenced on this thread.
 fn on_signal(root: &RootShared, count: usize, signal: Signal) -> Acted {
-    let watchdog = root.watchdog.get();
     if count == 1 {
-        // The deadline the trigger sets (it arms the watchdog too, but only after logging).
-        if let (Some(watchdog), Some(deadline)) =
-            (watchdog, Instant::now().checked_add(root.timeout))
-        {
-            watchdog.arm_deadline(deadline);
+        // The deadline the trigger sets, published ahead of it: the watchdog is armed even
+        // if the trigger panics.
+        if let Some(deadline) = Instant::now().checked_add(root.timeout) {
+            root.events.publish(Event::Stopping { deadline });
         }
         let triggered = silently(|| root.trigger(Trigger::Signal(signal))).unwrap_or(true);
         Acted::Triggered {
@@ -80,9 +79,6 @@ fn on_signal(root: &RootShared, count: usize, signal: Signal) -> Acted {
             timeout: root.timeout,
         }
     } else {
-        if let Some(watchdog) = watchdog {
-            watchdog.arm_forced(signal);
-        }
         let first = root.forced_by().is_none();
         let _ = silently(|| root.force(signal));
         Acted::Forced { signal, first }

@@ -3,22 +3,27 @@
 //! its deadline (plus a grace), or soon after a second signal, even if every runtime thread is
 //! blocked in synchronous code and no timer or task can run.
 //!
-//! It reports what it can before exiting: the tree as things stand, with the blocked services
-//! named as unresponsive. The report is written on a thread of its own, started a little
+//! It reacts to the tree's [events](crate::lifecycle::events) (stopping: armed at the deadline
+//! plus a fuse; forced: armed shortly), and knows nothing of the tree itself: it reports what
+//! the closure given to [`Watchdog::watch`] makes of it (the tree as things stand, with the
+//! blocked services named as unresponsive). The report is written on a thread of its own, started a little
 //! before the exit is due; the exit does not wait for it: a stderr that is closed, a broken
 //! pipe or a full one, or a `tracing` subscriber that blocks or panics, cannot delay it.
 
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::lifecycle::events::{Event, Listener};
 use crate::lifecycle::grace::{DEADLINE_FUSE, FORCE_FUSE};
 use crate::lifecycle::trigger::Signal;
 use crate::report::{exit_code, Report};
 use crate::sync::locking::lock;
-use crate::tree::node::Node;
+
+/// Gives up on the tree and makes its report as things stand (`None` when the tree is gone).
+pub(crate) type GiveUp = Box<dyn FnOnce() -> Option<Report> + Send>;
 
 /// How long before the exit at the deadline the watchdog starts writing its report (after a
 /// second signal, it starts at once).
@@ -43,18 +48,18 @@ pub(crate) fn last_words(write: impl FnOnce() + Send + 'static) {
     }
 }
 
-/// The watchdog's handle (cloned into the tree it watches).
-#[derive(Debug, Clone)]
+/// The watchdog's handle (a [`Listener`] of the tree it watches).
+#[derive(Clone)]
 pub(crate) struct Watchdog {
     state: Arc<(Mutex<Phase>, Condvar)>,
     watched: Arc<Mutex<Watched>>,
 }
 
 /// What the watchdog reports if it fires.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Watched {
     /// The tree, while it runs: given up on and reported as things stand.
-    root: Option<Weak<Node>>,
+    give_up: Option<GiveUp>,
     /// The final report, once made: the watchdog then only waits for the runtime to shut down.
     report: Option<Report>,
 }
@@ -87,9 +92,9 @@ impl Watchdog {
         Ok(dog)
     }
 
-    /// Watches the tree under `root`.
-    pub(crate) fn watch(&self, root: Weak<Node>) {
-        lock(self.watched.as_ref()).root = Some(root);
+    /// Watches a tree: if it fires before the report is made, `give_up` makes one.
+    pub(crate) fn watch(&self, give_up: GiveUp) {
+        lock(self.watched.as_ref()).give_up = Some(give_up);
     }
 
     /// The tree's report is made; what is left is the runtime's shutdown, which stays bounded
@@ -97,7 +102,7 @@ impl Watchdog {
     pub(crate) fn report_made(&self, report: &Report) {
         let mut watched = lock(self.watched.as_ref());
         watched.report = Some(report.clone());
-        watched.root = None;
+        watched.give_up = None;
     }
 
     /// The tree's deadline is `deadline`: end the process if it is still running a grace
@@ -153,6 +158,16 @@ impl Watchdog {
     }
 }
 
+impl Listener for Watchdog {
+    fn on(&self, event: &Event) {
+        match *event {
+            Event::Stopping { deadline } => self.arm_deadline(deadline),
+            Event::Forced(signal) => self.arm_forced(signal),
+            Event::DeadlineReached => {}
+        }
+    }
+}
+
 fn watch(state: &(Mutex<Phase>, Condvar), watched: &Arc<Mutex<Watched>>) {
     let (phase, wake) = state;
     let mut current = lock(phase);
@@ -195,22 +210,16 @@ fn report(watched: &Arc<Mutex<Watched>>, code: u8, why: &'static str) {
     let _ = thread::Builder::new()
         .name("canstop-watchdog-report".into())
         .spawn(move || {
-            let (root, made) = {
+            let (give_up, made) = {
                 let mut watched = lock(watched.as_ref());
-                (watched.root.take(), watched.report.take())
+                (watched.give_up.take(), watched.report.take())
             };
             let (report, why) = match made {
                 Some(made) => (
                     Some(made),
                     "the runtime did not shut down in time after the report (a `Drop` that blocks?)",
                 ),
-                None => (
-                    root.and_then(|root| root.upgrade()).map(|root| {
-                        root.give_up();
-                        crate::root::assemble_report(&root)
-                    }),
-                    why,
-                ),
+                None => (give_up.and_then(|give_up| give_up()), why),
             };
             let text = match &report {
                 Some(report) => format!("canstop: {why}; exiting with {code}\n{report}\n"),

@@ -236,11 +236,17 @@ impl Root {
         let root = Node::root(shared.clone(), self.strategy);
         let mut guard = AbortOnDrop {
             root: root.clone(),
+            watchdog: watchdog.cloned(),
             finished: false,
         };
         if let Some(watchdog) = watchdog {
-            watchdog.watch(Arc::downgrade(&root));
-            let _ = shared.watchdog.set(watchdog.clone());
+            let tree = Arc::downgrade(&root);
+            watchdog.watch(Box::new(move || {
+                let root = tree.upgrade()?;
+                root.give_up();
+                Some(assemble_report(&root))
+            }));
+            shared.events.subscribe(Arc::new(watchdog.clone()));
         }
         let listener = if self.signals {
             Some(signals::listen(shared.clone()).map_err(StartError::Signals)?)
@@ -260,7 +266,7 @@ impl Root {
         guard.finished = true;
         // A process-owning root keeps its watchdog armed until its runtime is shut down too:
         // a body's `Drop` that blocks there still cannot keep the process past its deadline.
-        if let Some(watchdog) = shared.watchdog.get() {
+        if let Some(watchdog) = watchdog {
             watchdog.report_made(&report);
         }
         Ok(report)
@@ -558,6 +564,7 @@ pub(crate) fn assemble_report(root: &Node) -> Report {
 /// `timeout` or a `select!`), so that nothing keeps running unsupervised.
 struct AbortOnDrop {
     root: Arc<Node>,
+    watchdog: Option<Watchdog>,
     finished: bool,
 }
 
@@ -570,7 +577,7 @@ impl Drop for AbortOnDrop {
         shared.abort_now();
         // Nothing drains this tree any more: every scope refuses work from now on.
         self.root.abort_subtree();
-        if let Some(watchdog) = shared.watchdog.get() {
+        if let Some(watchdog) = &self.watchdog {
             watchdog.disarm();
         }
         tracing::warn!("the root's future was dropped: the tree was aborted");

@@ -66,7 +66,12 @@ fn env_number(name: &str, default: u64) -> Result<u64, String> {
 /// Refreshes the shared state until told to stop, failing on the schedule. Restarted on
 /// failure, twice within 5 s at most; each restart builds a new body from clones of the
 /// same arguments.
-#[service(restart = "on-failure", max_restarts = 2, within = "5s", backoff = "100ms..1s")]
+#[service(
+    restart = "on-failure",
+    max_restarts = 2,
+    within = "5s",
+    backoff = "100ms..1s"
+)]
 async fn upstream(
     shutdown: Shutdown,
     state: Arc<Upstream>,
@@ -109,7 +114,11 @@ async fn frontend(
 
 /// Answers each line with the upstream's state, until the client leaves or the stop.
 #[session]
-async fn client(shutdown: Shutdown, stream: TcpStream, state: Arc<Upstream>) -> std::io::Result<()> {
+async fn client(
+    shutdown: Shutdown,
+    stream: TcpStream,
+    state: Arc<Upstream>,
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     loop {
