@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::sync::latch::Latch;
-
 use crate::lifecycle::trigger::Trigger;
 use crate::scope::Scope;
 use crate::tree::node::Node;
@@ -46,29 +44,15 @@ use crate::tree::node::Node;
 /// ```
 #[derive(Clone)]
 pub struct Shutdown {
+    /// The scope's node; for the body of a restartable service whose parent restarts its
+    /// children together ([`Strategy`](crate::Strategy) other than one-for-one), its
+    /// instance's node, whose scope is the service (`Node::instance_of`).
     node: Arc<Node>,
-    /// For the body of a restartable service whose parent restarts its children together
-    /// ([`Strategy`](crate::Strategy) other than one-for-one): its instance's stop, set too
-    /// when the service stops (see `Node::stop_subtree`).
-    instance: Option<Arc<Latch>>,
 }
 
 impl Shutdown {
     pub(crate) fn new(node: Arc<Node>) -> Self {
-        Self {
-            node,
-            instance: None,
-        }
-    }
-
-    /// A service body's `Shutdown`, which also fires when its `instance` is stopped.
-    pub(crate) fn for_instance(node: Arc<Node>, instance: Option<Arc<Latch>>) -> Self {
-        Self { node, instance }
-    }
-
-    /// What [`requested`](Self::requested) waits on: the instance's stop, or the scope's.
-    fn latch(&self) -> &Latch {
-        self.instance.as_deref().unwrap_or(&self.node.stopping)
+        Self { node }
     }
 
     /// Completes once this scope is told to stop (at once if it has been already).
@@ -78,7 +62,7 @@ impl Shutdown {
     /// restarts it with a sibling that failed: the body is expected to return as at any stop,
     /// and a new instance is started.
     pub fn requested(&self) -> impl Future<Output = ()> + Send + '_ {
-        self.latch().wait()
+        self.node.stopping.wait()
     }
 
     /// Like [`requested`](Self::requested), but owns what it needs, for `'static` futures.
@@ -91,19 +75,18 @@ impl Shutdown {
     /// [`requested`](Self::requested)).
     #[must_use]
     pub fn is_requested(&self) -> bool {
-        self.latch().is_set()
+        self.node.stopping.is_set()
     }
 
     /// The instant by which this scope must have stopped; `None` until it is told to stop.
     /// After it, whatever is still running is aborted.
     #[must_use]
     pub fn deadline(&self) -> Option<Instant> {
-        if !self.is_requested() {
-            return None;
+        if self.is_requested() {
+            self.node.deadline()
+        } else {
+            None
         }
-        self.node
-            .deadline()
-            .or_else(|| self.node.instance_deadline())
     }
 
     /// What started the shutdown of the tree, once it has started.
@@ -175,7 +158,7 @@ impl Shutdown {
 
     /// The scope this `Shutdown` belongs to, to spawn sessions or start services on it.
     pub fn scope(&self) -> Scope {
-        Scope::new(self.node.clone())
+        Scope::new(self.node.scope_node())
     }
 }
 

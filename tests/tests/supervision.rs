@@ -528,6 +528,12 @@ async fn strategy_round(strategy: canstop::Strategy) -> (Vec<String>, canstop::R
                 log.lock().unwrap().push(format!("{name}{instance}"));
                 let up = up.clone();
                 async move {
+                    // Each instance's session is the service's: it waits for the service's
+                    // stop, not the instance's, and outlives a restart.
+                    let work = Session::new("work", |shutdown: Shutdown| async move {
+                        shutdown.requested().await;
+                    });
+                    shutdown.scope().spawn(work).map_err(|_| "refused")?;
                     if instance == 1 {
                         up.wait().await;
                         if name == "b" {
@@ -538,6 +544,8 @@ async fn strategy_round(strategy: canstop::Strategy) -> (Vec<String>, canstop::R
                         shutdown.shutdown_tree();
                     }
                     shutdown.requested().await;
+                    // Told to stop (for a restart round, or with the tree): a deadline.
+                    assert!(shutdown.deadline().is_some());
                     Ok(())
                 }
             })
@@ -574,6 +582,11 @@ async fn one_for_all_stops_every_restartable_sibling_and_restarts_them_in_start_
         .map(|name| report.service(name).unwrap().failure_count)
         .collect();
     assert_eq!(failures, [0, 1, 0]);
+    // Both instances' sessions ran in the service's scope and were drained at its stop.
+    for name in ["a", "b", "c"] {
+        let work = &report.service(name).unwrap().sessions[0];
+        assert_eq!((work.started, work.finished), (2, 2), "{report}");
+    }
     assert!(report.is_clean(), "{report}");
 }
 

@@ -29,7 +29,6 @@ use crate::service::policy::{Intensity, Restart, Strategy};
 use crate::service::strategy::Turn;
 use crate::service::Service;
 use crate::shutdown::Shutdown;
-use crate::sync::latch::Latch;
 use crate::tree::context;
 use crate::tree::node::{Cut, Node};
 
@@ -235,7 +234,7 @@ impl Supervisor {
         let node = &self.node;
         let mut scope = Some(node.clone());
         let instance = node.new_instance();
-        let shutdown = Shutdown::for_instance(node.clone(), instance.clone());
+        let shutdown = Shutdown::new(instance.clone().unwrap_or_else(|| node.clone()));
         let made = {
             let _in = context::enter(&mut scope);
             catching(|| service.body.make(shutdown))
@@ -288,7 +287,7 @@ impl Supervisor {
     /// until its instance has stopped for the restart (bounded by its timeout).
     async fn watch<F>(
         node: &Node,
-        instance: Option<&Arc<Latch>>,
+        instance: Option<&Arc<Node>>,
         cancel_on_stop: bool,
         body: &mut Pin<&mut F>,
     ) -> BodyEnd
@@ -305,7 +304,7 @@ impl Supervisor {
         };
         let instance_stopped = async {
             match instance {
-                Some(instance) => instance.wait().await,
+                Some(instance) => instance.stopping.wait().await,
                 None => std::future::pending().await,
             }
         };
@@ -319,7 +318,7 @@ impl Supervisor {
             }
             () = node.token.cancelled() => {}
             () = instance_stopped => {
-                if let Some(end) = Self::stop_for_restart(node, cancel_on_stop, body).await {
+                if let Some(end) = Self::stop_for_restart(node, instance, cancel_on_stop, body).await {
                     return end;
                 }
             }
@@ -339,6 +338,7 @@ impl Supervisor {
     /// ordinary stop takes over).
     async fn stop_for_restart<F>(
         node: &Node,
+        instance: Option<&Arc<Node>>,
         cancel_on_stop: bool,
         body: &mut Pin<&mut F>,
     ) -> Option<BodyEnd>
@@ -352,7 +352,7 @@ impl Supervisor {
             return Some(BodyEnd::StoppedForRestart);
         }
         let deadline = async {
-            match node.instance_deadline() {
+            match instance.and_then(|instance| instance.deadline()) {
                 Some(deadline) => tokio::time::sleep_until(deadline).await,
                 None => std::future::pending().await,
             }

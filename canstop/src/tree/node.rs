@@ -73,20 +73,26 @@ pub(crate) struct Node {
     pub(crate) record: Record,
     /// Fires once it has fully stopped and reported to its parent.
     pub(crate) stopped: CancellationToken,
-    /// Its current instance's own stop, when its parent restarts children together (see
-    /// [`strategy`](crate::service::strategy)): the token its body's `Shutdown` waits on, and
-    /// the deadline a sibling's restart gave it.
-    instance: Mutex<Option<Instance>>,
+    /// Its current instance, when its parent restarts children together (see
+    /// [`strategy`](crate::service::strategy)).
+    instance: Mutex<InstanceSlot>,
     /// The restart round of its children under way, if any.
     pub(crate) rounds: Rounds,
+    /// For an instance node: the service it is an instance of, which is the scope its
+    /// `Shutdown` gives (see [`instance_of`](Self::instance_of)).
+    scope_of: Option<Arc<Node>>,
 }
 
-struct Instance {
-    latch: Arc<Latch>,
-    deadline: Option<Instant>,
-    /// Whether its body was built: a round can stop an instance that has not been built yet
-    /// (a sibling failed before this service's task first ran), which then starts stopped.
-    built: bool,
+/// A service's current instance node, held weakly: its body's `Shutdown` and the supervisor
+/// keep it alive while the instance runs.
+#[derive(Default)]
+struct InstanceSlot {
+    current: Weak<Node>,
+    /// Whether an instance was ever made: a round can stop an instance that has not been
+    /// made yet (a sibling failed before this service's task first ran), which then starts
+    /// stopped.
+    made: bool,
+    stop_pending: bool,
 }
 
 /// How a new child node is supervised.
@@ -118,8 +124,9 @@ impl Node {
             inbox: Inbox::default(),
             record: Record::default(),
             stopped: CancellationToken::new(),
-            instance: Mutex::new(None),
+            instance: Mutex::default(),
             rounds: Rounds::default(),
+            scope_of: None,
         });
         node.root.set_tree(&node);
         node
@@ -153,9 +160,46 @@ impl Node {
             inbox: Inbox::default(),
             record: Record::default(),
             stopped: CancellationToken::new(),
-            instance: Mutex::new(None),
+            instance: Mutex::default(),
             rounds: Rounds::default(),
+            scope_of: None,
         })
+    }
+
+    /// A node for one instance of this service, when its parent restarts children together:
+    /// the body's `Shutdown` is this node's, so that a restart round can stop the instance
+    /// (through this node's stop, with this service's timeout) without stopping the service,
+    /// while sessions keep the service's. Its scope is the service
+    /// ([`scope_node`](Self::scope_node)); it has no sessions or children of its own.
+    fn instance_of(self: &Arc<Self>) -> Arc<Self> {
+        Arc::new(Self {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            root: self.root.clone(),
+            parent: Some(Arc::downgrade(self)),
+            token: self.token.child_token(),
+            stopping: Latch::new(self.stopping.is_set()),
+            abort: self.abort.child_token(),
+            timeout: Some(self.timeout.unwrap_or(self.root.timeout)),
+            stop: OnceLock::new(),
+            outcome: OnceLock::new(),
+            stopped_in: OnceLock::new(),
+            sessions: Sessions::new(),
+            children: Children::default(),
+            restart: Restart::Never,
+            strategy: Strategy::OneForOne,
+            inbox: Inbox::default(),
+            record: Record::default(),
+            stopped: CancellationToken::new(),
+            instance: Mutex::default(),
+            rounds: Rounds::default(),
+            scope_of: Some(self.clone()),
+        })
+    }
+
+    /// The scope a `Shutdown` of this node gives: the service, for an instance node.
+    pub(crate) fn scope_node(self: &Arc<Self>) -> Arc<Self> {
+        self.scope_of.clone().unwrap_or_else(|| self.clone())
     }
 
     pub(crate) fn parent(&self) -> Option<Arc<Node>> {
@@ -229,8 +273,11 @@ impl Node {
     /// cancelled by the token tree already).
     pub(crate) fn stop_subtree(&self) {
         if self.stopping.set() {
-            if let Some(instance) = lock(&self.instance).as_ref() {
-                instance.latch.set();
+            // Under the lock `new_instance` makes an instance under: either it sees this
+            // node stopping, or this reaches it.
+            let instance = lock(&self.instance).current.upgrade();
+            if let Some(instance) = instance {
+                instance.stop_subtree();
             }
             for child in self.children.live() {
                 child.stop_subtree();
@@ -376,49 +423,36 @@ impl Node {
         }
     }
 
-    /// A new instance's own stop, when its parent restarts children together (else `None`:
-    /// its body waits on the node's stop). Set already when the node is stopping.
-    pub(crate) fn new_instance(&self) -> Option<Arc<Latch>> {
+    /// A node for a new instance, when its parent restarts children together (else `None`:
+    /// its body's `Shutdown` is the service's own). It starts stopped when the service is
+    /// stopping, or when a round stopped it before it was made.
+    pub(crate) fn new_instance(self: &Arc<Self>) -> Option<Arc<Self>> {
         let parent = self.parent()?;
         if parent.strategy == Strategy::OneForOne || self.restart == Restart::Never {
             return None;
         }
-        let mut instance = lock(&self.instance);
-        if let Some(unbuilt) = instance.as_mut().filter(|instance| !instance.built) {
-            unbuilt.built = true;
-            return Some(unbuilt.latch.clone());
+        let mut slot = lock(&self.instance);
+        let instance = self.instance_of();
+        slot.current = Arc::downgrade(&instance);
+        slot.made = true;
+        if std::mem::take(&mut slot.stop_pending) {
+            instance.request_stop();
         }
-        // Under the lock that `stop_subtree` takes after setting `stopping`: either this sees
-        // the node stopping, or the stop sets this latch.
-        let latch = Arc::new(Latch::new(self.stopping.is_set()));
-        *instance = Some(Instance {
-            latch: latch.clone(),
-            deadline: None,
-            built: true,
-        });
-        Some(latch)
+        Some(instance)
     }
 
     /// Stops the current instance for a restart round: its body's `Shutdown` fires, with
-    /// this node's timeout (or the tree's) as its deadline. An instance not built yet starts
-    /// stopped.
+    /// this service's timeout (or the tree's) as its deadline. One not made yet starts
+    /// stopped; one that has ended is left as it is.
     pub(crate) fn stop_instance(&self) {
-        let deadline = deadline_after(Instant::now(), self.timeout.unwrap_or(self.root.timeout));
-        let mut instance = lock(&self.instance);
-        let instance = instance.get_or_insert_with(|| Instance {
-            latch: Arc::new(Latch::new(false)),
-            deadline: None,
-            built: false,
-        });
-        instance.deadline.get_or_insert(deadline);
-        instance.latch.set();
-    }
-
-    /// The deadline of the current instance's stop for a restart round, once stopped.
-    pub(crate) fn instance_deadline(&self) -> Option<Instant> {
-        lock(&self.instance)
-            .as_ref()
-            .and_then(|instance| instance.deadline)
+        let mut slot = lock(&self.instance);
+        match slot.current.upgrade() {
+            Some(instance) => {
+                instance.request_stop();
+            }
+            None if !slot.made => slot.stop_pending = true,
+            None => {}
+        }
     }
 
     /// Records how the body ended.
