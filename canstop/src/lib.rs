@@ -165,6 +165,69 @@ pub mod __private {
         }
     }
 
+    /// How a `#[service(restart = "..")]` gets each instance's arguments: a clone of what the
+    /// caller passed (and of the receiver, for a method), taken each time the factory builds
+    /// a body, as `(&RestartProbe::<T>::new()).again(&value)` with [`CloneArg`] and
+    /// [`NotCloneArg`] in scope.
+    ///
+    /// Method resolution picks [`CloneArg::again`] when `T: Clone`, and
+    /// [`NotCloneArg::again`] (one autoref further) otherwise, which requires `T:
+    /// RestartArg`, implemented by no type: an argument that is not `Clone` is one error, at
+    /// its type, that says why, even when it is a `Vec<T>` or an `Option<T>` of a type that
+    /// is not (a bound `T: Clone` would report the inner type's missing `Clone` instead,
+    /// without the reason).
+    #[derive(Debug)]
+    pub struct RestartProbe<T>(std::marker::PhantomData<fn() -> T>);
+
+    impl<T> RestartProbe<T> {
+        /// The probe for an argument of type `T`.
+        #[allow(clippy::new_without_default)]
+        pub const fn new() -> Self {
+            Self(std::marker::PhantomData)
+        }
+    }
+
+    /// A clone of a `Clone` argument: see [`RestartProbe`].
+    pub trait CloneArg<T> {
+        /// A clone of `value`, for the next instance.
+        fn again(&self, value: &T) -> T;
+    }
+
+    impl<T: Clone> CloneArg<T> for RestartProbe<T> {
+        fn again(&self, value: &T) -> T {
+            value.clone()
+        }
+    }
+
+    /// An argument that is not `Clone`: the error. See [`RestartProbe`].
+    pub trait NotCloneArg<T> {
+        /// Never callable: `T` is not `Clone`, hence not [`RestartArg`].
+        fn again(&self, value: &T) -> T
+        where
+            T: RestartArg;
+    }
+
+    impl<T> NotCloneArg<T> for &RestartProbe<T> {
+        fn again(&self, value: &T) -> T
+        where
+            T: RestartArg,
+        {
+            value.never()
+        }
+    }
+
+    /// The bound an argument of a restarted service fails when it is not `Clone`: implemented
+    /// by no type. See [`RestartProbe`].
+    #[diagnostic::on_unimplemented(
+        message = "`restart` builds a new body from the same arguments at each restart, so each must be `Clone`: `{Self}` is not",
+        label = "not `Clone`",
+        note = "every instance of a restarted service gets clones of the caller's arguments: derive or implement `Clone`, share a value that cannot be cloned through an `Arc`, or create it in the body"
+    )]
+    pub trait RestartArg: Sized {
+        /// Never called.
+        fn never(&self) -> Self;
+    }
+
     /// The body of a generated `fn main`: [`Root::main`].
     pub fn main<F>(root: Root, body: F) -> ExitCode
     where
