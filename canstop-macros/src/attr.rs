@@ -2,8 +2,9 @@
 //! typed values.
 //!
 //! Every option is `key = literal`. Values are checked here as far as they can be on their
-//! own (a duration parses, a flavor is known, a count is positive); what depends on the other
-//! options or on the fn is checked in [`crate::valid`]. Every problem is recorded and parsing
+//! own (a duration parses, a flavor or a restart policy is known, a count is positive, a
+//! backoff's first delay is not above its cap); what depends on the other options or on the fn
+//! is checked in [`crate::valid`]. Every problem is recorded and parsing
 //! goes on, so that the user sees all of them at once; an option in error is left unset.
 
 use std::time::Duration;
@@ -40,14 +41,30 @@ impl Macro {
     /// The options it accepts, in the order its docs list them.
     fn options(self) -> &'static [Key] {
         match self {
-            Self::Main => &[Key::Timeout, Key::Flavor, Key::WorkerThreads, Key::Crate],
-            Self::Service => &[Key::Name, Key::Timeout, Key::Crate],
+            Self::Main => &[
+                Key::Timeout,
+                Key::Flavor,
+                Key::WorkerThreads,
+                Key::Strategy,
+                Key::Crate,
+            ],
+            Self::Service => &[
+                Key::Name,
+                Key::Timeout,
+                Key::Restart,
+                Key::MaxRestarts,
+                Key::Within,
+                Key::Backoff,
+                Key::Strategy,
+                Key::Crate,
+            ],
             Self::Session => &[Key::Name, Key::Crate],
             Self::Test => &[
                 Key::Flavor,
                 Key::WorkerThreads,
                 Key::StartPaused,
                 Key::Timeout,
+                Key::Strategy,
                 Key::Crate,
             ],
         }
@@ -64,10 +81,14 @@ enum Key {
     StartPaused,
     Crate,
     Restart,
+    MaxRestarts,
+    Within,
+    Backoff,
+    Strategy,
     Needs,
 }
 
-const ALL_KEYS: [Key; 8] = [
+const ALL_KEYS: [Key; 12] = [
     Key::Name,
     Key::Timeout,
     Key::Flavor,
@@ -75,6 +96,10 @@ const ALL_KEYS: [Key; 8] = [
     Key::StartPaused,
     Key::Crate,
     Key::Restart,
+    Key::MaxRestarts,
+    Key::Within,
+    Key::Backoff,
+    Key::Strategy,
     Key::Needs,
 ];
 
@@ -88,6 +113,10 @@ impl Key {
             Self::StartPaused => "start_paused",
             Self::Crate => "crate",
             Self::Restart => "restart",
+            Self::MaxRestarts => "max_restarts",
+            Self::Within => "within",
+            Self::Backoff => "backoff",
+            Self::Strategy => "strategy",
             Self::Needs => "needs",
         }
     }
@@ -106,7 +135,12 @@ impl Key {
             Self::WorkerThreads => "worker_threads = 4",
             Self::StartPaused => "start_paused = true",
             Self::Crate => "crate = \"::my_crate::canstop\"",
-            Self::Restart | Self::Needs => "",
+            Self::Restart => "restart = \"on-failure\"",
+            Self::MaxRestarts => "max_restarts = 5",
+            Self::Within => "within = \"1m\"",
+            Self::Backoff => "backoff = \"100ms..30s\"",
+            Self::Strategy => "strategy = \"one_for_all\"",
+            Self::Needs => "",
         }
     }
 }
@@ -116,6 +150,74 @@ impl Key {
 pub(crate) enum Flavor {
     CurrentThread,
     MultiThread,
+}
+
+/// `restart = "..."` on a `#[service]`: what its body's end leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Restart {
+    /// `"never"` (the default): a failure escalates.
+    Never,
+    /// `"on-failure"`: a new instance after an `Err` or a panic, not after an `Ok`.
+    OnFailure,
+    /// `"always"`: a new instance after any end before the stop, an early `Ok` too.
+    Always,
+}
+
+impl Restart {
+    /// Its values, as written, and what they mean.
+    const VALUES: [(&'static str, Self); 3] = [
+        ("never", Self::Never),
+        ("on-failure", Self::OnFailure),
+        ("always", Self::Always),
+    ];
+
+    /// Its variant in `canstop::Restart`.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            Self::Never => "Never",
+            Self::OnFailure => "OnFailure",
+            Self::Always => "Always",
+        }
+    }
+}
+
+/// `strategy = "..."`: how a parent (a `#[service]`, or the root of `#[canstop::main]` and
+/// `#[canstop::test]`) restarts its children when one of them is restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Strategy {
+    /// `"one_for_one"`: only the child that ended.
+    OneForOne,
+    /// `"one_for_all"`: every child.
+    OneForAll,
+    /// `"rest_for_one"`: the child that ended and those started after it.
+    RestForOne,
+}
+
+impl Strategy {
+    /// Its values, as written, and what they mean.
+    const VALUES: [(&'static str, Self); 3] = [
+        ("one_for_one", Self::OneForOne),
+        ("one_for_all", Self::OneForAll),
+        ("rest_for_one", Self::RestForOne),
+    ];
+
+    /// Its variant in `canstop::Strategy`.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            Self::OneForOne => "OneForOne",
+            Self::OneForAll => "OneForAll",
+            Self::RestForOne => "RestForOne",
+        }
+    }
+}
+
+/// `backoff = "FIRST..CAP"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Backoff {
+    /// The delay before the first restart.
+    pub(crate) first: Duration,
+    /// The most the delay grows to.
+    pub(crate) cap: Duration,
 }
 
 /// A value together with its `key = value` tokens, for the errors of [`crate::valid`].
@@ -149,6 +251,14 @@ pub(crate) struct Options {
     pub(crate) flavor: Option<Spanned<Flavor>>,
     pub(crate) worker_threads: Option<Spanned<usize>>,
     pub(crate) start_paused: Option<Spanned<bool>>,
+    pub(crate) restart: Option<Spanned<Restart>>,
+    /// Whether `restart` is written, even with a value in error: the options that tune it are
+    /// then not reported as lacking it.
+    pub(crate) restart_written: bool,
+    pub(crate) max_restarts: Option<Spanned<u32>>,
+    pub(crate) within: Option<Spanned<Duration>>,
+    pub(crate) backoff: Option<Spanned<Backoff>>,
+    pub(crate) strategy: Option<Spanned<Strategy>>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -196,6 +306,7 @@ pub(crate) fn parse(mac: Macro, args: TokenStream, errors: &mut Errors) -> Optio
             continue;
         }
         seen.push(key);
+        options.restart_written |= key == Key::Restart;
         if let Some(error) = not_allowed(mac, key, &ident) {
             errors.push(error);
             continue;
@@ -235,38 +346,18 @@ fn set(options: &mut Options, key: Key, value: &Expr, tokens: TokenStream) -> sy
             });
         }
         Key::Timeout => {
-            let lit = duration_string(value)?;
-            let duration = parse_duration(&lit.value()).map_err(|error| {
-                syn::Error::new(
-                    lit.span(),
-                    format!(
-                        "invalid duration {:?}: {}; write it like \"250ms\", \"10s\", \"1m30s\" or \"2h\"",
-                        lit.value(),
-                        error.reason()
-                    ),
-                )
-            })?;
             options.timeout = Some(Spanned {
-                value: duration,
+                value: duration(key, value)?,
                 tokens,
             });
         }
         Key::Flavor => {
-            let lit = string(key, value)?;
-            let flavor = match lit.value().as_str() {
-                "current_thread" => Flavor::CurrentThread,
-                "multi_thread" => Flavor::MultiThread,
-                other => {
-                    return Err(syn::Error::new(
-                        lit.span(),
-                        format!(
-                        "unknown flavor {other:?}: expected \"current_thread\" or \"multi_thread\""
-                    ),
-                    ))
-                }
-            };
+            let flavors = [
+                ("current_thread", Flavor::CurrentThread),
+                ("multi_thread", Flavor::MultiThread),
+            ];
             options.flavor = Some(Spanned {
-                value: flavor,
+                value: choice(key, value, "flavor", &flavors)?,
                 tokens,
             });
         }
@@ -315,10 +406,153 @@ fn set(options: &mut Options, key: Key, value: &Expr, tokens: TokenStream) -> sy
                 )
             })?);
         }
-        // `not_allowed` has rejected them.
-        Key::Restart | Key::Needs => {}
+        Key::Restart => {
+            options.restart = Some(Spanned {
+                value: choice(key, value, "restart policy", &Restart::VALUES)?,
+                tokens,
+            });
+        }
+        Key::MaxRestarts => {
+            options.max_restarts = Some(Spanned {
+                value: max_restarts(value)?,
+                tokens,
+            });
+        }
+        Key::Within => {
+            let within = duration(key, value)?;
+            if within.is_zero() {
+                return Err(syn::Error::new_spanned(
+                    value,
+                    "`within` must be longer than 0: it is the period in which at most `max_restarts` restarts are allowed",
+                ));
+            }
+            options.within = Some(Spanned {
+                value: within,
+                tokens,
+            });
+        }
+        Key::Backoff => {
+            options.backoff = Some(Spanned {
+                value: backoff(value)?,
+                tokens,
+            });
+        }
+        Key::Strategy => {
+            options.strategy = Some(Spanned {
+                value: choice(key, value, "strategy", &Strategy::VALUES)?,
+                tokens,
+            });
+        }
+        // `not_allowed` has rejected it.
+        Key::Needs => {}
     }
     Ok(())
+}
+
+/// A string option with a fixed set of `values`; an unknown one is an error at the literal
+/// that lists them (and suggests the closest, for `"on_failure"` or `"OneForAll"`).
+fn choice<T: Copy>(key: Key, value: &Expr, what: &str, values: &[(&str, T)]) -> syn::Result<T> {
+    let lit = string(key, value)?;
+    let text = lit.value();
+    if let Some((_, value)) = values.iter().find(|(name, _)| *name == text) {
+        return Ok(*value);
+    }
+    let names: Vec<&str> = values.iter().map(|(name, _)| *name).collect();
+    let quoted: Vec<String> = names.iter().map(|name| format!("{name:?}")).collect();
+    let hint = closest(&text, &names)
+        .map(|name| format!("; did you mean {name:?}?"))
+        .unwrap_or_default();
+    Err(syn::Error::new(
+        lit.span(),
+        format!(
+            "unknown {what} {text:?}: expected {}{hint}",
+            list(&quoted, "or")
+        ),
+    ))
+}
+
+/// A duration option (`timeout`, `within`): a string in the grammar of [`parse_duration`].
+fn duration(key: Key, value: &Expr) -> syn::Result<Duration> {
+    let lit = duration_string(key, value)?;
+    parse_duration(&lit.value()).map_err(|error| {
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "invalid duration {:?}: {}; write it like \"250ms\", \"10s\", \"1m30s\" or \"2h\"",
+                lit.value(),
+                error.reason()
+            ),
+        )
+    })
+}
+
+/// `max_restarts = N`: an integer literal that fits a `u32`; 0 escalates at the first failure.
+fn max_restarts(value: &Expr) -> syn::Result<u32> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => lit.base10_parse(),
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) if matches!(**expr, Expr::Lit(_)) => Err(syn::Error::new_spanned(
+            value,
+            "`max_restarts` cannot be negative: it counts restarts (0 escalates at the first failure)",
+        )),
+        _ => Err(expected(Key::MaxRestarts, value, "an integer literal")),
+    }
+}
+
+/// How `backoff = "FIRST..CAP"` is written, for messages.
+const BACKOFF_FORM: &str = "write it as \"FIRST..CAP\", like \"100ms..30s\": the delay before the first restart, growing at each restart up to the cap";
+
+/// `backoff = "FIRST..CAP"`: two durations in the grammar of [`parse_duration`], the first
+/// not longer than the cap, and not 0 unless the cap is 0 too (a delay of 0 never grows).
+fn backoff(value: &Expr) -> syn::Result<Backoff> {
+    if let Expr::Range(_) = value {
+        return Err(syn::Error::new_spanned(
+            value,
+            "write the range as one string: `backoff = \"100ms..30s\"`",
+        ));
+    }
+    let lit = string(Key::Backoff, value)?;
+    let text = lit.value();
+    let error = |message: String| syn::Error::new(lit.span(), message);
+    let Some((first_text, cap_text)) = text.split_once("..") else {
+        return Err(error(format!("invalid backoff {text:?}: {BACKOFF_FORM}")));
+    };
+    if cap_text.contains("..") {
+        return Err(error(format!(
+            "invalid backoff {text:?}: it has more than one `..`; {BACKOFF_FORM}"
+        )));
+    }
+    if cap_text.starts_with('=') {
+        return Err(error(format!(
+            "invalid backoff {text:?}: the cap is always included, write `..` and not `..=`; {BACKOFF_FORM}"
+        )));
+    }
+    let part = |what: &str, part: &str| {
+        parse_duration(part).map_err(|reason| {
+            error(format!(
+                "invalid backoff {text:?}: its {what} {part:?}: {}; {BACKOFF_FORM}, each duration like \"250ms\", \"10s\", \"1m30s\" or \"2h\"",
+                reason.reason()
+            ))
+        })
+    };
+    let first = part("first delay", first_text)?;
+    let cap = part("cap", cap_text)?;
+    if first > cap {
+        return Err(error(format!(
+            "invalid backoff {text:?}: the first delay ({first_text}) is longer than the cap ({cap_text}); write \"FIRST..CAP\" with FIRST at most CAP, like \"{cap_text}..{first_text}\""
+        )));
+    }
+    if first.is_zero() && !cap.is_zero() {
+        return Err(error(format!(
+            "invalid backoff {text:?}: a first delay of 0 never grows to the cap; give a first delay above 0, or write \"0s..0s\" to restart at once"
+        )));
+    }
+    Ok(Backoff { first, cap })
 }
 
 fn string(key: Key, value: &Expr) -> syn::Result<LitStr> {
@@ -330,8 +564,9 @@ fn string(key: Key, value: &Expr) -> syn::Result<LitStr> {
     }
 }
 
-/// A `timeout` value: a string, with a pointed message for the number people write instead.
-fn duration_string(value: &Expr) -> syn::Result<LitStr> {
+/// A duration option's value: a string, with a pointed message for the number people write
+/// instead.
+fn duration_string(key: Key, value: &Expr) -> syn::Result<LitStr> {
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..
@@ -341,7 +576,8 @@ fn duration_string(value: &Expr) -> syn::Result<LitStr> {
         }) if !lit.suffix().is_empty() => Err(syn::Error::new(
             lit.span(),
             format!(
-                "write the duration as a string: `timeout = \"{}{}\"`",
+                "write the duration as a string: `{} = \"{}{}\"`",
+                key.as_str(),
                 lit.base10_digits(),
                 lit.suffix()
             ),
@@ -351,11 +587,12 @@ fn duration_string(value: &Expr) -> syn::Result<LitStr> {
         }) => Err(syn::Error::new(
             lit.span(),
             format!(
-                "a bare number has no unit: write the duration as a string with its unit, like `timeout = \"{}s\"`",
+                "a bare number has no unit: write the duration as a string with its unit, like `{} = \"{}s\"`",
+                key.as_str(),
                 lit.base10_digits()
             ),
         )),
-        _ => Err(expected(Key::Timeout, value, "a string literal")),
+        _ => Err(expected(key, value, "a string literal")),
     }
 }
 
@@ -380,11 +617,14 @@ fn not_allowed(mac: Macro, key: Key, ident: &Ident) -> Option<syn::Error> {
         return None;
     }
     let message = match (mac, key) {
-        (Macro::Service, Key::Restart) => {
-            "`restart` is not supported yet: restart policies are planned for a later version of canstop".to_owned()
-        }
         (Macro::Service, Key::Needs) => {
             "`needs` is not supported yet: dependencies between services are planned for a later version of canstop".to_owned()
+        }
+        (Macro::Session, Key::Restart | Key::MaxRestarts | Key::Within | Key::Backoff) => {
+            format!(
+                "`{}` is not an option of `#[session]`: a session runs once, until its work is done; restart policies belong to `#[service]`",
+                key.as_str()
+            )
         }
         (Macro::Session, Key::Timeout) => {
             "`#[session]` has no `timeout`: a session drains within the deadline of its scope; set `timeout` on the enclosing `#[service]` or on `#[canstop::main]`".to_owned()
@@ -413,13 +653,8 @@ fn not_allowed(mac: Macro, key: Key, ident: &Ident) -> Option<syn::Error> {
 fn unknown_option(mac: Macro, ident: &Ident) -> syn::Error {
     let text = ident.unraw().to_string();
     let names: Vec<&str> = mac.options().iter().map(|key| key.as_str()).collect();
-    let closest = names
-        .iter()
-        .map(|name| (edit_distance(&text, name), *name))
-        .filter(|(distance, name)| *distance <= 2 && *distance < name.len())
-        .min();
-    let message = match closest {
-        Some((_, name)) => format!(
+    let message = match closest(&text, &names) {
+        Some(name) => format!(
             "unknown option `{text}` for `{}`: did you mean `{name}`?",
             mac.attr()
         ),
@@ -436,6 +671,26 @@ fn unknown_option(mac: Macro, ident: &Ident) -> syn::Error {
         ),
     };
     syn::Error::new(ident.span(), message)
+}
+
+/// The name in `names` that `text` is most likely a misspelling of: the same but for case,
+/// `-` and `_` (`"on_failure"`, `"OneForAll"`), or at most 2 edits away.
+fn closest<'a>(text: &str, names: &[&'a str]) -> Option<&'a str> {
+    let folded = |text: &str| -> String {
+        text.chars()
+            .filter(|c| !matches!(c, '-' | '_'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    if let Some(name) = names.iter().find(|name| folded(name) == folded(text)) {
+        return Some(name);
+    }
+    names
+        .iter()
+        .map(|name| (edit_distance(text, name), *name))
+        .filter(|(distance, name)| *distance <= 2 && *distance < name.len())
+        .min()
+        .map(|(_, name)| name)
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -543,11 +798,151 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_restart_options() {
+        let options = parse_ok(
+            Macro::Service,
+            quote!(
+                restart = "on-failure",
+                max_restarts = 0,
+                within = "1m30s",
+                backoff = "250ms..1m",
+                strategy = "rest_for_one"
+            ),
+        );
+        assert_eq!(options.restart.unwrap().value, Restart::OnFailure);
+        assert!(options.restart_written);
+        assert_eq!(options.max_restarts.unwrap().value, 0);
+        assert_eq!(options.within.unwrap().value, Duration::from_secs(90));
+        assert_eq!(
+            options.backoff.unwrap().value,
+            Backoff {
+                first: Duration::from_millis(250),
+                cap: Duration::from_secs(60)
+            }
+        );
+        assert_eq!(options.strategy.unwrap().value, Strategy::RestForOne);
+
+        for (text, restart) in Restart::VALUES {
+            let options = parse_ok(Macro::Service, quote!(restart = #text));
+            assert_eq!(options.restart.unwrap().value, restart);
+        }
+        for (text, strategy) in Strategy::VALUES {
+            for mac in [Macro::Main, Macro::Service, Macro::Test] {
+                let options = parse_ok(mac, quote!(strategy = #text));
+                assert_eq!(options.strategy.unwrap().value, strategy);
+            }
+        }
+        let options = parse_ok(
+            Macro::Service,
+            quote!(backoff = "0s..0s", max_restarts = 4_000_000_000),
+        );
+        assert_eq!(options.backoff.unwrap().value.cap, Duration::ZERO);
+        assert_eq!(options.max_restarts.unwrap().value, 4_000_000_000);
+    }
+
+    #[test]
+    fn lists_the_policies_and_strategies() {
+        assert_eq!(
+            messages(Macro::Service, quote!(restart = "on_failure")),
+            ["unknown restart policy \"on_failure\": expected \"never\", \"on-failure\" or \"always\"; did you mean \"on-failure\"?"]
+        );
+        assert_eq!(
+            messages(Macro::Service, quote!(restart = "sometimes")),
+            ["unknown restart policy \"sometimes\": expected \"never\", \"on-failure\" or \"always\""]
+        );
+        assert_eq!(
+            messages(Macro::Main, quote!(strategy = "OneForAll")),
+            ["unknown strategy \"OneForAll\": expected \"one_for_one\", \"one_for_all\" or \"rest_for_one\"; did you mean \"one_for_all\"?"]
+        );
+        let found = messages(Macro::Service, quote!(restart = true, strategy = ONE));
+        assert!(found[0].contains("`restart = \"on-failure\"`"), "{found:?}");
+        assert!(found[1].contains("cannot be a constant"), "{found:?}");
+    }
+
+    #[test]
+    fn checks_the_backoff() {
+        for (args, expected) in [
+            (quote!(backoff = "30s..100ms"), "the first delay (30s) is longer than the cap (100ms); write \"FIRST..CAP\" with FIRST at most CAP, like \"100ms..30s\""),
+            (quote!(backoff = "100ms"), "invalid backoff \"100ms\": write it as \"FIRST..CAP\""),
+            (quote!(backoff = "..30s"), "its first delay \"\": it is empty"),
+            (quote!(backoff = "1s..30x"), "its cap \"30x\": unknown unit"),
+            (quote!(backoff = "1s..2s..3s"), "it has more than one `..`"),
+            (quote!(backoff = "100ms..=30s"), "write `..` and not `..=`"),
+            (quote!(backoff = "0s..30s"), "a first delay of 0 never grows"),
+            (quote!(backoff = "100ms".."30s"), "write the range as one string: `backoff = \"100ms..30s\"`"),
+            (quote!(backoff = 100), "`backoff` takes a string literal, like `backoff = \"100ms..30s\"`"),
+        ] {
+            let found = messages(Macro::Service, args.clone());
+            assert_eq!(found.len(), 1, "{args}: {found:?}");
+            assert!(found[0].contains(expected), "{args}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn checks_the_intensity() {
+        for (args, expected) in [
+            (quote!(within = "0s"), "`within` must be longer than 0"),
+            (quote!(within = 10), "like `within = \"10s\"`"),
+            (quote!(within = "10"), "the unit is missing"),
+            (
+                quote!(max_restarts = -1),
+                "`max_restarts` cannot be negative",
+            ),
+            (
+                quote!(max_restarts = "3"),
+                "`max_restarts` takes an integer literal, like `max_restarts = 5`",
+            ),
+            (
+                quote!(max_restarts = 1.5),
+                "`max_restarts` takes an integer literal",
+            ),
+            (quote!(max_restarts = 5_000_000_000), "number too large"),
+        ] {
+            let found = messages(Macro::Service, args.clone());
+            assert_eq!(found.len(), 1, "{args}: {found:?}");
+            assert!(found[0].contains(expected), "{args}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn restart_options_belong_to_service() {
+        assert_eq!(
+            messages(Macro::Session, quote!(restart = "always", backoff = "1s..2s")),
+            [
+                "`restart` is not an option of `#[session]`: a session runs once, until its work is done; restart policies belong to `#[service]`",
+                "`backoff` is not an option of `#[session]`: a session runs once, until its work is done; restart policies belong to `#[service]`",
+            ]
+        );
+        assert_eq!(
+            messages(Macro::Main, quote!(max_restarts = 3)),
+            ["`max_restarts` is not an option of `#[canstop::main]`: it belongs to `#[service]`"]
+        );
+        assert_eq!(
+            messages(Macro::Session, quote!(strategy = "one_for_all")),
+            ["`strategy` is not an option of `#[session]`: it belongs to `#[canstop::main]`, `#[service]` and `#[canstop::test]`"]
+        );
+        assert_eq!(
+            messages(Macro::Service, quote!(needs = "db")),
+            ["`needs` is not supported yet: dependencies between services are planned for a later version of canstop"]
+        );
+        // A value in error still counts as written.
+        let mut errors = Errors::default();
+        let options = parse(Macro::Service, quote!(restart = "sometimes"), &mut errors);
+        assert!(options.restart.is_none() && options.restart_written);
+    }
+
+    #[test]
     fn lists_and_distances() {
         assert_eq!(list(&["a"], "and"), "a");
         assert_eq!(list(&["a", "b", "c"], "and"), "a, b and c");
         assert_eq!(edit_distance("timout", "timeout"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("flavor", "flavor"), 0);
+        assert_eq!(
+            closest("on_failure", &["never", "on-failure"]),
+            Some("on-failure")
+        );
+        assert_eq!(closest("timout", &["name", "timeout"]), Some("timeout"));
+        assert_eq!(closest("retries", &["restart", "within"]), None);
     }
 }

@@ -5,17 +5,21 @@
 //! fn naming `Self`, has its body generated in place instead: see [`Context::future`]): its signature,
 //! its `?`s, its return type and every error in its body stay the user's. The generated fn has the user's name, visibility,
 //! attributes and docs, takes the caller's arguments (not the `Shutdown`) and returns the
-//! value canstop runs. Everything is named through `::canstop` (or the `crate = "..."` path),
+//! value canstop runs. A restarted service (`restart = "on-failure"` or `"always"`) is built
+//! from a factory that clones the caller's arguments for each instance: see
+//! [`Context::again`]. Everything is named through `::canstop` (or the `crate = "..."` path),
 //! `::core` and `::std`, so a user's `mod tokio` or `mod tracing` changes nothing.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use std::time::Duration;
+
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, Token};
 
 use crate::ast::{Func, Param};
-use crate::attr::{Flavor, Macro, Options};
+use crate::attr::{Flavor, Macro, Options, Restart};
 use crate::valid::{is_duplicate_entry_attr, is_instrument, Mode};
 
 /// The expansion of `mac` on `func`, as far as `mode` allows.
@@ -136,9 +140,15 @@ impl Context<'_> {
 
     /// `.timeout(..)` with the `timeout` option, for a `Root` or a `Service`.
     fn timeout_call(&self) -> Option<TokenStream> {
-        let timeout = self.options.timeout.as_ref()?;
-        let millis = u64::try_from(timeout.value.as_millis()).unwrap_or(u64::MAX);
-        Some(quote!(.timeout(::core::time::Duration::from_millis(#millis))))
+        let timeout = duration(self.options.timeout.as_ref()?.value);
+        Some(quote!(.timeout(#timeout)))
+    }
+
+    /// `.strategy(..)` with the `strategy` option, for a `Root` or a `Service`.
+    fn strategy_call(&self) -> Option<TokenStream> {
+        let strategy = self.options.strategy.as_ref()?;
+        let (krate, variant) = (&self.krate, variant(strategy.value.variant()));
+        Some(quote!(.strategy(#krate::Strategy::#variant)))
     }
 
     /// The root of `#[canstop::main]` and `#[canstop::test]`.
@@ -146,6 +156,7 @@ impl Context<'_> {
         let krate = &self.krate;
         let mut root = quote!(#krate::Root::new());
         root.extend(self.timeout_call());
+        root.extend(self.strategy_call());
         if self.mac == Macro::Main {
             match self.flavor() {
                 Flavor::CurrentThread => root.extend(quote!(.current_thread())),
@@ -273,9 +284,16 @@ impl Context<'_> {
     }
 
     /// The generated fn's parameters: the receiver, if any, and the caller's, under their
-    /// outer names.
+    /// outer names. A restarted service's receiver loses its `mut`: the generated fn only
+    /// clones it, and each instance binds its clone `mut` ([`again`](Self::again)).
     fn outer_params(&self) -> TokenStream {
-        let receiver = self.func.sig.receiver().map(|receiver| quote!(#receiver,));
+        let receiver = self.func.sig.receiver().map(|receiver| {
+            let mut receiver = receiver.clone();
+            if self.restart().is_some() {
+                receiver.mutability = None;
+            }
+            quote!(#receiver,)
+        });
         let params = self.func.caller_params().map(|param| {
             let (attrs, outer, ty) = (&param.attrs, &param.outer, &param.ty);
             quote!(#(#attrs)* #outer: #ty)
@@ -322,8 +340,8 @@ impl Context<'_> {
             let (attrs, pat, ty, value) = (&param.attrs, &param.pat, &param.ty, self.arg(param));
             quote!(#(#attrs)* let #pat: #ty = #value;)
         });
-        let body = &self.func.body;
-        let future = quote_spanned!(body.span()=> async move { #(#lets)* #body });
+        let body = self.body_in_place();
+        let future = quote_spanned!(self.func.body.span()=> async move { #(#lets)* #body });
         let Some(output) = self.typed_output() else {
             return future;
         };
@@ -348,7 +366,89 @@ impl Context<'_> {
         }
     }
 
-    /// `move |shutdown: Shutdown| <the body's future>`: the body canstop calls.
+    /// The body, braces included, as [`future`](Self::future) generates it in place. In a
+    /// restarted method, `self` is renamed to the receiver's clone that each instance binds
+    /// ([`again`](Self::again)), as `async-trait` does: the factory is a closure, which cannot
+    /// bind `self`. A path from `self` (`self::helper`), a `use` declaration, a nested item
+    /// and `stringify!(..)` keep theirs.
+    fn body_in_place(&self) -> TokenStream {
+        let body = &self.func.body;
+        if self.restart().is_none() || self.func.sig.receiver().is_none() {
+            return quote!(#body);
+        }
+        let mut renamed = Group::new(
+            body.delimiter(),
+            crate::walk::rewrite(body.stream(), &mut rename_self),
+        );
+        renamed.set_span(body.span());
+        quote!(#renamed)
+    }
+
+    /// The restart policy of a restarted service: `restart` is given, and not `"never"` (a
+    /// service with `restart = "never"` is built as one without `restart`, from a `FnOnce`
+    /// body that needs no `Clone` argument). `None` in a stub.
+    fn restart(&self) -> Option<Restart> {
+        if self.mac != Macro::Service || self.mode.is_stub() {
+            return None;
+        }
+        let restart = self.options.restart.as_ref()?.value;
+        (restart != Restart::Never).then_some(restart)
+    }
+
+    /// What a restarted service's factory binds at each call, before it builds the body's
+    /// future from them: a clone of the receiver (as [`self_ident`], `mut` where the receiver
+    /// is) and of each caller argument (under its outer name, shadowing the one the factory
+    /// owns). The clones are taken through `__private::RestartProbe`, which clones a `Clone`
+    /// type and is one error, at the type, for any other, with the reason (even for a
+    /// `Vec<T>` of a `T` that is not `Clone`). The `Shutdown` is not among them: each instance
+    /// gets its own from canstop.
+    fn again(&self) -> TokenStream {
+        let krate = &self.krate;
+        // `let <binding> = (&probe).again(&<value>);`, all of it at the type's first token
+        // (the value too, resolved as before): the error is there, and only there.
+        let clone = |attrs: &[syn::Attribute],
+                     ty: &TokenStream,
+                     binding: TokenStream,
+                     value: &Ident| {
+            let span = ty.span();
+            let mut value = value.clone();
+            value.set_span(value.span().located_at(span));
+            let krate = self.krate_at(span);
+            let again = quote_spanned!(span=> (&#krate::__private::RestartProbe::<#ty>::new()).again(&#value));
+            quote!(#(#attrs)* let #binding = #again;)
+        };
+        let receiver = self.func.sig.receiver().map(|receiver| {
+            let (mutability, token) = (&receiver.mutability, &receiver.self_token);
+            let ty = match &receiver.kind {
+                syn::ReceiverKind::Typed(_, ty) => quote!(#ty),
+                // `self`, at the user's `self`; a borrowed `self` is a stub.
+                _ => Ident::new("Self", token.span).into_token_stream(),
+            };
+            let this = self_ident(token.span);
+            clone(
+                &[],
+                &ty,
+                quote!(#mutability #this),
+                &Ident::new("self", token.span),
+            )
+        });
+        let args = self.func.caller_params().map(|param| {
+            let (outer, ty) = (&param.outer, &param.ty);
+            clone(&param.attrs, &quote!(#ty), quote!(#outer), outer)
+        });
+        let args: Vec<TokenStream> = args.collect();
+        if receiver.is_none() && args.is_empty() {
+            return TokenStream::new();
+        }
+        quote! {
+            use #krate::__private::{CloneArg as _, NotCloneArg as _};
+            #receiver #(#args)*
+        }
+    }
+
+    /// `move |shutdown: Shutdown| <the body's future>`: the body canstop calls, once; for a
+    /// restarted service, the factory canstop calls for each instance, which first binds
+    /// the clones of its arguments ([`again`](Self::again)).
     fn body_closure(&self) -> TokenStream {
         let krate = &self.krate;
         let binding = if self.func.shutdown_params().next().is_none() {
@@ -358,6 +458,10 @@ impl Context<'_> {
             quote!(#shutdown)
         };
         let future = self.future();
+        if self.restart().is_some() {
+            let again = self.again();
+            return quote!(move |#binding: #krate::Shutdown| { #again #future });
+        }
         quote!(move |#binding: #krate::Shutdown| #future)
     }
 
@@ -385,6 +489,37 @@ impl Context<'_> {
         (prelude, quote!(|_: #krate::Shutdown| async {}))
     }
 
+    /// The builder calls after `Service::new` or `Service::restartable`: the restart policy and
+    /// what tunes it (only with a policy: [`crate::valid`] reports them otherwise),
+    /// `strategy`, `timeout`, and `.cancel_on_stop()` for a body without `Shutdown`.
+    fn service_options(&self) -> TokenStream {
+        let krate = &self.krate;
+        let mut calls = TokenStream::new();
+        if let Some(restart) = self.restart() {
+            let policy = variant(restart.variant());
+            calls.extend(quote!(.restart(#krate::Restart::#policy)));
+            if let Some(max) = &self.options.max_restarts {
+                let max = max.value;
+                calls.extend(quote!(.max_restarts(#max)));
+            }
+            if let Some(within) = &self.options.within {
+                let within = duration(within.value);
+                calls.extend(quote!(.within(#within)));
+            }
+            if let Some(backoff) = &self.options.backoff {
+                let first = duration(backoff.value.first);
+                let cap = duration(backoff.value.cap);
+                calls.extend(quote!(.backoff(#first, #cap)));
+            }
+        }
+        calls.extend(self.strategy_call());
+        calls.extend(self.timeout_call());
+        if self.func.shutdown_params().next().is_none() {
+            calls.extend(quote!(.cancel_on_stop()));
+        }
+        calls
+    }
+
     fn service(&self) -> TokenStream {
         let krate = &self.krate;
         let name = self.name();
@@ -392,14 +527,19 @@ impl Context<'_> {
             let (uses, closure) = self.stub_body();
             (uses, closure, TokenStream::new())
         } else {
-            let mut options = self.timeout_call().unwrap_or_default();
-            if self.func.shutdown_params().next().is_none() {
-                options.extend(quote!(.cancel_on_stop()));
-            }
-            (TokenStream::new(), self.body_closure(), options)
+            (
+                TokenStream::new(),
+                self.body_closure(),
+                self.service_options(),
+            )
         };
         let at = self.krate_at(self.output_span());
-        let new = quote_spanned!(self.output_span()=> #at::Service::new(#name, #closure));
+        let constructor = if self.restart().is_some() {
+            quote!(restartable)
+        } else {
+            quote!(new)
+        };
+        let new = quote_spanned!(self.output_span()=> #at::Service::#constructor(#name, #closure));
         self.item(
             &self.outer_params(),
             &quote!(-> #krate::Service),
@@ -440,6 +580,48 @@ impl Context<'_> {
             &quote!(#prelude #new),
         )
     }
+}
+
+/// `::core::time::Duration::from_millis(..)` for `duration` (the grammar has no unit below
+/// the millisecond).
+fn duration(duration: Duration) -> TokenStream {
+    let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    quote!(::core::time::Duration::from_millis(#millis))
+}
+
+/// A variant of `canstop::Restart` or `canstop::Strategy`.
+fn variant(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+/// The binding of a restarted method's receiver clone, which its body's `self` is renamed to
+/// (at `span`, the `self` it replaces or the receiver's).
+fn self_ident(span: Span) -> Ident {
+    Ident::new("__canstop_self", span)
+}
+
+/// For [`crate::walk::rewrite`]: `self` as a value becomes [`self_ident`]; a `self::` path and
+/// a `use` declaration (`use self::x`, `use a::{self}`) are kept as they are.
+fn rename_self(tokens: &[TokenTree], index: usize) -> Option<(TokenStream, usize)> {
+    let TokenTree::Ident(ident) = &tokens[index] else {
+        return None;
+    };
+    if ident == "use" {
+        let end = tokens[index..]
+            .iter()
+            .position(|token| matches!(token, TokenTree::Punct(punct) if punct.as_char() == ';'))
+            .map_or(tokens.len(), |at| index + at + 1);
+        return Some((tokens[index..end].iter().cloned().collect(), end));
+    }
+    let path = matches!(
+        (tokens.get(index + 1), tokens.get(index + 2)),
+        (Some(TokenTree::Punct(first)), Some(TokenTree::Punct(second)))
+            if first.as_char() == ':' && first.spacing() == proc_macro2::Spacing::Joint && second.as_char() == ':'
+    );
+    (ident == "self" && !path).then(|| {
+        let renamed = TokenTree::Ident(self_ident(ident.span()));
+        (renamed.into(), index + 1)
+    })
 }
 
 /// `attr` (an `#[instrument]`) with `name = "<ident>"` first among its arguments, unless it
@@ -620,5 +802,112 @@ mod tests {
         ] {
             assert_eq!(names_in_literal(literal, "request"), names, "{literal:?}");
         }
+    }
+
+    /// The expansion of `mac` with the options `args`, which must parse.
+    fn expanded_with(mac: Macro, args: TokenStream, item: TokenStream) -> String {
+        let mut errors = crate::error::Errors::default();
+        let options = crate::attr::parse(mac, args, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let func = Func::parse(item, mac.attr(), None).unwrap();
+        expand(mac, &options, &func, Mode::Expand).to_string()
+    }
+
+    #[test]
+    fn a_restarted_service_clones_its_arguments_for_each_instance() {
+        let out = expanded_with(
+            Macro::Service,
+            quote!(
+                restart = "on-failure",
+                max_restarts = 5,
+                within = "1m",
+                backoff = "100ms..30s",
+                strategy = "one_for_all"
+            ),
+            quote!(
+                async fn worker(shutdown: Shutdown, addr: String) -> Result<(), E> {
+                    serve(addr).await
+                }
+            ),
+        );
+        let expected = quote! {
+            fn worker(addr: String) -> ::canstop::Service {
+                #[allow(clippy::unused_async)]
+                async fn worker(shutdown: Shutdown, addr: String) -> Result<(), E> {
+                    serve(addr).await
+                }
+                ::canstop::Service::restartable("worker", move |__canstop_shutdown: ::canstop::Shutdown| {
+                    use ::canstop::__private::{CloneArg as _, NotCloneArg as _};
+                    let addr = (&::canstop::__private::RestartProbe::<String>::new()).again(&addr);
+                    worker(<Shutdown as ::canstop::__private::SuppliedShutdown>::supplied(__canstop_shutdown), addr)
+                })
+                .restart(::canstop::Restart::OnFailure)
+                .max_restarts(5u32)
+                .within(::core::time::Duration::from_millis(60000u64))
+                .backoff(
+                    ::core::time::Duration::from_millis(100u64),
+                    ::core::time::Duration::from_millis(30000u64)
+                )
+                .strategy(::canstop::Strategy::OneForAll)
+            }
+        };
+        assert_eq!(out, expected.to_string());
+    }
+
+    #[test]
+    fn a_restarted_method_binds_a_clone_of_self_for_each_instance() {
+        let out = expanded_with(
+            Macro::Service,
+            quote!(restart = "always"),
+            quote!(
+                async fn run(mut self, shutdown: Shutdown, port: u16) {
+                    use self::config::Port;
+                    self.port = port;
+                    log!("{}", self.port);
+                    self::helper(self);
+                }
+            ),
+        );
+        assert!(out.starts_with("fn run (self , port : u16)"), "{out}");
+        for part in [
+            "let mut __canstop_self = (& :: canstop :: __private :: RestartProbe :: < Self > :: new ()) . again (& self) ;",
+            "let port = (& :: canstop :: __private :: RestartProbe :: < u16 > :: new ()) . again (& port) ;",
+            "use self :: config :: Port ;",
+            "__canstop_self . port = port ;",
+            "log ! (\"{}\" , __canstop_self . port) ;",
+            "self :: helper (__canstop_self) ;",
+            ". restart (:: canstop :: Restart :: Always)",
+        ] {
+            assert!(out.contains(part), "{part}\n{out}");
+        }
+    }
+
+    #[test]
+    fn without_a_restart_policy_the_body_is_called_once() {
+        let item = quote!(
+            async fn run(self: Arc<Self>, shutdown: Shutdown, port: u16) {
+                let _ = (self, port);
+            }
+        );
+        let plain = expanded(Macro::Service, item.clone());
+        assert!(plain.contains(":: canstop :: Service :: new"), "{plain}");
+        assert!(!plain.contains("RestartProbe"), "{plain}");
+        let never = expanded_with(Macro::Service, quote!(restart = "never"), item);
+        assert_eq!(never, plain);
+    }
+
+    #[test]
+    fn strategy_goes_to_the_root() {
+        let out = expanded_with(
+            Macro::Main,
+            quote!(timeout = "5s", strategy = "rest_for_one"),
+            quote!(
+                async fn main() {}
+            ),
+        );
+        assert!(
+            out.contains(":: canstop :: Root :: new () . timeout (:: core :: time :: Duration :: from_millis (5000u64)) . strategy (:: canstop :: Strategy :: RestForOne)"),
+            "{out}"
+        );
     }
 }

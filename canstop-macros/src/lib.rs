@@ -52,6 +52,9 @@ use crate::error::Errors;
 ///   overrides it at start-up.
 /// - `flavor = "multi_thread"` (the default) or `"current_thread"`: tokio's runtime flavor.
 /// - `worker_threads = 4`: the multi-thread runtime's worker count.
+/// - `strategy = "one_for_one"` (the default), `"one_for_all"` or `"rest_for_one"`: what the
+///   root does to the other services started from `main` when one of them is restarted (see
+///   [`macro@service`]).
 /// - `crate = "::path::to::canstop"`: where canstop is, for crates that re-export it.
 ///
 /// The body is checked: a direct `tokio::spawn`, `tokio::task::spawn`,
@@ -123,7 +126,7 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   type imported as `Shutdown`) is an error at its type. A body that takes no `Shutdown` is
 ///   dropped as soon as its stop is requested.
 /// - The body returns `()` or `Result<(), E>` with `E: Display`; an error or a panic before
-///   the stop shuts the whole tree down.
+///   the stop shuts the whole tree down, unless a `restart` policy starts a new instance.
 /// - Arguments must be owned (`'static`): the service runs after the call returns. A callable
 ///   is owned whatever its signature borrows (`Box<dyn Fn(&str) -> bool + Send>`,
 ///   `fn(&[u8]) -> usize`). Generic fns and `impl Trait` arguments are not supported.
@@ -139,10 +142,37 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// - `name = "acceptor"`: the name in logs and in the report.
 /// - `timeout = "2s"`: its own stop deadline (never longer than the tree's).
+/// - `restart = "never"` (the default), `"on-failure"` or `"always"`: what an end of the body
+///   before its stop leads to. With `"never"`, an error or a panic escalates to the parent.
+///   With `"on-failure"` (OTP's *transient*), an error or a panic starts a new instance, an
+///   early `Ok` does not; with `"always"` (OTP's *permanent*), an early `Ok` does too.
+/// - `max_restarts = 3` and `within = "10s"` (the defaults): at most that many restarts in
+///   that period; the next failure escalates to the parent. `max_restarts = 0` escalates at
+///   the first failure.
+/// - `backoff = "100ms..30s"` (the default): the delay before a restart, from the first delay
+///   growing exponentially up to the cap; both in the `timeout` grammar, the first not longer
+///   than the cap. `"0s..0s"` restarts at once.
+/// - `strategy = "one_for_one"` (the default), `"one_for_all"` or `"rest_for_one"`: what this
+///   service does to its other children (the services started inside it) when one of them is
+///   restarted: nothing, restart them all, or restart those started after it, as OTP
+///   defines them.
 /// - `crate = "::path::to::canstop"`.
 ///
-/// `restart` and `needs` are planned and rejected for now. The body is checked for untracked
-/// spawns as [`macro@main`]'s is.
+/// `max_restarts`, `within` and `backoff` tune a restart policy: without `restart` (or with
+/// `"never"`) they are an error. `needs` is planned and rejected for now. The body is checked
+/// for untracked spawns as [`macro@main`]'s is.
+///
+/// # Restarts
+///
+/// A restart builds a new body from the same arguments: each instance gets a clone of every
+/// argument the caller passed, and of the receiver for a method, so with `restart` they must
+/// be `Clone` (an argument that is not is one compile error, at its type: pass an `Arc<T>`,
+/// or create the value in the body). The `Shutdown` is not cloned: each instance gets its own.
+/// In a method's body, `self` is the instance's clone (the macro renames it, as
+/// `async-trait` does, so a compiler message about it may call it `__canstop_self`; a format
+/// string cannot capture it: write `"{}", self` rather than `"{self}"`). Without
+/// `restart`, or with `restart = "never"`, the body runs once and nothing needs to be
+/// `Clone`.
 ///
 /// # Example
 ///
@@ -200,6 +230,30 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///         canstop::shutdown()
 ///     })
 ///     .unwrap();
+/// assert_eq!(report.exit_code(), 0);
+/// ```
+///
+/// A queue consumer that a lost connection restarts, with a new connection made from a clone
+/// of `url`: at most 5 times a minute, 1 s after a failure, then up to 1 min.
+///
+/// ```
+/// use canstop::{service, Root, ServiceOutcome, Shutdown};
+///
+/// #[service(restart = "on-failure", max_restarts = 5, within = "1m", backoff = "1s..1m")]
+/// async fn consumer(shutdown: Shutdown, url: String) -> Result<(), std::io::Error> {
+///     assert_eq!(url, "amqp://queue"); // real code: connect, and consume until the stop
+///     shutdown.requested().await;
+///     Ok(())
+/// }
+///
+/// let report = Root::new()
+///     .signals(false)
+///     .block_on(async {
+///         canstop::start(consumer("amqp://queue".to_owned()))?;
+///         canstop::shutdown()
+///     })
+///     .unwrap();
+/// assert_eq!(report.service("consumer").unwrap().outcome, ServiceOutcome::Stopped);
 /// assert_eq!(report.exit_code(), 0);
 /// ```
 ///
@@ -294,6 +348,7 @@ pub fn session(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - `start_paused = true`: tokio's paused clock (current-thread only; needs canstop's
 ///   `test-util` feature).
 /// - `timeout = "1s"`: the tree's drain timeout (default 10 s).
+/// - `strategy = "one_for_all"`: as for [`macro@main`].
 /// - `crate = "::path::to::canstop"`.
 ///
 /// The body is not checked for `tokio::spawn`: tests often run untracked clients.

@@ -4,7 +4,7 @@
 //! ([`Mode`]): the generated fn, or a stub with the callers' signature, chosen so that the only errors
 //! the user sees are ours, not a cascade that follows from them.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenTree};
 use syn::visit::Visit;
 use syn::{
     Attribute, BoundLifetimes, GenericParam, Ident, Lifetime, ParenthesizedGenericArguments, Path,
@@ -12,7 +12,7 @@ use syn::{
 };
 
 use crate::ast::{peel, Func};
-use crate::attr::{Flavor, Macro, Options};
+use crate::attr::{Flavor, Macro, Options, Restart};
 use crate::error::Errors;
 
 /// How much of the expansion can be generated despite the errors found.
@@ -29,6 +29,7 @@ pub(crate) enum Mode {
 pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut Errors) -> Mode {
     let mut mode = Mode::Expand;
     check_runtime_options(mac, options, errors);
+    check_restart_options(options, errors);
     if let Some(error) = tokio_ran_first(mac, func) {
         errors.push(error);
         return Mode::Stub;
@@ -105,6 +106,10 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
         mode = mode.max(Mode::Stub);
     }
     if let Some(error) = check_receiver(mac, sig) {
+        errors.push(error);
+        mode = mode.max(Mode::Stub);
+    }
+    if let Some(error) = self_in_format_string(mac, options, func) {
         errors.push(error);
         mode = mode.max(Mode::Stub);
     }
@@ -291,6 +296,90 @@ fn check_runtime_options(mac: Macro, options: &Options, errors: &mut Errors) {
             ));
         }
     }
+}
+
+/// `max_restarts`, `within` and `backoff` tune a restart policy: without one, or with
+/// `restart = "never"`, each is an error (and the expansion leaves it out). Not reported when
+/// `restart` is written with a value in error, which has its own.
+fn check_restart_options(options: &Options, errors: &mut Errors) {
+    let why = match &options.restart {
+        Some(restart) if restart.value != Restart::Never => return,
+        Some(_) => "and `restart = \"never\"` restarts nothing",
+        None if options.restart_written => return,
+        None => "and there is none (the default is `restart = \"never\"`)",
+    };
+    let message = |key: &str| {
+        format!(
+            "`{key}` only applies with a restart policy, {why}: add `restart = \"on-failure\"` (or `\"always\"`), or remove `{key}`"
+        )
+    };
+    let found = [
+        options
+            .max_restarts
+            .as_ref()
+            .map(|o| o.error(message("max_restarts"))),
+        options.within.as_ref().map(|o| o.error(message("within"))),
+        options
+            .backoff
+            .as_ref()
+            .map(|o| o.error(message("backoff"))),
+    ];
+    for error in found.into_iter().flatten() {
+        errors.push(error);
+    }
+}
+
+/// A restarted method binds each instance's clone of `self` under another name and renames
+/// the body's `self` to it (see `expand::Context::body_in_place`), but cannot rename the
+/// `self` a format string captures (`"{self}"`, `"{self:?}"`): that one would move the
+/// factory's own `self` into the first instance. One error, at the first such string.
+fn self_in_format_string(mac: Macro, options: &Options, func: &Func) -> Option<syn::Error> {
+    let restarted = options
+        .restart
+        .as_ref()
+        .is_some_and(|restart| restart.value != Restart::Never);
+    if mac != Macro::Service || !restarted || func.sig.receiver().is_none() {
+        return None;
+    }
+    let mut found = None;
+    crate::walk::walk(func.body.stream(), &mut |tokens, index| {
+        if found.is_some() {
+            return None;
+        }
+        if let TokenTree::Literal(literal) = &tokens[index] {
+            if let syn::Lit::Str(string) = syn::Lit::new(literal.clone()) {
+                if captures_self(&string.value()) {
+                    found = Some(literal.span());
+                }
+            }
+        }
+        None
+    });
+    found.map(|span| {
+        syn::Error::new(
+            span,
+            "a restarted method cannot capture `self` in a format string: each instance's `self` is a clone the macro binds under another name; pass it as an argument (`\"{}\", self`)",
+        )
+    })
+}
+
+/// Whether a format string captures `self`: `{self}`, `{self:..}`, or `self$` as a width or
+/// precision (`{:>self$}`), outside `{{` escapes.
+fn captures_self(literal: &str) -> bool {
+    let mut rest = literal;
+    while let Some(at) = rest.find('{') {
+        rest = &rest[at + 1..];
+        if let Some(escaped) = rest.strip_prefix('{') {
+            rest = escaped;
+            continue;
+        }
+        let spec = rest.split('}').next().unwrap_or(rest);
+        let (argument, format) = spec.split_once(':').unwrap_or((spec, ""));
+        if argument.trim() == "self" || format.contains("self$") {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether `ty` is `Arc<Shutdown>`, `Box<Shutdown>` or `Rc<Shutdown>` (by any path to the
@@ -644,6 +733,84 @@ mod tests {
             errors,
             ["`#[tokio::main]` and `#[canstop::main]` both build the runtime: remove one (`#[canstop::main]` replaces `#[tokio::main]`)"]
         );
+    }
+
+    #[test]
+    fn restart_tuning_needs_a_restart_policy() {
+        let item = quote!(
+            async fn f(s: Shutdown) {}
+        );
+        let (mode, errors) = check(
+            Macro::Service,
+            quote!(max_restarts = 3, within = "1m", backoff = "1s..1m"),
+            item.clone(),
+        );
+        assert_eq!(mode, Mode::Expand);
+        assert_eq!(
+            errors,
+            ["max_restarts", "within", "backoff"].map(|key| format!(
+                "`{key}` only applies with a restart policy, and there is none (the default is `restart = \"never\"`): add `restart = \"on-failure\"` (or `\"always\"`), or remove `{key}`"
+            ))
+        );
+        let (_, errors) = check(
+            Macro::Service,
+            quote!(restart = "never", within = "1m"),
+            item.clone(),
+        );
+        assert_eq!(
+            errors,
+            ["`within` only applies with a restart policy, and `restart = \"never\"` restarts nothing: add `restart = \"on-failure\"` (or `\"always\"`), or remove `within`"]
+        );
+        for restart in [quote!("on-failure"), quote!("always")] {
+            let (_, errors) = check(
+                Macro::Service,
+                quote!(restart = #restart, max_restarts = 0, within = "1m", backoff = "1s..1m"),
+                item.clone(),
+            );
+            assert!(errors.is_empty(), "{errors:?}");
+        }
+        // A `restart` in error has its own, and no follow-on.
+        let (_, errors) = check(
+            Macro::Service,
+            quote!(restart = "on_failure", max_restarts = 3),
+            item,
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("unknown restart policy"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_restarted_method_cannot_capture_self_in_a_format_string() {
+        let item = quote!(
+            async fn run(self: Arc<Self>) {
+                println!("{{self}} {}", self);
+                tracing::info!(port = self.port, "{self:?}");
+            }
+        );
+        let (mode, errors) = check(Macro::Service, quote!(restart = "always"), item.clone());
+        assert_eq!(mode, Mode::Stub);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("a restarted method cannot capture `self`"));
+        for args in [quote!(), quote!(restart = "never")] {
+            let (mode, errors) = check(Macro::Service, args, item.clone());
+            assert_eq!((mode, errors.len()), (Mode::Expand, 0), "{errors:?}");
+        }
+        for (literal, captures) in [
+            ("{self}", true),
+            ("{ self }", true),
+            ("{self:?}", true),
+            ("{:>self$}", true),
+            ("{0:.self$}", true),
+            ("{{self}}", false),
+            ("{selfish}", false),
+            ("{} self", false),
+            ("{my_self}", false),
+        ] {
+            assert_eq!(captures_self(literal), captures, "{literal:?}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The one token walker every body check uses (`Self` in the body, untracked spawns).
+//! The one token walker every body check uses (`Self` in the body, untracked spawns), and its
+//! rewriting twin ([`rewrite`]: `self` in the body of a restarted method).
 //!
 //! It walks a body as tokens, statements and macro arguments alike (syn does not parse the
 //! latter), descending into every group, and guarantees that the visitor never sees:
@@ -7,7 +8,7 @@
 //!   name, or from `impl`, to its braces or its `;` (its own fn, with its own `Self`);
 //! - the argument of `stringify!(..)`, which is text, not code.
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 
 /// Calls `visit(tokens, index)` at each position of `tokens` and of the groups in it, in
 /// order, but for the parts the module docs list. `visit` returns the index to go on from
@@ -36,6 +37,43 @@ pub(crate) fn walk(
         }
         index += 1;
     }
+}
+
+/// What [`rewrite`] calls at each position: the tokens that replace `tokens[index..end]`,
+/// with `end`, or `None` to keep the token (and rewrite inside it, if it is a group).
+pub(crate) type Replace<'a> = dyn FnMut(&[TokenTree], usize) -> Option<(TokenStream, usize)> + 'a;
+
+/// A copy of `tokens` in which `replace(tokens, index)`, called at the positions [`walk`]
+/// visits, has replaced `tokens[index..end]` by the tokens it returns with `end`; nested items
+/// and `stringify!(..)` are copied as they are. Groups keep their spans.
+pub(crate) fn rewrite(tokens: TokenStream, replace: &mut Replace<'_>) -> TokenStream {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = TokenStream::new();
+    let mut index = 0;
+    while index < tokens.len() {
+        let skipped = nested_item_end(&tokens, index)
+            .or_else(|| is_stringify(&tokens, index).then_some(index + 3));
+        if let Some(end) = skipped {
+            out.extend(tokens[index..end].iter().cloned());
+            index = end;
+            continue;
+        }
+        if let Some((replacement, end)) = replace(&tokens, index) {
+            out.extend(replacement);
+            index = end.max(index + 1);
+            continue;
+        }
+        out.extend([match &tokens[index] {
+            TokenTree::Group(group) => {
+                let mut copy = Group::new(group.delimiter(), rewrite(group.stream(), replace));
+                copy.set_span(group.span());
+                TokenTree::Group(copy)
+            }
+            token => token.clone(),
+        }]);
+        index += 1;
+    }
+    out
 }
 
 /// The index after the nested item that starts at `index`, if one does.
@@ -87,6 +125,21 @@ mod tests {
             None
         });
         seen
+    }
+
+    #[test]
+    fn rewrites_what_it_walks() {
+        let out = rewrite(
+            quote! { a; fn a() { a } m!(a, [a]); stringify!(a); b },
+            &mut |tokens, index| match &tokens[index] {
+                TokenTree::Ident(ident) if ident == "a" => Some((quote!(x y), index + 1)),
+                _ => None,
+            },
+        );
+        assert_eq!(
+            out.to_string(),
+            "x y ; fn a () { a } m ! (x y , [x y]) ; stringify ! (a) ; b"
+        );
     }
 
     #[test]

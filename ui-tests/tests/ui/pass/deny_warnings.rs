@@ -19,6 +19,36 @@ async fn background() {
     std::future::pending::<()>().await;
 }
 
+/// A restarted service: the factory clones its arguments.
+#[service(
+    restart = "on-failure",
+    max_restarts = 5,
+    within = "1m",
+    backoff = "10ms..1s",
+    strategy = "one_for_all"
+)]
+async fn restarted(port: u16, shutdown: Shutdown, (a, b): (u8, u8)) -> Result<(), std::io::Error> {
+    let _ = (port, a, b);
+    shutdown.requested().await;
+    Ok(())
+}
+
+/// A restarted method: its receiver is cloned, and bound `mut`, for each instance.
+#[derive(Clone, Debug)]
+struct Counter {
+    count: u64,
+}
+
+impl Counter {
+    /// Counts until told to stop.
+    #[service(restart = "always")]
+    async fn run(mut self, shutdown: Shutdown) {
+        self.count += 1;
+        let _ = self.count;
+        shutdown.requested().await;
+    }
+}
+
 /// A session.
 #[session]
 async fn job(id: u64, shutdown: Shutdown) -> Result<(), String> {
@@ -30,13 +60,15 @@ async fn job(id: u64, shutdown: Shutdown) -> Result<(), String> {
 }
 
 /// A test.
-#[canstop::test(flavor = "current_thread", start_paused = true, timeout = "1s")]
+#[canstop::test(flavor = "current_thread", start_paused = true, timeout = "1s", strategy = "one_for_one")]
 async fn a_test() {}
 
-#[canstop::main(timeout = "1s", flavor = "current_thread")]
+#[canstop::main(timeout = "1s", flavor = "current_thread", strategy = "rest_for_one")]
 async fn main() -> Result<(), canstop::SpawnError> {
     let _ = canstop::start(server(80, (1, 2)))?;
     let _ = canstop::start(background())?;
+    let _ = canstop::start(restarted(80, (1, 2)))?;
+    let _ = canstop::start(Counter { count: 0 }.run())?;
     let _ = canstop::spawn(job(1))?;
     canstop::shutdown()
 }

@@ -32,6 +32,17 @@ async fn worker(shutdown: ::canstop::Shutdown, label: &'static str) {
     shutdown.requested().await;
 }
 
+// `Restart`, `Strategy` and `RestartProbe` of the user's change nothing either.
+struct Restart;
+struct Strategy;
+struct RestartProbe;
+
+#[::canstop::service(restart = "on-failure", within = "1m", backoff = "1s..1m", strategy = "one_for_all")]
+async fn restarted(shutdown: ::canstop::Shutdown, label: &'static str, n: u8) {
+    let _ = (label, n);
+    shutdown.requested().await;
+}
+
 #[::canstop::session(name = "job")]
 async fn job(_: ::canstop::Shutdown, n: u8) {
     let _ = n;
@@ -40,9 +51,10 @@ async fn job(_: ::canstop::Shutdown, n: u8) {
 #[::canstop::test(timeout = "1s", start_paused = true)]
 async fn a_test() {}
 
-#[::canstop::main(timeout = "1s", flavor = "current_thread")]
+#[::canstop::main(timeout = "1s", flavor = "current_thread", strategy = "one_for_one")]
 async fn main() {
     ::canstop::start(worker("w")).unwrap();
+    ::canstop::start(restarted("r", 1)).unwrap();
     ::canstop::spawn(job(1)).unwrap();
     ::canstop::shutdown().unwrap();
 }
