@@ -25,6 +25,25 @@ pub async fn dispatcher(
     Ok(())
 }
 
+/// Restarted on failure, with clones of its arguments for each instance.
+///
+/// # Errors
+///
+/// Never, in fact.
+#[service(
+    restart = "on-failure",
+    max_restarts = 5,
+    within = "1m",
+    backoff = "10ms..1s"
+)]
+pub async fn restarted(label: String, shutdown: Shutdown) -> Result<(), String> {
+    if label.is_empty() {
+        return Err("no label".to_owned());
+    }
+    shutdown.requested().await;
+    Ok(())
+}
+
 /// Never looks at `Shutdown`: dropped when its stop is requested.
 #[service]
 pub async fn background() {

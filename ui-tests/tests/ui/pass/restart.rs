@@ -1,14 +1,13 @@
 //! `#[service(restart = ..)]` and its tuning options on a free fn, on methods taking
 //! `self: Arc<Self>` and `mut self` (the body's `self` is each instance's clone), with a
 //! `#[cfg]`'d parameter, a pattern and no `Shutdown`; `restart = "never"` needs no `Clone`;
-//! `strategy` on a service and on `main`.
+//! `strategy` on a service (on `main`: `main_strategy.rs`). A restarted instance gets fresh
+//! clones of the caller's arguments, never what a previous instance made of them.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use canstop::{service, Shutdown};
-
-static BUILT: AtomicUsize = AtomicUsize::new(0);
+use canstop::{service, Root, ServiceOutcome, Shutdown};
 
 /// Clones of `addr` and `ports` for each instance.
 #[service(
@@ -21,8 +20,22 @@ static BUILT: AtomicUsize = AtomicUsize::new(0);
     timeout = "1s"
 )]
 async fn accept(addr: String, shutdown: Shutdown, (low, high): (u16, u16)) -> Result<(), String> {
-    let _ = BUILT.fetch_add(1, Ordering::Relaxed);
     assert_eq!((addr.as_str(), low, high), ("127.0.0.1", 7000, 7010));
+    shutdown.requested().await;
+    Ok(())
+}
+
+static FLAKY: AtomicUsize = AtomicUsize::new(0);
+
+/// Fails once, then serves: the second instance gets the caller's `seen` again, empty.
+#[service(restart = "on-failure", backoff = "0s..0s")]
+async fn flaky(mut seen: Vec<usize>, shutdown: Shutdown) -> Result<(), String> {
+    assert!(seen.is_empty(), "{seen:?}");
+    let instance = FLAKY.fetch_add(1, Ordering::SeqCst);
+    seen.push(instance);
+    if instance == 0 {
+        return Err("the first instance fails".to_owned());
+    }
     shutdown.requested().await;
     Ok(())
 }
@@ -86,14 +99,30 @@ mod helpers {
     }
 }
 
-#[canstop::main(timeout = "5s", flavor = "current_thread", strategy = "one_for_all")]
-async fn main() -> Result<(), canstop::SpawnError> {
+fn main() {
     let api = Arc::new(Api { port: 7000 });
-    canstop::start(accept("127.0.0.1".to_owned(), (7000, 7010)))?;
-    canstop::start(ticker(0))?;
-    canstop::start(once(Socket))?;
-    canstop::start(Arc::clone(&api).run("hello".to_owned()))?;
-    canstop::start(Api { port: 1 }.count())?;
-    tokio::task::yield_now().await;
-    canstop::shutdown()
+    let report = Root::new()
+        .signals(false)
+        .block_on(async move {
+            canstop::start(accept("127.0.0.1".to_owned(), (7000, 7010)))?;
+            canstop::start(ticker(0))?;
+            canstop::start(once(Socket))?;
+            canstop::start(Arc::clone(&api).run("hello".to_owned()))?;
+            canstop::start(Api { port: 1 }.count())?;
+            canstop::start(flaky(Vec::new()))?;
+            for _ in 0..5_000 {
+                if FLAKY.load(Ordering::SeqCst) == 2 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            canstop::shutdown()
+        })
+        .unwrap();
+    for name in ["acceptor", "ticker", "once", "api", "count", "flaky"] {
+        let service = report.service(name).unwrap_or_else(|| panic!("{name}: {report}"));
+        assert_eq!(service.outcome, ServiceOutcome::Stopped, "{name}: {report}");
+    }
+    assert_eq!(report.service("flaky").unwrap().restarts, 1, "{report}");
+    assert_eq!(report.exit_code(), 0, "{report}");
 }
