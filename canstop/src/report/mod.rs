@@ -604,10 +604,20 @@ fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usi
     }
     writeln!(f)?;
     if service.failure_count > 0 {
+        let plural = |count: u64, one: &'static str, many: &'static str| {
+            if count == 1 {
+                one
+            } else {
+                many
+            }
+        };
         write!(
             f,
-            "{indent}  restarted {} times; {} failures",
-            service.restarts, service.failure_count
+            "{indent}  restarted {} {}; {} {}",
+            service.restarts,
+            plural(service.restarts, "time", "times"),
+            service.failure_count,
+            plural(service.failure_count, "failure", "failures")
         )?;
         if service.failure_count > service.failures.len() as u64 {
             write!(f, " (the last {} kept)", service.failures.len())?;

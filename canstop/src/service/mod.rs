@@ -69,8 +69,10 @@ where
 /// [`Scope::start`](crate::Scope::start).
 ///
 /// A service lives as long as its parent. It is told to stop through its [`Shutdown`]; if it
-/// ends before that, it is news: an error or a panic shuts the whole tree down (it becomes the
-/// [`Trigger`]), and an `Ok` is logged and reported as [`ServiceOutcome::EndedEarly`].
+/// ends before that, it is news, handled by its [restart policy](Self::restart): by default
+/// (`Never`) an error or a panic escalates (to the nearest ancestor that restarts, else it
+/// shuts the whole tree down as the [`Trigger`](crate::Trigger)), and an `Ok` is logged and
+/// reported as [`ServiceOutcome::EndedEarly`](crate::ServiceOutcome::EndedEarly).
 /// A service has stopped only when its body has returned, its sessions have drained and its
 /// child services have stopped.
 ///
@@ -288,7 +290,8 @@ impl Service {
 
     /// Drops the body as soon as the stop is requested, for a body that does not watch its
     /// [`Shutdown`] (what `#[service]` generates for an fn without a `Shutdown` parameter).
-    /// Being dropped at the stop counts as [`ServiceOutcome::Stopped`].
+    /// Being dropped at the stop counts as
+    /// [`ServiceOutcome::Stopped`](crate::ServiceOutcome::Stopped).
     #[must_use = "the builder returns the configured service: start that one"]
     pub fn cancel_on_stop(mut self) -> Self {
         self.cancel_on_stop = true;
