@@ -39,7 +39,8 @@ pub(crate) fn run(allocator: Allocator, options: &ChildOptions) -> ExitCode {
 }
 
 /// The values of one measurement, one per contender: nanoseconds for the timed workloads,
-/// bytes per task for the memory workload, requests per second for the http workload.
+/// bytes per task for the memory workload, requests per second for the http workload,
+/// nanoseconds and bytes per cycle for the service-cycle workloads.
 pub(crate) fn measure(options: &ChildOptions) -> Result<Vec<f64>, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.workers)
@@ -91,6 +92,12 @@ async fn round(
             Workload::Memory => vec![contender.parked(n).await?.rss_growth as f64 / n as f64],
             Workload::Churn => vec![nanos(contender.churn(n).await?)],
             Workload::Http => Contender::http(&contenders, http).await?,
+            Workload::ServiceChurn => {
+                vec![nanos(contender.service_cycles(n, false).await?.elapsed) / n as f64]
+            }
+            Workload::ServiceRetained => {
+                vec![contender.service_cycles(n, true).await?.retained_per_cycle]
+            }
         })
     })
     .await

@@ -1,8 +1,9 @@
-//! The measuring instrument every contender shares, so that its cost is the same for all.
+//! The measuring instruments every contender shares, so that their cost is the same for all.
 //!
 //! Each task of the parked scenario calls [`Probe::park`] once it runs, right before it waits
 //! for the stop signal; the task that brings the count to `n` records the instant and wakes
-//! the owner. No sleeps, no polling.
+//! the owner. No sleeps, no polling. Each service of the service-churn scenario calls
+//! [`Cycles::up`] once it runs, which wakes the owner to stop it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -100,6 +101,125 @@ impl Probe {
             rss_growth,
             shutdown: now.saturating_duration_since(fired_at),
         })
+    }
+}
+
+/// What the service-cycle scenario measures.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cycled {
+    /// From the first start to the last service fully stopped.
+    pub(crate) elapsed: Duration,
+    /// In a memory round, the resident-set growth per cycle over the second half of the
+    /// cycles (the first half pays the fixed costs: the allocators' arenas, canstop's first
+    /// stopped reports kept in full), read right after the last one, the owner's tree,
+    /// `Toplevel` or tracker still alive: what a program that goes on running keeps per
+    /// cycle. Zero in a timing round.
+    pub(crate) retained_per_cycle: f64,
+}
+
+/// The instrument of the service-cycle scenario: `n` cycles, one service at a time, counted
+/// by [`Cycles::another`]. Each service's body calls [`Cycles::up`] once it runs, right
+/// before it waits for its stop; the owner waits for that ([`Cycles::wait_up`]) before it
+/// stops the service, so that every cycle stops a service that is up and parked on its stop
+/// signal, as a long-lived one is. The wait costs every contender the same (a `Notify`, one
+/// wake-up of the owner).
+#[derive(Debug)]
+pub(crate) struct Cycles {
+    n: usize,
+    /// Whether this round measures memory (reads the resident set) rather than time.
+    memory: bool,
+    started: AtomicUsize,
+    up: AtomicUsize,
+    running: Notify,
+    began: OnceLock<Instant>,
+    half_rss: OnceLock<u64>,
+    ended: OnceLock<Cycled>,
+    failed: OnceLock<String>,
+}
+
+impl Cycles {
+    /// An instrument for `n` cycles, leaked like a [`Probe`]; `memory` for a round that
+    /// measures the resident set.
+    pub(crate) fn leak(n: usize, memory: bool) -> &'static Self {
+        assert!(n > 0, "a round needs at least one cycle");
+        Box::leak(Box::new(Self {
+            n,
+            memory,
+            started: AtomicUsize::new(0),
+            up: AtomicUsize::new(0),
+            running: Notify::new(),
+            began: OnceLock::new(),
+            half_rss: OnceLock::new(),
+            ended: OnceLock::new(),
+            failed: OnceLock::new(),
+        }))
+    }
+
+    /// Right before the first start.
+    pub(crate) fn begin(&self) {
+        let _ = self.began.set(Instant::now());
+    }
+
+    /// Whether to run another cycle: `true` `n` times. In a memory round, reads the resident
+    /// set once half of the cycles are done.
+    pub(crate) fn another(&self) -> bool {
+        let done = self.started.fetch_add(1, Ordering::Relaxed);
+        if self.memory && done == self.n / 2 {
+            let _ = self.half_rss.set(resident_bytes().unwrap_or(0));
+        }
+        done < self.n
+    }
+
+    /// Called by each service's body once it runs, right before it waits for its stop.
+    pub(crate) fn up(&self) {
+        self.up.fetch_add(1, Ordering::Relaxed);
+        // Stores a permit when the owner is not waiting yet.
+        self.running.notify_one();
+    }
+
+    /// Waits until the service just started has called [`up`](Self::up).
+    pub(crate) async fn wait_up(&self) {
+        self.running.notified().await;
+    }
+
+    /// Right after the last service has fully stopped: records the time and, in a memory
+    /// round, the resident-set growth (call it before the owner's tree is torn down).
+    pub(crate) fn end(&self) {
+        let elapsed = self.began.get().map_or(Duration::ZERO, Instant::elapsed);
+        let retained_per_cycle = match (self.memory, self.half_rss.get()) {
+            (true, Some(&half)) => {
+                let rss = resident_bytes().unwrap_or(0);
+                (rss as i64 - half as i64) as f64 / (self.n - self.n / 2) as f64
+            }
+            _ => 0.0,
+        };
+        let _ = self.ended.set(Cycled {
+            elapsed,
+            retained_per_cycle,
+        });
+    }
+
+    /// A cycle went wrong where no `Result` can carry it out (inside a subsystem).
+    pub(crate) fn fail(&self, error: String) {
+        let _ = self.failed.set(error);
+    }
+
+    /// The figures, once the owner has torn its tree down: every body ran, nothing failed.
+    pub(crate) fn result(&self) -> Result<Cycled, String> {
+        if let Some(error) = self.failed.get() {
+            return Err(error.clone());
+        }
+        let up = self.up.load(Ordering::Relaxed);
+        if up != self.n {
+            return Err(format!("{up} service bodies ran, expected {}", self.n));
+        }
+        if self.began.get().is_none() {
+            return Err("the cycles never began".to_owned());
+        }
+        self.ended
+            .get()
+            .copied()
+            .ok_or_else(|| "the cycles never ended".to_owned())
     }
 }
 

@@ -348,6 +348,11 @@ mod tests {
         let spawn = schedule(&options, &allocators, Workload::Spawn, 3);
         assert_eq!(spawn.len(), Contender::ALL.len() * 2);
         assert!(spawn.iter().all(|(_, contenders)| contenders.len() == 1));
+        let cycles = schedule(&options, &allocators, Workload::ServiceChurn, 1);
+        assert_eq!(cycles.len(), 6 * 2, "{cycles:?}");
+        assert!(cycles
+            .iter()
+            .all(|(_, contenders)| contenders[0].supports(Workload::ServiceChurn)));
         for run in 0..4 {
             let http = schedule(&options, &allocators, Workload::Http, run);
             assert_eq!(http.len(), 2, "{http:?}");

@@ -19,6 +19,15 @@ pub(crate) const SHUTDOWN_TARGET: f64 = 1.00;
 pub(crate) const MEMORY_TARGET: f64 = 64.0;
 /// canstop's http throughput, as a ratio to the baseline's (higher is better).
 pub(crate) const HTTP_TARGET: f64 = 0.97;
+/// canstop's service start + stop cycle, in nanoseconds.
+pub(crate) const SERVICE_CYCLE_TARGET: f64 = 2_000.0;
+/// canstop's service cycle, as a ratio to tokio-graceful-shutdown's of the same run.
+pub(crate) const SERVICE_VS_TGS_TARGET: f64 = 0.10;
+/// canstop's resident-set growth per service cycle over the second half of the cycles, in
+/// bytes: "retains nothing" (a bounded amount whatever n). Anything a cycle kept would be an
+/// allocation of 8 bytes or more; the resident set moves by whole pages, a few of them over
+/// the 50 000 cycles of the second half at the default n: 2 B/cycle is 100 kB there.
+pub(crate) const SERVICE_RETAINED_TARGET: f64 = 2.0;
 
 type Key = (Allocator, Workload, Contender);
 
@@ -122,6 +131,13 @@ impl Results {
                 let _ = write!(versus, " ({difference:+.0} B)");
             }
         }
+        if workload == Workload::ServiceRetained {
+            // Both are near zero: their ratio means nothing, their difference does.
+            versus = difference.map_or_else(
+                || "n/a".to_owned(),
+                |difference| format!("{difference:+.2} B"),
+            );
+        }
         let target = if contender.is_canstop() {
             self.target(key, ratio, difference)
         } else {
@@ -167,6 +183,27 @@ impl Results {
                 Some(ratio) => format!("≥ {HTTP_TARGET:.2}x: {}", verdict(ratio >= HTTP_TARGET)),
                 None => format!("≥ {HTTP_TARGET:.2}x: n/a"),
             },
+            Workload::ServiceChurn => {
+                let target = format!(
+                    "≤ {} and ≤ {SERVICE_VS_TGS_TARGET:.2}x tgs",
+                    format_cycle(SERVICE_CYCLE_TARGET)
+                );
+                let tgs = self.ratio(key, (allocator, workload, Contender::TGS));
+                match (median(self.values(key)), tgs) {
+                    (Some(cycle), Some(tgs)) => format!(
+                        "{target}: {tgs:.3}x tgs, {}",
+                        verdict(cycle <= SERVICE_CYCLE_TARGET && tgs <= SERVICE_VS_TGS_TARGET)
+                    ),
+                    _ => format!("{target}: n/a"),
+                }
+            }
+            Workload::ServiceRetained => match median(self.values(key)) {
+                Some(retained) => format!(
+                    "≤ {SERVICE_RETAINED_TARGET:.0} B/cycle: {}",
+                    verdict(retained <= SERVICE_RETAINED_TARGET)
+                ),
+                None => format!("≤ {SERVICE_RETAINED_TARGET:.0} B/cycle: n/a"),
+            },
         }
     }
 }
@@ -176,6 +213,17 @@ fn format_value(workload: Workload, value: f64) -> String {
         Unit::Nanos => format_nanos(value),
         Unit::BytesPerTask => format!("{value:.0} B/task"),
         Unit::RequestsPerSec => format!("{value:.0} req/s"),
+        Unit::NanosPerCycle => format_cycle(value),
+        Unit::BytesPerCycle => format!("{value:.2} B/cycle"),
+    }
+}
+
+/// A time per cycle: two decimals of a microsecond, for the 2 µs target.
+fn format_cycle(value: f64) -> String {
+    if value >= 1e3 {
+        format!("{:.2} µs", value / 1e3)
+    } else {
+        format!("{value:.0} ns")
     }
 }
 
@@ -262,6 +310,47 @@ mod tests {
         );
         assert!(table.contains("1.33x (+100 B)"), "{table}");
         assert!(table.contains("≤ +64 B: **missed**"), "{table}");
+    }
+
+    #[test]
+    fn service_cycles_compare_with_tgs() {
+        let mut results = Results::new(1);
+        let system = Allocator::System;
+        let churn = |contender| (system, Workload::ServiceChurn, contender);
+        results.insert(churn(Contender::BASELINE), 0, 1_000.0);
+        results.insert(churn(Contender::TGS), 0, 20_000.0);
+        results.insert(churn(Contender::CanstopRoot), 0, 1_800.0);
+        results.insert(churn(Contender::CanstopService), 0, 2_500.0);
+        let retained = |contender| (system, Workload::ServiceRetained, contender);
+        results.insert(retained(Contender::BASELINE), 0, 0.25);
+        results.insert(retained(Contender::CanstopRoot), 0, 40.0);
+        let contenders = [
+            Contender::BASELINE,
+            Contender::TgsTracker,
+            Contender::TGS,
+            Contender::CanstopRoot,
+            Contender::CanstopService,
+        ];
+        let table = results.render(
+            &[Workload::ServiceChurn, Workload::ServiceRetained],
+            &contenders,
+        );
+        assert!(
+            table.contains(
+                "| service-churn | canstop runtime API, root scope | 1.80 µs | 1.80 µs … 1.80 µs \
+                 | 1.80x | ≤ 2.00 µs and ≤ 0.10x tgs: 0.090x tgs, ok |"
+            ),
+            "{table}"
+        );
+        // 2.5 µs and 0.125x tgs: both miss.
+        assert!(table.contains("0.125x tgs, **missed**"), "{table}");
+        assert!(
+            table.contains("| 40.00 B/cycle | 40.00 B/cycle … 40.00 B/cycle | +39.75 B |"),
+            "{table}"
+        );
+        assert!(table.contains("≤ 2 B/cycle: **missed**"), "{table}");
+        // No service to cycle in a tracker inside one subsystem.
+        assert!(!table.contains("tracker in 1 subsystem"), "{table}");
     }
 
     #[test]

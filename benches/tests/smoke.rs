@@ -27,13 +27,18 @@ fn every_contender_runs_every_workload() {
         .lines()
         .filter(|line| line.starts_with("| ") && !line.starts_with("| workload"))
         .collect();
-    // Every contender in the four task workloads; three of them in http.
-    assert_eq!(rows.len(), 4 * 8 + 3, "{stdout}");
+    // Every contender in the four task workloads; three of them in http; six in the two
+    // service-cycle workloads.
+    assert_eq!(rows.len(), 4 * 8 + 3 + 2 * 6, "{stdout}");
     for row in rows {
         assert!(!row.contains("failed") && !row.contains("n/a"), "{row}");
         let median = row.split('|').nth(3).unwrap_or_default().trim();
         let unit = if row.starts_with("| http |") {
             ["req/s"].as_slice()
+        } else if row.starts_with("| service-churn |") {
+            ["ns", "µs"].as_slice()
+        } else if row.starts_with("| service-retained |") {
+            ["B/cycle"].as_slice()
         } else {
             ["ms", "µs", "B/task"].as_slice()
         };
@@ -50,7 +55,14 @@ fn every_contender_runs_every_workload() {
         );
     }
     assert!(stdout.contains("≥ 0.97x: "), "{stdout}");
-    for workload in ["spawn", "shutdown", "memory", "churn"] {
+    for workload in [
+        "spawn",
+        "shutdown",
+        "memory",
+        "churn",
+        "service-churn",
+        "service-retained",
+    ] {
         assert!(
             stdout.contains(&format!(
                 "| {workload} | canstop runtime API, in a service |"

@@ -1,19 +1,27 @@
-//! canstop through its runtime API (no macros; `canstop_macro.rs` has the same with them): a `Root` without signal handlers, and
-//! sessions spawned with `canstop::spawn(Session::new(..))`, in the root scope (`main`'s
-//! body) or inside a service (an accept loop). The owner knows that every session has
-//! finished when `Root::run` returns its report; the report is checked for all `n`.
+//! canstop through its runtime API (no macros; `canstop_macro.rs` has the same with them): a
+//! `Root` without signal handlers, and sessions spawned with `canstop::spawn(Session::new(..))`,
+//! in the root scope (`main`'s body) or inside a service (an accept loop). The owner knows that
+//! every session has finished when `Root::run` returns its report; the report is checked for
+//! all `n`.
+//!
+//! A service cycle is `canstop::start(Service::new(..))` from the same two places, then
+//! `ServiceHandle::stop` and `ServiceHandle::stopped`; the report is checked for `n` services
+//! stopped cleanly.
 
 use std::time::Duration;
 
 use std::future::Future;
 
-use canstop::{MainResult, Report, Root, Service, Session, Shutdown, SpawnError};
+use canstop::{MainResult, Report, Root, Service, ServiceOutcome, Session, Shutdown, SpawnError};
 
 use super::short_request;
-use crate::probe::{Parked, Probe};
+use crate::probe::{Cycled, Cycles, Parked, Probe};
 
 /// What every session is counted as in the report.
 const KIND: &str = "bench";
+
+/// The name of every cycled service.
+pub(super) const SERVICE: &str = "svc";
 
 /// No signal handlers, no environment, and a deadline far above any round: an abort would be
 /// a failed measurement, not a result.
@@ -101,6 +109,99 @@ pub(super) async fn service_churn(n: usize, probe: &'static Probe) -> Result<Dur
         Ok::<(), SpawnError>(())
     })
     .await
+}
+
+/// A service that is up until it is told to stop: it says so, then waits for its stop.
+fn cycled_service(cycles: &'static Cycles) -> Service {
+    Service::new(SERVICE, move |shutdown: Shutdown| async move {
+        cycles.up();
+        shutdown.requested().await;
+    })
+}
+
+/// The start + stop cycles in the current scope, one service at a time.
+async fn cycle(cycles: &'static Cycles) -> Result<(), SpawnError> {
+    cycles.begin();
+    while cycles.another() {
+        let service = canstop::start(cycled_service(cycles))?;
+        cycles.wait_up().await;
+        service.stop();
+        service.stopped().await;
+    }
+    cycles.end();
+    Ok(())
+}
+
+pub(super) async fn root_service_cycles(
+    n: usize,
+    cycles: &'static Cycles,
+) -> Result<Cycled, String> {
+    cycles_round(n, cycles, async move {
+        cycle(cycles).await?;
+        canstop::shutdown()
+    })
+    .await
+}
+
+pub(super) async fn service_service_cycles(
+    n: usize,
+    cycles: &'static Cycles,
+) -> Result<Cycled, String> {
+    cycles_round(n, cycles, async move {
+        canstop::start(Service::new(
+            "owner",
+            move |shutdown: Shutdown| async move {
+                cycle(cycles).await?;
+                shutdown.shutdown_tree();
+                Ok::<(), SpawnError>(())
+            },
+        ))?;
+        Ok::<(), SpawnError>(())
+    })
+    .await
+}
+
+/// Runs a service-cycles round's `body` under a fresh root: the figures (taken inside, right
+/// after the last cycle), the report checked for `n` services named [`SERVICE`] stopped
+/// cleanly.
+pub(super) async fn cycles_round<F>(
+    n: usize,
+    cycles: &'static Cycles,
+    body: F,
+) -> Result<Cycled, String>
+where
+    F: Future,
+    F::Output: MainResult,
+{
+    let report = root().run(body).await.map_err(|error| error.to_string())?;
+    let cycled = cycles.result()?;
+    let kept = report
+        .all_services()
+        .into_iter()
+        .filter(|service| service.name == SERVICE)
+        .map(|service| {
+            if service.outcome == ServiceOutcome::Stopped {
+                Ok(1)
+            } else {
+                Err(format!("{}: {}:\n{report}", service.path, service.outcome))
+            }
+        })
+        .sum::<Result<u64, String>>()?;
+    let folded: u64 = report
+        .all_folded()
+        .into_iter()
+        .filter(|folded| folded.name == SERVICE)
+        .map(|folded| folded.clean)
+        .sum();
+    if kept + folded != n as u64 {
+        return Err(format!(
+            "{kept} + {folded} folded services stopped cleanly, expected {n}:\n{report}"
+        ));
+    }
+    if !report.is_clean() {
+        return Err(format!("the tree did not stop cleanly:\n{report}"));
+    }
+    Ok(cycled)
 }
 
 /// Runs a parked round's `body` under a fresh root: the figures once the report is in, the

@@ -1,6 +1,9 @@
 //! canstop as users write it: `#[session]` fns spawned with `canstop::spawn(..)?` from a
 //! `#[service]` fn. The macros expand to `Session::with_kind(..)` and `Service::new(..)`, so
 //! this must cost what `canstop-service` costs (the runtime API inside a service).
+//!
+//! Its service cycle: a `#[service]` fn that waits for its stop, started, stopped and waited
+//! for from another `#[service]` fn.
 
 use std::time::Duration;
 
@@ -8,10 +11,10 @@ use canstop::{service, session, Shutdown, SpawnError};
 use canstop_examples::http::{app, http_server};
 use tokio::net::TcpListener;
 
-use super::canstop::{churn_round, parked_round, root};
+use super::canstop::{churn_round, cycles_round, parked_round, root};
 use super::http::{Served, Until};
 use super::short_request;
-use crate::probe::{Parked, Probe};
+use crate::probe::{Cycled, Cycles, Parked, Probe};
 
 /// One parked session: counted as `bench` in the report.
 #[session(name = "bench")]
@@ -46,6 +49,37 @@ async fn churner(probe: &'static Probe, n: usize, shutdown: Shutdown) -> Result<
     }
     shutdown.shutdown_tree();
     Ok(())
+}
+
+/// A long-lived service: up until it is told to stop. Named as the runtime API's is
+/// ([`super::canstop::SERVICE`]), which the report check counts.
+#[service(name = "svc")]
+async fn cycled(cycles: &'static Cycles, shutdown: Shutdown) {
+    cycles.up();
+    shutdown.requested().await;
+}
+
+/// The owner of the service cycles: one service at a time, then it is done.
+#[service]
+async fn cycler(cycles: &'static Cycles, shutdown: Shutdown) -> Result<(), SpawnError> {
+    cycles.begin();
+    while cycles.another() {
+        let service = canstop::start(cycled(cycles))?;
+        cycles.wait_up().await;
+        service.stop();
+        service.stopped().await;
+    }
+    cycles.end();
+    shutdown.shutdown_tree();
+    Ok(())
+}
+
+pub(super) async fn service_cycles(n: usize, cycles: &'static Cycles) -> Result<Cycled, String> {
+    cycles_round(n, cycles, async move {
+        canstop::start(cycler(cycles))?;
+        Ok::<(), SpawnError>(())
+    })
+    .await
 }
 
 pub(super) async fn parked_scenario(n: usize, probe: &'static Probe) -> Result<Parked, String> {

@@ -10,6 +10,16 @@
 //! - **churn**: spawn `n` tracked tasks that finish at once (a short request), and wait until
 //!   the owner knows they are all done.
 //!
+//! The contenders that have a notion of a service (a long-lived task with its own stop, that
+//! its owner can stop alone and wait for) implement a third:
+//!
+//! - **service cycles**: `n` start + stop cycles, one service at a time: start a service
+//!   whose body waits for its stop signal, wait until it is up ([`Cycles::up`]), stop it,
+//!   and wait until it has fully stopped. It yields the *service-churn* workload (time per
+//!   cycle) and the *service-retained* workload (resident-set growth per cycle, read after
+//!   the last cycle while the owner's tree still lives: a tree that starts and stops services
+//!   all day must retain a bounded amount whatever `n`).
+//!
 //! Every scenario runs inside a task spawned on the runtime (so the spawning code runs on a
 //! worker thread, as an accept loop does), and the clock starts right before the first spawn
 //! ([`Probe::begin`]): setting up a `Root`, a `Toplevel` or a `Shutdown` is not timed.
@@ -20,7 +30,7 @@
 use std::time::Duration;
 
 use crate::load::HttpOptions;
-use crate::probe::{Parked, Probe};
+use crate::probe::{Cycled, Cycles, Parked, Probe};
 
 mod canstop;
 mod canstop_macro;
@@ -45,6 +55,10 @@ pub(crate) enum Workload {
     /// against the same server with plain tokio tasks, under a load client on loopback. It
     /// ignores `n`: its load is [`HttpOptions`].
     Http,
+    /// `n` service start + stop cycles, one service at a time: time per cycle.
+    ServiceChurn,
+    /// The same cycles: resident-set growth per cycle, after the last one.
+    ServiceRetained,
 }
 
 /// What a workload's values are.
@@ -56,6 +70,10 @@ pub(crate) enum Unit {
     BytesPerTask,
     /// Requests per second: higher is better.
     RequestsPerSec,
+    /// A duration per service cycle, in nanoseconds: lower is better.
+    NanosPerCycle,
+    /// Bytes retained per service cycle: lower is better.
+    BytesPerCycle,
 }
 
 impl Unit {
@@ -65,17 +83,21 @@ impl Unit {
             Self::Nanos => "ns",
             Self::BytesPerTask => "B/task",
             Self::RequestsPerSec => "req/s",
+            Self::NanosPerCycle => "ns/cycle",
+            Self::BytesPerCycle => "B/cycle",
         }
     }
 }
 
 impl Workload {
-    pub(crate) const ALL: [Self; 5] = [
+    pub(crate) const ALL: [Self; 7] = [
         Self::Spawn,
         Self::Shutdown,
         Self::Memory,
         Self::Churn,
         Self::Http,
+        Self::ServiceChurn,
+        Self::ServiceRetained,
     ];
 
     pub(crate) fn id(self) -> &'static str {
@@ -85,6 +107,8 @@ impl Workload {
             Self::Memory => "memory",
             Self::Churn => "churn",
             Self::Http => "http",
+            Self::ServiceChurn => "service-churn",
+            Self::ServiceRetained => "service-retained",
         }
     }
 
@@ -99,6 +123,8 @@ impl Workload {
             Self::Memory => "resident-set growth per parked task (bytes)",
             Self::Churn => "n tasks that finish at once; time until the owner knows",
             Self::Http => "the http example under a load client: requests/s (ignores n)",
+            Self::ServiceChurn => "n service start + stop cycles, one at a time: time per cycle",
+            Self::ServiceRetained => "the same cycles: resident-set growth per cycle (bytes)",
         }
     }
 
@@ -107,6 +133,8 @@ impl Workload {
             Self::Spawn | Self::Shutdown | Self::Churn => Unit::Nanos,
             Self::Memory => Unit::BytesPerTask,
             Self::Http => Unit::RequestsPerSec,
+            Self::ServiceChurn => Unit::NanosPerCycle,
+            Self::ServiceRetained => Unit::BytesPerCycle,
         }
     }
 
@@ -116,11 +144,11 @@ impl Workload {
         self == Self::Http
     }
 
-    /// Whether `--warmup` rounds apply: the memory workload needs a fresh heap (freed memory
+    /// Whether `--warmup` rounds apply: the memory workloads need a fresh heap (freed memory
     /// would be reused), and the http workload warms up inside its round, on the same
     /// connections ([`HttpOptions::warmup`]).
     pub(crate) fn takes_warmup_rounds(self) -> bool {
-        self.unit() == Unit::Nanos
+        matches!(self.unit(), Unit::Nanos | Unit::NanosPerCycle)
     }
 }
 
@@ -164,6 +192,9 @@ impl Contender {
     /// What canstop's shutdown time is compared with.
     pub(crate) const RAW: Self = Self::RawNotify;
 
+    /// What canstop's service cycle is compared with.
+    pub(crate) const TGS: Self = Self::TgsSubsystems;
+
     pub(crate) fn id(self) -> &'static str {
         match self {
             Self::RawNotify => "raw-notify",
@@ -205,13 +236,19 @@ impl Contender {
     /// Whether it takes part in `workload`. The http workload compares the http example
     /// (canstop as users write it) with the same server on plain tokio tasks and on the
     /// baseline; the other contenders differ from these only in how a task is spawned and
-    /// stopped, which the other workloads measure.
+    /// stopped, which the other workloads measure. The service cycles take the contenders
+    /// that can stop one long-lived task alone and wait for it: a task of its own with its own
+    /// stop signal (raw tokio, tokio-util), a subsystem, a canstop service; not a tracker
+    /// inside one subsystem, nor tokio-graceful's guards, which have one stop for all.
     pub(crate) fn supports(self, workload: Workload) -> bool {
         match workload {
             Workload::Http => matches!(
                 self,
                 Self::RawNotify | Self::TrackerToken | Self::CanstopMacro
             ),
+            Workload::ServiceChurn | Workload::ServiceRetained => {
+                !matches!(self, Self::TgsTracker | Self::GracefulGuards)
+            }
             Workload::Spawn | Workload::Shutdown | Workload::Memory | Workload::Churn => true,
         }
     }
@@ -243,6 +280,22 @@ impl Contender {
             Self::CanstopRoot => canstop::root_churn(n, probe).await,
             Self::CanstopService => canstop::service_churn(n, probe).await,
             Self::CanstopMacro => canstop_macro::churn_scenario(n, probe).await,
+        }
+    }
+
+    /// The service cycles (service-churn and service-retained workloads): `n` start + stop
+    /// cycles, one service at a time.
+    /// `memory` for the service-retained workload (see [`Cycles`]).
+    pub(crate) async fn service_cycles(self, n: usize, memory: bool) -> Result<Cycled, String> {
+        let cycles = Cycles::leak(n, memory);
+        match self {
+            Self::RawNotify => raw::service_cycles(cycles).await,
+            Self::TrackerToken => tracker::service_cycles(cycles).await,
+            Self::TgsSubsystems => tgs::service_cycles(cycles).await,
+            Self::CanstopRoot => canstop::root_service_cycles(n, cycles).await,
+            Self::CanstopService => canstop::service_service_cycles(n, cycles).await,
+            Self::CanstopMacro => canstop_macro::service_cycles(n, cycles).await,
+            other => Err(format!("{} has no service to cycle", other.id())),
         }
     }
 

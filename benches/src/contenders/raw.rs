@@ -14,7 +14,7 @@ use canstop_examples::http::serve_connection;
 
 use super::http::{Served, Until};
 use super::short_request;
-use crate::probe::{Parked, Probe};
+use crate::probe::{Cycled, Cycles, Parked, Probe};
 
 /// A hand-rolled wait group. It starts at one, the owner's own count, so that it cannot reach
 /// zero while the owner is still spawning; the owner drops its count with [`Self::done`] once
@@ -87,6 +87,30 @@ pub(super) async fn churn(n: usize, probe: &'static Probe) -> Result<Duration, S
     live.done();
     live.wait().await;
     Ok(probe.began_at().elapsed())
+}
+
+/// The floor of a service cycle: `tokio::spawn` a task waiting on a `Notify` of its own (its
+/// stop signal), notify it, and await its `JoinHandle`.
+pub(super) async fn service_cycles(cycles: &'static Cycles) -> Result<Cycled, String> {
+    cycles.begin();
+    while cycles.another() {
+        let stop = Arc::new(Notify::new());
+        let service = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                cycles.up();
+                stop.notified().await;
+            }
+        });
+        cycles.wait_up().await;
+        // Stores a permit if the task is not waiting yet.
+        stop.notify_one();
+        service
+            .await
+            .map_err(|error| format!("a service task failed: {error}"))?;
+    }
+    cycles.end();
+    cycles.result()
 }
 
 /// The http example's server with plain tokio tasks: the accept loop and each connection

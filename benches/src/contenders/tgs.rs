@@ -1,6 +1,7 @@
 //! tokio-graceful-shutdown: a `Toplevel` whose shutdown token the owner cancels, with either
 //! a `TaskTracker` inside one subsystem (its docs' advice for connection handlers), or one
-//! subsystem per task.
+//! subsystem per task. A service cycle is a nested subsystem, started from the root
+//! subsystem, stopped with `initiate_shutdown` and waited for with `join`.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::short_request;
-use crate::probe::{Parked, Probe};
+use crate::probe::{Cycled, Cycles, Parked, Probe};
 
 /// Far above any round: a timeout would be a failed measurement, not a result.
 const TIMEOUT: Duration = Duration::from_secs(600);
@@ -127,4 +128,29 @@ pub(super) async fn subsystems_churn(n: usize, probe: &'static Probe) -> Result<
     });
     finish(start(toplevel)).await?;
     Ok(probe.began_at().elapsed())
+}
+
+pub(super) async fn service_cycles(cycles: &'static Cycles) -> Result<Cycled, String> {
+    let toplevel = Toplevel::new(async move |s: &mut SubsystemHandle| {
+        cycles.begin();
+        while cycles.another() {
+            let service = s.start(SubsystemBuilder::new(
+                "svc",
+                async move |subsys: &mut SubsystemHandle| {
+                    cycles.up();
+                    subsys.on_shutdown_requested().await;
+                    Ok::<(), Infallible>(())
+                },
+            ));
+            cycles.wait_up().await;
+            service.initiate_shutdown();
+            if let Err(error) = service.join().await {
+                cycles.fail(format!("a subsystem failed: {error}"));
+                return;
+            }
+        }
+        cycles.end();
+    });
+    finish(start(toplevel)).await?;
+    cycles.result()
 }

@@ -13,7 +13,7 @@ use canstop_examples::http::serve_connection;
 
 use super::http::{Served, Until};
 use super::short_request;
-use crate::probe::{Parked, Probe};
+use crate::probe::{Cycled, Cycles, Parked, Probe};
 
 pub(super) async fn parked(n: usize, probe: &'static Probe) -> Result<Parked, String> {
     let tracker = TaskTracker::new();
@@ -43,6 +43,35 @@ pub(super) async fn churn(n: usize, probe: &'static Probe) -> Result<Duration, S
     tracker.close();
     tracker.wait().await;
     Ok(probe.began_at().elapsed())
+}
+
+/// A service cycle with tokio-util: a task spawned on the owner's `TaskTracker`, waiting on
+/// a child of the owner's `CancellationToken` (its own stop, which the owner's stop would
+/// cancel too); cancel the child, await the `JoinHandle`.
+pub(super) async fn service_cycles(cycles: &'static Cycles) -> Result<Cycled, String> {
+    let tracker = TaskTracker::new();
+    let token = CancellationToken::new();
+    cycles.begin();
+    while cycles.another() {
+        let stop = token.child_token();
+        let service = tracker.spawn({
+            let stop = stop.clone();
+            async move {
+                cycles.up();
+                stop.cancelled().await;
+            }
+        });
+        cycles.wait_up().await;
+        stop.cancel();
+        service
+            .await
+            .map_err(|error| format!("a service task failed: {error}"))?;
+    }
+    cycles.end();
+    tracker.close();
+    token.cancel();
+    tracker.wait().await;
+    cycles.result()
 }
 
 /// The http example's server with tokio-util: the accept loop and each connection are
