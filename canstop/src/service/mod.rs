@@ -369,13 +369,13 @@ impl ServiceHandle {
     /// and children drained, and its report filed with its parent (or its task dropped with
     /// its runtime). Cancel-safe.
     pub async fn stopped(&self) {
-        self.node.stopped.cancelled().await;
+        self.node.stopped.wait().await;
     }
 
     /// Whether it has fully stopped (see [`stopped`](Self::stopped)).
     #[must_use]
     pub fn is_stopped(&self) -> bool {
-        self.node.stopped.is_cancelled()
+        self.node.stopped.is_set()
     }
 
     /// How many times its restart policy has started it again so far.
@@ -434,8 +434,12 @@ pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHa
     };
     let span = tracing::info_span!("service", name = %node.path);
     let supervisor = supervisor::Supervisor::new(node.clone(), parent.clone(), id);
+    // Boxed: the supervisor's future is over a kilobyte (the body's poll, the stop, the drain
+    // with its deadlines), which tokio would otherwise copy into the task and again at each
+    // change of the task's stage; a box costs less than those copies (service churn: see
+    // benches/README.md).
     node.root
         .runtime
-        .spawn(supervisor.run(service).instrument(span));
+        .spawn(Box::pin(supervisor.run(service)).instrument(span));
     Ok(ServiceHandle { node })
 }

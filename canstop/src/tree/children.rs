@@ -85,9 +85,14 @@ impl Children {
         let Inner {
             folded, folded_at, ..
         } = &mut *inner;
+        // The common case, a name folded already: one lookup.
+        if let Some(&at) = folded_at.get(report.name.as_str()) {
+            folded[at].add(&report);
+            return;
+        }
         // A group per name, up to FOLDED_NAMES of them; the services of further names share
         // one group, so that distinct names (`job-1`, `job-2`, ...) stay bounded too.
-        let key = if folded_at.contains_key(&report.name) || folded_at.len() < FOLDED_NAMES {
+        let key = if folded_at.len() < FOLDED_NAMES {
             report.name.as_str()
         } else {
             OTHER_NAMES

@@ -16,6 +16,7 @@ use crate::service::policy::{Restart, Strategy};
 use crate::service::record::Record;
 use crate::service::strategy::Rounds;
 use crate::session::sessions::Sessions;
+use crate::sync::done::Done;
 use crate::sync::latch::Latch;
 use crate::sync::locking::lock;
 use crate::tree::children::Children;
@@ -72,7 +73,7 @@ pub(crate) struct Node {
     /// Its restarts and handled failures.
     pub(crate) record: Record,
     /// Fires once it has fully stopped and reported to its parent.
-    pub(crate) stopped: CancellationToken,
+    pub(crate) stopped: Done,
     /// Its current instance, when its parent restarts children together (see
     /// [`strategy`](crate::service::strategy)).
     instance: Mutex<InstanceSlot>,
@@ -123,7 +124,7 @@ impl Node {
             strategy,
             inbox: Inbox::default(),
             record: Record::default(),
-            stopped: CancellationToken::new(),
+            stopped: Done::default(),
             instance: Mutex::default(),
             rounds: Rounds::default(),
             scope_of: None,
@@ -159,7 +160,7 @@ impl Node {
             strategy: supervision.strategy,
             inbox: Inbox::default(),
             record: Record::default(),
-            stopped: CancellationToken::new(),
+            stopped: Done::default(),
             instance: Mutex::default(),
             rounds: Rounds::default(),
             scope_of: None,
@@ -190,7 +191,7 @@ impl Node {
             strategy: Strategy::OneForOne,
             inbox: Inbox::default(),
             record: Record::default(),
-            stopped: CancellationToken::new(),
+            stopped: Done::default(),
             instance: Mutex::default(),
             rounds: Rounds::default(),
             scope_of: Some(self.clone()),
@@ -209,10 +210,13 @@ impl Node {
     /// The path a child named `name` gets.
     pub(crate) fn child_path(&self, name: &str) -> String {
         if self.path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}/{name}", self.path)
+            return name.to_owned();
         }
+        let mut path = String::with_capacity(self.path.len() + 1 + name.len());
+        path.push_str(&self.path);
+        path.push('/');
+        path.push_str(name);
+        path
     }
 
     /// A readable name for messages: the path, or "the root scope".
