@@ -513,9 +513,13 @@ async fn a_restart_policy_on_a_run_once_body_or_a_bad_policy_is_refused_at_start
 }
 
 /// Starts `a`, `b`, `c` (restartable, in that order) and `d` (never restarts) under a root
-/// with `strategy`; `b`'s first instance fails once its siblings are up. Returns the order in
+/// with `strategy`; `b`'s first instance fails once its siblings are up, and the second
+/// instance of `last` (the last the strategy restarts) stops the tree. Returns the order in
 /// which instances were built, and the report.
-async fn strategy_round(strategy: canstop::Strategy) -> (Vec<String>, canstop::Report) {
+async fn strategy_round(
+    strategy: canstop::Strategy,
+    last: &'static str,
+) -> (Vec<String>, canstop::Report) {
     let built: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = built.clone();
     let run = root().strategy(strategy).run(async move {
@@ -539,8 +543,7 @@ async fn strategy_round(strategy: canstop::Strategy) -> (Vec<String>, canstop::R
                         if name == "b" {
                             return Err("b broke");
                         }
-                    } else if name == "c" {
-                        // The last to restart, in every strategy tested: stop the tree.
+                    } else if name == last {
                         shutdown.shutdown_tree();
                     }
                     shutdown.requested().await;
@@ -569,7 +572,7 @@ async fn strategy_round(strategy: canstop::Strategy) -> (Vec<String>, canstop::R
 
 #[tokio::test(start_paused = true)]
 async fn one_for_all_stops_every_restartable_sibling_and_restarts_them_in_start_order() {
-    let (built, report) = strategy_round(canstop::Strategy::OneForAll).await;
+    let (built, report) = strategy_round(canstop::Strategy::OneForAll, "c").await;
     assert_eq!(built, ["a1", "b1", "c1", "a2", "b2", "c2"], "{report}");
     let restarts: Vec<u64> = ["a", "b", "c", "d"]
         .iter()
@@ -592,7 +595,7 @@ async fn one_for_all_stops_every_restartable_sibling_and_restarts_them_in_start_
 
 #[tokio::test(start_paused = true)]
 async fn rest_for_one_restarts_the_failed_one_and_those_started_after_it() {
-    let (built, report) = strategy_round(canstop::Strategy::RestForOne).await;
+    let (built, report) = strategy_round(canstop::Strategy::RestForOne, "c").await;
     assert_eq!(built, ["a1", "b1", "c1", "b2", "c2"], "{report}");
     let restarts: Vec<u64> = ["a", "b", "c", "d"]
         .iter()
@@ -604,48 +607,13 @@ async fn rest_for_one_restarts_the_failed_one_and_those_started_after_it() {
 
 #[tokio::test(start_paused = true)]
 async fn one_for_one_restarts_only_the_failed_one() {
-    let built: Arc<Mutex<Vec<String>>> = Arc::default();
-    let (b, report) = {
-        let (order, report) = strategy_round_one_for_one(built.clone()).await;
-        (order, report)
-    };
-    assert_eq!(b, ["a1", "b1", "b2"], "{report}");
-    assert_eq!(report.service("a").unwrap().restarts, 0);
-}
-
-/// `a` and `b` under one-for-one; `b` fails once, its restart stops the tree.
-async fn strategy_round_one_for_one(
-    built: Arc<Mutex<Vec<String>>>,
-) -> (Vec<String>, canstop::Report) {
-    let log = built.clone();
-    let report = root()
-        .run(async move {
-            for name in ["a", "b"] {
-                let log = log.clone();
-                let mut instance = 0;
-                let service = Service::restartable(name, move |shutdown: Shutdown| {
-                    instance += 1;
-                    log.lock().unwrap().push(format!("{name}{instance}"));
-                    async move {
-                        if name == "b" && instance == 1 {
-                            return Err("b broke");
-                        }
-                        if name == "b" {
-                            shutdown.shutdown_tree();
-                        }
-                        shutdown.requested().await;
-                        Ok(())
-                    }
-                })
-                .restart(Restart::OnFailure);
-                canstop::start(service)?;
-            }
-            Ok::<(), SpawnError>(())
-        })
-        .await
-        .unwrap();
-    let order = built.lock().unwrap().clone();
-    (order, report)
+    let (built, report) = strategy_round(canstop::Strategy::OneForOne, "b").await;
+    assert_eq!(built, ["a1", "b1", "c1", "b2"], "{report}");
+    let restarts: Vec<u64> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|name| report.service(name).unwrap().restarts)
+        .collect();
+    assert_eq!(restarts, [0, 1, 0, 0], "{report}");
 }
 
 /// A restart racing the stop, over many interleavings on a multi-thread runtime: the stop

@@ -142,7 +142,37 @@ impl Node {
         path: String,
         supervision: Supervision,
     ) -> Arc<Self> {
-        Arc::new(Self {
+        Arc::new(self.below(name, path, supervision, None))
+    }
+
+    /// A node for one instance of this service, when its parent restarts children together:
+    /// the body's `Shutdown` is this node's, so that a restart round can stop the instance
+    /// (through this node's stop, with this service's timeout) without stopping the service,
+    /// while sessions keep the service's. Its scope is the service
+    /// ([`scope_node`](Self::scope_node)); it has no sessions or children of its own.
+    fn instance_of(self: &Arc<Self>) -> Arc<Self> {
+        let supervision = Supervision {
+            timeout: Some(self.timeout.unwrap_or(self.root.timeout)),
+            ..Supervision::default()
+        };
+        Arc::new(self.below(
+            self.name.clone(),
+            self.path.clone(),
+            supervision,
+            Some(self.clone()),
+        ))
+    }
+
+    /// A node under this one: its stop and abort descend from this node's (a child, or an
+    /// instance node).
+    fn below(
+        self: &Arc<Self>,
+        name: String,
+        path: String,
+        supervision: Supervision,
+        scope_of: Option<Arc<Self>>,
+    ) -> Self {
+        Self {
             name,
             path,
             root: self.root.clone(),
@@ -163,39 +193,8 @@ impl Node {
             stopped: Done::default(),
             instance: Mutex::default(),
             rounds: Rounds::default(),
-            scope_of: None,
-        })
-    }
-
-    /// A node for one instance of this service, when its parent restarts children together:
-    /// the body's `Shutdown` is this node's, so that a restart round can stop the instance
-    /// (through this node's stop, with this service's timeout) without stopping the service,
-    /// while sessions keep the service's. Its scope is the service
-    /// ([`scope_node`](Self::scope_node)); it has no sessions or children of its own.
-    fn instance_of(self: &Arc<Self>) -> Arc<Self> {
-        Arc::new(Self {
-            name: self.name.clone(),
-            path: self.path.clone(),
-            root: self.root.clone(),
-            parent: Some(Arc::downgrade(self)),
-            token: self.token.child_token(),
-            stopping: Latch::new(self.stopping.is_set()),
-            abort: self.abort.child_token(),
-            timeout: Some(self.timeout.unwrap_or(self.root.timeout)),
-            stop: OnceLock::new(),
-            outcome: OnceLock::new(),
-            stopped_in: OnceLock::new(),
-            sessions: Sessions::new(),
-            children: Children::default(),
-            restart: Restart::Never,
-            strategy: Strategy::OneForOne,
-            inbox: Inbox::default(),
-            record: Record::default(),
-            stopped: Done::default(),
-            instance: Mutex::default(),
-            rounds: Rounds::default(),
-            scope_of: Some(self.clone()),
-        })
+            scope_of,
+        }
     }
 
     /// The scope a `Shutdown` of this node gives: the service, for an instance node.
