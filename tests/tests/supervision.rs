@@ -735,3 +735,183 @@ fn no_restart_after_the_stop_over_seeded_interleavings() {
         );
     }
 }
+
+/// Review finding: a member of a restart round that fails again after restarting in it is a
+/// new failure: counted, backed off, and given up on at the limit (not rebuilt at once).
+#[tokio::test(start_paused = true)]
+async fn a_member_failing_again_during_a_round_still_counts_toward_its_limit() {
+    for strategy in [canstop::Strategy::OneForAll, canstop::Strategy::RestForOne] {
+        let built = Count::default();
+        let counted = built.clone();
+        let run = root().strategy(strategy).run(async move {
+            let flapping = Service::restartable("a", move |_: Shutdown| {
+                counted.next();
+                async { Err::<(), _>("refused") }
+            })
+            .restart(Restart::OnFailure);
+            let healthy = Service::restartable("b", |shutdown: Shutdown| async move {
+                shutdown.requested().await;
+            })
+            .restart(Restart::OnFailure);
+            canstop::start(flapping)?;
+            canstop::start(healthy)?;
+            Ok::<(), SpawnError>(())
+        });
+        let report = tokio::time::timeout(Duration::from_secs(3600), run)
+            .await
+            .expect("no hang")
+            .unwrap();
+        assert_eq!(built.get(), 4, "{strategy}: {report}");
+        assert!(
+            matches!(&report.trigger, Trigger::ServiceGaveUp { service, failures: 4, .. } if service == "a"),
+            "{strategy}: {report}"
+        );
+        let a = report.service("a").unwrap();
+        assert_eq!(
+            (a.restarts, a.failure_count),
+            (3, 4),
+            "{strategy}: {report}"
+        );
+        // Its sibling restarted with it in the first two rounds (in the third, `a` gave up
+        // before `b`'s turn, and the tree stopped), and the report says so.
+        assert_eq!(report.service("b").unwrap().restarts, 2, "{report}");
+        assert!(
+            report.to_string().contains("restarted 2 times; 0 failures"),
+            "{report}"
+        );
+    }
+}
+
+/// Review finding: a failure that a restarting ancestor handled does not make the exit code
+/// non-zero; the report says who handled it.
+#[tokio::test(start_paused = true)]
+async fn a_failure_handled_by_a_restarting_ancestor_exits_0() {
+    let tops = Count::default();
+    let counted = tops.clone();
+    let report = root()
+        .run(async move {
+            let top = Service::restartable("top", move |shutdown: Shutdown| {
+                let instance = counted.next();
+                async move {
+                    if instance == 0 {
+                        shutdown.scope().start(Service::new("leaf", |_| async {
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            Err::<(), _>("boom")
+                        }))?;
+                    } else {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        shutdown.shutdown_tree();
+                    }
+                    shutdown.requested().await;
+                    Ok::<(), SpawnError>(())
+                }
+            })
+            .restart(Restart::OnFailure);
+            canstop::start(top)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(tops.get(), 2);
+    let leaf = report.service("top/leaf").unwrap();
+    assert!(leaf.is_handled(), "{report}");
+    assert_eq!(leaf.escalated_to.as_deref(), Some("top"));
+    assert_eq!(report.exit_code(), 0, "{report}");
+    assert!(
+        report.to_string().contains("escalated to service \"top\""),
+        "{report}"
+    );
+    // Every error is still kept.
+    assert!(report
+        .service_errors()
+        .contains(&("top/leaf".to_owned(), "boom".to_owned())));
+}
+
+/// Review finding: a child that a session of the failed instance starts while the restart
+/// waits for the instance's children is not waited for (it runs on into the next instance),
+/// and the restart happens.
+#[tokio::test(start_paused = true)]
+async fn a_child_started_between_instances_does_not_hold_the_restart() {
+    let built = Count::default();
+    let counted = built.clone();
+    let run = root().run(async move {
+        let service = Service::restartable("svc", move |shutdown: Shutdown| {
+            let instance = counted.next();
+            async move {
+                if instance > 0 {
+                    shutdown.shutdown_tree();
+                    shutdown.requested().await;
+                    return Ok(());
+                }
+                let scope = shutdown.scope();
+                // A child that takes 200 ms to stop.
+                scope.start(Service::new("slow", |shutdown: Shutdown| async move {
+                    shutdown.requested().await;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }))?;
+                // A session that outlives the instance and starts a child at 50 ms.
+                let late_scope = scope.clone();
+                scope.spawn(Session::new("starter", move |_: Shutdown| async move {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let _ = late_scope
+                        .start(Service::new("helper", |shutdown: Shutdown| async move {
+                            shutdown.requested().await
+                        }));
+                }))?;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Err(SpawnError::NoScope)
+            }
+        })
+        .restart(Restart::OnFailure);
+        canstop::start(service)?;
+        Ok::<(), SpawnError>(())
+    });
+    let report = tokio::time::timeout(Duration::from_secs(3600), run)
+        .await
+        .expect("the restart happens")
+        .unwrap();
+    assert_eq!(built.get(), 2, "{report}");
+    assert!(report.is_clean(), "{report}");
+}
+
+/// Review finding: a failure of an ended instance's child that arrives during the backoff
+/// does not fail the next instance.
+#[tokio::test(start_paused = true)]
+async fn a_late_childs_failure_does_not_fail_the_next_instance() {
+    let built = Count::default();
+    let counted = built.clone();
+    let report = root()
+        .run(async move {
+            let service = Service::restartable("p", move |shutdown: Shutdown| {
+                let instance = counted.next();
+                async move {
+                    if instance > 0 {
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        shutdown.shutdown_tree();
+                        shutdown.requested().await;
+                        return Ok(());
+                    }
+                    let scope = shutdown.scope();
+                    // A session that outlives the instance starts a child during the
+                    // backoff, which fails at once: a failure of the gone instance's.
+                    let late_scope = scope.clone();
+                    scope.spawn(Session::new("starter", move |_: Shutdown| async move {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        let _ = late_scope
+                            .start(Service::new("c", |_| async { Err::<(), _>("c: boom") }));
+                    }))?;
+                    Err(SpawnError::NoScope)
+                }
+            })
+            .restart(Restart::OnFailure)
+            .backoff(Duration::from_secs(1), Duration::from_secs(1));
+            canstop::start(service)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.get(), 2, "{report}");
+    let p = report.service("p").unwrap();
+    assert_eq!((p.restarts, p.failure_count), (1, 1), "{report}");
+    assert_eq!(p.outcome, ServiceOutcome::Stopped, "{report}");
+}

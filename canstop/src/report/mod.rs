@@ -94,6 +94,23 @@ pub struct ServiceReport {
     /// shutdown's trigger (a `Never` policy, too many failures within the window, or an
     /// [`Escalate`](crate::Escalate) error).
     pub escalated: bool,
+    /// The path of the restarting ancestor its failure escalated to, which handled it (its
+    /// instance failed with it and its policy applied): such a failure does not by itself
+    /// make the exit code non-zero ([`is_handled`](Self::is_handled)). `None` when it did not
+    /// escalate, or escalated as the shutdown's trigger.
+    pub escalated_to: Option<String>,
+}
+
+impl ServiceReport {
+    /// Whether its outcome is a failure that a restarting ancestor handled (see
+    /// [`escalated_to`](Self::escalated_to)).
+    pub fn is_handled(&self) -> bool {
+        self.escalated_to.is_some()
+            && matches!(
+                self.outcome,
+                ServiceOutcome::Failed { .. } | ServiceOutcome::Panicked { .. }
+            )
+    }
 }
 
 /// How many of a service's handled failures its report keeps (the last ones; the count is
@@ -269,6 +286,9 @@ pub struct FoldedServices {
     pub failed: u64,
     /// Panicked.
     pub panicked: u64,
+    /// Failed or panicked, and a restarting ancestor handled the failure (not counted in
+    /// `failed` or `panicked`; see [`ServiceReport::escalated_to`]).
+    pub handled: u64,
     /// Aborted at a deadline, by a second signal, or given up on.
     pub aborted: u64,
     /// The first few errors and panics.
@@ -293,6 +313,7 @@ impl FoldedServices {
             clean: 0,
             failed: 0,
             panicked: 0,
+            handled: 0,
             aborted: 0,
             errors: Vec::new(),
             sessions: Vec::new(),
@@ -312,6 +333,14 @@ impl FoldedServices {
         };
         match &report.outcome {
             outcome if outcome.is_clean() => self.clean += 1,
+            ServiceOutcome::Failed { error, .. } if report.is_handled() => {
+                self.handled += 1;
+                keep(error.clone());
+            }
+            ServiceOutcome::Panicked { message, .. } if report.is_handled() => {
+                self.handled += 1;
+                keep(format!("panicked: {message}"));
+            }
             ServiceOutcome::Failed { error, .. } => {
                 self.failed += 1;
                 keep(error.clone());
@@ -330,7 +359,7 @@ impl FoldedServices {
                 folded.descendants += 1;
                 if child.outcome.is_aborted() {
                     folded.descendants_aborted += 1;
-                } else if !child.outcome.is_clean() {
+                } else if !child.outcome.is_clean() && !child.is_handled() {
                     folded.descendants_failed += 1;
                 }
                 subtree(folded, child);
@@ -431,7 +460,9 @@ impl Report {
         let failed = self.trigger.is_failure()
             || self.main.is_failure()
             || self.sessions.iter().any(|stats| stats.panicked > 0)
-            || services.iter().any(|service| !service.outcome.is_clean())
+            || services
+                .iter()
+                .any(|service| !service.outcome.is_clean() && !service.is_handled())
             || folded
                 .iter()
                 .any(|folded| folded.failed + folded.panicked + folded.descendants_failed > 0);
@@ -602,8 +633,15 @@ fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usi
         }
         None => {}
     }
+    if let (true, Some(ancestor)) = (service.is_handled(), &service.escalated_to) {
+        write!(
+            f,
+            "; handled: the failure escalated to service {:?}, whose restart policy took it",
+            Escaped(ancestor).to_string()
+        )?;
+    }
     writeln!(f)?;
-    if service.failure_count > 0 {
+    if service.failure_count > 0 || service.restarts > 0 {
         let plural = |count: u64, one: &'static str, many: &'static str| {
             if count == 1 {
                 one
@@ -660,6 +698,13 @@ fn write_folded(f: &mut fmt::Formatter<'_>, folded: &FoldedServices, depth: usiz
         ": clean={} failed={} panicked={} aborted={}",
         folded.clean, folded.failed, folded.panicked, folded.aborted
     )?;
+    if folded.handled > 0 {
+        write!(
+            f,
+            " (and {} failures handled by a restart above)",
+            folded.handled
+        )?;
+    }
     if folded.descendants > 0 {
         write!(
             f,

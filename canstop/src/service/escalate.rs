@@ -4,9 +4,11 @@ use std::any::Any;
 use std::error::Error;
 use std::fmt;
 
-/// An error a service body returns to fail for good at once, skipping its restarts (what
-/// suture's `ErrTerminateTree` and OTP's `shutdown` exit reason do): the failure escalates as
-/// if the intensity limit had been reached.
+/// An error a service body returns to fail for good at once, skipping its own restarts: the
+/// failure escalates as one beyond the intensity limit does, to the nearest ancestor that
+/// restarts (whose instance fails with it, and whose own policy applies), or, when none does,
+/// as the shutdown's trigger. It is not a "stop the whole tree" error: an ancestor that
+/// restarts absorbs it like any escalated failure.
 ///
 /// Recognised when the body's error type is `Escalate` itself, or a boxed error
 /// (`Box<dyn Error + Send + Sync>`, `Box<dyn Error + Send>`, `Box<dyn Error>`) that is an

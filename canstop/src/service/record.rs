@@ -20,6 +20,7 @@ struct Inner {
     failures: VecDeque<Failure>,
     failure_count: u64,
     escalated: bool,
+    escalated_to: Option<String>,
 }
 
 /// A copy of the record for a report.
@@ -29,6 +30,7 @@ pub(crate) struct Snapshot {
     pub(crate) failures: Vec<Failure>,
     pub(crate) failure_count: u64,
     pub(crate) escalated: bool,
+    pub(crate) escalated_to: Option<String>,
 }
 
 impl Record {
@@ -53,9 +55,12 @@ impl Record {
         inner.restarts
     }
 
-    /// The service's failure escalated.
-    pub(crate) fn escalated(&self) {
-        lock(&self.inner).escalated = true;
+    /// The service's failure escalated: to the restarting ancestor at path `to`, or (`None`)
+    /// as the shutdown's trigger.
+    pub(crate) fn escalated(&self, to: Option<String>) {
+        let mut inner = lock(&self.inner);
+        inner.escalated = true;
+        inner.escalated_to = to;
     }
 
     pub(crate) fn restarts(&self) -> u64 {
@@ -69,6 +74,7 @@ impl Record {
             failures: inner.failures.into(),
             failure_count: inner.failure_count,
             escalated: inner.escalated,
+            escalated_to: inner.escalated_to,
         }
     }
 }

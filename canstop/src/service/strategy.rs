@@ -14,8 +14,9 @@
 //! # Invariants
 //!
 //! - A parent has at most one round at a time; a child that fails while one is under way
-//!   joins it if it is a member (its instance ended: that is its part), else waits for it to
-//!   finish and starts the next. Membership is decided under the one lock, so a child never
+//!   joins it if it is a member that has not restarted in it yet (its instance ended: that is
+//!   its part), else waits for it to finish and starts the next. A failure counts toward the
+//!   intensity limit and waits its backoff either way. Membership is decided under the one lock, so a child never
 //!   waits for a round that waits for it.
 //! - A member that leaves (told to stop, or failing for good) counts as ended and started, so
 //!   no member waits for it: its [`Turn`] does that when dropped.
@@ -56,11 +57,16 @@ pub(crate) struct Turn {
 }
 
 impl Rounds {
-    /// The round `child`'s instance ended for, when it is a member of the round under way.
-    pub(crate) fn member(&self, parent: &Arc<Node>, child: &Arc<Node>) -> Option<Turn> {
+    /// The round under way, when `child` is a member that has not started its new instance
+    /// in it yet: its instance's end is its part in the round. (A member that has restarted
+    /// already and ends again has failed anew: that is not the round's.)
+    pub(crate) fn pending_member(&self, parent: &Arc<Node>, child: &Arc<Node>) -> Option<Turn> {
         let active = lock(&self.active);
         let round = active.as_ref()?;
         let index = round.index_of(child)?;
+        if round.state.borrow().started[index] {
+            return None;
+        }
         Some(Turn::new(round.clone(), index, parent.clone()))
     }
 
@@ -72,8 +78,12 @@ impl Rounds {
                 let mut active = lock(&self.active);
                 match active.as_ref() {
                     Some(round) => match round.index_of(child) {
-                        Some(index) => return Turn::new(round.clone(), index, parent.clone()),
-                        None => round.state.subscribe(),
+                        Some(index) if !round.state.borrow().started[index] => {
+                            return Turn::new(round.clone(), index, parent.clone())
+                        }
+                        // Not a member, or one that failed anew after restarting in it: the
+                        // next round, once this one is over.
+                        _ => round.state.subscribe(),
                     },
                     None => {
                         let round = Arc::new(Round::new(parent, child));

@@ -25,7 +25,7 @@ use crate::lifecycle::trigger::Trigger;
 use crate::outcome::{catching, Ended};
 use crate::report::ServiceOutcome;
 use crate::service::backoff;
-use crate::service::policy::{Intensity, Restart, Strategy};
+use crate::service::policy::{Intensity, Policy, Restart, Strategy};
 use crate::service::strategy::Turn;
 use crate::service::Service;
 use crate::shutdown::Shutdown;
@@ -59,8 +59,8 @@ enum BodyEnd {
     /// It was dropped at the deadline or by a second signal.
     Aborted,
     /// Its instance was stopped for a restart round (a sibling failed): it returned, or was
-    /// dropped at its timeout.
-    StoppedForRestart,
+    /// dropped at its timeout (`dropped`).
+    StoppedForRestart { dropped: bool },
 }
 
 impl BodyEnd {
@@ -86,6 +86,15 @@ impl BodyEnd {
     }
 }
 
+/// The intensity window and the backoff's exponent, across a service's instances.
+struct Window {
+    /// When the service was started (failures are reported from it).
+    started: Instant,
+    intensity: Intensity,
+    /// Restarts since an instance last stayed up for the window.
+    in_a_row: u32,
+}
+
 /// How an ended instance is described in the report and in an escalation.
 fn describe(ended: &Ended) -> String {
     match ended {
@@ -108,7 +117,7 @@ impl Supervisor {
         let stop = node.request_stop();
         // Told to stop, it leaves a restart round it is in (none takes it in from now on):
         // its siblings do not wait for it.
-        drop(self.parent.rounds.member(&self.parent, node));
+        drop(self.parent.rounds.pending_member(&self.parent, node));
         node.drain().await;
         node.set_stopped(stop.requested_at);
         let report = node.report();
@@ -121,33 +130,50 @@ impl Supervisor {
     async fn supervise(&self, service: &mut Service) -> ServiceOutcome {
         let node = &self.node;
         let policy = service.policy;
-        let started = Instant::now();
-        let mut intensity = Intensity::new(&policy);
-        // Restarts since an instance last stayed up for the window: the backoff's exponent.
-        let mut in_a_row = 0u32;
+        let mut window = Window {
+            started: Instant::now(),
+            intensity: Intensity::new(&policy),
+            in_a_row: 0,
+        };
         let mut turn = None;
         loop {
             let instance_started = Instant::now();
             let end = self.run_body(service, turn.take()).await;
-            // A child's failure that came after this instance ended is moot: it is replaced.
-            node.inbox.clear();
-            if !node.token.is_cancelled() {
-                if let Some(round) = self.parent.rounds.member(&self.parent, node) {
-                    // A sibling's failure restarts this one too (its parent's strategy).
-                    if !self.between_instances(Duration::ZERO, Some(&round)).await {
-                        return ServiceOutcome::Stopped;
-                    }
-                    let attempt = node.record.restarted();
-                    tracing::info!(service = %node.path, attempt, "service restarting with a sibling (its parent's strategy)");
-                    turn = Some(round);
-                    continue;
+            let ran_for = instance_started.elapsed();
+            if node.token.is_cancelled() {
+                return self.ended_at_stop(end);
+            }
+            // A restart round this instance has yet to restart in (a sibling failed): it
+            // restarts with the group, in its turn.
+            if let Some(round) = self.parent.rounds.pending_member(&self.parent, node) {
+                if let Some(failure) = self.round_failure(&end, ran_for, &policy, &mut window) {
+                    return failure;
                 }
+                let children = self.stop_children();
+                if !self
+                    .between_instances(children, Duration::ZERO, Some(&round))
+                    .await
+                {
+                    return ServiceOutcome::Stopped;
+                }
+                let attempt = node.record.restarted();
+                tracing::info!(service = %node.path, attempt, "service restarting with its siblings (its parent's strategy)");
+                turn = Some(round);
+                continue;
             }
             let (ended, early) = match end {
-                BodyEnd::DroppedAtStop | BodyEnd::StoppedForRestart => {
-                    return ServiceOutcome::Stopped
-                }
+                BodyEnd::DroppedAtStop => return ServiceOutcome::Stopped,
                 BodyEnd::Aborted => return self.aborted(),
+                // Stopped for a round that has finished without it (it could not be told
+                // apart from an ordinary end): a new instance, as the round meant.
+                BodyEnd::StoppedForRestart { .. } => {
+                    let children = self.stop_children();
+                    if !self.between_instances(children, Duration::ZERO, None).await {
+                        return ServiceOutcome::Stopped;
+                    }
+                    node.record.restarted();
+                    continue;
+                }
                 BodyEnd::Returned { ended, early } => (ended, early),
             };
             let restarts = !matches!(ended, Ended::Escalated(_))
@@ -156,29 +182,13 @@ impl Supervisor {
             if !restarts {
                 return self.judge(ended, early);
             }
-            let now = Instant::now();
-            let ran_for = now.saturating_duration_since(instance_started);
             let message = describe(&ended);
-            node.record.failed(
-                now.saturating_duration_since(started),
-                ran_for,
-                message.clone(),
-            );
-            if let Some(failures) = intensity.record(now) {
-                tracing::error!(service = %node.path, failures, within = ?policy.within, error = %message, "service failed too often: giving up");
-                self.escalate(Trigger::ServiceGaveUp {
-                    service: node.path.clone(),
-                    failures,
-                    within: policy.within,
-                    last: message,
-                });
-                return final_outcome(ended, true);
-            }
-            if ran_for >= policy.within {
-                in_a_row = 0;
-            }
-            let delay = policy.backoff.delay(in_a_row, backoff::random());
-            in_a_row = in_a_row.saturating_add(1);
+            let delay = match self.count_failure(&policy, &mut window, ran_for, &message) {
+                Ok(delay) => delay,
+                Err(()) => return final_outcome(ended, true),
+            };
+            // The failed instance's children are told to stop now, before any wait.
+            let children = self.stop_children();
             let attempt = node.record.restarts() + 1;
             tracing::warn!(service = %node.path, attempt, ?delay, error = %message, "service ended early: restarting after the backoff");
             let round = if self.parent.strategy == Strategy::OneForOne {
@@ -190,7 +200,11 @@ impl Supervisor {
                     round = self.parent.rounds.join_or_begin(&self.parent, node) => Some(round),
                 }
             };
-            if node.token.is_cancelled() || !self.between_instances(delay, round.as_ref()).await {
+            if node.token.is_cancelled()
+                || !self
+                    .between_instances(children, delay, round.as_ref())
+                    .await
+            {
                 tracing::info!(service = %node.path, attempt, "service told to stop during the backoff: restart cancelled");
                 return ServiceOutcome::RestartCancelled { last: message };
             }
@@ -200,19 +214,109 @@ impl Supervisor {
         }
     }
 
-    /// Between two instances: stops the failed instance's child services and waits for them
-    /// and for the backoff `delay`. `false` when the service was told to stop meanwhile (the
-    /// restart is cancelled).
+    /// An instance ended once the service was told to stop: its final outcome.
+    fn ended_at_stop(&self, end: BodyEnd) -> ServiceOutcome {
+        match end {
+            BodyEnd::DroppedAtStop | BodyEnd::StoppedForRestart { .. } => ServiceOutcome::Stopped,
+            BodyEnd::Aborted => self.aborted(),
+            BodyEnd::Returned { ended, early } => self.judge(ended, early),
+        }
+    }
+
+    /// Counts a failure the policy restarts: in the report, and in the intensity window.
+    /// `Ok(delay)`, the backoff before the restart; `Err` when the service failed too often
+    /// and gave up (its failure has escalated).
+    fn count_failure(
+        &self,
+        policy: &Policy,
+        window: &mut Window,
+        ran_for: Duration,
+        message: &str,
+    ) -> Result<Duration, ()> {
+        let node = &self.node;
+        let now = Instant::now();
+        node.record.failed(
+            now.saturating_duration_since(window.started),
+            ran_for,
+            message.to_owned(),
+        );
+        if let Some(failures) = window.intensity.record(now) {
+            tracing::error!(service = %node.path, failures, within = ?policy.within, error = %message, "service failed too often: giving up");
+            self.escalate(Trigger::ServiceGaveUp {
+                service: node.path.clone(),
+                failures,
+                within: policy.within,
+                last: message.to_owned(),
+            });
+            return Err(());
+        }
+        if ran_for >= policy.within {
+            window.in_a_row = 0;
+        }
+        let delay = policy.backoff.delay(window.in_a_row, backoff::random());
+        window.in_a_row = window.in_a_row.saturating_add(1);
+        Ok(delay)
+    }
+
+    /// An instance that a restart round was to restart ended: a failure of its own (which
+    /// raced the round's stop) is counted as any failure is, and may give up; one dropped at
+    /// its timeout for the round is noted. `Some(outcome)` when the service gave up.
+    fn round_failure(
+        &self,
+        end: &BodyEnd,
+        ran_for: Duration,
+        policy: &Policy,
+        window: &mut Window,
+    ) -> Option<ServiceOutcome> {
+        match end {
+            BodyEnd::Returned { ended, early: true } if ended.is_failure() => {
+                let message = describe(ended);
+                self.count_failure(policy, window, ran_for, &message)
+                    .err()
+                    .map(|()| final_outcome(ended.clone(), true))
+            }
+            BodyEnd::StoppedForRestart { dropped: true } => {
+                self.node.record.failed(
+                    window.started.elapsed(),
+                    ran_for,
+                    "did not stop for its restart round within its timeout: dropped".to_owned(),
+                );
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Tells the current children (the ended instance's) to stop; returns them, to wait for.
+    fn stop_children(&self) -> Vec<Arc<Node>> {
+        let children = self.node.children.live();
+        for child in &children {
+            child.request_stop();
+        }
+        children
+    }
+
+    /// Between two instances: waits until the ended instance's `children` have stopped, and
+    /// for the backoff `delay`. `false` when the service was told to stop meanwhile (the
+    /// restart is cancelled). Children started meanwhile (by a session of the ended
+    /// instance) are not waited for: they run on into the next instance.
     ///
     /// In a restart round, it then says that its instance has ended, and waits for its turn
     /// (every member ended, and those before it started again).
-    async fn between_instances(&self, delay: Duration, round: Option<&Turn>) -> bool {
+    async fn between_instances(
+        &self,
+        children: Vec<Arc<Node>>,
+        delay: Duration,
+        round: Option<&Turn>,
+    ) -> bool {
         let node = &self.node;
-        for child in node.children.live() {
-            child.request_stop();
-        }
         let ready = async {
-            tokio::join!(node.children.idle(), tokio::time::sleep(delay));
+            let stopped = async {
+                for child in &children {
+                    child.stopped.wait().await;
+                }
+            };
+            tokio::join!(stopped, tokio::time::sleep(delay));
             if let Some(round) = round {
                 round.ended();
                 round.wait().await;
@@ -232,6 +336,9 @@ impl Supervisor {
     /// In a restart round (`turn`), the next member may start once this body is built.
     async fn run_body(&self, service: &mut Service, turn: Option<Turn>) -> BodyEnd {
         let node = &self.node;
+        // A failure of an earlier instance's child that arrived between instances is moot:
+        // that instance is gone.
+        node.inbox.clear();
         let mut scope = Some(node.clone());
         let instance = node.new_instance();
         let shutdown = Shutdown::new(instance.clone().unwrap_or_else(|| node.clone()));
@@ -349,7 +456,7 @@ impl Supervisor {
             return None;
         }
         if cancel_on_stop {
-            return Some(BodyEnd::StoppedForRestart);
+            return Some(BodyEnd::StoppedForRestart { dropped: false });
         }
         let deadline = async {
             match instance.and_then(|instance| instance.deadline()) {
@@ -363,13 +470,13 @@ impl Supervisor {
                 if node.token.is_cancelled() {
                     Some(BodyEnd::Returned { ended, early: false })
                 } else {
-                    Some(BodyEnd::StoppedForRestart)
+                    Some(BodyEnd::StoppedForRestart { dropped: false })
                 }
             }
             () = node.token.cancelled() => None,
             () = deadline => {
                 tracing::error!(service = %node.path, "did not stop for its restart within its timeout: dropped");
-                Some(BodyEnd::StoppedForRestart)
+                Some(BodyEnd::StoppedForRestart { dropped: true })
             }
         }
     }
@@ -377,16 +484,17 @@ impl Supervisor {
     /// Sends a failure the policy does not absorb up the tree: to the nearest ancestor that
     /// restarts and is not stopping, else to the root as the shutdown's trigger.
     fn escalate(&self, trigger: Trigger) {
-        self.node.record.escalated();
         let mut at = Some(self.parent.clone());
         while let Some(ancestor) = at {
             if ancestor.restart != Restart::Never && !ancestor.token.is_cancelled() {
                 tracing::warn!(service = %self.node.path, to = %ancestor.path, "failure escalated to a restarting ancestor");
+                self.node.record.escalated(Some(ancestor.path.clone()));
                 ancestor.inbox.deliver(trigger.to_string());
                 return;
             }
             at = ancestor.parent();
         }
+        self.node.record.escalated(None);
         self.node.root.trigger(trigger);
     }
 

@@ -489,6 +489,7 @@ impl Node {
             failures: record.failures,
             failure_count: record.failure_count,
             escalated: record.escalated,
+            escalated_to: record.escalated_to,
         }
     }
 
