@@ -40,7 +40,8 @@ pub(crate) fn run(allocator: Allocator, options: &ChildOptions) -> ExitCode {
 
 /// The values of one measurement, one per contender: nanoseconds for the timed workloads,
 /// bytes per task for the memory workload, requests per second for the http workload,
-/// nanoseconds and bytes per cycle for the service-cycle workloads.
+/// nanoseconds and bytes per cycle for the service-cycle workloads, nanoseconds per restart
+/// for the restart workload.
 pub(crate) fn measure(options: &ChildOptions) -> Result<Vec<f64>, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.workers)
@@ -98,6 +99,7 @@ async fn round(
             Workload::ServiceRetained => {
                 vec![contender.service_cycles(n, true).await?.retained_per_cycle]
             }
+            Workload::Restart => vec![nanos(contender.restarts(n).await?) / n as f64],
         })
     })
     .await

@@ -3,7 +3,9 @@
 //! Each task of the parked scenario calls [`Probe::park`] once it runs, right before it waits
 //! for the stop signal; the task that brings the count to `n` records the instant and wakes
 //! the owner. No sleeps, no polling. Each service of the service-churn scenario calls
-//! [`Cycles::up`] once it runs, which wakes the owner to stop it.
+//! [`Cycles::up`] once it runs, which wakes the owner to stop it. Each instance of the restart
+//! scenario calls [`Restarts::instance`] once it runs, which counts it and tells the last one
+//! that it is the last.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -220,6 +222,77 @@ impl Cycles {
             .get()
             .copied()
             .ok_or_else(|| "the cycles never ended".to_owned())
+    }
+}
+
+/// The instrument of the restart scenario: one service restarted `n` times in a row. Each
+/// instance's body calls [`Restarts::instance`] first thing when it runs; the first call
+/// starts the clock, and the `n + 1`-th (the `n`-th restart's instance) stops it and is told
+/// that it is the last: it must not fail (it waits for its stop, or ends the loop). The
+/// measured time is `n` times what it takes to go from one instance's start to the next one's:
+/// the failed body polled to its `Err`, whatever the restart path does with it, the next body
+/// built and polled for the first time. One `fetch_add` per instance, the same for everyone.
+#[derive(Debug)]
+pub(crate) struct Restarts {
+    n: usize,
+    instances: AtomicUsize,
+    began: OnceLock<Instant>,
+    elapsed: OnceLock<Duration>,
+    failed: OnceLock<String>,
+}
+
+impl Restarts {
+    /// An instrument for `n` restarts, leaked like a [`Probe`].
+    pub(crate) fn leak(n: usize) -> &'static Self {
+        assert!(n > 0, "a round needs at least one restart");
+        Box::leak(Box::new(Self {
+            n,
+            instances: AtomicUsize::new(0),
+            began: OnceLock::new(),
+            elapsed: OnceLock::new(),
+            failed: OnceLock::new(),
+        }))
+    }
+
+    /// Called by each instance's body first thing when it runs: `true` for the last one (the
+    /// `n`-th restart's), which must not fail.
+    pub(crate) fn instance(&self) -> bool {
+        let instance = self.instances.fetch_add(1, Ordering::Relaxed);
+        if instance == 0 {
+            let _ = self.began.set(Instant::now());
+            return false;
+        }
+        if instance < self.n {
+            return false;
+        }
+        if instance == self.n {
+            let elapsed = self.began.get().map_or(Duration::ZERO, Instant::elapsed);
+            let _ = self.elapsed.set(elapsed);
+        } else {
+            let _ = self
+                .failed
+                .set(format!("instance {instance} started after the last one"));
+        }
+        true
+    }
+
+    /// The time from the first instance's start to the `n`-th restart's, once the owner has
+    /// torn its tree down: exactly `n + 1` instances ran.
+    pub(crate) fn result(&self) -> Result<Duration, String> {
+        if let Some(error) = self.failed.get() {
+            return Err(error.clone());
+        }
+        let instances = self.instances.load(Ordering::Relaxed);
+        if instances != self.n + 1 {
+            return Err(format!(
+                "{instances} instances ran, expected {} (n restarts)",
+                self.n + 1
+            ));
+        }
+        self.elapsed
+            .get()
+            .copied()
+            .ok_or_else(|| "the last instance never ran".to_owned())
     }
 }
 

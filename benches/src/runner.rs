@@ -346,8 +346,17 @@ mod tests {
         };
         let allocators = Allocator::ALL;
         let spawn = schedule(&options, &allocators, Workload::Spawn, 3);
-        assert_eq!(spawn.len(), Contender::ALL.len() * 2);
+        // Every contender but the restart floor, which takes part in the restarts only.
+        assert_eq!(spawn.len(), (Contender::ALL.len() - 1) * 2);
         assert!(spawn.iter().all(|(_, contenders)| contenders.len() == 1));
+        assert!(!spawn
+            .iter()
+            .any(|(_, contenders)| contenders[0] == Contender::FLOOR));
+        let restarts = schedule(&options, &allocators, Workload::Restart, 2);
+        assert_eq!(restarts.len(), 3 * 2, "{restarts:?}");
+        assert!(restarts
+            .iter()
+            .all(|(_, contenders)| contenders[0].supports(Workload::Restart)));
         let cycles = schedule(&options, &allocators, Workload::ServiceChurn, 1);
         assert_eq!(cycles.len(), 6 * 2, "{cycles:?}");
         assert!(cycles

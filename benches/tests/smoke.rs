@@ -27,9 +27,9 @@ fn every_contender_runs_every_workload() {
         .lines()
         .filter(|line| line.starts_with("| ") && !line.starts_with("| workload"))
         .collect();
-    // Every contender in the four task workloads; three of them in http; six in the two
-    // service-cycle workloads.
-    assert_eq!(rows.len(), 4 * 8 + 3 + 2 * 6, "{stdout}");
+    // Every contender but the restart floor in the four task workloads; three of them in
+    // http; six in the two service-cycle workloads; canstop's two and the floor in restart.
+    assert_eq!(rows.len(), 4 * 8 + 3 + 2 * 6 + 3, "{stdout}");
     for row in rows {
         assert!(!row.contains("failed") && !row.contains("n/a"), "{row}");
         let median = row.split('|').nth(3).unwrap_or_default().trim();
@@ -37,6 +37,8 @@ fn every_contender_runs_every_workload() {
             ["req/s"].as_slice()
         } else if row.starts_with("| service-churn |") {
             ["ns", "µs"].as_slice()
+        } else if row.starts_with("| restart |") {
+            ["ns", "µs", "ms"].as_slice()
         } else if row.starts_with("| service-retained |") {
             ["B/cycle"].as_slice()
         } else {
@@ -70,6 +72,17 @@ fn every_contender_runs_every_workload() {
             "{stdout}"
         );
     }
+    for contender in [
+        "canstop runtime API, root scope",
+        "canstop #[service(restart = ..)], root scope",
+        "hand-written restart loop (floor)",
+    ] {
+        assert!(
+            stdout.contains(&format!("| restart | {contender} |")),
+            "{stdout}"
+        );
+    }
+    assert!(stdout.contains("x floor | none: measured |"), "{stdout}");
 }
 
 #[test]

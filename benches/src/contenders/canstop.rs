@@ -7,21 +7,31 @@
 //! A service cycle is `canstop::start(Service::new(..))` from the same two places, then
 //! `ServiceHandle::stop` and `ServiceHandle::stopped`; the report is checked for `n` services
 //! stopped cleanly.
+//!
+//! The restarts: `canstop::start(Service::restartable(..))` in the root scope, a factory
+//! whose body fails at once, restarted on failure without limit (`u32::MAX` restarts within
+//! the default window) and without backoff (`0s..0s`); the `n`-th restart's instance stops
+//! the tree. The report is checked for `n` restarts and `n` handled failures.
 
 use std::time::Duration;
 
 use std::future::Future;
 
-use canstop::{MainResult, Report, Root, Service, ServiceOutcome, Session, Shutdown, SpawnError};
+use canstop::{
+    MainResult, Report, Restart, Root, Service, ServiceOutcome, Session, Shutdown, SpawnError,
+};
 
-use super::short_request;
-use crate::probe::{Cycled, Cycles, Parked, Probe};
+use super::{short_request, RESTART_FAILURE};
+use crate::probe::{Cycled, Cycles, Parked, Probe, Restarts};
 
 /// What every session is counted as in the report.
 const KIND: &str = "bench";
 
 /// The name of every cycled service.
 pub(super) const SERVICE: &str = "svc";
+
+/// The name of the restarted service.
+pub(super) const RESTARTED: &str = "flaky";
 
 /// No signal handlers, no environment, and a deadline far above any round: an abort would be
 /// a failed measurement, not a result.
@@ -202,6 +212,67 @@ where
         return Err(format!("the tree did not stop cleanly:\n{report}"));
     }
     Ok(cycled)
+}
+
+/// A service whose body fails at once, restarted on failure without limit and without
+/// backoff; the `n`-th restart's instance stops the tree and waits for its stop.
+fn flaky(restarts: &'static Restarts) -> Service {
+    Service::restartable(RESTARTED, move |shutdown: Shutdown| async move {
+        if restarts.instance() {
+            shutdown.shutdown_tree();
+            shutdown.requested().await;
+            return Ok(());
+        }
+        Err(RESTART_FAILURE)
+    })
+    .restart(Restart::OnFailure)
+    .max_restarts(u32::MAX)
+    .backoff(Duration::ZERO, Duration::ZERO)
+}
+
+pub(super) async fn root_restarts(
+    n: usize,
+    restarts: &'static Restarts,
+) -> Result<Duration, String> {
+    restarts_round(n, restarts, async move {
+        canstop::start(flaky(restarts))?;
+        Ok::<(), SpawnError>(())
+    })
+    .await
+}
+
+/// Runs a restart round's `body` under a fresh root: the time, the report checked for one
+/// service named [`RESTARTED`] restarted `n` times after `n` handled failures, then stopped
+/// cleanly.
+pub(super) async fn restarts_round<F>(
+    n: usize,
+    restarts: &'static Restarts,
+    body: F,
+) -> Result<Duration, String>
+where
+    F: Future,
+    F::Output: MainResult,
+{
+    let report = root().run(body).await.map_err(|error| error.to_string())?;
+    let elapsed = restarts.result()?;
+    let service = report
+        .service(RESTARTED)
+        .ok_or_else(|| format!("no service {RESTARTED:?} in the report:\n{report}"))?;
+    let n = n as u64;
+    let failed = service
+        .failures
+        .last()
+        .is_some_and(|failure| failure.message == RESTART_FAILURE);
+    if service.restarts != n || service.failure_count != n || !failed {
+        return Err(format!(
+            "{} restarts and {} failures, expected {n} of each:\n{report}",
+            service.restarts, service.failure_count
+        ));
+    }
+    if service.outcome != ServiceOutcome::Stopped || !report.is_clean() {
+        return Err(format!("the tree did not stop cleanly:\n{report}"));
+    }
+    Ok(elapsed)
 }
 
 /// Runs a parked round's `body` under a fresh root: the figures once the report is in, the

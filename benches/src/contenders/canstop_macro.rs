@@ -4,6 +4,10 @@
 //!
 //! Its service cycle: a `#[service]` fn that waits for its stop, started, stopped and waited
 //! for from another `#[service]` fn.
+//!
+//! Its restarts: a `#[service(restart = "on-failure", max_restarts = 4294967295,
+//! backoff = "0s..0s")]` fn whose body fails at once, started in the root scope (as the
+//! runtime API's is, so that the two differ only by the macro).
 
 use std::time::Duration;
 
@@ -11,10 +15,10 @@ use canstop::{service, session, Shutdown, SpawnError};
 use canstop_examples::http::{app, http_server};
 use tokio::net::TcpListener;
 
-use super::canstop::{churn_round, cycles_round, parked_round, root};
+use super::canstop::{churn_round, cycles_round, parked_round, restarts_round, root};
 use super::http::{Served, Until};
-use super::short_request;
-use crate::probe::{Cycled, Cycles, Parked, Probe};
+use super::{short_request, RESTART_FAILURE};
+use crate::probe::{Cycled, Cycles, Parked, Probe, Restarts};
 
 /// One parked session: counted as `bench` in the report.
 #[session(name = "bench")]
@@ -77,6 +81,33 @@ async fn cycler(cycles: &'static Cycles, shutdown: Shutdown) -> Result<(), Spawn
 pub(super) async fn service_cycles(n: usize, cycles: &'static Cycles) -> Result<Cycled, String> {
     cycles_round(n, cycles, async move {
         canstop::start(cycler(cycles))?;
+        Ok::<(), SpawnError>(())
+    })
+    .await
+}
+
+/// A service whose body fails at once, restarted on failure without limit (`u32::MAX`, the
+/// largest `max_restarts`) and without backoff; the `n`-th restart's instance stops the tree
+/// and waits for its stop. Named as the runtime API's is ([`super::canstop::RESTARTED`]),
+/// which the report check looks up.
+#[service(
+    name = "flaky",
+    restart = "on-failure",
+    max_restarts = 4294967295,
+    backoff = "0s..0s"
+)]
+async fn flaky(restarts: &'static Restarts, shutdown: Shutdown) -> Result<(), &'static str> {
+    if restarts.instance() {
+        shutdown.shutdown_tree();
+        shutdown.requested().await;
+        return Ok(());
+    }
+    Err(RESTART_FAILURE)
+}
+
+pub(super) async fn restarts(n: usize, restarts: &'static Restarts) -> Result<Duration, String> {
+    restarts_round(n, restarts, async move {
+        canstop::start(flaky(restarts))?;
         Ok::<(), SpawnError>(())
     })
     .await

@@ -1,7 +1,7 @@
 //! The contenders and the workloads.
 //!
-//! Every contender implements two scenarios, written the way a user of that library would
-//! write them:
+//! Every contender but the restart floor implements two scenarios, written the way a user of
+//! that library would write them:
 //!
 //! - **parked**: spawn `n` tracked tasks that each wait for the stop signal; once all have
 //!   parked ([`Probe::park`]), read the resident set, fire the stop, and wait until the
@@ -20,6 +20,13 @@
 //!   the last cycle while the owner's tree still lives: a tree that starts and stops services
 //!   all day must retain a bounded amount whatever `n`).
 //!
+//! The contenders that restart a failed body by policy implement a fourth, against a
+//! hand-written floor ([`Contender::RestartFloor`]):
+//!
+//! - **restarts**: one service whose body fails at once (`Err`), restarted `n` times in a
+//!   row with no backoff ([`Restarts`]): the time from the first instance's start to the
+//!   `n`-th restart's, per restart.
+//!
 //! Every scenario runs inside a task spawned on the runtime (so the spawning code runs on a
 //! worker thread, as an accept loop does), and the clock starts right before the first spawn
 //! ([`Probe::begin`]): setting up a `Root`, a `Toplevel` or a `Shutdown` is not timed.
@@ -30,13 +37,14 @@
 use std::time::Duration;
 
 use crate::load::HttpOptions;
-use crate::probe::{Cycled, Cycles, Parked, Probe};
+use crate::probe::{Cycled, Cycles, Parked, Probe, Restarts};
 
 mod canstop;
 mod canstop_macro;
 mod graceful;
 mod http;
 mod raw;
+mod restart_floor;
 mod tgs;
 mod tracker;
 
@@ -59,6 +67,9 @@ pub(crate) enum Workload {
     ServiceChurn,
     /// The same cycles: resident-set growth per cycle, after the last one.
     ServiceRetained,
+    /// One service whose body fails at once, restarted `n` times in a row with no backoff:
+    /// time per restart.
+    Restart,
 }
 
 /// What a workload's values are.
@@ -74,6 +85,8 @@ pub(crate) enum Unit {
     NanosPerCycle,
     /// Bytes retained per service cycle: lower is better.
     BytesPerCycle,
+    /// A duration per restart, in nanoseconds: lower is better.
+    NanosPerRestart,
 }
 
 impl Unit {
@@ -85,12 +98,13 @@ impl Unit {
             Self::RequestsPerSec => "req/s",
             Self::NanosPerCycle => "ns/cycle",
             Self::BytesPerCycle => "B/cycle",
+            Self::NanosPerRestart => "ns/restart",
         }
     }
 }
 
 impl Workload {
-    pub(crate) const ALL: [Self; 7] = [
+    pub(crate) const ALL: [Self; 8] = [
         Self::Spawn,
         Self::Shutdown,
         Self::Memory,
@@ -98,6 +112,7 @@ impl Workload {
         Self::Http,
         Self::ServiceChurn,
         Self::ServiceRetained,
+        Self::Restart,
     ];
 
     pub(crate) fn id(self) -> &'static str {
@@ -109,6 +124,7 @@ impl Workload {
             Self::Http => "http",
             Self::ServiceChurn => "service-churn",
             Self::ServiceRetained => "service-retained",
+            Self::Restart => "restart",
         }
     }
 
@@ -125,6 +141,7 @@ impl Workload {
             Self::Http => "the http example under a load client: requests/s (ignores n)",
             Self::ServiceChurn => "n service start + stop cycles, one at a time: time per cycle",
             Self::ServiceRetained => "the same cycles: resident-set growth per cycle (bytes)",
+            Self::Restart => "a failing service restarted n times, no backoff: time per restart",
         }
     }
 
@@ -135,6 +152,7 @@ impl Workload {
             Self::Http => Unit::RequestsPerSec,
             Self::ServiceChurn => Unit::NanosPerCycle,
             Self::ServiceRetained => Unit::BytesPerCycle,
+            Self::Restart => Unit::NanosPerRestart,
         }
     }
 
@@ -148,7 +166,10 @@ impl Workload {
     /// would be reused), and the http workload warms up inside its round, on the same
     /// connections ([`HttpOptions::warmup`]).
     pub(crate) fn takes_warmup_rounds(self) -> bool {
-        matches!(self.unit(), Unit::Nanos | Unit::NanosPerCycle)
+        matches!(
+            self.unit(),
+            Unit::Nanos | Unit::NanosPerCycle | Unit::NanosPerRestart
+        )
     }
 }
 
@@ -172,10 +193,13 @@ pub(crate) enum Contender {
     /// canstop as users write it: `#[session]` fns spawned by a `#[service]` fn. The macros
     /// expand to the runtime API: it must cost what `CanstopService` costs.
     CanstopMacro,
+    /// The restart workload's floor: a loop in one task that builds a boxed body from a
+    /// factory, polls it to its `Err`, and loops: what a restart must at least do.
+    RestartFloor,
 }
 
 impl Contender {
-    pub(crate) const ALL: [Self; 8] = [
+    pub(crate) const ALL: [Self; 9] = [
         Self::RawNotify,
         Self::TrackerToken,
         Self::TgsTracker,
@@ -184,6 +208,7 @@ impl Contender {
         Self::CanstopRoot,
         Self::CanstopService,
         Self::CanstopMacro,
+        Self::RestartFloor,
     ];
 
     /// What the ratios are taken to.
@@ -195,6 +220,9 @@ impl Contender {
     /// What canstop's service cycle is compared with.
     pub(crate) const TGS: Self = Self::TgsSubsystems;
 
+    /// What canstop's restart is compared with.
+    pub(crate) const FLOOR: Self = Self::RestartFloor;
+
     pub(crate) fn id(self) -> &'static str {
         match self {
             Self::RawNotify => "raw-notify",
@@ -205,6 +233,7 @@ impl Contender {
             Self::CanstopRoot => "canstop-root",
             Self::CanstopService => "canstop-service",
             Self::CanstopMacro => "canstop-macro",
+            Self::RestartFloor => "restart-floor",
         }
     }
 
@@ -222,6 +251,18 @@ impl Contender {
             Self::CanstopRoot => "canstop runtime API, root scope",
             Self::CanstopService => "canstop runtime API, in a service",
             Self::CanstopMacro => "canstop #[session] in a #[service]",
+            Self::RestartFloor => "hand-written restart loop (floor)",
+        }
+    }
+
+    /// Its label in `workload`'s rows: the macro contender's restarted service is a
+    /// `#[service(restart = ..)]` fn in the root scope, not sessions in a service.
+    pub(crate) fn label_in(self, workload: Workload) -> &'static str {
+        match (self, workload) {
+            (Self::CanstopMacro, Workload::Restart) => {
+                "canstop #[service(restart = ..)], root scope"
+            }
+            _ => self.label(),
         }
     }
 
@@ -239,8 +280,15 @@ impl Contender {
     /// stopped, which the other workloads measure. The service cycles take the contenders
     /// that can stop one long-lived task alone and wait for it: a task of its own with its own
     /// stop signal (raw tokio, tokio-util), a subsystem, a canstop service; not a tracker
-    /// inside one subsystem, nor tokio-graceful's guards, which have one stop for all.
+    /// inside one subsystem, nor tokio-graceful's guards, which have one stop for all. The
+    /// restarts take canstop's restart policy (a root-scope service through the runtime API
+    /// and the same through `#[service(restart = ..)]`) and the hand-written floor, which
+    /// takes part in nothing else; tokio-util, tokio-graceful-shutdown and tokio-graceful have
+    /// no restart policy to measure.
     pub(crate) fn supports(self, workload: Workload) -> bool {
+        if self == Self::RestartFloor {
+            return workload == Workload::Restart;
+        }
         match workload {
             Workload::Http => matches!(
                 self,
@@ -249,6 +297,7 @@ impl Contender {
             Workload::ServiceChurn | Workload::ServiceRetained => {
                 !matches!(self, Self::TgsTracker | Self::GracefulGuards)
             }
+            Workload::Restart => matches!(self, Self::CanstopRoot | Self::CanstopMacro),
             Workload::Spawn | Workload::Shutdown | Workload::Memory | Workload::Churn => true,
         }
     }
@@ -265,6 +314,7 @@ impl Contender {
             Self::CanstopRoot => canstop::root_parked(n, probe).await,
             Self::CanstopService => canstop::service_parked(n, probe).await,
             Self::CanstopMacro => canstop_macro::parked_scenario(n, probe).await,
+            Self::RestartFloor => Err(format!("{} has no parked tasks", self.id())),
         }
     }
 
@@ -280,6 +330,7 @@ impl Contender {
             Self::CanstopRoot => canstop::root_churn(n, probe).await,
             Self::CanstopService => canstop::service_churn(n, probe).await,
             Self::CanstopMacro => canstop_macro::churn_scenario(n, probe).await,
+            Self::RestartFloor => Err(format!("{} has no churn", self.id())),
         }
     }
 
@@ -296,6 +347,18 @@ impl Contender {
             Self::CanstopService => canstop::service_service_cycles(n, cycles).await,
             Self::CanstopMacro => canstop_macro::service_cycles(n, cycles).await,
             other => Err(format!("{} has no service to cycle", other.id())),
+        }
+    }
+
+    /// The restarts (restart workload): the time from the first instance's start to the
+    /// `n`-th restart's instance's (see [`Restarts`]).
+    pub(crate) async fn restarts(self, n: usize) -> Result<Duration, String> {
+        let restarts = Restarts::leak(n);
+        match self {
+            Self::RestartFloor => restart_floor::restarts(n, restarts).await,
+            Self::CanstopRoot => canstop::root_restarts(n, restarts).await,
+            Self::CanstopMacro => canstop_macro::restarts(n, restarts).await,
+            other => Err(format!("{} has no restart policy", other.id())),
         }
     }
 
@@ -325,6 +388,10 @@ impl Contender {
         }
     }
 }
+
+/// The error every failing instance of the restart workload returns (a `&'static str`: no
+/// allocation of the harness's own in a restart).
+const RESTART_FAILURE: &str = "instance failed";
 
 /// The work of one churn task: nothing the optimiser can remove, nothing that takes time.
 #[inline]
