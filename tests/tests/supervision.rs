@@ -342,6 +342,49 @@ async fn a_stop_during_the_backoff_cancels_the_restart_at_once() {
     );
 }
 
+/// `backoff = "0s..0s"` restarts at once: no timer between two instances (tokio rounds a
+/// sleep up to its next millisecond tick, which made every restart take about 1 ms), and a
+/// body that fails at once, restarted without limit, still lets the other tasks of a
+/// single-threaded runtime run (here `main`'s body, which stops the tree). Real time: the
+/// paused clock would hide the tick.
+#[tokio::test]
+async fn a_zero_backoff_restarts_without_a_timer_tick_and_yields() {
+    let built = Count::default();
+    let counted = built.clone();
+    let report = root()
+        .run(async move {
+            let service = Service::restartable("flaky", move |_: Shutdown| {
+                counted.next();
+                async { Err::<(), _>("at once") }
+            })
+            .restart(Restart::OnFailure)
+            .max_restarts(u32::MAX)
+            .backoff(Duration::ZERO, Duration::ZERO);
+            canstop::start(service)?;
+            // On the same thread as the restarts: it runs only if they yield.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    // With a tick per restart, 200 ms hold about 200 restarts; without, tens of thousands
+    // (thousands in a debug build on a loaded machine).
+    let built = built.get();
+    assert!(built > 1_000, "{built} instances in 200 ms:\n{report}");
+    let flaky = report.service("flaky").unwrap();
+    assert_eq!(flaky.restarts, u64::from(built) - 1, "{report}");
+    // It yields between two instances: the stop found it there, and cancelled the restart.
+    assert_eq!(
+        flaky.outcome,
+        ServiceOutcome::RestartCancelled {
+            last: "at once".into()
+        },
+        "{report}"
+    );
+    assert!(report.is_clean(), "{report}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_escalate_error_skips_the_restarts() {
     let built = Count::default();

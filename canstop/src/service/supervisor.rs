@@ -316,7 +316,12 @@ impl Supervisor {
                     child.stopped.wait().await;
                 }
             };
-            tokio::join!(stopped, tokio::time::sleep(delay));
+            if delay.is_zero() {
+                stopped.await;
+                yield_between_instances().await;
+            } else {
+                tokio::join!(stopped, tokio::time::sleep(delay));
+            }
             if let Some(round) = round {
                 round.ended();
                 round.wait().await;
@@ -542,6 +547,19 @@ impl Supervisor {
                 ServiceOutcome::Aborted
             }
         }
+    }
+}
+
+/// A zero backoff's pause, instead of a sleep: tokio rounds every sleep up to its next
+/// millisecond tick, which made `0s..0s` a restart per millisecond. A body that fails at once,
+/// restarted without limit, must still let the other tasks run: this spends a unit of the
+/// task's coop budget and, once the budget is gone, yields here, between two instances, so
+/// that a stop that comes meanwhile cancels the restart (rather than finding the next
+/// instance built, in its first poll, which a `select!` on a spent budget would not start).
+async fn yield_between_instances() {
+    tokio::task::coop::consume_budget().await;
+    if !tokio::task::coop::has_budget_remaining() {
+        tokio::task::yield_now().await;
     }
 }
 
