@@ -168,6 +168,6 @@ pub fn start(service: Service) -> Result<ServiceHandle, SpawnError> {
 pub fn shutdown() -> Result<(), SpawnError> {
     let trigger = Trigger::requested_here();
     context::with_current(|node| {
-        node.root.trigger(trigger);
+        node.tree.trigger(trigger);
     })
 }

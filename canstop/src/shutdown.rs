@@ -92,7 +92,7 @@ impl Shutdown {
     /// What started the shutdown of the tree, once it has started.
     #[must_use]
     pub fn triggered_by(&self) -> Option<Trigger> {
-        self.node.root.trigger_info()
+        self.node.tree.trigger_info()
     }
 
     /// What started the shutdown of the tree.
@@ -109,7 +109,7 @@ impl Shutdown {
     /// [`canstop::shutdown()`](fn@crate::shutdown) does.
     #[track_caller]
     pub fn shutdown_tree(&self) {
-        self.node.root.trigger(Trigger::requested_here());
+        self.node.tree.trigger(Trigger::requested_here());
     }
 
     /// Starts the shutdown of the whole tree.

@@ -3,7 +3,7 @@
 //!
 //! - [`trigger`]: what started the shutdown (public: [`Trigger`](crate::Trigger),
 //!   [`Signal`](crate::Signal)).
-//! - [`shared`]: what the whole tree shares: the trigger (the first wins), the tree's timeout,
+//! - [`shared`]: [`Tree`](shared::Tree), what the whole tree shares: the trigger (the first wins), the tree's timeout,
 //!   the abort switch, `main`'s outcome, the deadline task, the event listeners.
 //! - [`events`]: what the tree publishes (stopping, forced, deadline reached) for the parts
 //!   that react to it (the exit enforcer in [`process`](crate::process)) without the tree

@@ -32,7 +32,10 @@ pub(crate) fn deadline_after(now: Instant, timeout: Duration) -> Instant {
         .unwrap_or(now)
 }
 
-pub(crate) struct RootShared {
+/// What the whole tree shares, one per run of a [`Root`](crate::Root): its trigger, timeout,
+/// stop and abort tokens, `main`'s outcome, and the listeners of its events. "Root" is the
+/// builder and the root node; this is the tree's.
+pub(crate) struct Tree {
     pub(crate) timeout: Duration,
     /// The runtime the tree runs on: every task of the tree is spawned here, so a [`Scope`]
     /// works from any thread, and a spawn costs no clone of the runtime's handle.
@@ -59,10 +62,10 @@ pub(crate) struct RootShared {
     /// Who reacts to the tree's phases (the watchdog of a process-owning root).
     pub(crate) events: Events,
     /// The root node, to set the stopping latches of the tree (weak: the tree owns this).
-    tree: OnceLock<Weak<Node>>,
+    root_node: OnceLock<Weak<Node>>,
 }
 
-impl RootShared {
+impl Tree {
     pub(crate) fn new(timeout: Duration, runtime: tokio::runtime::Handle) -> Arc<Self> {
         Arc::new(Self {
             timeout,
@@ -77,7 +80,7 @@ impl RootShared {
             forced: OnceLock::new(),
             deadline_reached: AtomicBool::new(false),
             events: Events::default(),
-            tree: OnceLock::new(),
+            root_node: OnceLock::new(),
         })
     }
 
@@ -94,7 +97,7 @@ impl RootShared {
         // Act first, log after: a `tracing` subscriber that blocks (a stalled log pipeline)
         // must not delay the stop or the arming of the watchdog.
         // The tree's stop is its root node's, with the tree's timeout.
-        if let Some(root) = self.tree.get().and_then(Weak::upgrade) {
+        if let Some(root) = self.root_node.get().and_then(Weak::upgrade) {
             let stop = root.request_stop();
             if let Some(deadline) = stop.own_deadline {
                 self.events.publish(Event::Stopping {
@@ -132,14 +135,14 @@ impl RootShared {
         self.done.cancel();
     }
 
-    pub(crate) fn set_tree(&self, root: &Arc<Node>) {
-        let _ = self.tree.set(Arc::downgrade(root));
+    pub(crate) fn set_root_node(&self, root: &Arc<Node>) {
+        let _ = self.root_node.set(Arc::downgrade(root));
     }
 
     /// Tells the whole tree to stop: the tokens, then the latches.
     pub(crate) fn stop_tree(&self) {
         self.token.cancel();
-        if let Some(root) = self.tree.get().and_then(Weak::upgrade) {
+        if let Some(root) = self.root_node.get().and_then(Weak::upgrade) {
             root.stop_subtree();
         }
     }

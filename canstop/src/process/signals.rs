@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::lifecycle::events::Event;
-use crate::lifecycle::shared::RootShared;
+use crate::lifecycle::shared::Tree;
 use crate::lifecycle::trigger::{Signal, Trigger};
 
 /// What the listener did with a signal, to be logged afterwards.
@@ -65,22 +65,22 @@ impl Acted {
 
 /// What the listener does with the n-th signal. The watchdog (of a process-owning root) is
 /// armed first; the tree is then triggered or aborted with logging silenced on this thread.
-fn on_signal(root: &RootShared, count: usize, signal: Signal) -> Acted {
+fn on_signal(tree: &Tree, count: usize, signal: Signal) -> Acted {
     if count == 1 {
         // The deadline the trigger sets, published ahead of it: the watchdog is armed even
         // if the trigger panics.
-        if let Some(deadline) = Instant::now().checked_add(root.timeout) {
-            root.events.publish(Event::Stopping { deadline });
+        if let Some(deadline) = Instant::now().checked_add(tree.timeout) {
+            tree.events.publish(Event::Stopping { deadline });
         }
-        let triggered = silently(|| root.trigger(Trigger::Signal(signal))).unwrap_or(true);
+        let triggered = silently(|| tree.trigger(Trigger::Signal(signal))).unwrap_or(true);
         Acted::Triggered {
             signal,
             triggered,
-            timeout: root.timeout,
+            timeout: tree.timeout,
         }
     } else {
-        let first = root.forced_by().is_none();
-        let _ = silently(|| root.force(signal));
+        let first = tree.forced_by().is_none();
+        let _ = silently(|| tree.force(signal));
         Acted::Forced { signal, first }
     }
 }
@@ -159,7 +159,7 @@ mod imp {
     }
 
     /// Installs the handlers (before returning, so no signal is missed) and starts listening.
-    pub(crate) fn listen(root: Arc<RootShared>) -> io::Result<Listener> {
+    pub(crate) fn listen(tree: Arc<Tree>) -> io::Result<Listener> {
         {
             let mut listening = lock(&LISTENING);
             if !listening.1 {
@@ -185,7 +185,7 @@ mod imp {
                         } else {
                             Signal::Terminate
                         };
-                        log.log(on_signal(&root, count + 1, signal));
+                        log.log(on_signal(&tree, count + 1, signal));
                     }
                 })?;
             Ok(handle)
@@ -215,10 +215,10 @@ mod imp {
         }
     }
 
-    pub(crate) fn listen(root: Arc<RootShared>) -> io::Result<Listener> {
+    pub(crate) fn listen(tree: Arc<Tree>) -> io::Result<Listener> {
         use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close};
         let (mut c, mut brk, mut close) = (ctrl_c()?, ctrl_break()?, ctrl_close()?);
-        let runtime = root.runtime.clone();
+        let runtime = tree.runtime.clone();
         Ok(Listener(runtime.spawn(async move {
             let mut log = Log::default();
             for count in 1.. {
@@ -227,7 +227,7 @@ mod imp {
                     _ = brk.recv() => {}
                     _ = close.recv() => {}
                 }
-                log.log(on_signal(&root, count, Signal::CtrlC));
+                log.log(on_signal(&tree, count, Signal::CtrlC));
             }
         })))
     }

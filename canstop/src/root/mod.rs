@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::error::StartError;
 use crate::lifecycle::grace::EXIT_GRACE;
-use crate::lifecycle::shared::RootShared;
+use crate::lifecycle::shared::Tree;
 use crate::lifecycle::trigger::Trigger;
 use crate::outcome::{catching, Ended, MainResult};
 use crate::process::signals;
@@ -232,7 +232,7 @@ impl Root {
         if catching(|| drop(tokio::time::sleep(Duration::ZERO))).is_err() {
             return Err(StartError::NoTimer);
         }
-        let shared = RootShared::new(timeout, runtime);
+        let shared = Tree::new(timeout, runtime);
         let root = Node::root(shared.clone(), self.strategy);
         let mut guard = AbortOnDrop {
             root: root.clone(),
@@ -398,7 +398,7 @@ where
 {
     let output = body.await;
     if let Some(code) = output.exit_code() {
-        let _ = context::with_current(|node| node.root.set_main_exit(code));
+        let _ = context::with_current(|node| node.tree.set_main_exit(code));
     }
     output.into_result()
 }
@@ -409,7 +409,7 @@ async fn run_main<B>(root: &Arc<Node>, mut body: B)
 where
     B: Future<Output = Result<(), String>> + Unpin,
 {
-    let shared = root.root.clone();
+    let shared = root.tree.clone();
     let mut scope = Some(root.clone());
     let outcome = {
         let mut poll = pin!(std::future::poll_fn(|cx| {
@@ -449,7 +449,7 @@ where
         result = body.as_mut() => return judge_main(root, result),
         () = root.token.cancelled() => {}
     }
-    if !root.root.triggered_by_main() {
+    if !root.tree.triggered_by_main() {
         tracing::debug!("main's body dropped: the shutdown started before it returned");
         return MainOutcome::DroppedAtStop;
     }
@@ -478,14 +478,14 @@ fn judge_main(root: &Node, result: Result<Result<(), String>, String>) -> MainOu
         Ended::Ok => MainOutcome::Returned,
         Ended::Failed(error) | Ended::Escalated(error) => {
             tracing::error!(%error, "main returned an error");
-            root.root.trigger(Trigger::MainFailed {
+            root.tree.trigger(Trigger::MainFailed {
                 error: error.clone(),
             });
             MainOutcome::Failed { error }
         }
         Ended::Panicked(message) => {
             tracing::error!(%message, "main panicked");
-            root.root.trigger(Trigger::MainPanicked {
+            root.tree.trigger(Trigger::MainPanicked {
                 message: message.clone(),
             });
             MainOutcome::Panicked { message }
@@ -514,7 +514,7 @@ async fn wait_for_trigger(root: &Arc<Node>) {
         biased;
         () = root.token.cancelled() => {}
         () = finished => {
-            root.root.trigger(Trigger::Finished);
+            root.tree.trigger(Trigger::Finished);
         }
     }
 }
@@ -543,7 +543,7 @@ pub(crate) fn assemble_report(root: &Node) -> Report {
     folded
         .iter()
         .for_each(|group| add_folded(&mut sessions, group));
-    let shared = &root.root;
+    let shared = &root.tree;
     Report {
         trigger: shared.trigger_info().unwrap_or(Trigger::Finished),
         main: shared.main_outcome(),
@@ -573,7 +573,7 @@ impl Drop for AbortOnDrop {
         if self.finished {
             return;
         }
-        let shared = &self.root.root;
+        let shared = &self.root.tree;
         shared.abort_now();
         // Nothing drains this tree any more: every scope refuses work from now on.
         self.root.abort_subtree();

@@ -438,7 +438,7 @@ pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHa
     // with its deadlines), which tokio would otherwise copy into the task and again at each
     // change of the task's stage; a box costs less than those copies (service churn: see
     // benches/README.md).
-    node.root
+    node.tree
         .runtime
         .spawn(Box::pin(supervisor.run(service)).instrument(span));
     Ok(ServiceHandle { node })

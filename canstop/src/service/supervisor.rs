@@ -500,7 +500,7 @@ impl Supervisor {
             at = ancestor.parent();
         }
         self.node.record.escalated(None);
-        self.node.root.trigger(trigger);
+        self.node.tree.trigger(trigger);
     }
 
     /// Turns an end the restart policy does not absorb into the outcome; a failure before

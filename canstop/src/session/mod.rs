@@ -499,7 +499,7 @@ pub(crate) fn spawn_on<B: SessionBody>(
     };
     // A task that the spawn drops at once (its runtime is shutting down) is counted as
     // aborted by its guard.
-    Ok(SessionHandle::task(node.root.runtime.spawn(task)))
+    Ok(SessionHandle::task(node.tree.runtime.spawn(task)))
 }
 
 pub(crate) fn spawn_blocking_on<F, R>(
@@ -530,12 +530,12 @@ where
     {
         // Its handle answers at once (a task of its own: this is the rare path).
         let aborted = node
-            .root
+            .tree
             .runtime
             .spawn(async { Err(SessionError::Aborted) });
         return Ok(SessionHandle::task(aborted));
     }
-    let join = node.root.runtime.spawn_blocking(move || {
+    let join = node.tree.runtime.spawn_blocking(move || {
         crate::sync::slots::share_on_this_thread();
         if !start.start() {
             // Cancelled by the sweep, which counted it and left the gate for it: the guard

@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use crate::error::SpawnError;
-use crate::lifecycle::shared::RootShared;
+use crate::lifecycle::shared::Tree;
 use crate::tree::node::Node;
 
 thread_local! {
@@ -75,28 +75,28 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Node>) -> R) -> Result<R, Spaw
 }
 
 thread_local! {
-    /// The root (by address) whose `main` body this thread is polling, or 0.
+    /// The tree (by address) whose `main` body this thread is polling, or 0.
     static MAIN_OF: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Whether this thread is inside a poll of the `main` body of the tree `root`: a trigger
+/// Whether this thread is inside a poll of the `main` body of `tree`: a trigger
 /// raised there is the body's own (see [`MainOutcome`](crate::MainOutcome)).
-pub(crate) fn in_main_body_of(root: &RootShared) -> bool {
-    MAIN_OF.get() == address(root)
+pub(crate) fn in_main_body_of(tree: &Tree) -> bool {
+    MAIN_OF.get() == address(tree)
 }
 
-fn address(root: &RootShared) -> usize {
-    std::ptr::from_ref(root) as usize
+fn address(tree: &Tree) -> usize {
+    std::ptr::from_ref(tree) as usize
 }
 
-/// Runs `f` marked as the `main` body of the tree `root`.
-pub(crate) fn as_main_of<R>(root: &RootShared, f: impl FnOnce() -> R) -> R {
+/// Runs `f` marked as the `main` body of `tree`.
+pub(crate) fn as_main_of<R>(tree: &Tree, f: impl FnOnce() -> R) -> R {
     struct Restore(usize);
     impl Drop for Restore {
         fn drop(&mut self) {
             MAIN_OF.set(self.0);
         }
     }
-    let _restore = Restore(MAIN_OF.replace(address(root)));
+    let _restore = Restore(MAIN_OF.replace(address(tree)));
     f()
 }

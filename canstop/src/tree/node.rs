@@ -9,7 +9,7 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::lifecycle::grace::Graces;
-use crate::lifecycle::shared::{deadline_after, RootShared, StopInfo};
+use crate::lifecycle::shared::{deadline_after, StopInfo, Tree};
 use crate::report::{ServiceOutcome, ServiceReport};
 use crate::service::escalate::Inbox;
 use crate::service::policy::{Restart, Strategy};
@@ -41,7 +41,7 @@ pub(crate) struct Node {
     pub(crate) name: String,
     /// Names from the root's children down to this node, joined by `/` (empty for the root).
     pub(crate) path: String,
-    pub(crate) root: Arc<RootShared>,
+    pub(crate) tree: Arc<Tree>,
     /// Weak: a parent owns its live children, not the other way round.
     parent: Option<Weak<Node>>,
     /// Fires when this node is told to stop.
@@ -105,14 +105,14 @@ pub(crate) struct Supervision {
 }
 
 impl Node {
-    pub(crate) fn root(root: Arc<RootShared>, strategy: Strategy) -> Arc<Self> {
+    pub(crate) fn root(tree: Arc<Tree>, strategy: Strategy) -> Arc<Self> {
         let node = Arc::new(Self {
             name: String::new(),
             path: String::new(),
-            token: root.token.clone(),
+            token: tree.token.clone(),
             stopping: Latch::new(false),
-            abort: root.abort.clone(),
-            root,
+            abort: tree.abort.clone(),
+            tree,
             parent: None,
             timeout: None,
             stop: OnceLock::new(),
@@ -129,7 +129,7 @@ impl Node {
             rounds: Rounds::default(),
             scope_of: None,
         });
-        node.root.set_tree(&node);
+        node.tree.set_root_node(&node);
         node
     }
 
@@ -152,7 +152,7 @@ impl Node {
     /// ([`scope_node`](Self::scope_node)); it has no sessions or children of its own.
     fn instance_of(self: &Arc<Self>) -> Arc<Self> {
         let supervision = Supervision {
-            timeout: Some(self.timeout.unwrap_or(self.root.timeout)),
+            timeout: Some(self.timeout.unwrap_or(self.tree.timeout)),
             ..Supervision::default()
         };
         Arc::new(self.below(
@@ -175,7 +175,7 @@ impl Node {
         Self {
             name,
             path,
-            root: self.root.clone(),
+            tree: self.tree.clone(),
             parent: Some(Arc::downgrade(self)),
             token: self.token.child_token(),
             stopping: Latch::new(self.stopping.is_set()),
@@ -262,7 +262,7 @@ impl Node {
                     requested_at: now,
                     own_deadline: Some(deadline_after(
                         now,
-                        self.timeout.unwrap_or(self.root.timeout),
+                        self.timeout.unwrap_or(self.tree.timeout),
                     )),
                 }
             }),
@@ -383,7 +383,7 @@ impl Node {
                 .is_err()
             {
                 if !forced {
-                    self.root.note_deadline_reached();
+                    self.tree.note_deadline_reached();
                 }
                 self.children.give_up();
             }
@@ -411,7 +411,7 @@ impl Node {
         if self.cut_by_force() {
             Cut::Forced
         } else {
-            self.root.note_deadline_reached();
+            self.tree.note_deadline_reached();
             Cut::Deadline
         }
     }
@@ -419,7 +419,7 @@ impl Node {
     /// Whether this node's abort came from a second signal rather than a deadline: the tree
     /// was forced before this node's deadline.
     pub(crate) fn cut_by_force(&self) -> bool {
-        match (self.root.forced_at(), self.deadline()) {
+        match (self.tree.forced_at(), self.deadline()) {
             (Some(forced), Some(deadline)) => forced < deadline,
             (Some(_), None) => true,
             (None, _) => false,
