@@ -224,7 +224,7 @@ impl Root {
     /// in canstop, not in every program that uses it.
     async fn run_tree<B>(self, body: B, watchdog: Option<&Watchdog>) -> Result<Report, StartError>
     where
-        B: Future<Output = Result<(), String>> + Unpin,
+        B: Future<Output = Ended> + Unpin,
     {
         let timeout = self.effective_timeout()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
@@ -379,7 +379,7 @@ impl Root {
 
 /// `main`'s body as the process-owning root runs it: boxed once, its result turned into the
 /// report's text, so that the shutdown sequence is not generic over it.
-type LocalBody<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+type LocalBody<'a> = Pin<Box<dyn Future<Output = Ended> + 'a>>;
 
 fn local_body<'a, F>(body: F) -> LocalBody<'a>
 where
@@ -391,7 +391,7 @@ where
 
 /// Runs `body` and turns its output into the report's terms; an exit code it returns is
 /// recorded on its tree (it runs inside its root scope).
-async fn converted<F>(body: F) -> Result<(), String>
+async fn converted<F>(body: F) -> Ended
 where
     F: Future,
     F::Output: MainResult,
@@ -400,14 +400,14 @@ where
     if let Some(code) = output.exit_code() {
         let _ = context::with_current(|node| node.tree.set_main_exit(code));
     }
-    output.into_result()
+    output.into_result().map_or_else(Ended::Failed, |()| Ended::Ok)
 }
 
 /// Runs `main`'s body in the root scope and records how it ended (see [`MainOutcome`] for
 /// when it is dropped at the stop). It is polled and dropped with panics caught.
 async fn run_main<B>(root: &Arc<Node>, mut body: B)
 where
-    B: Future<Output = Result<(), String>> + Unpin,
+    B: Future<Output = Ended> + Unpin,
 {
     let shared = root.tree.clone();
     let mut scope = Some(root.clone());
@@ -415,7 +415,7 @@ where
         let mut poll = pin!(std::future::poll_fn(|cx| {
             let _in = context::enter(&mut scope);
             context::as_main_of(&shared, || catching(|| Pin::new(&mut body).poll(cx)))
-                .map_or_else(|panic| Poll::Ready(Err(panic)), |polled| polled.map(Ok))
+                .unwrap_or_else(|panic| Poll::Ready(Ended::Panicked(panic)))
         }));
         watch_main(root, &mut poll).await
     };
@@ -442,7 +442,7 @@ where
 /// the deadline otherwise.
 async fn watch_main<B>(root: &Node, body: &mut Pin<&mut B>) -> MainOutcome
 where
-    B: Future<Output = Result<Result<(), String>, String>>,
+    B: Future<Output = Ended>,
 {
     tokio::select! {
         biased;
@@ -468,12 +468,7 @@ where
 
 /// `main`'s body returned: an error or a panic is the trigger (unless one came first) and is
 /// kept in the report either way.
-fn judge_main(root: &Node, result: Result<Result<(), String>, String>) -> MainOutcome {
-    let ended = match result {
-        Ok(Ok(())) => Ended::Ok,
-        Ok(Err(error)) => Ended::Failed(error),
-        Err(panic) => Ended::Panicked(panic),
-    };
+fn judge_main(root: &Node, ended: Ended) -> MainOutcome {
     match ended {
         Ended::Ok => MainOutcome::Returned,
         Ended::Failed(error) | Ended::Escalated(error) => {
