@@ -44,9 +44,8 @@ use crate::tree::node::Node;
 /// ```
 #[derive(Clone)]
 pub struct Shutdown {
-    /// The scope's node; for the body of a restartable service whose parent restarts its
-    /// children together ([`Strategy`](crate::Strategy) other than one-for-one), its
-    /// instance's node, whose scope is the service (`Node::instance_of`).
+    /// The scope's node; for the body of a restartable service, its instance's node, whose
+    /// scope is the service (`Node::instance_of`).
     node: Arc<Node>,
 }
 
@@ -58,9 +57,11 @@ impl Shutdown {
     /// Completes once this scope is told to stop (at once if it has been already).
     /// Cancel-safe: use it in `tokio::select!` loops.
     ///
-    /// A service body's `Shutdown` also fires when its parent's [`Strategy`](crate::Strategy)
-    /// restarts it with a sibling that failed: the body is expected to return as at any stop,
-    /// and a new instance is started.
+    /// A restartable service body's `Shutdown` also fires when its instance is to be
+    /// restarted while the service goes on: its parent's [`Strategy`](crate::Strategy)
+    /// restarts it with a sibling that failed, or a child's failure escalated to it. The body
+    /// is expected to return as at any stop (within the service's timeout), and a new
+    /// instance is started.
     pub fn requested(&self) -> impl Future<Output = ()> + Send + '_ {
         self.node.stopping.wait()
     }

@@ -26,7 +26,11 @@
 //! - the exit code agrees with the report's outcomes, and is not 0 when `main`, a service or a
 //!   session failed or panicked, and is 124 when a body was dropped mid-way (aborted);
 //! - `Root::run` returns within the tree's timeout (+ 400 ms grace, + 1 s slack) of the
-//!   earliest trigger, and never hangs.
+//!   earliest trigger, and never hangs;
+//! - supervision (some services restart on failure or always, with small limits and backoffs,
+//!   under parents whose strategy is one-for-one, one-for-all or rest-for-one): a service's
+//!   report counts one restart per instance built after the first, and a failure it or an
+//!   ancestor's restart handled never makes the exit code disagree with the outcomes.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -38,7 +42,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use canstop::{
-    Report, Root, Scope, Service, ServiceHandle, ServiceOutcome, Session, Shutdown, Trigger,
+    Report, Restart, Root, Scope, Service, ServiceHandle, ServiceOutcome, Session, Shutdown,
+    Strategy, Trigger,
 };
 
 /// The seeds a plain `cargo test` runs, and their wall-clock budget.
@@ -288,6 +293,17 @@ struct NodePlan {
     /// A plain thread (or tokio task) spawning sessions into this scope back to back (1 ms
     /// apart) until refused: spawns racing the stop, the close and the deadline sweep.
     flood: Option<Flood>,
+    /// Its restart policy, if it restarts (its behaviour then repeats in every instance).
+    restart: Option<RestartPlan>,
+    /// How it (or, for node 0, the root) restarts its children together.
+    strategy: Strategy,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RestartPlan {
+    restart: Restart,
+    max_restarts: u32,
+    backoff_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -387,6 +403,8 @@ impl Plan {
                 } else {
                     Behaviour::PanicPoll(delay)
                 };
+                // Its failure is the trigger: it does not restart.
+                plan.nodes[node].restart = None;
                 TriggerPlan::ServiceFails { node }
             }
             5 | 6 => TriggerPlan::MainErr {
@@ -467,6 +485,27 @@ impl Plan {
             behaviour: Behaviour::random_service(rng, self.calm),
             sessions,
             children: Vec::new(),
+            // From their own streams, so that adding them left the other draws unchanged.
+            restart: {
+                let mut rng = Rng(self.seed ^ 0x5E_2C0F ^ (index as u64) << 32);
+                (depth > 0 && rng.chance(30)).then(|| RestartPlan {
+                    restart: if rng.chance(70) {
+                        Restart::OnFailure
+                    } else {
+                        Restart::Always
+                    },
+                    max_restarts: rng.below(4) as u32,
+                    backoff_ms: rng.ms10(0, 20),
+                })
+            },
+            strategy: {
+                let mut rng = Rng(self.seed ^ 0x57_2A7E ^ (index as u64) << 32);
+                match rng.below(8) {
+                    0 | 1 => Strategy::OneForAll,
+                    2 => Strategy::RestForOne,
+                    _ => Strategy::OneForOne,
+                }
+            },
             // From its own stream, so that adding it left the other draws unchanged.
             flood: {
                 let mut rng = Rng(self.seed ^ 0xF1_00D0 ^ (index as u64) << 32);
@@ -511,6 +550,11 @@ counters!(
     services_refused,
     subtree_stops,
     floods,
+    services_restartable,
+    services_started_again,
+    services_restarted,
+    restarts_cancelled,
+    failures_handled_above,
     failing_service_not_started,
     main_failed,
     nested_spawns,
@@ -527,6 +571,7 @@ counters!(
     trig_requested,
     trig_service_failed,
     trig_service_panicked,
+    trig_service_gave_up,
     trig_main_failed,
     trig_main_panicked,
     trig_finished,
@@ -616,7 +661,12 @@ struct Ledger {
     blocking_running: AtomicI64,
     /// Per node: whether `start` returned `Ok` for it, and how its body ended.
     started: Vec<AtomicBool>,
+    /// Per node: how many times `start` returned `Ok` for it (more than once under a parent
+    /// that restarts: each of the parent's instances starts its children again).
+    starts: Vec<AtomicU64>,
     service_end: Vec<Mutex<Option<End>>>,
+    /// Per node: how many instances of its body were built.
+    instances: Vec<AtomicU64>,
     handles: Mutex<HashMap<usize, ServiceHandle>>,
     /// A body (session, or service without `cancel_on_stop`) dropped mid-way: aborted.
     aborted_dropped: AtomicBool,
@@ -640,7 +690,9 @@ impl Ledger {
             blocking_alive: AtomicI64::new(0),
             blocking_running: AtomicI64::new(0),
             started: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            starts: (0..n).map(|_| AtomicU64::new(0)).collect(),
             service_end: (0..n).map(|_| Mutex::new(None)).collect(),
+            instances: (0..n).map(|_| AtomicU64::new(0)).collect(),
             handles: Mutex::new(HashMap::new()),
             aborted_dropped: AtomicBool::new(false),
             main_failed: AtomicBool::new(false),
@@ -1107,14 +1159,17 @@ fn start_service_in(ledger: &Arc<Ledger>, node: usize, via: Via<'_>) {
     let me = &plan.nodes[node];
     let behaviour = me.behaviour;
     let ledger2 = ledger.clone();
-    let mut service = Service::new(me.name.clone(), move |shutdown: Shutdown| {
+    let restarts = me.restart.is_some();
+    let mut service = Service::restartable(me.name.clone(), move |shutdown: Shutdown| {
+        ledger2.instances[node].fetch_add(1, SeqCst);
         let ledger = ledger2.clone();
         let inner = Box::pin(async move {
             SERVICE_BEHAVIOURS[behaviour.index()].fetch_add(1, SeqCst);
             start_scope_work(&ledger, node);
             let record = |end| {
-                if matches!(end, End::Err | End::Panic) && !shutdown.is_requested() {
-                    // An early failure: a trigger.
+                if matches!(end, End::Err | End::Panic) && !shutdown.is_requested() && !restarts {
+                    // An early failure: a trigger (a restarting service's triggers only
+                    // once it gives up, or escalates to an ancestor that restarts).
                     ledger.mark_trigger();
                 }
                 *lock(&ledger.service_end[node]) = Some(end);
@@ -1131,6 +1186,14 @@ fn start_service_in(ledger: &Arc<Ledger>, node: usize, via: Via<'_>) {
     if me.cancel_on_stop {
         service = service.cancel_on_stop();
     }
+    if let Some(policy) = me.restart {
+        cover(C::services_restartable);
+        service = service
+            .restart(policy.restart)
+            .max_restarts(policy.max_restarts)
+            .backoff(ms(policy.backoff_ms), ms(policy.backoff_ms));
+    }
+    service = service.strategy(me.strategy);
     let started = match via {
         Via::Current => canstop::start(service),
         Via::Scope(scope) => scope.start(service),
@@ -1139,6 +1202,7 @@ fn start_service_in(ledger: &Arc<Ledger>, node: usize, via: Via<'_>) {
         Ok(handle) => {
             cover(C::services_started);
             ledger.started[node].store(true, SeqCst);
+            ledger.starts[node].fetch_add(1, SeqCst);
             lock(&ledger.handles).insert(node, handle);
         }
         Err(_) => cover(C::services_refused),
@@ -1295,7 +1359,8 @@ fn run_seed(seed: u64) -> Result<(), Box<Failure>> {
         let root = Root::new()
             .signals(false)
             .timeout_from_env(false)
-            .timeout(ms(plan.timeout_ms));
+            .timeout(ms(plan.timeout_ms))
+            .strategy(plan.nodes[0].strategy);
         let body = {
             let ledger = ledger.clone();
             async move {
@@ -1456,36 +1521,76 @@ fn check(
     let mut unresponsive = Vec::new();
     for (node, spec) in plan.nodes.iter().enumerate().skip(1) {
         let seen: Vec<_> = services.iter().filter(|s| s.path == spec.path).collect();
-        let started = ledger.started[node].load(SeqCst);
-        match (started, seen.len()) {
-            (true, 1) => {
-                let outcome = &seen[0].outcome;
-                if *outcome == ServiceOutcome::Unresponsive {
-                    unresponsive.push(spec.path.clone());
-                }
-                let end = at_return.ended.services[node];
-                let consistent = match end {
+        let starts = ledger.starts[node].load(SeqCst);
+        if seen.len() as u64 != starts {
+            violations.push(format!(
+                "service {}: start returned Ok {starts} time(s), reported {} time(s)",
+                spec.path,
+                seen.len()
+            ));
+        }
+        if seen
+            .iter()
+            .any(|s| s.outcome == ServiceOutcome::Unresponsive)
+        {
+            unresponsive.push(spec.path.clone());
+        }
+        // Every instance built after the first of each start is a restart in its report.
+        let built = ledger.instances[node].load(SeqCst);
+        let restarts: u64 = seen.iter().map(|s| s.restarts).sum();
+        let given_up = seen
+            .iter()
+            .any(|s| s.outcome == ServiceOutcome::Unresponsive);
+        if !given_up && (built < restarts || built > restarts + seen.len() as u64) {
+            violations.push(format!(
+                "service {}: {built} instance(s) built, its {} report(s) count {restarts} restart(s)",
+                spec.path,
+                seen.len()
+            ));
+        }
+        for report in &seen {
+            if report.restarts > 0 {
+                cover(C::services_restarted);
+            }
+            if matches!(report.outcome, ServiceOutcome::RestartCancelled { .. }) {
+                cover(C::restarts_cancelled);
+            }
+            if report.is_handled() {
+                cover(C::failures_handled_above);
+            }
+        }
+        if seen.len() > 1 {
+            cover(C::services_started_again);
+        }
+        // How its body ended, against the report of its one start and instance (with
+        // several, the last end recorded may be any instance's).
+        if let ([report], 0 | 1) = (seen.as_slice(), built) {
+            let outcome = &report.outcome;
+            let end = at_return.ended.services[node];
+            // A restarting service stopped while it waited to restart: its last instance's
+            // end, whatever it was, was handled.
+            let cancelled = matches!(outcome, ServiceOutcome::RestartCancelled { .. });
+            // A restarting service whose instance a child's escalated failure stopped: it
+            // failed with the child's failure, however its body returned.
+            let by_child = matches!(
+                outcome,
+                ServiceOutcome::Failed { error, .. } if error.starts_with("service \"")
+            );
+            let consistent = by_child
+                || match end {
                     None => true,
                     Some(End::Ok) => outcome.is_clean(),
-                    Some(End::Err) => matches!(outcome, ServiceOutcome::Failed { .. }),
-                    Some(End::Panic) => matches!(outcome, ServiceOutcome::Panicked { .. }),
+                    Some(End::Err) => matches!(outcome, ServiceOutcome::Failed { .. }) || cancelled,
+                    Some(End::Panic) => {
+                        matches!(outcome, ServiceOutcome::Panicked { .. }) || cancelled
+                    }
                 };
-                if !consistent {
-                    violations.push(format!(
-                        "service {}: its body ended {end:?}, the report says {outcome}",
-                        spec.path
-                    ));
-                }
+            if !consistent {
+                violations.push(format!(
+                    "service {}: its body ended {end:?}, the report says {outcome}",
+                    spec.path
+                ));
             }
-            (false, 0) => {}
-            (true, n) => violations.push(format!(
-                "service {}: start returned Ok, reported {n} times",
-                spec.path
-            )),
-            (false, n) => violations.push(format!(
-                "service {}: start refused or never called, reported {n} times",
-                spec.path
-            )),
         }
     }
     for service in &services {
@@ -1556,7 +1661,9 @@ fn check(
     let failed = report.trigger.is_failure()
         || report.main.is_failure()
         || report.sessions.iter().any(|s| s.panicked > 0)
-        || services.iter().any(|s| !s.outcome.is_clean())
+        || services
+            .iter()
+            .any(|s| !s.outcome.is_clean() && !s.is_handled())
         || folded
             .iter()
             .any(|f| f.failed + f.panicked + f.descendants_failed > 0);
@@ -1595,8 +1702,18 @@ fn check(
             "{session_panics} session(s) panicked, the exit code is 0"
         ));
     }
+    // A failure its restart policy (or an ancestor's restart) handled is not the program's.
+    let handled = |node: usize| {
+        services.iter().any(|s| {
+            s.path == plan.nodes[node].path
+                && (s.is_handled()
+                    || matches!(s.outcome, ServiceOutcome::RestartCancelled { .. })
+                    || (s.outcome.is_clean() && s.restarts > 0))
+        })
+    };
     let service_failures = (1..plan.nodes.len())
         .filter(|&n| matches!(at_return.ended.services[n], Some(End::Err | End::Panic)))
+        .filter(|&n| !handled(n))
         .count();
     if service_failures > 0 && code == 0 {
         violations.push(format!(
@@ -1648,6 +1765,7 @@ fn tally(report: &Report) {
     }
     cover(match report.trigger {
         Trigger::Requested { .. } => C::trig_requested,
+        Trigger::ServiceGaveUp { .. } => C::trig_service_gave_up,
         Trigger::ServiceFailed { .. } => C::trig_service_failed,
         Trigger::ServicePanicked { .. } => C::trig_service_panicked,
         Trigger::MainFailed { .. } => C::trig_main_failed,

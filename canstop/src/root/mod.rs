@@ -400,7 +400,9 @@ where
     if let Some(code) = output.exit_code() {
         let _ = context::with_current(|node| node.tree.set_main_exit(code));
     }
-    output.into_result().map_or_else(Ended::Failed, |()| Ended::Ok)
+    output
+        .into_result()
+        .map_or_else(Ended::Failed, |()| Ended::Ok)
 }
 
 /// Runs `main`'s body in the root scope and records how it ended (see [`MainOutcome`] for

@@ -58,9 +58,10 @@ enum BodyEnd {
     DroppedAtStop,
     /// It was dropped at the deadline or by a second signal.
     Aborted,
-    /// Its instance was stopped for a restart round (a sibling failed): it returned, or was
-    /// dropped at its timeout (`dropped`).
-    StoppedForRestart { dropped: bool },
+    /// Its instance was stopped for a restart (a sibling failed, or a child's failure
+    /// escalated to it): it returned (`ended`), or was dropped: at its timeout (`dropped`),
+    /// or at once for a body that takes no `Shutdown`.
+    StoppedForRestart { ended: Option<Ended>, dropped: bool },
 }
 
 impl BodyEnd {
@@ -140,12 +141,14 @@ impl Supervisor {
             let instance_started = Instant::now();
             let end = self.run_body(service, turn.take()).await;
             let ran_for = instance_started.elapsed();
-            if node.token.is_cancelled() {
-                return self.ended_at_stop(end);
-            }
             // A restart round this instance has yet to restart in (a sibling failed): it
             // restarts with the group, in its turn.
-            if let Some(round) = self.parent.rounds.pending_member(&self.parent, node) {
+            let round = if node.token.is_cancelled() {
+                None
+            } else {
+                self.parent.rounds.pending_member(&self.parent, node)
+            };
+            if let Some(round) = round {
                 if let Some(failure) = self.round_failure(&end, ran_for, &policy, &mut window) {
                     return failure;
                 }
@@ -154,7 +157,7 @@ impl Supervisor {
                     .between_instances(children, Duration::ZERO, Some(&round))
                     .await
                 {
-                    return ServiceOutcome::Stopped;
+                    return Self::stopped_in_round(end);
                 }
                 let attempt = node.record.restarted();
                 tracing::info!(service = %node.path, attempt, "service restarting with its siblings (its parent's strategy)");
@@ -164,6 +167,9 @@ impl Supervisor {
             let (ended, early) = match end {
                 BodyEnd::DroppedAtStop => return ServiceOutcome::Stopped,
                 BodyEnd::Aborted => return self.aborted(),
+                BodyEnd::StoppedForRestart { .. } if node.token.is_cancelled() => {
+                    return self.ended_at_stop(end);
+                }
                 // Stopped for a round that has finished without it (it could not be told
                 // apart from an ordinary end): a new instance, as the round meant.
                 BodyEnd::StoppedForRestart { .. } => {
@@ -217,9 +223,29 @@ impl Supervisor {
     /// An instance ended once the service was told to stop: its final outcome.
     fn ended_at_stop(&self, end: BodyEnd) -> ServiceOutcome {
         match end {
+            BodyEnd::StoppedForRestart {
+                ended: Some(ended), ..
+            } => self.judge(ended, false),
             BodyEnd::DroppedAtStop | BodyEnd::StoppedForRestart { .. } => ServiceOutcome::Stopped,
             BodyEnd::Aborted => self.aborted(),
             BodyEnd::Returned { ended, early } => self.judge(ended, early),
+        }
+    }
+
+    /// The outcome of a round member told to stop before its turn came: its failure, if its
+    /// instance failed on its own (counted already: the restart is cancelled) or while
+    /// stopping for the round; else stopped.
+    fn stopped_in_round(end: BodyEnd) -> ServiceOutcome {
+        match end {
+            BodyEnd::Returned { ended, early: true } if ended.is_failure() => {
+                ServiceOutcome::RestartCancelled {
+                    last: describe(&ended),
+                }
+            }
+            BodyEnd::StoppedForRestart {
+                ended: Some(ended), ..
+            } => final_outcome(ended, false),
+            _ => ServiceOutcome::Stopped,
         }
     }
 
@@ -275,11 +301,24 @@ impl Supervisor {
                     .err()
                     .map(|()| final_outcome(ended.clone(), true))
             }
-            BodyEnd::StoppedForRestart { dropped: true } => {
+            BodyEnd::StoppedForRestart { dropped: true, .. } => {
                 self.node.record.failed(
                     window.started.elapsed(),
                     ran_for,
                     "did not stop for its restart round within its timeout: dropped".to_owned(),
+                );
+                None
+            }
+            // It failed while stopping for the round: kept, not counted toward its limit.
+            BodyEnd::StoppedForRestart {
+                ended: Some(ended), ..
+            } if ended.is_failure() => {
+                let message = describe(ended);
+                tracing::error!(service = %self.node.path, error = %message, "service failed while stopping for its restart");
+                self.node.record.failed(
+                    window.started.elapsed(),
+                    ran_for,
+                    format!("while stopping for its restart round: {message}"),
                 );
                 None
             }
@@ -426,7 +465,18 @@ impl Supervisor {
                 return BodyEnd::Returned { ended, early: !node.token.is_cancelled() };
             }
             failure = escalated => {
-                return BodyEnd::Returned { ended: Ended::Failed(failure), early: !node.token.is_cancelled() };
+                // The instance fails with its child's failure: it is told to stop (its
+                // `Shutdown` fires), within its timeout, before it is restarted.
+                if let Some(instance) = instance {
+                    instance.request_stop();
+                }
+                match Self::stop_for_restart(node, instance, cancel_on_stop, body).await {
+                    Some(BodyEnd::StoppedForRestart { .. }) => {
+                        return BodyEnd::Returned { ended: Ended::Failed(failure), early: true };
+                    }
+                    Some(end) => return end,
+                    None => {}
+                }
             }
             () = node.token.cancelled() => {}
             () = instance_stopped => {
@@ -445,8 +495,9 @@ impl Supervisor {
         }
     }
 
-    /// The instance was stopped for a restart round: waits for its body to return, up to the
-    /// instance's deadline. `None` when the service itself was told to stop meanwhile (the
+    /// The instance was stopped for a restart (a round, or a child's failure that escalated
+    /// to it): waits for its body to return, up to the instance's deadline (then it is
+    /// dropped, and the deadline noted: exit code 124). `None` when the service itself was told to stop meanwhile (the
     /// ordinary stop takes over).
     async fn stop_for_restart<F>(
         node: &Node,
@@ -461,7 +512,10 @@ impl Supervisor {
             return None;
         }
         if cancel_on_stop {
-            return Some(BodyEnd::StoppedForRestart { dropped: false });
+            return Some(BodyEnd::StoppedForRestart {
+                ended: None,
+                dropped: false,
+            });
         }
         let deadline = async {
             match instance.and_then(|instance| instance.deadline()) {
@@ -475,13 +529,21 @@ impl Supervisor {
                 if node.token.is_cancelled() {
                     Some(BodyEnd::Returned { ended, early: false })
                 } else {
-                    Some(BodyEnd::StoppedForRestart { dropped: false })
+                    Some(BodyEnd::StoppedForRestart {
+                        ended: Some(ended),
+                        dropped: false,
+                    })
                 }
             }
             () = node.token.cancelled() => None,
             () = deadline => {
+                // What did not stop by its deadline is aborted, and the exit code says so.
+                node.tree.note_deadline_reached();
                 tracing::error!(service = %node.path, "did not stop for its restart within its timeout: dropped");
-                Some(BodyEnd::StoppedForRestart { dropped: true })
+                Some(BodyEnd::StoppedForRestart {
+                    ended: None,
+                    dropped: true,
+                })
             }
         }
     }

@@ -145,8 +145,8 @@ impl Node {
         Arc::new(self.below(name, path, supervision, None))
     }
 
-    /// A node for one instance of this service, when its parent restarts children together:
-    /// the body's `Shutdown` is this node's, so that a restart round can stop the instance
+    /// A node for one instance of this restartable service: the body's `Shutdown` is this
+    /// node's, so that a restart round (or a child's escalated failure) can stop the instance
     /// (through this node's stop, with this service's timeout) without stopping the service,
     /// while sessions keep the service's. Its scope is the service
     /// ([`scope_node`](Self::scope_node)); it has no sessions or children of its own.
@@ -426,12 +426,13 @@ impl Node {
         }
     }
 
-    /// A node for a new instance, when its parent restarts children together (else `None`:
-    /// its body's `Shutdown` is the service's own). It starts stopped when the service is
-    /// stopping, or when a round stopped it before it was made.
+    /// A node for a new instance of a restartable service (else `None`: its body's
+    /// `Shutdown` is the service's own), so that the instance can be told to stop without
+    /// the service: for a restart round, or when a child's failure escalates to it. It
+    /// starts stopped when the service is stopping, or when a round stopped it before it
+    /// was made.
     pub(crate) fn new_instance(self: &Arc<Self>) -> Option<Arc<Self>> {
-        let parent = self.parent()?;
-        if parent.strategy == Strategy::OneForOne || self.restart == Restart::Never {
+        if self.restart == Restart::Never || self.parent.is_none() {
             return None;
         }
         let mut slot = lock(&self.instance);
