@@ -44,6 +44,7 @@ pub(crate) struct Supervisor {
 /// runtime shut down).
 impl Drop for Supervisor {
     fn drop(&mut self) {
+        self.node.clear_instance();
         self.node.stopped.set();
         self.parent.children.leave();
     }

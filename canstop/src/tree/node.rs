@@ -84,11 +84,12 @@ pub(crate) struct Node {
     scope_of: Option<Arc<Node>>,
 }
 
-/// A service's current instance node, held weakly: its body's `Shutdown` and the supervisor
-/// keep it alive while the instance runs.
+/// A service's current instance node. Kept between instances, so that a restart after a
+/// failure reuses it (only a stopped one is replaced); the supervisor clears it when it is
+/// done (the instance node holds its service: the slot would otherwise keep both alive).
 #[derive(Default)]
 struct InstanceSlot {
-    current: Weak<Node>,
+    current: Option<Arc<Node>>,
     /// Whether an instance was ever made: a round can stop an instance that has not been
     /// made yet (a sibling failed before this service's task first ran), which then starts
     /// stopped.
@@ -278,7 +279,7 @@ impl Node {
         if self.stopping.set() {
             // Under the lock `new_instance` makes an instance under: either it sees this
             // node stopping, or this reaches it.
-            let instance = lock(&self.instance).current.upgrade();
+            let instance = lock(&self.instance).current.clone();
             if let Some(instance) = instance {
                 instance.stop_subtree();
             }
@@ -436,8 +437,12 @@ impl Node {
             return None;
         }
         let mut slot = lock(&self.instance);
+        if let Some(current) = slot.current.as_ref().filter(|c| !c.token.is_cancelled()) {
+            // The last instance ended on its own: its node was never stopped, reuse it.
+            return Some(current.clone());
+        }
         let instance = self.instance_of();
-        slot.current = Arc::downgrade(&instance);
+        slot.current = Some(instance.clone());
         slot.made = true;
         if std::mem::take(&mut slot.stop_pending) {
             instance.request_stop();
@@ -445,12 +450,17 @@ impl Node {
         Some(instance)
     }
 
+    /// Forgets the current instance node (the supervisor is done).
+    pub(crate) fn clear_instance(&self) {
+        lock(&self.instance).current = None;
+    }
+
     /// Stops the current instance for a restart round: its body's `Shutdown` fires, with
     /// this service's timeout (or the tree's) as its deadline. One not made yet starts
-    /// stopped; one that has ended is left as it is.
+    /// stopped; between instances, the next is made afresh.
     pub(crate) fn stop_instance(&self) {
         let mut slot = lock(&self.instance);
-        match slot.current.upgrade() {
+        match &slot.current {
             Some(instance) => {
                 instance.request_stop();
             }
