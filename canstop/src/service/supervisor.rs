@@ -7,11 +7,15 @@
 //! - No instance is built after the service was told to stop: the stop request is checked
 //!   after the backoff and right before the body is built, with no `.await` in between.
 //! - A stop request during a backoff ends it at once (the restart is cancelled).
-//! - The failed instance's child services have stopped (each within its own timeout) before
-//!   the next instance starts; its sessions keep running in the same scope, counted as ever.
+//! - The failed instance's child services (those running when it ended) are told to stop at
+//!   once and have stopped (each within its own timeout) before the next instance starts;
+//!   its sessions keep running in the same scope, counted as ever.
 //! - A failure the policy does not absorb escalates exactly once: to the nearest ancestor
-//!   that restarts and is not stopping (its current instance fails with this failure as its
-//!   error), else as the shutdown's trigger.
+//!   that restarts and is not stopping (its current instance is told to stop, within its
+//!   timeout, and fails with this failure as its error), else as the shutdown's trigger.
+//! - Every failure the policy handles is counted toward the intensity limit and backed off,
+//!   also inside a restart round (see [`strategy`](crate::service::strategy)); an instance
+//!   that does not stop for a restart within its timeout is dropped, and the deadline noted.
 
 use std::future::Future;
 use std::pin::{pin, Pin};
