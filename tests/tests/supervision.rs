@@ -958,3 +958,180 @@ async fn a_late_childs_failure_does_not_fail_the_next_instance() {
     assert_eq!((p.restarts, p.failure_count), (1, 1), "{report}");
     assert_eq!(p.outcome, ServiceOutcome::Stopped, "{report}");
 }
+
+/// Second review: an instance stopped because a child's failure escalated to it keeps what
+/// happened while it stopped (its own error), and restarts.
+#[tokio::test(start_paused = true)]
+async fn an_error_while_stopping_for_an_escalation_is_kept() {
+    let tops = Count::default();
+    let counted = tops.clone();
+    let report = root()
+        .run(async move {
+            let top = Service::restartable("top", move |shutdown: Shutdown| {
+                let instance = counted.next();
+                async move {
+                    if instance == 0 {
+                        shutdown
+                            .scope()
+                            .start(Service::new("leaf", |_| async {
+                                tokio::time::sleep(Duration::from_millis(10)).await;
+                                Err::<(), _>("boom")
+                            }))
+                            .map_err(|e| e.to_string())?;
+                        shutdown.requested().await;
+                        return Err("flush failed".to_owned());
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    shutdown.shutdown_tree();
+                    shutdown.requested().await;
+                    Ok::<(), String>(())
+                }
+            })
+            .restart(Restart::OnFailure);
+            canstop::start(top)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(tops.get(), 2, "{report}");
+    let top = report.service("top").unwrap();
+    let messages: Vec<&str> = top.failures.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "while stopping for its restart: flush failed",
+            "service \"top/leaf\" failed: boom"
+        ],
+        "{report}"
+    );
+    assert_eq!(top.restarts, 1);
+}
+
+/// Second review: a failure in a one-for-all group waits its own backoff before its restart,
+/// while a sibling that fails when the round stops it (at the same instant: after the stop
+/// request, so while stopping) is restarted with the round, its failure kept.
+#[tokio::test(start_paused = true)]
+async fn a_failure_in_a_round_waits_its_backoff() {
+    let starts = Starts::new();
+    let recorded = starts.clone();
+    let report = root()
+        .strategy(canstop::Strategy::OneForAll)
+        .run(async move {
+            let a = Service::restartable("a", |shutdown: Shutdown| async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                if shutdown.is_requested() {
+                    return Ok(());
+                }
+                Err("a broke")
+            })
+            .restart(Restart::OnFailure)
+            .max_restarts(100)
+            .backoff(Duration::ZERO, Duration::ZERO);
+            let b = Service::restartable("b", move |shutdown: Shutdown| {
+                let instance = recorded.record();
+                async move {
+                    if instance > 0 {
+                        shutdown.shutdown_tree();
+                        shutdown.requested().await;
+                        return Ok(());
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    Err("b broke")
+                }
+            })
+            .restart(Restart::OnFailure)
+            .backoff(Duration::from_secs(2), Duration::from_secs(2));
+            canstop::start(a)?;
+            canstop::start(b)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let gaps = starts.gaps();
+    assert_eq!(gaps.len(), 1, "{report}");
+    assert!(gaps[0] >= Duration::from_millis(1600), "{gaps:?}: {report}");
+    assert_eq!(report.service("b").unwrap().failure_count, 1, "{report}");
+    let a = report.service("a").unwrap();
+    assert_eq!(a.restarts, 1, "{report}");
+    assert!(
+        a.failures
+            .iter()
+            .all(|f| f.message.starts_with("while stopping for its restart")),
+        "{report}"
+    );
+}
+
+/// Second review: a service told to stop while its instance stops for an escalated child
+/// failure reports that failure, its restart cancelled.
+#[tokio::test(start_paused = true)]
+async fn a_stop_during_an_escalation_cancels_the_restart_and_keeps_the_failure() {
+    let report = root()
+        .run(async move {
+            let top = Service::restartable("top", |shutdown: Shutdown| async move {
+                shutdown.scope().start(Service::new("leaf", |_| async {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    Err::<(), _>("boom")
+                }))?;
+                shutdown.requested().await;
+                // Slow to stop: the handle's stop comes meanwhile.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                Ok::<(), SpawnError>(())
+            })
+            .restart(Restart::OnFailure);
+            let handle = canstop::start(top)?;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            handle.stop();
+            handle.stopped().await;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let top = report.service("top").unwrap();
+    assert_eq!(
+        top.outcome,
+        ServiceOutcome::RestartCancelled {
+            last: "service \"top/leaf\" failed: boom".into()
+        },
+        "{report}"
+    );
+    assert_eq!((top.restarts, top.failure_count), (0, 1), "{report}");
+}
+
+/// Second review: an `Escalate` returned while stopping for a round skips the restart.
+#[tokio::test(start_paused = true)]
+async fn an_escalate_while_stopping_for_a_round_escalates() {
+    let built = Count::default();
+    let counted = built.clone();
+    let report = root()
+        .strategy(canstop::Strategy::OneForAll)
+        .run(async move {
+            let a = Service::restartable("a", |_: Shutdown| async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Err::<(), _>("a broke")
+            })
+            .restart(Restart::OnFailure)
+            .max_restarts(100);
+            let b = Service::restartable("b", move |shutdown: Shutdown| {
+                counted.next();
+                async move {
+                    shutdown.requested().await;
+                    Err::<(), Box<dyn Error + Send + Sync>>(Escalate::new("cannot go on").into())
+                }
+            })
+            .restart(Restart::OnFailure);
+            canstop::start(a)?;
+            canstop::start(b)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.get(), 1, "{report}");
+    assert_eq!(
+        report.trigger,
+        Trigger::ServiceFailed {
+            service: "b".into(),
+            error: "cannot go on".into()
+        },
+        "{report}"
+    );
+}

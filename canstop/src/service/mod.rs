@@ -384,7 +384,9 @@ impl ServiceHandle {
         self.node.record.restarts()
     }
 
-    /// Its stop signal, as its body sees it.
+    /// The service's stop signal: what its sessions see, firing when the service is told to
+    /// stop. (A restartable body's own `Shutdown` also fires when its instance is stopped
+    /// for a restart; see [`Shutdown::requested`].)
     pub fn shutdown_signal(&self) -> Shutdown {
         Shutdown::new(self.node.clone())
     }

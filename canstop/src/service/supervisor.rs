@@ -67,6 +67,13 @@ enum BodyEnd {
     /// escalated to it): it returned (`ended`), or was dropped: at its timeout (`dropped`),
     /// or at once for a body that takes no `Shutdown`.
     StoppedForRestart { ended: Option<Ended>, dropped: bool },
+    /// A child's failure escalated to it (`failure`): the instance was told to stop, and
+    /// returned (`stopping`, how) or was dropped (`dropped`: at its timeout).
+    Escalated {
+        failure: String,
+        stopping: Option<Ended>,
+        dropped: bool,
+    },
 }
 
 impl BodyEnd {
@@ -146,6 +153,26 @@ impl Supervisor {
             let instance_started = Instant::now();
             let end = self.run_body(service, turn.take()).await;
             let ran_for = instance_started.elapsed();
+            // A child's failure stopped it: it fails with that failure (how it stopped is
+            // noted first).
+            let end = match end {
+                BodyEnd::Escalated {
+                    failure,
+                    stopping,
+                    dropped,
+                } => {
+                    if let Err(outcome) =
+                        self.note_stopping(stopping.as_ref(), dropped, ran_for, &window)
+                    {
+                        return outcome;
+                    }
+                    BodyEnd::Returned {
+                        ended: Ended::Failed(failure),
+                        early: true,
+                    }
+                }
+                end => end,
+            };
             // A restart round this instance has yet to restart in (a sibling failed): it
             // restarts with the group, in its turn.
             let round = if node.token.is_cancelled() {
@@ -154,14 +181,12 @@ impl Supervisor {
                 self.parent.rounds.pending_member(&self.parent, node)
             };
             if let Some(round) = round {
-                if let Some(failure) = self.round_failure(&end, ran_for, &policy, &mut window) {
-                    return failure;
-                }
+                let delay = match self.round_failure(&end, ran_for, &policy, &mut window) {
+                    Ok(delay) => delay,
+                    Err(outcome) => return outcome,
+                };
                 let children = self.stop_children();
-                if !self
-                    .between_instances(children, Duration::ZERO, Some(&round))
-                    .await
-                {
+                if !self.between_instances(children, delay, Some(&round)).await {
                     return Self::stopped_in_round(end);
                 }
                 let attempt = node.record.restarted();
@@ -186,6 +211,8 @@ impl Supervisor {
                     continue;
                 }
                 BodyEnd::Returned { ended, early } => (ended, early),
+                // Converted above; kept total rather than a panic.
+                BodyEnd::Escalated { failure, .. } => (Ended::Failed(failure), true),
             };
             let restarts = !matches!(ended, Ended::Escalated(_))
                 && early
@@ -234,6 +261,8 @@ impl Supervisor {
             BodyEnd::DroppedAtStop | BodyEnd::StoppedForRestart { .. } => ServiceOutcome::Stopped,
             BodyEnd::Aborted => self.aborted(),
             BodyEnd::Returned { ended, early } => self.judge(ended, early),
+            // Converted by `supervise` before it gets here.
+            BodyEnd::Escalated { failure, .. } => final_outcome(Ended::Failed(failure), true),
         }
     }
 
@@ -290,44 +319,74 @@ impl Supervisor {
     }
 
     /// An instance that a restart round was to restart ended: a failure of its own (which
-    /// raced the round's stop) is counted as any failure is, and may give up; one dropped at
-    /// its timeout for the round is noted. `Some(outcome)` when the service gave up.
+    /// raced the round's stop) is counted and backed off as any failure is, and may give up;
+    /// how it stopped for the round is noted ([`note_stopping`](Self::note_stopping)).
+    /// `Ok(delay)`, its backoff (zero when it stopped for the round as asked); `Err(outcome)`
+    /// when the service gave up.
     fn round_failure(
         &self,
         end: &BodyEnd,
         ran_for: Duration,
         policy: &Policy,
         window: &mut Window,
-    ) -> Option<ServiceOutcome> {
+    ) -> Result<Duration, ServiceOutcome> {
         match end {
             BodyEnd::Returned { ended, early: true } if ended.is_failure() => {
                 let message = describe(ended);
                 self.count_failure(policy, window, ran_for, &message)
-                    .err()
-                    .map(|()| final_outcome(ended.clone(), true))
+                    .map_err(|()| final_outcome(ended.clone(), true))
             }
-            BodyEnd::StoppedForRestart { dropped: true, .. } => {
-                self.node.record.failed(
-                    window.started.elapsed(),
-                    ran_for,
-                    "did not stop for its restart round within its timeout: dropped".to_owned(),
-                );
-                None
+            BodyEnd::StoppedForRestart { ended, dropped } => {
+                self.note_stopping(ended.as_ref(), *dropped, ran_for, window)?;
+                Ok(Duration::ZERO)
             }
-            // It failed while stopping for the round: kept, not counted toward its limit.
-            BodyEnd::StoppedForRestart {
-                ended: Some(ended), ..
-            } if ended.is_failure() => {
+            _ => Ok(Duration::ZERO),
+        }
+    }
+
+    /// How an instance stopped for a restart (a round, or a child's escalated failure): a
+    /// failure while stopping is kept in the report (not counted toward the limit), a drop
+    /// at the timeout too; an [`Escalate`](crate::Escalate) returned then escalates at once
+    /// (`Err`, the service's outcome: it skips its restarts).
+    fn note_stopping(
+        &self,
+        stopping: Option<&Ended>,
+        dropped: bool,
+        ran_for: Duration,
+        window: &Window,
+    ) -> Result<(), ServiceOutcome> {
+        let node = &self.node;
+        let at = window.started.elapsed();
+        if dropped {
+            node.record.failed(
+                at,
+                ran_for,
+                "did not stop for its restart within its timeout: dropped".to_owned(),
+            );
+        }
+        match stopping {
+            Some(Ended::Escalated(error)) => {
+                tracing::error!(service = %node.path, %error, "service escalated while stopping for its restart");
+                self.escalate(Trigger::ServiceFailed {
+                    service: node.path.clone(),
+                    error: error.clone(),
+                });
+                Err(ServiceOutcome::Failed {
+                    error: error.clone(),
+                    early: true,
+                })
+            }
+            Some(ended) if ended.is_failure() => {
                 let message = describe(ended);
-                tracing::error!(service = %self.node.path, error = %message, "service failed while stopping for its restart");
-                self.node.record.failed(
-                    window.started.elapsed(),
+                tracing::error!(service = %node.path, error = %message, "service failed while stopping for its restart");
+                node.record.failed(
+                    at,
                     ran_for,
-                    format!("while stopping for its restart round: {message}"),
+                    format!("while stopping for its restart: {message}"),
                 );
-                None
+                Ok(())
             }
-            _ => None,
+            _ => Ok(()),
         }
     }
 
@@ -464,10 +523,17 @@ impl Supervisor {
                 None => std::future::pending().await,
             }
         };
+        let mut escalation = None;
         tokio::select! {
             biased;
             ended = body.as_mut() => {
-                return BodyEnd::Returned { ended, early: !node.token.is_cancelled() };
+                let stopping = node.token.is_cancelled();
+                if !stopping && instance.is_some_and(|instance| instance.stopping.is_set()) {
+                    // It returned because its instance was told to stop (for a restart):
+                    // not a failure of its own.
+                    return BodyEnd::StoppedForRestart { ended: Some(ended), dropped: false };
+                }
+                return BodyEnd::Returned { ended, early: !stopping };
             }
             failure = escalated => {
                 // The instance fails with its child's failure: it is told to stop (its
@@ -476,11 +542,16 @@ impl Supervisor {
                     instance.request_stop();
                 }
                 match Self::stop_for_restart(node, instance, cancel_on_stop, body).await {
-                    Some(BodyEnd::StoppedForRestart { .. }) => {
-                        return BodyEnd::Returned { ended: Ended::Failed(failure), early: true };
+                    Some(BodyEnd::StoppedForRestart { ended, dropped }) => {
+                        return BodyEnd::Escalated { failure, stopping: ended, dropped };
+                    }
+                    Some(BodyEnd::Returned { ended, .. }) => {
+                        return BodyEnd::Escalated { failure, stopping: Some(ended), dropped: false };
                     }
                     Some(end) => return end,
-                    None => {}
+                    // The service was told to stop meanwhile: the ordinary stop goes on, and
+                    // the failure is still this instance's (its restart is then cancelled).
+                    None => escalation = Some(failure),
                 }
             }
             () = node.token.cancelled() => {}
@@ -490,13 +561,27 @@ impl Supervisor {
                 }
             }
         }
-        if cancel_on_stop {
-            return BodyEnd::DroppedAtStop;
-        }
-        tokio::select! {
-            biased;
-            ended = body.as_mut() => BodyEnd::Returned { ended, early: false },
-            () = node.until_abort() => BodyEnd::Aborted,
+        let end = if cancel_on_stop {
+            BodyEnd::DroppedAtStop
+        } else {
+            tokio::select! {
+                biased;
+                ended = body.as_mut() => BodyEnd::Returned { ended, early: false },
+                () = node.until_abort() => BodyEnd::Aborted,
+            }
+        };
+        match (escalation, end) {
+            (Some(failure), BodyEnd::Returned { ended, .. }) => BodyEnd::Escalated {
+                failure,
+                stopping: Some(ended),
+                dropped: false,
+            },
+            (Some(failure), BodyEnd::DroppedAtStop) => BodyEnd::Escalated {
+                failure,
+                stopping: None,
+                dropped: false,
+            },
+            (_, end) => end,
         }
     }
 
