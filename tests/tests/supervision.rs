@@ -16,6 +16,14 @@ fn root() -> Root {
     Root::new().signals(false).timeout_from_env(false)
 }
 
+/// A child service named `leaf` that fails with "boom" 10 ms after it starts.
+fn failing_leaf() -> Service {
+    Service::new("leaf", |_| async {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        Err::<(), _>("boom")
+    })
+}
+
 /// Panics with `message` (a function, so the bodies keep their type).
 fn fail(message: &str) {
     panic!("{message}");
@@ -837,10 +845,7 @@ async fn a_failure_handled_by_a_restarting_ancestor_exits_0() {
                 let instance = counted.next();
                 async move {
                     if instance == 0 {
-                        shutdown.scope().start(Service::new("leaf", |_| async {
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                            Err::<(), _>("boom")
-                        }))?;
+                        shutdown.scope().start(failing_leaf())?;
                     } else {
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         shutdown.shutdown_tree();
@@ -973,10 +978,7 @@ async fn an_error_while_stopping_for_an_escalation_is_kept() {
                     if instance == 0 {
                         shutdown
                             .scope()
-                            .start(Service::new("leaf", |_| async {
-                                tokio::time::sleep(Duration::from_millis(10)).await;
-                                Err::<(), _>("boom")
-                            }))
+                            .start(failing_leaf())
                             .map_err(|e| e.to_string())?;
                         shutdown.requested().await;
                         return Err("flush failed".to_owned());
@@ -1068,10 +1070,7 @@ async fn a_stop_during_an_escalation_cancels_the_restart_and_keeps_the_failure()
     let report = root()
         .run(async move {
             let top = Service::restartable("top", |shutdown: Shutdown| async move {
-                shutdown.scope().start(Service::new("leaf", |_| async {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    Err::<(), _>("boom")
-                }))?;
+                shutdown.scope().start(failing_leaf())?;
                 shutdown.requested().await;
                 // Slow to stop: the handle's stop comes meanwhile.
                 tokio::time::sleep(Duration::from_millis(500)).await;
