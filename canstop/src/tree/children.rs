@@ -146,7 +146,7 @@ impl Children {
     pub(crate) fn give_up(&self) {
         self.gate.close();
         for node in self.live() {
-            tracing::error!(service = %node.path, "service unresponsive at the deadline: given up on");
+            tracing::error!(service = %node.path, "service still running when the report is made: given up on");
             node.give_up();
         }
     }
