@@ -3,7 +3,9 @@
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
 use syn::visit::Visit;
-use syn::{Attribute, Block, FnArg, Ident, Pat, PatIdent, Path, Signature, Type, Visibility};
+use syn::{
+    Attribute, Block, FnArg, Ident, Pat, PatIdent, PatType, Path, Signature, Type, Visibility,
+};
 
 /// The fn a macro is put on. Only the signature must parse: the body is kept as tokens, so
 /// that a body mid-edit (a missing `;`) still gives a fn with the callers' signature, and
@@ -62,21 +64,12 @@ impl Func {
                 FnArg::Receiver(_) => None,
             })
             .enumerate()
-            .map(|(index, typed)| {
-                let before = typed.attrs.len();
-                typed.attrs.retain(|attr| !attr.path().is_ident("shutdown"));
-                let marked = typed.attrs.len() != before;
-                Param {
-                    attrs: typed.attrs.clone(),
-                    pat: typed.pat.clone(),
-                    ty: typed.ty.clone(),
-                    is_shutdown: marked
-                        || match peel(&typed.ty) {
-                            Type::Reference(reference) => is_shutdown(&reference.elem, krate),
-                            ty => is_shutdown(ty, krate),
-                        },
-                    outer: outer_name(&typed.pat, index),
-                }
+            .map(|(index, typed)| Param {
+                is_shutdown: takes_shutdown(typed, krate),
+                attrs: typed.attrs.clone(),
+                pat: typed.pat.clone(),
+                ty: typed.ty.clone(),
+                outer: outer_name(&typed.pat, index),
             })
             .collect();
         Ok(Self {
@@ -171,6 +164,19 @@ impl<'ast> Visit<'ast> for SelfInSignature {
                 .is_some_and(|first| first.ident == "Self");
         syn::visit::visit_path(self, path);
     }
+}
+
+/// Whether a parameter is the `Shutdown` canstop supplies: marked `#[shutdown]` (the marker is
+/// taken out), or typed `Shutdown` or `&Shutdown` as [`is_shutdown`] recognises it.
+pub(crate) fn takes_shutdown(typed: &mut PatType, krate: Option<&Path>) -> bool {
+    let before = typed.attrs.len();
+    typed.attrs.retain(|attr| !attr.path().is_ident("shutdown"));
+    let marked = typed.attrs.len() != before;
+    marked
+        || match peel(&typed.ty) {
+            Type::Reference(reference) => is_shutdown(&reference.elem, krate),
+            ty => is_shutdown(ty, krate),
+        }
 }
 
 /// A fn item whose body is not parsed: attributes, visibility, signature, `{ .. }`.

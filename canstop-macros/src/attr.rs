@@ -262,6 +262,16 @@ pub(crate) struct Options {
     pub(crate) krate: Option<Path>,
 }
 
+impl Options {
+    /// How the generated code names canstop: the `crate = "..."` path, or `::canstop`.
+    pub(crate) fn krate_tokens(&self) -> TokenStream {
+        match &self.krate {
+            Some(path) => quote::quote!(#path),
+            None => quote::quote!(::canstop),
+        }
+    }
+}
+
 /// One `key = value` (or a bare `key`) as written.
 struct RawOption {
     key: Ident,

@@ -24,10 +24,7 @@ use crate::valid::{is_duplicate_entry_attr, is_instrument, Mode};
 
 /// The expansion of `mac` on `func`, as far as `mode` allows.
 pub(crate) fn expand(mac: Macro, options: &Options, func: &Func, mode: Mode) -> TokenStream {
-    let krate = match &options.krate {
-        Some(path) => quote!(#path),
-        None => quote!(::canstop),
-    };
+    let krate = options.krate_tokens();
     let context = Context {
         mac,
         options,

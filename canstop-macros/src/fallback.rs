@@ -11,13 +11,19 @@
 use proc_macro2::{Delimiter, Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use syn::parse::Parser;
-use syn::{Attribute, Visibility};
+use syn::{Attribute, FnArg, Path, Visibility};
 
+use crate::ast::takes_shutdown;
 use crate::attr::Macro;
 
 /// The signature's parse error and the stub, or `None` when the tokens do not show the
 /// fn's name and its parameter list (the caller then emits the error with the item).
-pub(crate) fn expand(mac: Macro, item: &TokenStream, krate: &TokenStream) -> Option<TokenStream> {
+pub(crate) fn expand(
+    mac: Macro,
+    item: &TokenStream,
+    krate_path: Option<&Path>,
+    krate: &TokenStream,
+) -> Option<TokenStream> {
     let parts = Parts::read(item)?;
     let error = parts.error(mac.attr());
     let stub = match mac {
@@ -28,7 +34,7 @@ pub(crate) fn expand(mac: Macro, item: &TokenStream, krate: &TokenStream) -> Opt
             let test = (mac == Macro::Test).then(|| quote!(#[test]));
             quote!(#(#attrs)* #test #vis fn #ident() {})
         }
-        Macro::Service | Macro::Session => parts.stub(mac, krate),
+        Macro::Service | Macro::Session => parts.stub(mac, krate_path, krate),
     };
     Some(quote!(#error #stub))
 }
@@ -108,7 +114,7 @@ impl Parts {
 
     /// `fn name<__A0, ..>(a0: __A0, ..) -> Service` (or `Session`), never run: each caller
     /// argument (a parameter that is not the `Shutdown` canstop supplies) of any type.
-    fn stub(&self, mac: Macro, krate: &TokenStream) -> TokenStream {
+    fn stub(&self, mac: Macro, krate_path: Option<&Path>, krate: &TokenStream) -> TokenStream {
         let (attrs, vis, ident) = (&self.attrs, &self.vis, &self.ident);
         let mut receiver = None;
         let mut generics = Vec::new();
@@ -118,7 +124,7 @@ impl Parts {
                 receiver = Some(param.clone());
                 continue;
             }
-            if supplied_by_canstop(param) {
+            if supplied_by_canstop(param, krate_path) {
                 continue;
             }
             let ty = format_ident!("__A{}", generics.len());
@@ -173,9 +179,13 @@ fn split_params(stream: TokenStream) -> Vec<TokenStream> {
     params
 }
 
-/// Whether a parameter's tokens read as the `Shutdown` canstop supplies: marked
-/// `#[shutdown]`, or typed `Shutdown` (any path ending in it).
-fn supplied_by_canstop(param: &TokenStream) -> bool {
+/// Whether a parameter is the `Shutdown` canstop supplies: by the macro's own rule
+/// ([`takes_shutdown`]) when it parses; the one that does not (the edit in progress) by its
+/// tokens: marked `#[shutdown]`, or typed with a path that ends in `Shutdown`.
+fn supplied_by_canstop(param: &TokenStream, krate: Option<&Path>) -> bool {
+    if let Ok(FnArg::Typed(mut typed)) = syn::parse2::<FnArg>(param.clone()) {
+        return takes_shutdown(&mut typed, krate);
+    }
     let tokens: Vec<TokenTree> = param.clone().into_iter().collect();
     let marked = tokens.windows(2).any(|pair| {
         matches!(&pair[0], TokenTree::Punct(p) if p.as_char() == '#')
@@ -197,7 +207,9 @@ mod tests {
     use super::*;
 
     fn expanded(mac: Macro, item: TokenStream) -> String {
-        expand(mac, &item, &quote!(::canstop)).unwrap().to_string()
+        expand(mac, &item, None, &quote!(::canstop))
+            .unwrap()
+            .to_string()
     }
 
     #[test]
@@ -234,10 +246,23 @@ mod tests {
     }
 
     #[test]
+    fn a_users_own_shutdown_type_is_the_callers_argument() {
+        let out = expanded(
+            Macro::Service,
+            quote!(async fn run(stop: config::Shutdown, maybe: Option<Shutdown>, n: ) {}),
+        );
+        assert!(
+            out.contains("fn run < __A0 , __A1 , __A2 > (__a0 : __A0 , __a1 : __A1 , __a2 : __A2)"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn no_name_no_stub() {
         assert!(expand(
             Macro::Service,
             &quote!(async fn (x: u8) {}),
+            None,
             &quote!(::canstop)
         )
         .is_none());

@@ -386,13 +386,10 @@ fn entry(mac: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
     let func = match Func::parse(item.clone(), mac.attr(), options.krate.as_ref()) {
         Ok(func) => func,
         Err(error) => {
-            let krate = match &options.krate {
-                Some(path) => quote!(#path),
-                None => quote!(::canstop),
-            };
             // A signature that does not parse (mid-edit): its own error, once, and a stub
             // with the callers' shape, so that no call site adds errors of its own.
-            if let Some(fallback) = fallback::expand(mac, &item, &krate) {
+            let (path, krate) = (options.krate.as_ref(), options.krate_tokens());
+            if let Some(fallback) = fallback::expand(mac, &item, path, &krate) {
                 let errors = errors.to_compile_error();
                 return quote!(#errors #fallback).into();
             }
