@@ -666,17 +666,10 @@ fn mentions(tokens: TokenStream, ident: &Ident) -> bool {
 /// (`"name failed"`) does not count, so that log messages do not cost the inner fn its name.
 fn names_in_literal(literal: &str, name: &str) -> bool {
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
-    if !literal.is_empty()
+    let is_path = !literal.is_empty()
         && literal.chars().all(|c| is_word(c) || c == ':')
-        && literal.split("::").any(|segment| segment == name)
-    {
-        return true;
-    }
-    literal.match_indices(name).any(|(start, _)| {
-        let (before, after) = (&literal[..start], &literal[start + name.len()..]);
-        let bounded = !before.ends_with(is_word) && !after.starts_with(is_word);
-        bounded && (before.trim_end().ends_with('{') || after.starts_with('$'))
-    })
+        && literal.split("::").any(|segment| segment == name);
+    is_path || crate::valid::format_captures(literal, name)
 }
 
 #[cfg(test)]

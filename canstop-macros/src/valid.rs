@@ -218,8 +218,6 @@ impl Mode {
     }
 }
 
-/// Whether `attr` is a second entry point on the fn: `#[test]`, `#[tokio::test]` on a
-/// `#[canstop::test]`; `#[tokio::main]` on a `#[canstop::main]`.
 /// Whether `attr` is `#[tracing::instrument]` (or an `instrument` of another path): it goes on
 /// the body, which it can wrap, not on the generated fn that only builds the service.
 pub(crate) fn is_instrument(attr: &Attribute) -> bool {
@@ -247,6 +245,8 @@ fn check_instrument(mac: Macro, func: &Func) -> Option<syn::Error> {
     })
 }
 
+/// Whether `attr` is a second entry point on the fn: `#[test]`, `#[tokio::test]` on a
+/// `#[canstop::test]`; `#[tokio::main]` on a `#[canstop::main]`.
 pub(crate) fn is_duplicate_entry_attr(mac: Macro, attr: &Attribute) -> bool {
     let wanted = match mac {
         Macro::Main => "main",
@@ -363,9 +363,15 @@ fn self_in_format_string(mac: Macro, options: &Options, func: &Func) -> Option<s
     })
 }
 
-/// Whether a format string captures `self`: `{self}`, `{self:..}`, or `self$` as a width or
-/// precision (`{:>self$}`), outside `{{` escapes.
+/// Whether a format string captures `self` (see [`format_captures`]).
 fn captures_self(literal: &str) -> bool {
+    format_captures(literal, "self")
+}
+
+/// Whether a format string captures `name`: `{name}`, `{name:..}`, or `name$` as a width or
+/// precision (`{:>name$}`), outside `{{` escapes.
+pub(crate) fn format_captures(literal: &str, name: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
     let mut rest = literal;
     while let Some(at) = rest.find('{') {
         rest = &rest[at + 1..];
@@ -375,7 +381,10 @@ fn captures_self(literal: &str) -> bool {
         }
         let spec = rest.split('}').next().unwrap_or(rest);
         let (argument, format) = spec.split_once(':').unwrap_or((spec, ""));
-        if argument.trim() == "self" || format.contains("self$") {
+        let in_format = format
+            .split(|c: char| !is_word(c) && c != '$')
+            .any(|part| part.strip_suffix('$') == Some(name));
+        if argument.trim() == name || in_format {
             return true;
         }
     }
