@@ -13,7 +13,6 @@
 //! | `gate_leave_vs_wait_empty` | `leave` wakes only when `CLOSED` is set (ignores `WATCHED`) | deadlock |
 //! | `latch_set_vs_wait` | `Wait::poll` does not check the flag | deadlock |
 //! | `latch_set_vs_wait` | `set` wakes its own thread's `Notify` only | deadlock |
-//! | `done_set_vs_wait` | `Done::wait` reads the flag before making its `Notified` | deadlock |
 //! | `sessions_park_vs_sweep` | `register` (so `park`) ignores `swept` | deadlock |
 //! | `sessions_park_vs_sweep` | `abort_all` raises the abort flag after waking | deadlock |
 //! | `sessions_register_blocking_vs_sweep` | `register` (so `register_blocking`) ignores `swept` | "blocking work started after the sweep" |
@@ -46,7 +45,6 @@ use ::loom::thread;
 use crate::report::SessionStats;
 use crate::session::kind::SessionKind;
 use crate::session::sessions::{BlockingStart, Sessions, Settle, Swept};
-use crate::sync::done::Done;
 use crate::sync::gate::Gate;
 use crate::sync::latch::Latch;
 use crate::sync::slots;
@@ -160,27 +158,6 @@ fn latch_set_vs_wait() {
         waiter.join().unwrap();
         setter.join().unwrap();
         assert!(!latch.set(), "set once");
-    });
-}
-
-/// A service's full stop ([`Done`]) set racing two waits: both complete (a wait that reads
-/// the flag before it makes its `Notified` would sleep through the set: deadlock).
-#[test]
-fn done_set_vs_wait() {
-    check("done_set_vs_wait", || {
-        let done = Arc::new(Done::default());
-        let setter = {
-            let done = done.clone();
-            thread::spawn(move || done.set())
-        };
-        let waiter = {
-            let done = done.clone();
-            thread::spawn(move || block_on(done.wait()))
-        };
-        block_on(done.wait());
-        assert!(done.is_set());
-        waiter.join().unwrap();
-        setter.join().unwrap();
     });
 }
 

@@ -659,11 +659,10 @@ struct Ledger {
     blocking_alive: AtomicI64,
     /// Blocking work running right now.
     blocking_running: AtomicI64,
-    /// Per node: whether `start` returned `Ok` for it, and how its body ended.
-    started: Vec<AtomicBool>,
     /// Per node: how many times `start` returned `Ok` for it (more than once under a parent
     /// that restarts: each of the parent's instances starts its children again).
     starts: Vec<AtomicU64>,
+    /// Per node: how its body (its last instance to end) ended.
     service_end: Vec<Mutex<Option<End>>>,
     /// Per node: how many instances of its body were built.
     instances: Vec<AtomicU64>,
@@ -689,7 +688,6 @@ impl Ledger {
             next_id: AtomicU64::new(0),
             blocking_alive: AtomicI64::new(0),
             blocking_running: AtomicI64::new(0),
-            started: (0..n).map(|_| AtomicBool::new(false)).collect(),
             starts: (0..n).map(|_| AtomicU64::new(0)).collect(),
             service_end: (0..n).map(|_| Mutex::new(None)).collect(),
             instances: (0..n).map(|_| AtomicU64::new(0)).collect(),
@@ -1201,7 +1199,6 @@ fn start_service_in(ledger: &Arc<Ledger>, node: usize, via: Via<'_>) {
     match started {
         Ok(handle) => {
             cover(C::services_started);
-            ledger.started[node].store(true, SeqCst);
             ledger.starts[node].fetch_add(1, SeqCst);
             lock(&ledger.handles).insert(node, handle);
         }
@@ -1258,7 +1255,7 @@ async fn main_body(ledger: Arc<Ledger>) -> Result<(), String> {
         }
         TriggerPlan::MainReturns => return Ok(()),
         TriggerPlan::ServiceFails { node } => {
-            if !ledger.started[node].load(SeqCst) {
+            if ledger.starts[node].load(SeqCst) == 0 {
                 cover(C::failing_service_not_started);
             }
         }
@@ -1529,18 +1526,15 @@ fn check(
                 seen.len()
             ));
         }
-        if seen
+        let given_up = seen
             .iter()
-            .any(|s| s.outcome == ServiceOutcome::Unresponsive)
-        {
+            .any(|s| s.outcome == ServiceOutcome::Unresponsive);
+        if given_up {
             unresponsive.push(spec.path.clone());
         }
         // Every instance built after the first of each start is a restart in its report.
         let built = ledger.instances[node].load(SeqCst);
         let restarts: u64 = seen.iter().map(|s| s.restarts).sum();
-        let given_up = seen
-            .iter()
-            .any(|s| s.outcome == ServiceOutcome::Unresponsive);
         if !given_up && (built < restarts || built > restarts + seen.len() as u64) {
             violations.push(format!(
                 "service {}: {built} instance(s) built, its {} report(s) count {restarts} restart(s)",

@@ -23,6 +23,16 @@ pub fn init_tracing() {
         .init();
 }
 
+/// A number from the environment variable `name`, or `default` when it is unset or empty (as
+/// orchestrator templates render a missing value); a malformed one is an error that names it.
+pub fn env_number(name: &str, default: u64) -> Result<u64, String> {
+    match std::env::var(name) {
+        Ok(value) if value.is_empty() => Ok(default),
+        Ok(value) => value.parse().map_err(|e| format!("{name}={value:?}: {e}")),
+        Err(_) => Ok(default),
+    }
+}
+
 /// Prints a line on stdout and flushes it, for the program's clients (and tests) to read.
 pub fn announce(line: std::fmt::Arguments<'_>) {
     use std::io::Write;

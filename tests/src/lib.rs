@@ -338,3 +338,9 @@ impl Counts {
         counts
     }
 }
+
+/// A root for the in-process tests: no signal handlers (the test harness owns the process),
+/// and `CANSTOP_SHUTDOWN_TIMEOUT` ignored (the tests set their own timeouts).
+pub fn root() -> canstop::Root {
+    canstop::Root::new().signals(false).timeout_from_env(false)
+}

@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use canstop::{exit_code, session, Root, Session, SessionError, Shutdown, SpawnError};
+use canstop::{exit_code, session, Session, SessionError, Shutdown, SpawnError};
 
-fn root() -> Root {
-    Root::new().signals(false).timeout_from_env(false)
-}
+use canstop_tests::root;
 
 #[session]
 async fn lookup(id: u64) -> Result<u64, String> {

@@ -12,9 +12,7 @@ use canstop::{
     StartError, Trigger,
 };
 
-fn root() -> Root {
-    Root::new().signals(false).timeout_from_env(false)
-}
+use canstop_tests::root;
 
 /// Sets a flag when dropped: proof that a body is gone.
 struct SetOnDrop(Arc<AtomicBool>);

@@ -7,14 +7,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use canstop::{
-    Escalate, Restart, Root, Service, ServiceOutcome, Session, Shutdown, SpawnError, Trigger,
-};
+use canstop::{Escalate, Restart, Service, ServiceOutcome, Session, Shutdown, SpawnError, Trigger};
 use tokio::time::Instant;
 
-fn root() -> Root {
-    Root::new().signals(false).timeout_from_env(false)
-}
+use canstop_tests::root;
 
 /// A child service named `leaf` that fails with "boom" 10 ms after it starts.
 fn failing_leaf() -> Service {

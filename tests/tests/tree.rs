@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use canstop::{exit_code, Root, Service, ServiceOutcome, Session, Shutdown, SpawnError, Trigger};
+use canstop::{exit_code, Service, ServiceOutcome, Session, Shutdown, SpawnError, Trigger};
 use std::future::Future;
 
 use tokio::time::Instant;
@@ -14,9 +14,7 @@ fn fail(message: &str) {
     panic!("{message}");
 }
 
-fn root() -> Root {
-    Root::new().signals(false).timeout_from_env(false)
-}
+use canstop_tests::root;
 
 #[tokio::test]
 async fn panicking_sessions_and_services_are_reported_with_their_message() {

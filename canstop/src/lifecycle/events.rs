@@ -9,8 +9,7 @@
 //!   logged: a listener runs even when the `tracing` subscriber blocks.
 //! - A listener must not block and must not call back into the tree; a panic in one is caught
 //!   and does not reach the publisher or the other listeners.
-//! - Each event is published at most once per tree, except [`Event::Stopping`], which a
-//!   signal listener may publish ahead of the trigger with an earlier deadline estimate.
+//! - Each event is published at most once per tree.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
@@ -25,8 +24,6 @@ pub(crate) enum Event {
     Stopping { deadline: std::time::Instant },
     /// A second signal forced the exit.
     Forced(Signal),
-    /// Something was aborted or given up on at a deadline.
-    DeadlineReached,
 }
 
 /// Reacts to the tree's events.

@@ -5,7 +5,7 @@
 //!   [`Signal`](crate::Signal)).
 //! - [`shared`]: [`Tree`](shared::Tree), what the whole tree shares: the trigger (the first wins), the tree's timeout,
 //!   the abort switch, `main`'s outcome, the deadline task, the event listeners.
-//! - [`events`]: what the tree publishes (stopping, forced, deadline reached) for the parts
+//! - [`events`]: what the tree publishes (stopping, forced) for the parts
 //!   that react to it (the exit enforcer in [`process`](crate::process)) without the tree
 //!   knowing them.
 //! - [`grace`]: every grace and fuse after a deadline or a second signal, with const

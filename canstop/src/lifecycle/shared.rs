@@ -208,9 +208,7 @@ impl Tree {
 
     /// Notes that something was aborted or given up on at a deadline.
     pub(crate) fn note_deadline_reached(&self) {
-        if !self.deadline_reached.swap(true, Ordering::Relaxed) {
-            self.events.publish(Event::DeadlineReached);
-        }
+        self.deadline_reached.store(true, Ordering::Relaxed);
     }
 
     pub(crate) fn deadline_reached(&self) -> bool {

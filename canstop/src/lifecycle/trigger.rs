@@ -88,8 +88,8 @@ pub enum Trigger {
         /// The panic's message.
         message: String,
     },
-    /// [`canstop::shutdown()`](fn@crate::shutdown) or [`Shutdown::shutdown`](crate::Shutdown::shutdown)
-    /// was called.
+    /// [`canstop::shutdown()`](fn@crate::shutdown) or
+    /// [`Shutdown::shutdown_tree`](crate::Shutdown::shutdown_tree) was called.
     Requested {
         /// Where it was called (`file:line`).
         location: String,

@@ -18,9 +18,8 @@ use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::lifecycle::events::Event;
 use crate::lifecycle::shared::Tree;
 use crate::lifecycle::trigger::{Signal, Trigger};
 
@@ -67,11 +66,7 @@ impl Acted {
 /// armed first; the tree is then triggered or aborted with logging silenced on this thread.
 fn on_signal(tree: &Tree, count: usize, signal: Signal) -> Acted {
     if count == 1 {
-        // The deadline the trigger sets, published ahead of it: the watchdog is armed even
-        // if the trigger panics.
-        if let Some(deadline) = Instant::now().checked_add(tree.timeout) {
-            tree.events.publish(Event::Stopping { deadline });
-        }
+        // The trigger arms the watchdog (its `Stopping` event) before it logs anything.
         let triggered = silently(|| tree.trigger(Trigger::Signal(signal))).unwrap_or(true);
         Acted::Triggered {
             signal,

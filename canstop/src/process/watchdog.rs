@@ -163,7 +163,6 @@ impl Listener for Watchdog {
         match *event {
             Event::Stopping { deadline } => self.arm_deadline(deadline),
             Event::Forced(signal) => self.arm_forced(signal),
-            Event::DeadlineReached => {}
         }
     }
 }

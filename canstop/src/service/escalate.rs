@@ -11,7 +11,7 @@ use std::fmt;
 /// restarts absorbs it like any escalated failure.
 ///
 /// Recognised when the body's error type is `Escalate` itself, or a boxed error
-/// (`Box<dyn Error + Send + Sync>`, `Box<dyn Error + Send>`, `Box<dyn Error>`) that is an
+/// (`Box<dyn Error + Send + Sync>` or `Box<dyn Error + Send>`: a body's error is `Send`) that is an
 /// `Escalate` or has one in its [`source`](Error::source) chain. An `anyhow::Error` holding
 /// one is not seen (canstop does not depend on anyhow): return `Box<dyn Error + Send + Sync>`
 /// from a service that escalates, or map the error to `Escalate` at the return.
@@ -75,8 +75,6 @@ pub(crate) fn escalates<E: 'static>(error: &E) -> bool {
         if let Some(boxed) = any.downcast_ref::<Box<dyn Error + Send + Sync>>() {
             Some(boxed.as_ref())
         } else if let Some(boxed) = any.downcast_ref::<Box<dyn Error + Send>>() {
-            Some(boxed.as_ref())
-        } else if let Some(boxed) = any.downcast_ref::<Box<dyn Error>>() {
             Some(boxed.as_ref())
         } else {
             None

@@ -375,7 +375,7 @@ impl ServiceHandle {
     /// Whether it has fully stopped (see [`stopped`](Self::stopped)).
     #[must_use]
     pub fn is_stopped(&self) -> bool {
-        self.node.stopped.is_set()
+        self.node.stopped.initialized()
     }
 
     /// How many times its restart policy has started it again so far.

@@ -53,7 +53,6 @@ pub(crate) struct Turn {
     round: Arc<Round>,
     index: usize,
     parent: Arc<Node>,
-    done: bool,
 }
 
 impl Rounds {
@@ -161,7 +160,6 @@ impl Turn {
             round,
             index,
             parent,
-            done: false,
         }
     }
 
@@ -185,11 +183,8 @@ impl Turn {
             .await;
     }
 
-    /// This member's new instance is built: the next may start.
-    pub(crate) fn started(mut self) {
-        self.done = true;
-        self.mark_started();
-    }
+    /// This member's new instance is built: the next may start (what dropping the turn does).
+    pub(crate) fn started(self) {}
 
     fn mark_started(&self) {
         let index = self.index;
@@ -205,10 +200,10 @@ impl Turn {
     }
 }
 
+/// A turn ends exactly once: when its member has built its new instance, or when it leaves
+/// the round (told to stop, or given up): either way the others go on.
 impl Drop for Turn {
     fn drop(&mut self) {
-        if !self.done {
-            self.mark_started();
-        }
+        self.mark_started();
     }
 }

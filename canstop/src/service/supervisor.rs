@@ -49,7 +49,7 @@ pub(crate) struct Supervisor {
 impl Drop for Supervisor {
     fn drop(&mut self) {
         self.node.clear_instance();
-        self.node.stopped.set();
+        let _ = self.node.stopped.set(());
         self.parent.children.leave();
     }
 }

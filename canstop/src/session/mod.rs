@@ -64,7 +64,8 @@ pub struct Session<B> {
 pub trait SessionBody: Send + 'static {
     /// The body's future.
     type Future: Future<Output = Self::Output> + Send + 'static;
-    /// The body's result: `()` or `Result<(), E: Display>`.
+    /// The body's result: any [`BodyResult`] (`()`, a plain value, or `Result<T, E>` with
+    /// `E: Display`), handed to the session's handle.
     type Output: BodyResult;
     /// Builds the future. `shutdown` makes the session's [`Shutdown`], for a body that wants
     /// one; a body that does not call it spares the spawn a reference count on the scope.

@@ -5,14 +5,12 @@
 //!   drain waits on: admission that refuses once the drain is over.
 //! - [`latch`]: a one-shot flag with per-thread waiter lists: what `Shutdown::requested`
 //!   waits on.
-//! - [`done`]: a one-shot flag with one waiter list, for what few tasks wait on.
 //! - [`slots`]: per-thread slot indexes, so that counts are plain stores on a thread's own
 //!   cache lines.
 //! - [`locking`]: the one way canstop takes a lock (poisoning ignored).
 //!
 //! Nothing here knows about trees, services or sessions.
 
-pub(crate) mod done;
 pub(crate) mod gate;
 pub(crate) mod latch;
 pub(crate) mod locking;

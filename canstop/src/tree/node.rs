@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
+use tokio::sync::SetOnce;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -16,7 +17,6 @@ use crate::service::policy::{Restart, Strategy};
 use crate::service::record::Record;
 use crate::service::strategy::Rounds;
 use crate::session::sessions::Sessions;
-use crate::sync::done::Done;
 use crate::sync::latch::Latch;
 use crate::sync::locking::lock;
 use crate::tree::children::Children;
@@ -73,9 +73,8 @@ pub(crate) struct Node {
     /// Its restarts and handled failures.
     pub(crate) record: Record,
     /// Fires once it has fully stopped and reported to its parent.
-    pub(crate) stopped: Done,
-    /// Its current instance, when its parent restarts children together (see
-    /// [`strategy`](crate::service::strategy)).
+    pub(crate) stopped: SetOnce<()>,
+    /// Its current instance, for a restartable service (see [`Node::new_instance`]).
     instance: Mutex<InstanceSlot>,
     /// The restart round of its children under way, if any.
     pub(crate) rounds: Rounds,
@@ -90,10 +89,8 @@ pub(crate) struct Node {
 #[derive(Default)]
 struct InstanceSlot {
     current: Option<Arc<Node>>,
-    /// Whether an instance was ever made: a round can stop an instance that has not been
-    /// made yet (a sibling failed before this service's task first ran), which then starts
-    /// stopped.
-    made: bool,
+    /// A round stopped the instance before it was made (a sibling failed before this
+    /// service's task first ran): it starts stopped.
     stop_pending: bool,
 }
 
@@ -125,7 +122,7 @@ impl Node {
             strategy,
             inbox: Inbox::default(),
             record: Record::default(),
-            stopped: Done::default(),
+            stopped: SetOnce::new(),
             instance: Mutex::default(),
             rounds: Rounds::default(),
             scope_of: None,
@@ -191,7 +188,7 @@ impl Node {
             strategy: supervision.strategy,
             inbox: Inbox::default(),
             record: Record::default(),
-            stopped: Done::default(),
+            stopped: SetOnce::new(),
             instance: Mutex::default(),
             rounds: Rounds::default(),
             scope_of,
@@ -433,7 +430,8 @@ impl Node {
     /// starts stopped when the service is stopping, or when a round stopped it before it
     /// was made.
     pub(crate) fn new_instance(self: &Arc<Self>) -> Option<Arc<Self>> {
-        if self.restart == Restart::Never || self.parent.is_none() {
+        // The root's policy is `Never`.
+        if self.restart == Restart::Never {
             return None;
         }
         let mut slot = lock(&self.instance);
@@ -443,7 +441,6 @@ impl Node {
         }
         let instance = self.instance_of();
         slot.current = Some(instance.clone());
-        slot.made = true;
         if std::mem::take(&mut slot.stop_pending) {
             instance.request_stop();
         }
@@ -457,15 +454,14 @@ impl Node {
 
     /// Stops the current instance for a restart round: its body's `Shutdown` fires, with
     /// this service's timeout (or the tree's) as its deadline. One not made yet starts
-    /// stopped; between instances, the next is made afresh.
+    /// stopped; between instances, the next is made afresh (the kept one is stopped).
     pub(crate) fn stop_instance(&self) {
         let mut slot = lock(&self.instance);
         match &slot.current {
             Some(instance) => {
                 instance.request_stop();
             }
-            None if !slot.made => slot.stop_pending = true,
-            None => {}
+            None => slot.stop_pending = true,
         }
     }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use canstop::{service, session, Shutdown};
-use canstop_examples::{announce, init_tracing};
+use canstop_examples::{announce, env_number, init_tracing};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[canstop::main(timeout = "10s")]
@@ -40,13 +40,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ));
     canstop::start(consumer(spool, workers as usize, job_time))?;
     Ok(())
-}
-
-fn env_number(name: &str, default: u64) -> Result<u64, String> {
-    match std::env::var(name) {
-        Ok(value) => value.parse().map_err(|e| format!("{name}={value:?}: {e}")),
-        Err(_) => Ok(default),
-    }
 }
 
 /// Claims jobs while there is room for them, until told to stop.

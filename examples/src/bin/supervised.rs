@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use canstop::{service, session, Shutdown};
-use canstop_examples::{accept, announce, init_tracing};
+use canstop_examples::{accept, announce, env_number, init_tracing};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -53,14 +53,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     canstop::start(upstream(state.clone(), schedule))?;
     canstop::start(frontend(listener, state))?;
     Ok(())
-}
-
-fn env_number(name: &str, default: u64) -> Result<u64, String> {
-    match std::env::var(name) {
-        Ok(value) if value.is_empty() => Ok(default),
-        Ok(value) => value.parse().map_err(|e| format!("{name}={value:?}: {e}")),
-        Err(_) => Ok(default),
-    }
 }
 
 /// Refreshes the shared state until told to stop, failing on the schedule. Restarted on
