@@ -67,16 +67,21 @@ enum BodyEnd {
     /// escalated to it): it returned (`ended`), or was dropped: at its timeout (`dropped`),
     /// or at once for a body that takes no `Shutdown`.
     StoppedForRestart { ended: Option<Ended>, dropped: bool },
-    /// A child's failure escalated to it (`failure`): the instance was told to stop, and
-    /// returned (`stopping`, how) or was dropped (`dropped`: at its timeout).
-    Escalated {
-        failure: String,
-        stopping: Option<Ended>,
-        dropped: bool,
-    },
 }
 
 impl BodyEnd {
+    /// How a body told to stop for a restart ended: how it returned (`None` when dropped),
+    /// and whether it was dropped at its timeout. `None` for one aborted at the deadline,
+    /// which is the tree's stop, not the restart's.
+    fn stopping(self) -> Option<(Option<Ended>, bool)> {
+        match self {
+            Self::Returned { ended, .. } => Some((Some(ended), false)),
+            Self::StoppedForRestart { ended, dropped } => Some((ended, dropped)),
+            Self::DroppedAtStop => Some((None, false)),
+            Self::Aborted => None,
+        }
+    }
+
     /// The body's `Drop` panicked after it ended this way: it is reported as panicked (a
     /// deadline it passed is still noted by the caller).
     fn drop_panicked(self, message: String) -> Self {
@@ -151,28 +156,25 @@ impl Supervisor {
         let mut turn = None;
         loop {
             let instance_started = Instant::now();
-            let end = self.run_body(service, turn.take()).await;
+            let (mut end, escalated) = self.run_body(service, turn.take()).await;
             let ran_for = instance_started.elapsed();
             // A child's failure stopped it: it fails with that failure (how it stopped is
-            // noted first).
-            let end = match end {
-                BodyEnd::Escalated {
-                    failure,
-                    stopping,
-                    dropped,
-                } => {
+            // noted first), unless it was aborted at the deadline meanwhile.
+            if let Some(failure) = escalated {
+                if let Some((stopping, dropped)) = end.stopping() {
                     if let Err(outcome) =
                         self.note_stopping(stopping.as_ref(), dropped, ran_for, &window)
                     {
                         return outcome;
                     }
-                    BodyEnd::Returned {
+                    end = BodyEnd::Returned {
                         ended: Ended::Failed(failure),
                         early: true,
-                    }
+                    };
+                } else {
+                    end = BodyEnd::Aborted;
                 }
-                end => end,
-            };
+            }
             // A restart round this instance has yet to restart in (a sibling failed): it
             // restarts with the group, in its turn.
             let round = if node.token.is_cancelled() {
@@ -211,8 +213,6 @@ impl Supervisor {
                     continue;
                 }
                 BodyEnd::Returned { ended, early } => (ended, early),
-                // Converted above; kept total rather than a panic.
-                BodyEnd::Escalated { failure, .. } => (Ended::Failed(failure), true),
             };
             let restarts = !matches!(ended, Ended::Escalated(_))
                 && early
@@ -261,8 +261,6 @@ impl Supervisor {
             BodyEnd::DroppedAtStop | BodyEnd::StoppedForRestart { .. } => ServiceOutcome::Stopped,
             BodyEnd::Aborted => self.aborted(),
             BodyEnd::Returned { ended, early } => self.judge(ended, early),
-            // Converted by `supervise` before it gets here.
-            BodyEnd::Escalated { failure, .. } => final_outcome(Ended::Failed(failure), true),
         }
     }
 
@@ -442,7 +440,12 @@ impl Supervisor {
     /// dropped is a panicked instance, never a dead supervisor.
     ///
     /// In a restart round (`turn`), the next member may start once this body is built.
-    async fn run_body(&self, service: &mut Service, turn: Option<Turn>) -> BodyEnd {
+    /// Also returns the failure of a child that escalated to it and stopped it, if one did.
+    async fn run_body(
+        &self,
+        service: &mut Service,
+        turn: Option<Turn>,
+    ) -> (BodyEnd, Option<String>) {
         let node = &self.node;
         // A failure of an earlier instance's child that arrived between instances is moot:
         // that instance is gone.
@@ -461,19 +464,22 @@ impl Supervisor {
             Ok(Some(body)) => body,
             Ok(None) => {
                 // Refused at the start (`check_policy`): not reached.
-                return BodyEnd::Returned {
-                    ended: Ended::Failed("its body runs once and cannot be restarted".to_owned()),
-                    early: !node.token.is_cancelled(),
-                };
+                let ended = Ended::Failed("its body runs once and cannot be restarted".to_owned());
+                let early = !node.token.is_cancelled();
+                return (BodyEnd::Returned { ended, early }, None);
             }
             Err(message) => {
-                return BodyEnd::Returned {
-                    ended: Ended::Panicked(message),
-                    early: !node.token.is_cancelled(),
-                }
+                let early = !node.token.is_cancelled();
+                return (
+                    BodyEnd::Returned {
+                        ended: Ended::Panicked(message),
+                        early,
+                    },
+                    None,
+                );
             }
         };
-        let end = {
+        let (end, escalated) = {
             let mut poll = pin!(std::future::poll_fn(|cx| {
                 let _in = context::enter(&mut scope);
                 catching(|| body.as_mut().poll(cx))
@@ -485,7 +491,7 @@ impl Supervisor {
             let _in = context::enter(&mut scope);
             catching(move || drop(body))
         };
-        match dropped {
+        let end = match dropped {
             Ok(()) => end,
             Err(message) => {
                 if matches!(end, BodyEnd::Aborted) {
@@ -494,18 +500,20 @@ impl Supervisor {
                 }
                 end.drop_panicked(message)
             }
-        }
+        };
+        (end, escalated)
     }
 
     /// Polls the body until it returns, until a child's failure escalates to it, or until
     /// its stop (a body that takes no `Shutdown`) or its deadline; or, in a restart round,
-    /// until its instance has stopped for the restart (bounded by its timeout).
+    /// until its instance has stopped for the restart (bounded by its timeout). Also returns
+    /// the failure of a child that escalated to it (it was then told to stop).
     async fn watch<F>(
         node: &Node,
         instance: Option<&Arc<Node>>,
         cancel_on_stop: bool,
         body: &mut Pin<&mut F>,
-    ) -> BodyEnd
+    ) -> (BodyEnd, Option<String>)
     where
         F: Future<Output = Ended>,
     {
@@ -531,9 +539,9 @@ impl Supervisor {
                 if !stopping && instance.is_some_and(|instance| instance.stopping.is_set()) {
                     // It returned because its instance was told to stop (for a restart):
                     // not a failure of its own.
-                    return BodyEnd::StoppedForRestart { ended: Some(ended), dropped: false };
+                    return (BodyEnd::StoppedForRestart { ended: Some(ended), dropped: false }, None);
                 }
-                return BodyEnd::Returned { ended, early: !stopping };
+                return (BodyEnd::Returned { ended, early: !stopping }, None);
             }
             failure = escalated => {
                 // The instance fails with its child's failure: it is told to stop (its
@@ -542,13 +550,7 @@ impl Supervisor {
                     instance.request_stop();
                 }
                 match Self::stop_for_restart(node, instance, cancel_on_stop, body).await {
-                    Some(BodyEnd::StoppedForRestart { ended, dropped }) => {
-                        return BodyEnd::Escalated { failure, stopping: ended, dropped };
-                    }
-                    Some(BodyEnd::Returned { ended, .. }) => {
-                        return BodyEnd::Escalated { failure, stopping: Some(ended), dropped: false };
-                    }
-                    Some(end) => return end,
+                    Some(end) => return (end, Some(failure)),
                     // The service was told to stop meanwhile: the ordinary stop goes on, and
                     // the failure is still this instance's (its restart is then cancelled).
                     None => escalation = Some(failure),
@@ -557,7 +559,7 @@ impl Supervisor {
             () = node.token.cancelled() => {}
             () = instance_stopped => {
                 if let Some(end) = Self::stop_for_restart(node, instance, cancel_on_stop, body).await {
-                    return end;
+                    return (end, None);
                 }
             }
         }
@@ -570,25 +572,13 @@ impl Supervisor {
                 () = node.until_abort() => BodyEnd::Aborted,
             }
         };
-        match (escalation, end) {
-            (Some(failure), BodyEnd::Returned { ended, .. }) => BodyEnd::Escalated {
-                failure,
-                stopping: Some(ended),
-                dropped: false,
-            },
-            (Some(failure), BodyEnd::DroppedAtStop) => BodyEnd::Escalated {
-                failure,
-                stopping: None,
-                dropped: false,
-            },
-            (_, end) => end,
-        }
+        (end, escalation)
     }
 
     /// The instance was stopped for a restart (a round, or a child's failure that escalated
     /// to it): waits for its body to return, up to the instance's deadline (then it is
-    /// dropped, and the deadline noted: exit code 124). `None` when the service itself was told to stop meanwhile (the
-    /// ordinary stop takes over).
+    /// dropped, and the deadline noted: exit code 124). `None` when the service itself was
+    /// told to stop meanwhile (the ordinary stop takes over).
     async fn stop_for_restart<F>(
         node: &Node,
         instance: Option<&Arc<Node>>,
