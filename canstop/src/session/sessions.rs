@@ -214,9 +214,17 @@ pub(crate) enum Settle {
 
 impl Sessions {
     pub(crate) fn new() -> Self {
-        let shards = (0..slots::count())
-            .map(|_| Padded(Shard::default()))
-            .collect();
+        Self::with_shards(slots::count())
+    }
+
+    /// For a node that never admits a session (an instance node: its scope is its
+    /// service's): no shards, so none are allocated. Admitting into it would be a bug.
+    pub(crate) fn unused() -> Self {
+        Self::with_shards(0)
+    }
+
+    fn with_shards(count: usize) -> Self {
+        let shards = (0..count).map(|_| Padded(Shard::default())).collect();
         Self {
             gate: Gate::new(),
             aborted: AtomicBool::new(false),

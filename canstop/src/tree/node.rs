@@ -182,7 +182,12 @@ impl Node {
             stop: OnceLock::new(),
             outcome: OnceLock::new(),
             stopped_in: OnceLock::new(),
-            sessions: Sessions::new(),
+            // An instance node's sessions are its service's (`scope_node`).
+            sessions: if scope_of.is_some() {
+                Sessions::unused()
+            } else {
+                Sessions::new()
+            },
             children: Children::default(),
             restart: supervision.restart,
             strategy: supervision.strategy,
