@@ -129,11 +129,15 @@ fn cycled_service(cycles: &'static Cycles) -> Service {
     })
 }
 
-/// The start + stop cycles in the current scope, one service at a time.
-async fn cycle(cycles: &'static Cycles) -> Result<(), SpawnError> {
+/// The start + stop cycles in the current scope, one service at a time, each built by `make`
+/// (the runtime API's or the macro's).
+pub(super) async fn cycle(
+    cycles: &'static Cycles,
+    make: impl Fn() -> Service,
+) -> Result<(), SpawnError> {
     cycles.begin();
     while cycles.another() {
-        let service = canstop::start(cycled_service(cycles))?;
+        let service = canstop::start(make())?;
         cycles.wait_up().await;
         service.stop();
         service.stopped().await;
@@ -147,7 +151,7 @@ pub(super) async fn root_service_cycles(
     cycles: &'static Cycles,
 ) -> Result<Cycled, String> {
     cycles_round(n, cycles, async move {
-        cycle(cycles).await?;
+        cycle(cycles, || cycled_service(cycles)).await?;
         canstop::shutdown()
     })
     .await
@@ -161,7 +165,7 @@ pub(super) async fn service_service_cycles(
         canstop::start(Service::new(
             "owner",
             move |shutdown: Shutdown| async move {
-                cycle(cycles).await?;
+                cycle(cycles, || cycled_service(cycles)).await?;
                 shutdown.shutdown_tree();
                 Ok::<(), SpawnError>(())
             },
@@ -169,6 +173,32 @@ pub(super) async fn service_service_cycles(
         Ok::<(), SpawnError>(())
     })
     .await
+}
+
+/// Runs `body` under a fresh root; once its report is in, reads the round's `figure` and
+/// checks the report with `check`. What every `*_round` below does.
+async fn round<F, T>(
+    body: F,
+    figure: impl FnOnce() -> Result<T, String>,
+    check: impl FnOnce(&Report) -> Result<(), String>,
+) -> Result<T, String>
+where
+    F: Future,
+    F::Output: MainResult,
+{
+    let report = root().run(body).await.map_err(|error| error.to_string())?;
+    let figure = figure()?;
+    check(&report)?;
+    Ok(figure)
+}
+
+/// The tree stopped cleanly.
+fn clean(report: &Report) -> Result<(), String> {
+    if report.is_clean() {
+        Ok(())
+    } else {
+        Err(format!("the tree did not stop cleanly:\n{report}"))
+    }
 }
 
 /// Runs a service-cycles round's `body` under a fresh root: the figures (taken inside, right
@@ -183,8 +213,11 @@ where
     F: Future,
     F::Output: MainResult,
 {
-    let report = root().run(body).await.map_err(|error| error.to_string())?;
-    let cycled = cycles.result()?;
+    round(body, || cycles.result(), |report| check_cycles(report, n)).await
+}
+
+/// `n` services named [`SERVICE`] stopped cleanly (kept or folded), and the tree too.
+fn check_cycles(report: &Report, n: usize) -> Result<(), String> {
     let kept = report
         .all_services()
         .into_iter()
@@ -208,10 +241,7 @@ where
             "{kept} + {folded} folded services stopped cleanly, expected {n}:\n{report}"
         ));
     }
-    if !report.is_clean() {
-        return Err(format!("the tree did not stop cleanly:\n{report}"));
-    }
-    Ok(cycled)
+    clean(report)
 }
 
 /// A service whose body fails at once, restarted on failure without limit and without
@@ -253,8 +283,17 @@ where
     F: Future,
     F::Output: MainResult,
 {
-    let report = root().run(body).await.map_err(|error| error.to_string())?;
-    let elapsed = restarts.result()?;
+    round(
+        body,
+        || restarts.result(),
+        |report| check_restarts(report, n),
+    )
+    .await
+}
+
+/// The service named [`RESTARTED`] restarted `n` times after `n` handled failures, then
+/// stopped cleanly.
+fn check_restarts(report: &Report, n: usize) -> Result<(), String> {
     let service = report
         .service(RESTARTED)
         .ok_or_else(|| format!("no service {RESTARTED:?} in the report:\n{report}"))?;
@@ -269,10 +308,10 @@ where
             service.restarts, service.failure_count
         ));
     }
-    if service.outcome != ServiceOutcome::Stopped || !report.is_clean() {
-        return Err(format!("the tree did not stop cleanly:\n{report}"));
+    if service.outcome != ServiceOutcome::Stopped {
+        return Err(format!("{RESTARTED} did not stop cleanly:\n{report}"));
     }
-    Ok(elapsed)
+    clean(report)
 }
 
 /// Runs a parked round's `body` under a fresh root: the figures once the report is in, the
@@ -286,10 +325,7 @@ where
     F: Future,
     F::Output: MainResult,
 {
-    let report = root().run(body).await.map_err(|error| error.to_string())?;
-    let parked = probe.finish()?;
-    check(&report, n)?;
-    Ok(parked)
+    round(body, || probe.finish(), |report| check(report, n)).await
 }
 
 /// Runs a churn round's `body` under a fresh root: the time until the report is in, the
@@ -303,10 +339,12 @@ where
     F: Future,
     F::Output: MainResult,
 {
-    let report = root().run(body).await.map_err(|error| error.to_string())?;
-    let elapsed = probe.began_at().elapsed();
-    check(&report, n)?;
-    Ok(elapsed)
+    round(
+        body,
+        || Ok(probe.began_at().elapsed()),
+        |report| check(report, n),
+    )
+    .await
 }
 
 /// Every session started and finished, and the tree stopped cleanly.
@@ -320,8 +358,5 @@ pub(super) fn check(report: &Report, n: usize) -> Result<(), String> {
             sessions.started, sessions.finished
         ));
     }
-    if !report.is_clean() {
-        return Err(format!("the tree did not stop cleanly:\n{report}"));
-    }
-    Ok(())
+    clean(report)
 }

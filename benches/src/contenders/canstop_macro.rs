@@ -66,14 +66,7 @@ async fn cycled(cycles: &'static Cycles, shutdown: Shutdown) {
 /// The owner of the service cycles: one service at a time, then it is done.
 #[service]
 async fn cycler(cycles: &'static Cycles, shutdown: Shutdown) -> Result<(), SpawnError> {
-    cycles.begin();
-    while cycles.another() {
-        let service = canstop::start(cycled(cycles))?;
-        cycles.wait_up().await;
-        service.stop();
-        service.stopped().await;
-    }
-    cycles.end();
+    super::canstop::cycle(cycles, || cycled(cycles)).await?;
     shutdown.shutdown_tree();
     Ok(())
 }
