@@ -16,10 +16,13 @@ pub(crate) struct Func {
     pub(crate) sig: Signature,
     /// The body, braces included, as written.
     pub(crate) body: Group,
-    /// The body parsed, when it parses: the body checks run on it only then.
-    pub(crate) block: Option<Block>,
+    /// Whether the body parses: the body checks run only then (mid-edit, rustc's syntax
+    /// error is the one to see).
+    pub(crate) body_parses: bool,
     /// The typed parameters, in order (a `self` receiver is not one).
     pub(crate) params: Vec<Param>,
+    /// [`body_in_place`](Self::body_in_place), once worked out (it walks the body).
+    in_place: std::cell::OnceCell<bool>,
 }
 
 /// One typed parameter.
@@ -55,7 +58,7 @@ impl Func {
                 format!("`{attr}` goes on an `async fn` with a body"),
             )
         })?;
-        let block = syn::parse2::<Block>(TokenTree::Group(body.clone()).into()).ok();
+        let body_parses = syn::parse2::<Block>(TokenTree::Group(body.clone()).into()).is_ok();
         let params = sig
             .inputs
             .iter_mut()
@@ -77,7 +80,8 @@ impl Func {
             vis,
             sig,
             body,
-            block,
+            body_parses,
+            in_place: std::cell::OnceCell::new(),
             params,
         })
     }
@@ -88,17 +92,19 @@ impl Func {
     /// signature or its body: an inner fn could see neither), or when a parameter has
     /// attributes (`#[cfg(..)]`: a call's arguments cannot carry them, `let`s can).
     pub(crate) fn body_in_place(&self) -> bool {
-        self.sig.receiver().is_some()
-            || self.params.iter().any(|param| !param.attrs.is_empty())
-            || signature_names_self(&self.sig)
-            || !self.self_in_body().is_empty()
+        *self.in_place.get_or_init(|| {
+            self.sig.receiver().is_some()
+                || self.params.iter().any(|param| !param.attrs.is_empty())
+                || signature_names_self(&self.sig)
+                || !self.self_in_body().is_empty()
+        })
     }
 
     /// Where the body (when it parses) names `Self`, in its statements and in its macros'
     /// arguments, but not inside a nested item, which has its own `Self` or none.
     pub(crate) fn self_in_body(&self) -> Vec<Span> {
         let mut found = Vec::new();
-        if self.block.is_some() {
+        if self.body_parses {
             crate::walk::walk(self.body.stream(), &mut |tokens, index| {
                 if let TokenTree::Ident(ident) = &tokens[index] {
                     if ident == "Self" {
@@ -353,7 +359,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert!(func.block.is_none());
+        assert!(!func.body_parses);
         assert_eq!(func.params.len(), 1);
         assert!(func.body.to_string().contains("let b = a let c = b"));
     }

@@ -399,7 +399,7 @@ fn entry(mac: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let mode = valid::validate(mac, &options, &func, &mut errors);
-    if mac != Macro::Test && func.block.is_some() {
+    if mac != Macro::Test && func.body_parses {
         spawns::check(func.body.stream(), &mut errors);
     }
     let expanded = expand::expand(mac, &options, &func, mode);

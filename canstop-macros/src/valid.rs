@@ -338,7 +338,7 @@ fn self_in_format_string(mac: Macro, options: &Options, func: &Func) -> Option<s
         .restart
         .as_ref()
         .is_some_and(|restart| restart.value != Restart::Never);
-    if mac != Macro::Service || !restarted || func.sig.receiver().is_none() {
+    if mac != Macro::Service || !restarted || func.sig.receiver().is_none() || !func.body_parses {
         return None;
     }
     let mut found = None;
