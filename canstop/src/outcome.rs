@@ -7,9 +7,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
 
 /// The return types a service or session body may have: `()`; `Result<T, E>` where
-/// `E: Display` (so `std::io::Error`, `anyhow::Error` and `Box<dyn Error>` all work) and `T` is
-/// any value; or a plain value (numbers, `bool`, `char`, `String`, `&'static str`, `Duration`,
-/// `Vec<T>`, `Option<T>`). A session's value goes to the
+/// `E: Display + Send` (so `std::io::Error`, `anyhow::Error` and
+/// `Box<dyn Error + Send + Sync>` all work) and `T` is any value; or a plain value (numbers,
+/// `bool`, `char`, `String`, `&'static str`, `Duration`, `Vec<T>`, `Option<T>`). A session's value goes to the
 /// [`SessionHandle`](crate::SessionHandle) that awaits it (a service's is dropped).
 ///
 /// An `Err` counts as a failure; its `Display` text is kept in the [`Report`](crate::Report).
