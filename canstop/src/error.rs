@@ -55,6 +55,21 @@ pub enum SpawnError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A service [needs](crate::Service::needs) a sibling that is not running in its scope
+    /// when it is started. Start the dependency first, or start them together with
+    /// [`start_all`](crate::start_all), which orders them.
+    UnknownDependency {
+        /// The service's name.
+        service: String,
+        /// The name it needs.
+        needs: String,
+    },
+    /// Services given to [`start_all`](crate::start_all) need each other in a circle (or a
+    /// service needs itself): none of them was started.
+    DependencyCycle {
+        /// The names along the circle, the first repeated at the end.
+        services: Vec<String>,
+    },
 }
 
 impl fmt::Display for SpawnError {
@@ -91,11 +106,83 @@ impl fmt::Display for SpawnError {
                     "invalid restart policy for service {service:?}: {reason}"
                 )
             }
+            Self::UnknownDependency { service, needs } => write!(
+                f,
+                "service {service:?} needs {needs:?}, which is not running in its scope: start                  {needs:?} first, or both together with `canstop::start_all`"
+            ),
+            Self::DependencyCycle { services } => write!(
+                f,
+                "services need each other in a circle: {}",
+                services
+                    .iter()
+                    .map(|name| format!("{name:?}"))
+                    .collect::<Vec<_>>()
+                    .join(" needs ")
+            ),
         }
     }
 }
 
 impl std::error::Error for SpawnError {}
+
+/// Why a service, or the tree, did not become ready (see
+/// [`ServiceHandle::ready`](crate::ServiceHandle::ready) and [`ready()`](fn@crate::ready)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadyError {
+    /// The service failed (returned an error, panicked, or a service it needs failed) before
+    /// it was ready, and its restart policy does not restart it.
+    Failed {
+        /// The service's path.
+        service: String,
+        /// Its error, or its panic's message.
+        error: String,
+    },
+    /// The service did not say it was ready within its
+    /// [`ready_timeout`](crate::Service::ready_timeout).
+    TimedOut {
+        /// The service's path.
+        service: String,
+        /// Its ready timeout.
+        timeout: std::time::Duration,
+    },
+    /// The service ended (returned `Ok`) or was told to stop before it was ready.
+    Stopped {
+        /// The service's path.
+        service: String,
+    },
+    /// The tree started its shutdown before it was ready.
+    TreeStopping,
+    /// [`canstop::ready()`](fn@crate::ready) was called from `main`'s body, which the tree's
+    /// readiness waits for: it would wait for itself. Await it from a session or a service.
+    InMainBody,
+    /// [`canstop::ready()`](fn@crate::ready) was called outside any canstop scope.
+    NoScope,
+}
+
+impl fmt::Display for ReadyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Failed { service, error } => {
+                write!(f, "service {service:?} failed before it was ready: {error}")
+            }
+            Self::TimedOut { service, timeout } => write!(
+                f,
+                "service {service:?} was not ready within its ready timeout of {timeout:?}"
+            ),
+            Self::Stopped { service } => {
+                write!(f, "service {service:?} stopped before it was ready")
+            }
+            Self::TreeStopping => f.write_str("the tree started shutting down before it was ready"),
+            Self::InMainBody => f.write_str(
+                "canstop::ready() in main's body would wait for itself (the tree is ready once                  main's body has returned): await it from a session or a service",
+            ),
+            Self::NoScope => f.write_str("canstop::ready() called outside any canstop scope"),
+        }
+    }
+}
+
+impl std::error::Error for ReadyError {}
 
 /// Why a [`SessionHandle`](crate::SessionHandle) has no value for its session: the session
 /// did not return (its error, when it returns `Err`, is in the value itself).

@@ -109,7 +109,8 @@ mod loom_models;
 
 /// The attribute macros: `#[canstop::main]`, `#[service]`, `#[session]`, `#[canstop::test]`.
 pub use canstop_macros::{main, service, session, test};
-pub use error::{SessionError, SpawnError, StartError};
+pub use error::{ReadyError, SessionError, SpawnError, StartError};
+pub use lifecycle::events::Event;
 pub use lifecycle::trigger::{Signal, Trigger};
 pub use outcome::{BodyResult, MainResult};
 pub use report::{
@@ -118,14 +119,15 @@ pub use report::{
 };
 pub use root::duration::{parse_duration, DurationError};
 pub use root::{Root, DEFAULT_TIMEOUT, TIMEOUT_ENV};
-pub use scope::{scope, shutdown, spawn, spawn_blocking, start, Scope};
+pub use scope::{ready, scope, shutdown, spawn, spawn_blocking, start, start_all, Scope};
 pub use service::{
-    Escalate, Restart, Service, ServiceHandle, StartWithCanstop, Strategy, DEFAULT_MAX_RESTARTS,
-    DEFAULT_WITHIN,
+    Escalate, Ready, Restart, Service, ServiceHandle, StartWithCanstop, Strategy,
+    DEFAULT_MAX_RESTARTS, DEFAULT_WITHIN,
 };
 pub use session::kind::SessionKind;
 pub use session::{FutureBody, IntoSession, Session, SessionBody, SessionHandle, SpawnWithCanstop};
 pub use shutdown::Shutdown;
+pub use tree::order::StopOrder;
 pub use untracked::spawn_untracked;
 
 /// The README's code blocks, compiled as doctests so that they cannot rot.

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::error::SpawnError;
+use crate::error::{ReadyError, SpawnError};
 use crate::lifecycle::trigger::Trigger;
 use crate::outcome::BodyResult;
 use crate::service::{Service, ServiceHandle};
@@ -64,6 +64,19 @@ impl Scope {
     /// Starts a service as a child of this scope. See [`start`].
     pub fn start(&self, service: Service) -> Result<ServiceHandle, SpawnError> {
         crate::service::start_on(&self.node, service)
+    }
+
+    /// Starts `services` as children of this scope, each after those of them it
+    /// [needs](Service::needs) (see [`start_all`](crate::start_all)).
+    ///
+    /// # Errors
+    ///
+    /// As [`start_all`](crate::start_all).
+    pub fn start_all(
+        &self,
+        services: impl IntoIterator<Item = Service>,
+    ) -> Result<Vec<ServiceHandle>, SpawnError> {
+        crate::service::start_all_on(&self.node, services)
     }
 
     /// This scope's stop signal.
@@ -160,6 +173,44 @@ where
 /// a top-level service when called from `main`'s body.
 pub fn start(service: Service) -> Result<ServiceHandle, SpawnError> {
     context::with_current(|node| crate::service::start_on(node, service))?
+}
+
+/// Starts `services` in the current scope, in an order where each starts after those of them
+/// it [needs](Service::needs) (and otherwise in the order given); returns their handles in
+/// the order given.
+///
+/// # Errors
+///
+/// Nothing is started when a name is invalid, a policy cannot apply, a service needs a name
+/// that is neither in `services` nor running in the scope
+/// ([`SpawnError::UnknownDependency`]), or services need each other in a circle
+/// ([`SpawnError::DependencyCycle`]). [`SpawnError::NoScope`] outside a scope;
+/// [`SpawnError::Closed`] once the scope has drained (the services before it in the start
+/// order are started then: the scope stops them).
+pub fn start_all(
+    services: impl IntoIterator<Item = Service>,
+) -> Result<Vec<ServiceHandle>, SpawnError> {
+    context::with_current(|node| crate::service::start_all_on(node, services))?
+}
+
+/// Completes once the tree is ready: `main`'s body has returned `Ok` and every live service is
+/// ready ([`ServiceHandle::ready`]). It stays ready until a service restarts or the shutdown
+/// starts; this completes at the first moment it is.
+///
+/// # Errors
+///
+/// [`ReadyError::TreeStopping`] when the shutdown starts first; [`ReadyError::InMainBody`]
+/// when called from `main`'s body (the tree waits for it to return: it would wait for
+/// itself); [`ReadyError::NoScope`] outside a canstop scope.
+pub async fn ready() -> Result<(), ReadyError> {
+    let tree = match context::with_current(|node| {
+        (node.tree.clone(), context::in_main_body_of(&node.tree))
+    }) {
+        Ok((_, true)) => return Err(ReadyError::InMainBody),
+        Ok((tree, false)) => tree,
+        Err(_) => return Err(ReadyError::NoScope),
+    };
+    tree.readiness.wait().await
 }
 
 /// Starts the shutdown of the whole tree from anywhere inside it; the trigger records the

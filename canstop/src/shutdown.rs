@@ -54,6 +54,10 @@ impl Shutdown {
         Self { node }
     }
 
+    pub(crate) fn node(&self) -> &Arc<Node> {
+        &self.node
+    }
+
     /// Completes once this scope is told to stop (at once if it has been already).
     /// Cancel-safe: use it in `tokio::select!` loops.
     ///

@@ -5,13 +5,15 @@
 //!   [`Signal`](crate::Signal)).
 //! - [`shared`]: [`Tree`](shared::Tree), what the whole tree shares: the trigger (the first wins), the tree's timeout,
 //!   the abort switch, `main`'s outcome, the deadline task, the event listeners.
-//! - [`events`]: what the tree publishes (stopping, forced) for the parts
+//! - [`events`]: what the tree publishes (public: [`Event`](crate::Event)), for the parts
 //!   that react to it (the exit enforcer in [`process`](crate::process)) without the tree
-//!   knowing them.
+//!   knowing them, and for users.
+//! - [`readiness`]: the tree's readiness (`main` returned `Ok`, every live service ready).
 //! - [`grace`]: every grace and fuse after a deadline or a second signal, with const
 //!   assertions of how they relate.
 
 pub(crate) mod events;
 pub(crate) mod grace;
+pub(crate) mod readiness;
 pub(crate) mod shared;
 pub(crate) mod trigger;

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::lifecycle::events::{Event, Events};
+use crate::lifecycle::readiness::{TreeNow, TreeReadiness};
 use crate::lifecycle::trigger::{Signal, Trigger};
 use crate::report::MainOutcome;
 use crate::tree::node::Node;
@@ -63,6 +64,11 @@ pub(crate) struct Tree {
     pub(crate) events: Events,
     /// The root node, to set the stopping latches of the tree (weak: the tree owns this).
     root_node: OnceLock<Weak<Node>>,
+    /// Whether the tree is ready (`main` returned `Ok`, every live service ready).
+    pub(crate) readiness: TreeReadiness,
+    /// The trigger was a failure before the tree was ever ready: the start-up failed, and
+    /// what started is rolled back in reverse start order.
+    startup_failed: AtomicBool,
 }
 
 impl Tree {
@@ -81,6 +87,8 @@ impl Tree {
             deadline_reached: AtomicBool::new(false),
             events: Events::default(),
             root_node: OnceLock::new(),
+            readiness: TreeReadiness::default(),
+            startup_failed: AtomicBool::new(false),
         })
     }
 
@@ -94,11 +102,18 @@ impl Tree {
         if crate::tree::context::in_main_body_of(self) {
             self.triggered_by_main.store(true, Ordering::Release);
         }
+        let (change, ever_ready) = self.readiness.stopping();
+        if trigger.is_failure() && !ever_ready {
+            self.startup_failed.store(true, Ordering::Release);
+        }
         // Act first, log after: a `tracing` subscriber that blocks (a stalled log pipeline)
         // must not delay the stop or the arming of the watchdog.
         // The tree's stop is its root node's, with the tree's timeout.
         if let Some(root) = self.root_node.get().and_then(Weak::upgrade) {
             let stop = root.request_stop();
+            self.events.publish_with(|| Event::Triggered {
+                trigger: trigger.clone(),
+            });
             if let Some(deadline) = stop.own_deadline {
                 self.events.publish(Event::Stopping {
                     deadline: deadline.into_std(),
@@ -106,6 +121,7 @@ impl Tree {
                 self.abort_at(deadline);
             }
         }
+        self.tree_readiness_changed(change);
         if trigger.is_failure() {
             tracing::error!(%trigger, timeout = ?self.timeout, "shutdown triggered");
         } else {
@@ -139,12 +155,33 @@ impl Tree {
         let _ = self.root_node.set(Arc::downgrade(root));
     }
 
-    /// Tells the whole tree to stop: the tokens, then the latches.
+    /// Tells the whole tree to stop.
     pub(crate) fn stop_tree(&self) {
-        self.token.cancel();
         if let Some(root) = self.root_node.get().and_then(Weak::upgrade) {
-            root.stop_subtree();
+            root.request_stop();
+        } else {
+            self.token.cancel();
         }
+    }
+
+    /// Publishes a change of the tree's readiness.
+    pub(crate) fn tree_readiness_changed(&self, change: Option<TreeNow>) {
+        match change {
+            Some(TreeNow::Ready) => {
+                self.events.publish(Event::TreeReady);
+                tracing::info!("tree ready");
+            }
+            Some(TreeNow::NotReady | TreeNow::Stopping) => {
+                self.events.publish(Event::TreeNotReady);
+            }
+            None => {}
+        }
+    }
+
+    /// Whether the start-up failed: the trigger was a failure before the tree was ever
+    /// ready.
+    pub(crate) fn startup_failed(&self) -> bool {
+        self.startup_failed.load(Ordering::Acquire)
     }
 
     pub(crate) fn trigger_info(&self) -> Option<Trigger> {
@@ -188,7 +225,7 @@ impl Tree {
     pub(crate) fn force(&self, signal: Signal) {
         let first = self.forced.set((signal, Instant::now())).is_ok();
         if first {
-            self.events.publish(Event::Forced(signal));
+            self.events.publish(Event::Forced { signal });
         }
         self.abort_now();
         if first {
@@ -208,7 +245,9 @@ impl Tree {
 
     /// Notes that something was aborted or given up on at a deadline.
     pub(crate) fn note_deadline_reached(&self) {
-        self.deadline_reached.store(true, Ordering::Relaxed);
+        if !self.deadline_reached.swap(true, Ordering::AcqRel) {
+            self.events.publish(Event::DeadlineReached);
+        }
     }
 
     pub(crate) fn deadline_reached(&self) -> bool {

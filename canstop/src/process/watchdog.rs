@@ -162,7 +162,8 @@ impl Listener for Watchdog {
     fn on(&self, event: &Event) {
         match *event {
             Event::Stopping { deadline } => self.arm_deadline(deadline),
-            Event::Forced(signal) => self.arm_forced(signal),
+            Event::Forced { signal } => self.arm_forced(signal),
+            _ => {}
         }
     }
 }

@@ -16,6 +16,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use crate::error::StartError;
+use crate::lifecycle::events::{Event, Listener};
 use crate::lifecycle::grace::EXIT_GRACE;
 use crate::lifecycle::shared::Tree;
 use crate::lifecycle::trigger::Trigger;
@@ -28,6 +29,7 @@ use crate::service::policy::Strategy;
 use crate::session::sessions::Totals;
 use crate::tree::context;
 use crate::tree::node::{Cut, Node};
+use crate::tree::order::StopOrder;
 
 /// The environment variable that overrides the compiled drain timeout, so that the
 /// orchestrator (Kubernetes' grace period, systemd's `TimeoutStopSec`) sets it, not the code.
@@ -89,6 +91,18 @@ pub struct Root {
     stop_when_body_returns: bool,
     runtime: RuntimeKind,
     strategy: Strategy,
+    stop_order: StopOrder,
+    listeners: Listeners,
+}
+
+/// The users' event listeners ([`Root::on_event`]).
+#[derive(Clone, Default)]
+struct Listeners(Vec<Arc<dyn Listener>>);
+
+impl std::fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} listeners", self.0.len())
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +129,59 @@ impl Root {
             stop_when_body_returns: false,
             runtime: RuntimeKind::MultiThread { workers: None },
             strategy: Strategy::OneForOne,
+            stop_order: StopOrder::ByDependency,
+            listeners: Listeners::default(),
         }
+    }
+
+    /// The order `main`'s services stop in (default [`StopOrder::ByDependency`]: what needs
+    /// another stops first, the rest concurrently). A failed start-up (a failure before the
+    /// tree was ever ready) always stops them in reverse start order.
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
+    pub fn stop_order(mut self, order: StopOrder) -> Self {
+        self.stop_order = order;
+        self
+    }
+
+    /// Calls `listener` with every lifecycle [`Event`] of the tree: services started, ready,
+    /// failed, restarting and stopped; the tree ready, triggered, stopping, past its
+    /// deadline. The listener runs synchronously where the event happens: it must be quick
+    /// and must not block (send to a channel for anything more); a panic in it is caught.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::{Arc, Mutex};
+    /// use canstop::{Event, Root, Service, Shutdown};
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// let report = Root::new()
+    ///     .signals(false)
+    ///     .on_event(move |event: &Event| log.lock().unwrap().push(event.clone()))
+    ///     .run(async {
+    ///         canstop::start(Service::new("db", |shutdown: Shutdown| async move {
+    ///             shutdown.requested().await;
+    ///         }))?;
+    ///         canstop::start(Service::new("stopper", |shutdown: Shutdown| async move {
+    ///             canstop::ready().await?; // the whole tree is ready
+    ///             shutdown.shutdown_tree();
+    ///             Ok::<(), canstop::ReadyError>(())
+    ///         }))?;
+    ///         Ok::<(), canstop::SpawnError>(())
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert!(report.is_clean());
+    /// let seen = seen.lock().unwrap();
+    /// assert!(seen.contains(&Event::Ready { service: "db".into() }));
+    /// assert!(seen.contains(&Event::TreeReady));
+    /// assert!(matches!(seen.last(), Some(Event::Stopped { .. })));
+    /// # }
+    /// ```
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
+    pub fn on_event(mut self, listener: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.listeners.0.push(Arc::new(listener));
+        self
     }
 
     /// How `main`'s services restart together when one of them is restarted (default
@@ -233,7 +299,10 @@ impl Root {
             return Err(StartError::NoTimer);
         }
         let shared = Tree::new(timeout, runtime);
-        let root = Node::root(shared.clone(), self.strategy);
+        for listener in &self.listeners.0 {
+            shared.events.subscribe(listener.clone());
+        }
+        let root = Node::root(shared.clone(), self.strategy, self.stop_order);
         let mut guard = AbortOnDrop {
             root: root.clone(),
             watchdog: watchdog.cloned(),
@@ -472,7 +541,11 @@ where
 /// kept in the report either way.
 fn judge_main(root: &Node, ended: Ended) -> MainOutcome {
     match ended {
-        Ended::Ok => MainOutcome::Returned,
+        Ended::Ok => {
+            let change = root.tree.readiness.main_returned();
+            root.tree.tree_readiness_changed(change);
+            MainOutcome::Returned
+        }
         Ended::Failed(error) | Ended::Escalated(error) => {
             tracing::error!(%error, "main returned an error");
             root.tree.trigger(Trigger::MainFailed {

@@ -8,16 +8,19 @@
 //! - [`escalate`]: [`Escalate`], and the inbox where a child's failure reaches a restarting
 //!   ancestor;
 //! - [`record`]: the restarts and failures the report shows;
-//! - [`strategy`]: restart rounds, for parents that restart children together.
+//! - [`strategy`]: restart rounds, for parents that restart children together;
+//! - [`ready`]: [`Ready`], and a service's readiness.
 
 pub(crate) mod backoff;
 pub(crate) mod escalate;
 pub(crate) mod policy;
+pub(crate) mod ready;
 pub(crate) mod record;
 pub(crate) mod strategy;
 mod supervisor;
 
 pub use escalate::Escalate;
+pub use ready::Ready;
 pub use policy::{Restart, Strategy, DEFAULT_MAX_RESTARTS, DEFAULT_WITHIN};
 
 use std::borrow::Cow;
@@ -31,12 +34,13 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
-use crate::error::SpawnError;
+use crate::error::{ReadyError, SpawnError};
 use crate::outcome::{BodyResult, Ended};
 use crate::service::backoff::Backoff;
 use crate::service::policy::Policy;
 use crate::shutdown::Shutdown;
 use crate::tree::node::{Node, Supervision};
+use crate::tree::order::{self, StopOrder};
 
 type BoxedBody = Pin<Box<dyn Future<Output = Ended> + Send>>;
 
@@ -108,6 +112,10 @@ pub struct Service {
     cancel_on_stop: bool,
     policy: Policy,
     strategy: Strategy,
+    stop_order: StopOrder,
+    needs: Vec<String>,
+    signals_ready: bool,
+    ready_timeout: Option<Duration>,
     body: Body,
 }
 
@@ -185,6 +193,10 @@ impl Service {
             cancel_on_stop: false,
             policy: Policy::default(),
             strategy: Strategy::OneForOne,
+            stop_order: StopOrder::ByDependency,
+            needs: Vec::new(),
+            signals_ready: false,
+            ready_timeout: None,
             body,
         }
     }
@@ -256,6 +268,94 @@ impl Service {
         self
     }
 
+    /// The siblings (services of the same parent, by name) this service needs: each of its
+    /// instances is built only once they are all ready, and at the stop it is told to stop
+    /// before them, which are told only once it has stopped (see
+    /// [`StopOrder::ByDependency`]). A name matches every running sibling of that name.
+    ///
+    /// # Errors
+    ///
+    /// [`canstop::start`](crate::start) returns [`SpawnError::UnknownDependency`] when no
+    /// running sibling has a name needed: start what it needs first, or start them together
+    /// with [`canstop::start_all`](crate::start_all), which orders them (and returns
+    /// [`SpawnError::DependencyCycle`] for services that need each other in a circle).
+    ///
+    /// While it waits for what it needs, a service is not ready; if a service it needs fails
+    /// or stops before it is ready, this instance fails with that reason (and its restart
+    /// policy applies).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::sync::{Arc, Mutex};
+    /// use canstop::{Root, Service, Shutdown};
+    ///
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// let service = |name: &'static str, log: &Arc<Mutex<Vec<String>>>| {
+    ///     let log = log.clone();
+    ///     Service::new(name, move |shutdown: Shutdown| async move {
+    ///         log.lock().unwrap().push(format!("{name} started"));
+    ///         shutdown.requested().await;
+    ///         log.lock().unwrap().push(format!("{name} stopped"));
+    ///     })
+    /// };
+    /// let services = [
+    ///     service("api", &log).needs(["cache"]),
+    ///     service("cache", &log).needs(["db"]),
+    ///     service("db", &log),
+    /// ];
+    /// let report = Root::new()
+    ///     .signals(false)
+    ///     .run(async move {
+    ///         let handles = canstop::start_all(services)?;
+    ///         for handle in &handles {
+    ///             handle.ready().await?;
+    ///         }
+    ///         canstop::shutdown()?;
+    ///         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert!(report.is_clean());
+    /// assert_eq!(
+    ///     *log.lock().unwrap(),
+    ///     ["db started", "cache started", "api started", "api stopped", "cache stopped", "db stopped"]
+    /// );
+    /// # }
+    /// ```
+    #[must_use = "the builder returns the configured service: start that one"]
+    pub fn needs<N: Into<Cow<'static, str>>>(mut self, names: impl IntoIterator<Item = N>) -> Self {
+        self.needs
+            .extend(names.into_iter().map(|name| name.into().into_owned()));
+        self
+    }
+
+    /// Its body says when it is ready, by calling [`Ready::set`] on the [`Ready`] it takes
+    /// with [`Ready::of`] from its `Shutdown` (what `#[service]` generates for an fn that
+    /// takes a `Ready` parameter). Without this, a service is ready once its body is built.
+    #[must_use = "the builder returns the configured service: start that one"]
+    pub fn signals_ready(mut self) -> Self {
+        self.signals_ready = true;
+        self
+    }
+
+    /// How long each instance may take to be ready (from when its body is built, after what
+    /// it [needs](Self::needs) is ready): past it, the instance fails with
+    /// [`ReadyError::TimedOut`]'s message (it is told to stop, within its timeout) and its
+    /// restart policy applies; waiters on [`ServiceHandle::ready`] get that error when the
+    /// service gives up. No limit by default.
+    #[must_use = "the builder returns the configured service: start that one"]
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = Some(timeout);
+        self
+    }
+
+    /// The order its own children stop in (default [`StopOrder::ByDependency`]).
+    #[must_use = "the builder returns the configured service: start that one"]
+    pub fn stop_order(mut self, order: StopOrder) -> Self {
+        self.stop_order = order;
+        self
+    }
+
     /// Refuses a policy that cannot apply.
     fn check_policy(&self) -> Result<(), SpawnError> {
         let invalid = |reason: &'static str| {
@@ -312,6 +412,10 @@ impl fmt::Debug for Service {
             .field("cancel_on_stop", &self.cancel_on_stop)
             .field("restart", &self.policy.restart)
             .field("strategy", &self.strategy)
+            .field("needs", &self.needs)
+            .field("signals_ready", &self.signals_ready)
+            .field("ready_timeout", &self.ready_timeout)
+            .field("stop_order", &self.stop_order)
             .finish_non_exhaustive()
     }
 }
@@ -378,6 +482,26 @@ impl ServiceHandle {
         self.node.stopped.initialized()
     }
 
+    /// Completes when the service is ready (`Ok`), or when it will not be (`Err`): it failed
+    /// before it was ready and its policy does not restart it ([`ReadyError::Failed`]), did
+    /// not become ready within its [`ready_timeout`](Service::ready_timeout)
+    /// ([`ReadyError::TimedOut`]), or ended or was told to stop first
+    /// ([`ReadyError::Stopped`]). While it restarts, this waits for the next instance to be
+    /// ready. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As above: why the service will not be ready.
+    pub async fn ready(&self) -> Result<(), ReadyError> {
+        self.node.readiness.wait().await
+    }
+
+    /// Whether its current instance is ready.
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.node.readiness.is_ready()
+    }
+
     /// How many times its restart policy has started it again so far.
     #[must_use]
     pub fn restarts(&self) -> u64 {
@@ -417,14 +541,55 @@ fn validate_name(name: &str) -> Result<(), SpawnError> {
     })
 }
 
+/// Starts `services` under `parent`, each after the ones of the batch it needs; checks them
+/// all before starting any.
+pub(crate) fn start_all_on(
+    parent: &Arc<Node>,
+    services: impl IntoIterator<Item = Service>,
+) -> Result<Vec<ServiceHandle>, SpawnError> {
+    let mut services: Vec<Option<Service>> = services.into_iter().map(Some).collect();
+    let order = {
+        let batch: Vec<(&str, &[String])> = services
+            .iter()
+            .flatten()
+            .map(|service| (service.name(), service.needs.as_slice()))
+            .collect();
+        for service in services.iter().flatten() {
+            validate_name(&service.name)?;
+            service.check_policy()?;
+            // What it needs outside the batch must be running already.
+            let outside: Vec<String> = service
+                .needs
+                .iter()
+                .filter(|need| !batch.iter().any(|(name, _)| name == need))
+                .cloned()
+                .collect();
+            order::resolve_needs(parent, &service.name, &outside)?;
+        }
+        order::start_order(&batch)?
+    };
+    let mut handles: Vec<Option<ServiceHandle>> = vec![None; services.len()];
+    for at in order {
+        if let Some(service) = services[at].take() {
+            handles[at] = Some(start_on(parent, service)?);
+        }
+    }
+    Ok(handles.into_iter().flatten().collect())
+}
+
 pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHandle, SpawnError> {
     validate_name(&service.name)?;
     service.check_policy()?;
+    let needs = order::resolve_needs(parent, &service.name, &service.needs)?;
     let path = parent.child_path(&service.name);
     let supervision = Supervision {
         timeout: service.timeout,
         restart: service.policy.restart,
         strategy: service.strategy,
+        stop_order: service.stop_order,
+        needs,
+        signals_ready: service.signals_ready,
+        ready_timeout: service.ready_timeout,
     };
     let Some((id, node)) = parent
         .children
@@ -434,6 +599,8 @@ pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHa
             scope: parent.describe(),
         });
     };
+    let change = node.tree.readiness.service_added();
+    node.tree.tree_readiness_changed(change);
     let span = tracing::info_span!("service", name = %node.path);
     let supervisor = supervisor::Supervisor::new(node.clone(), parent.clone(), id);
     // Boxed: the supervisor's future is over a kilobyte (the body's poll, the stop, the drain

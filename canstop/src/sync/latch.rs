@@ -8,7 +8,7 @@
 //! the flag is an atomic, read without a lock, and the waiters are spread over per-thread
 //! `Notify`s (see [`slots`]): a waiter registers with its own thread's, and
 //! setting the latch wakes them all. The tree's cascade (a stopping node stops its children)
-//! is the node's job, see `Node::stop_subtree`.
+//! is the node's job, see `Node::request_stop`.
 
 use std::future::Future;
 use std::pin::Pin;

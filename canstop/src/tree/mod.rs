@@ -5,9 +5,12 @@
 //!   and deadline, its drain, its report.
 //! - [`children`]: a node's child services: admission, the live ones, the reports of the
 //!   stopped (folded past a bound).
+//! - [`order`]: what a service needs, and the order a node's children stop in (the stop
+//!   walk, and how it shares the deadline).
 //! - [`context`]: the thread's current scope while canstop polls one of its tasks, and the
 //!   mark of `main`'s body.
 
 pub(crate) mod children;
 pub(crate) mod context;
 pub(crate) mod node;
+pub(crate) mod order;

@@ -9,17 +9,21 @@ use tokio::sync::SetOnce;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+use crate::error::ReadyError;
+use crate::lifecycle::events::Event;
 use crate::lifecycle::grace::Graces;
 use crate::lifecycle::shared::{deadline_after, StopInfo, Tree};
 use crate::report::{ServiceOutcome, ServiceReport};
 use crate::service::escalate::Inbox;
 use crate::service::policy::{Restart, Strategy};
+use crate::service::ready::{Change, Readiness};
 use crate::service::record::Record;
 use crate::service::strategy::Rounds;
 use crate::session::sessions::Sessions;
 use crate::sync::latch::Latch;
 use crate::sync::locking::lock;
 use crate::tree::children::Children;
+use crate::tree::order::{self, StopOrder};
 
 /// What cut a node's work off at its abort (see [`Node::cut`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,11 +48,12 @@ pub(crate) struct Node {
     pub(crate) tree: Arc<Tree>,
     /// Weak: a parent owns its live children, not the other way round.
     parent: Option<Weak<Node>>,
-    /// Fires when this node is told to stop.
+    /// Fires when this node is told to stop. A child's does not descend from its parent's:
+    /// the parent's stop walk tells each child, in order (see [`order`]); an instance node's
+    /// descends from its service's.
     pub(crate) token: CancellationToken,
     /// Set when this node is told to stop, right after `token` fires: what [`Shutdown`]
-    /// waits on (see [`Latch`] for why not the token). Set on the whole subtree by
-    /// [`stop_subtree`](Self::stop_subtree).
+    /// waits on (see [`Latch`] for why not the token).
     ///
     /// [`Shutdown`]: crate::Shutdown
     pub(crate) stopping: Latch,
@@ -81,6 +86,17 @@ pub(crate) struct Node {
     /// For an instance node: the service it is an instance of, which is the scope its
     /// `Shutdown` gives (see [`instance_of`](Self::instance_of)).
     scope_of: Option<Arc<Node>>,
+    /// Whether it is ready (a service's; the root's is the tree's).
+    pub(crate) readiness: Readiness,
+    /// The siblings it needs: started (and restarted) only once they are ready, stopped
+    /// only once it has stopped.
+    pub(crate) needs: Vec<Arc<Node>>,
+    /// The order its children stop in.
+    pub(crate) stop_order: StopOrder,
+    /// Whether its body says when it is ready (else it is ready once built).
+    pub(crate) signals_ready: bool,
+    /// How long an instance may take to be ready before it fails.
+    pub(crate) ready_timeout: Option<Duration>,
 }
 
 /// A service's current instance node. Kept between instances, so that a restart after a
@@ -95,15 +111,19 @@ struct InstanceSlot {
 }
 
 /// How a new child node is supervised.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Supervision {
     pub(crate) timeout: Option<Duration>,
     pub(crate) restart: Restart,
     pub(crate) strategy: Strategy,
+    pub(crate) stop_order: StopOrder,
+    pub(crate) needs: Vec<Arc<Node>>,
+    pub(crate) signals_ready: bool,
+    pub(crate) ready_timeout: Option<Duration>,
 }
 
 impl Node {
-    pub(crate) fn root(tree: Arc<Tree>, strategy: Strategy) -> Arc<Self> {
+    pub(crate) fn root(tree: Arc<Tree>, strategy: Strategy, stop_order: StopOrder) -> Arc<Self> {
         let node = Arc::new(Self {
             name: String::new(),
             path: String::new(),
@@ -126,13 +146,18 @@ impl Node {
             instance: Mutex::default(),
             rounds: Rounds::default(),
             scope_of: None,
+            readiness: Readiness::new(),
+            needs: Vec::new(),
+            stop_order,
+            signals_ready: false,
+            ready_timeout: None,
         });
         node.tree.set_root_node(&node);
         node
     }
 
     /// A new child node. Call it under the children's lock (in [`Children::admit`]), so that
-    /// it either exists before a [`stop_subtree`](Self::stop_subtree) walks the children or
+    /// it either exists before a stop walks the children or
     /// sees this node stopping already.
     pub(crate) fn child(
         self: &Arc<Self>,
@@ -161,8 +186,10 @@ impl Node {
         ))
     }
 
-    /// A node under this one: its stop and abort descend from this node's (a child, or an
-    /// instance node).
+    /// A node under this one (a child, or an instance node): its abort descends from this
+    /// node's; so does an instance node's stop. A child made while this node is stopping
+    /// starts stopped (this runs under the children's lock, which the stop walk takes after
+    /// setting `stopping`: either the walk sees the child, or the child sees the stop).
     fn below(
         self: &Arc<Self>,
         name: String,
@@ -170,13 +197,22 @@ impl Node {
         supervision: Supervision,
         scope_of: Option<Arc<Self>>,
     ) -> Self {
+        let token = if scope_of.is_some() {
+            self.token.child_token()
+        } else {
+            let token = CancellationToken::new();
+            if self.stopping.is_set() {
+                token.cancel();
+            }
+            token
+        };
         Self {
             name,
             path,
             tree: self.tree.clone(),
             parent: Some(Arc::downgrade(self)),
-            token: self.token.child_token(),
-            stopping: Latch::new(self.stopping.is_set()),
+            stopping: Latch::new(token.is_cancelled()),
+            token,
             abort: self.abort.child_token(),
             timeout: supervision.timeout,
             stop: OnceLock::new(),
@@ -197,6 +233,11 @@ impl Node {
             instance: Mutex::default(),
             rounds: Rounds::default(),
             scope_of,
+            readiness: Readiness::new(),
+            needs: supervision.needs,
+            stop_order: supervision.stop_order,
+            signals_ready: supervision.signals_ready,
+            ready_timeout: supervision.ready_timeout,
         }
     }
 
@@ -270,25 +311,107 @@ impl Node {
                 }
             }),
         };
-        self.token.cancel();
-        self.stop_subtree();
+        self.begin_stop();
         info
     }
 
-    /// Sets the stopping latch of this node and of every node under it (their tokens are
-    /// cancelled by the token tree already).
-    pub(crate) fn stop_subtree(&self) {
-        if self.stopping.set() {
-            // Under the lock `new_instance` makes an instance under: either it sees this
-            // node stopping, or this reaches it.
-            let instance = lock(&self.instance).current.clone();
-            if let Some(instance) = instance {
-                instance.stop_subtree();
-            }
-            for child in self.children.live() {
-                child.stop_subtree();
+    /// Told to stop by its parent's stop walk: with the parent's stop (no deadline of its
+    /// own unless it has its own timeout), or, in an ordered stop, by `share` (see
+    /// [`order`]).
+    pub(crate) fn stop_by_parent(&self, share: Option<Instant>) {
+        if let Some(share) = share {
+            let now = Instant::now();
+            let own = self.timeout.map(|timeout| deadline_after(now, timeout));
+            let _ = self.stop.set(StopInfo {
+                requested_at: now,
+                own_deadline: Some(own.map_or(share, |own| own.min(share))),
+            });
+        }
+        self.begin_stop();
+    }
+
+    /// The stop, once: the token, the stopping latch, the current instance, readiness, then
+    /// the children (see [`order`]).
+    fn begin_stop(&self) {
+        self.token.cancel();
+        if !self.stopping.set() {
+            return;
+        }
+        // Under the lock `new_instance` makes an instance under: either it sees this node
+        // stopping, or this reaches it.
+        let instance = lock(&self.instance).current.clone();
+        if let Some(instance) = instance {
+            instance.token.cancel();
+            instance.stopping.set();
+        }
+        if self.parent.is_some() && self.scope_of.is_none() {
+            self.readiness_gone(ReadyError::Stopped {
+                service: self.path.clone(),
+            });
+        }
+        let children = self.children.live_in_order();
+        let order = if self.parent.is_none() && self.tree.startup_failed() {
+            // A failed start-up rolls back what started, in reverse order.
+            StopOrder::Reverse
+        } else {
+            self.stop_order
+        };
+        if order::is_ordered(order, &children) {
+            let walk = order::ordered_stop(children, order, self.deadline(), self.abort.clone());
+            drop(self.tree.runtime.spawn(walk));
+        } else {
+            for child in children {
+                child.stop_by_parent(None);
             }
         }
+    }
+
+    /// A new instance is being built: not ready (the tree counts it).
+    pub(crate) fn readiness_new_instance(&self) {
+        let change = self.readiness.new_instance();
+        self.readiness_changed(change);
+    }
+
+    /// The instance `generation` is ready.
+    pub(crate) fn mark_ready(&self, generation: u64) {
+        if self.parent.is_none() {
+            return;
+        }
+        let change = self.readiness.set(generation);
+        if change == Change::BecameReady {
+            self.tree
+                .events
+                .publish_with(|| Event::Ready { service: self.path.clone() });
+            tracing::info!(service = %self.path, "service ready");
+        }
+        self.readiness_changed(change);
+    }
+
+    /// Between instances, until `next_try`.
+    pub(crate) fn readiness_restarting(&self, next_try: Instant) {
+        let change = self.readiness.restarting(next_try);
+        self.readiness_changed(change);
+    }
+
+    /// It will not be ready again (told to stop, or ended for good), for `why`; it no longer
+    /// counts toward the tree's readiness.
+    pub(crate) fn readiness_gone(&self, why: ReadyError) {
+        if let Some(was_ready) = self.readiness.gone(why) {
+            if !was_ready {
+                let change = self.tree.readiness.service_changed(-1);
+                self.tree.tree_readiness_changed(change);
+            }
+        }
+    }
+
+    fn readiness_changed(&self, change: Change) {
+        let delta = match change {
+            Change::BecameReady => -1,
+            Change::LostReady => 1,
+            Change::None => return,
+        };
+        let change = self.tree.readiness.service_changed(delta);
+        self.tree.tree_readiness_changed(change);
     }
 
     /// By when this node must have stopped: the earliest of its own deadline and its

@@ -1,0 +1,123 @@
+//! The tree's readiness: ready when `main`'s body has returned `Ok` and every live service is
+//! ready; not ready again while a service restarts, and for good from the trigger on.
+//!
+//! Services report their changes ([`TreeReadiness::service_changed`]); the count and the
+//! published value change together, under one lock that only these (rare) changes take.
+
+use std::sync::Mutex;
+
+use tokio::sync::watch;
+
+use crate::error::ReadyError;
+use crate::sync::locking::lock;
+
+/// Where the tree's readiness stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TreeNow {
+    /// Not ready yet, or not ready again (a service restarts).
+    NotReady,
+    Ready,
+    /// The shutdown has started.
+    Stopping,
+}
+
+#[derive(Default)]
+struct Counts {
+    /// Live services that are not ready.
+    not_ready: usize,
+    main_returned: bool,
+    stopping: bool,
+    ever_ready: bool,
+}
+
+impl Counts {
+    fn now(&self) -> TreeNow {
+        if self.stopping {
+            TreeNow::Stopping
+        } else if self.main_returned && self.not_ready == 0 {
+            TreeNow::Ready
+        } else {
+            TreeNow::NotReady
+        }
+    }
+}
+
+pub(crate) struct TreeReadiness {
+    counts: Mutex<Counts>,
+    now: watch::Sender<TreeNow>,
+}
+
+impl Default for TreeReadiness {
+    fn default() -> Self {
+        Self {
+            counts: Mutex::default(),
+            now: watch::Sender::new(TreeNow::NotReady),
+        }
+    }
+}
+
+impl TreeReadiness {
+    /// Applies `change` to the counts; returns the new readiness if it changed.
+    fn update(&self, change: impl FnOnce(&mut Counts)) -> Option<TreeNow> {
+        let mut counts = lock(&self.counts);
+        let before = counts.now();
+        change(&mut counts);
+        let after = counts.now();
+        if after == TreeNow::Ready {
+            counts.ever_ready = true;
+        }
+        if before == after {
+            return None;
+        }
+        self.now.send_replace(after);
+        Some(after)
+    }
+
+    /// A service was admitted (not ready yet).
+    pub(crate) fn service_added(&self) -> Option<TreeNow> {
+        self.update(|counts| counts.not_ready += 1)
+    }
+
+    /// A service's readiness changed: `+1` not ready more, `-1` fewer.
+    pub(crate) fn service_changed(&self, not_ready: isize) -> Option<TreeNow> {
+        self.update(|counts| {
+            counts.not_ready = counts.not_ready.saturating_add_signed(not_ready);
+        })
+    }
+
+    /// `main`'s body returned `Ok`.
+    pub(crate) fn main_returned(&self) -> Option<TreeNow> {
+        self.update(|counts| counts.main_returned = true)
+    }
+
+    /// The shutdown started; says whether the tree had been ready before.
+    pub(crate) fn stopping(&self) -> (Option<TreeNow>, bool) {
+        let mut ever = false;
+        let change = self.update(|counts| {
+            counts.stopping = true;
+            ever = counts.ever_ready;
+        });
+        (change, ever)
+    }
+
+    pub(crate) fn now(&self) -> TreeNow {
+        *self.now.borrow()
+    }
+
+    pub(crate) fn was_ever_ready(&self) -> bool {
+        lock(&self.counts).ever_ready
+    }
+
+    /// Waits until the tree is ready (`Ok`), or stopping (`Err`).
+    pub(crate) async fn wait(&self) -> Result<(), ReadyError> {
+        let mut receiver = self.now.subscribe();
+        let now = receiver
+            .wait_for(|now| *now != TreeNow::NotReady)
+            .await
+            .map_or(TreeNow::Stopping, |now| *now);
+        match now {
+            TreeNow::Ready => Ok(()),
+            _ => Err(ReadyError::TreeStopping),
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Readiness: when a service is ready, and who waits for it.
+//!
+//! - [`Ready`]: what a body calls to say it is ready;
+//! - [`Readiness`]: a service's readiness, as its handle, its dependents, the state snapshot
+//!   and the tree's readiness read it.
+//!
+//! # Model
+//!
+//! Each instance of a service has a generation (its attempt number). An instance starts not
+//! ready; it becomes ready when its body calls [`Ready::set`] (a service built with
+//! [`signals_ready`](crate::Service::signals_ready)), or once its body is built (any other).
+//! A restart makes the service not ready until the new instance is. The service gives up its
+//! readiness for good when it is told to stop or ends for good: waiters then get the
+//! [`ReadyError`] that says why. A `Ready` of an earlier instance no longer sets anything.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::error::ReadyError;
+use crate::shutdown::Shutdown;
+use crate::tree::node::Node;
+
+/// What a service body calls to say that it is ready: its listener is bound, its pool is
+/// connected. Until then, [`ServiceHandle::ready`](crate::ServiceHandle::ready) waits, the
+/// services that [need](crate::Service::needs) it do not start, and the tree is not ready.
+///
+/// `#[service]` hands one to a body that takes a `Ready` parameter; with the runtime API,
+/// build the service with [`Service::signals_ready`](crate::Service::signals_ready) and take
+/// it with [`Ready::of`] from the body's `Shutdown`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::time::Duration;
+/// use canstop::{Ready, Root, Service, Shutdown};
+///
+/// let report = Root::new()
+///     .signals(false)
+///     .run(async {
+///         let db = canstop::start(
+///             Service::new("db", |shutdown: Shutdown| async move {
+///                 let ready = Ready::of(&shutdown);
+///                 tokio::time::sleep(Duration::from_millis(200)).await; // connect
+///                 ready.set();
+///                 shutdown.requested().await;
+///             })
+///             .signals_ready(),
+///         )?;
+///         let started = tokio::time::Instant::now();
+///         db.ready().await.unwrap();
+///         assert_eq!(started.elapsed(), Duration::from_millis(200));
+///         canstop::shutdown()?;
+///         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+///     })
+///     .await
+///     .unwrap();
+/// assert!(report.is_clean());
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Ready {
+    service: Arc<Node>,
+    generation: u64,
+}
+
+impl Ready {
+    /// The `Ready` of the service instance whose body got `shutdown`. Take it while the body
+    /// is built: one taken later by an old instance's leftover code sets nothing for a newer
+    /// instance.
+    ///
+    /// On the root's or a session's `Shutdown` (no service instance), [`set`](Self::set) does
+    /// nothing.
+    #[must_use]
+    pub fn of(shutdown: &Shutdown) -> Self {
+        let service = shutdown.node().scope_node();
+        let generation = service.readiness.generation();
+        Self {
+            service,
+            generation,
+        }
+    }
+
+    /// Says that this instance is ready. Idempotent; does nothing once the instance has been
+    /// replaced, or once the service was told to stop.
+    pub fn set(&self) {
+        self.service.mark_ready(self.generation);
+    }
+
+    /// Whether this instance has said it is ready (and is still the current one).
+    #[must_use]
+    pub fn is_set(&self) -> bool {
+        self.service.readiness.is_ready_at(self.generation)
+    }
+}
+
+impl fmt::Debug for Ready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ready")
+            .field("service", &self.service.path)
+            .field("generation", &self.generation)
+            .field("set", &self.is_set())
+            .finish()
+    }
+}
+
+/// Where one service's readiness stands.
+#[derive(Debug, Clone)]
+pub(crate) enum Now {
+    /// The current instance is not ready yet (starting, or waiting for what it needs).
+    NotReady,
+    /// The current instance is ready.
+    Ready,
+    /// Between two instances: the next is built at `next_try` (after the backoff).
+    Restarting { next_try: Instant },
+    /// For good: told to stop, or ended beyond its policy. Why it will not be ready.
+    Gone(ReadyError),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    /// The current instance's attempt number (0 for the first), or of the last one.
+    pub(crate) generation: u64,
+    /// When the current instance was built (`None` before the first).
+    pub(crate) instance_started: Option<Instant>,
+    pub(crate) now: Now,
+}
+
+/// One service's readiness. Every change is a transition of one `watch` value, so a waiter
+/// never misses one; [`transition`](Self::transition) says whether the service went from not
+/// ready to ready or back, which the tree's readiness counts.
+pub(crate) struct Readiness {
+    state: watch::Sender<Snapshot>,
+}
+
+/// Whether a transition changed the service's readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    None,
+    BecameReady,
+    LostReady,
+}
+
+impl Readiness {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: watch::Sender::new(Snapshot {
+                generation: 0,
+                instance_started: None,
+                now: Now::NotReady,
+            }),
+        }
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.state.borrow().generation
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        matches!(self.state.borrow().now, Now::Ready)
+    }
+
+    pub(crate) fn is_ready_at(&self, generation: u64) -> bool {
+        let state = self.state.borrow();
+        state.generation == generation && matches!(state.now, Now::Ready)
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        self.state.borrow().clone()
+    }
+
+    /// Applies `change` unless the service is gone; says how readiness changed.
+    fn transition(&self, change: impl FnOnce(&mut Snapshot) -> bool) -> Change {
+        let mut result = Change::None;
+        self.state.send_if_modified(|state| {
+            if matches!(state.now, Now::Gone(_)) {
+                return false;
+            }
+            let was = matches!(state.now, Now::Ready);
+            if !change(state) {
+                return false;
+            }
+            let is = matches!(state.now, Now::Ready);
+            result = match (was, is) {
+                (false, true) => Change::BecameReady,
+                (true, false) => Change::LostReady,
+                _ => Change::None,
+            };
+            true
+        });
+        result
+    }
+
+    /// A new instance is being built: not ready, with the next generation (the first keeps
+    /// 0).
+    pub(crate) fn new_instance(&self) -> Change {
+        self.transition(|state| {
+            if state.instance_started.is_some() {
+                state.generation += 1;
+            }
+            state.instance_started = Some(Instant::now());
+            state.now = Now::NotReady;
+            true
+        })
+    }
+
+    /// The instance `generation` is ready.
+    pub(crate) fn set(&self, generation: u64) -> Change {
+        self.transition(|state| {
+            if state.generation != generation || !matches!(state.now, Now::NotReady) {
+                return false;
+            }
+            state.now = Now::Ready;
+            true
+        })
+    }
+
+    /// Between instances, until `next_try`.
+    pub(crate) fn restarting(&self, next_try: Instant) -> Change {
+        self.transition(|state| {
+            state.now = Now::Restarting { next_try };
+            true
+        })
+    }
+
+    /// Gone for good, for `why`: `Some(whether it was ready)`, or `None` if it was gone
+    /// already.
+    pub(crate) fn gone(&self, why: ReadyError) -> Option<bool> {
+        let mut was_ready = None;
+        self.transition(|state| {
+            was_ready = Some(matches!(state.now, Now::Ready));
+            state.now = Now::Gone(why);
+            true
+        });
+        was_ready
+    }
+
+    /// Waits until the current instance is ready (`Ok`) or the service is gone (`Err`, why).
+    pub(crate) async fn wait(&self) -> Result<(), ReadyError> {
+        let mut receiver = self.state.subscribe();
+        let state = receiver
+            .wait_for(|state| matches!(state.now, Now::Ready | Now::Gone(_)))
+            .await;
+        match state {
+            Ok(state) => match &state.now {
+                Now::Gone(why) => Err(why.clone()),
+                _ => Ok(()),
+            },
+            // The sender lives in the node the caller holds: not reached.
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+/// The error a waiter gets when a service's instance timed out before it was ready.
+pub(crate) fn timed_out(service: &str, timeout: Duration) -> ReadyError {
+    ReadyError::TimedOut {
+        service: service.to_owned(),
+        timeout,
+    }
+}
