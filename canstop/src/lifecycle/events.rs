@@ -130,6 +130,11 @@ impl Events {
         }
     }
 
+    /// Whether any listener is subscribed.
+    pub(crate) fn is_listened(&self) -> bool {
+        self.any.load(Ordering::Acquire)
+    }
+
     /// [`publish_with`](Self::publish_with), for an event built already.
     pub(crate) fn publish(&self, event: Event) {
         self.publish_with(|| event);

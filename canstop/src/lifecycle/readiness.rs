@@ -104,10 +104,6 @@ impl TreeReadiness {
         *self.now.borrow()
     }
 
-    pub(crate) fn was_ever_ready(&self) -> bool {
-        lock(&self.counts).ever_ready
-    }
-
     /// Waits until the tree is ready (`Ok`), or stopping (`Err`).
     pub(crate) async fn wait(&self) -> Result<(), ReadyError> {
         let mut receiver = self.now.subscribe();

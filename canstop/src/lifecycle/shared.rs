@@ -169,7 +169,7 @@ impl Tree {
         match change {
             Some(TreeNow::Ready) => {
                 self.events.publish(Event::TreeReady);
-                tracing::info!("tree ready");
+                tracing::debug!("tree ready");
             }
             Some(TreeNow::NotReady | TreeNow::Stopping) => {
                 self.events.publish(Event::TreeNotReady);

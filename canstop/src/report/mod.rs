@@ -62,6 +62,10 @@ pub struct Report {
     pub deadline_reached: bool,
     /// The second signal that cut the drain short, if one did.
     pub forced: Option<Signal>,
+    /// The trigger was a failure before the tree was ever ready (`main`'s body returned `Ok`
+    /// and every service was ready): the start-up failed, and what had started was stopped
+    /// in reverse start order.
+    pub startup_failed: bool,
 }
 
 /// How one service stopped.
@@ -571,7 +575,12 @@ impl fmt::Display for Report {
         let code = self.exit_code();
         writeln!(
             f,
-            "canstop report: trigger: {}; stopped in {:?} (timeout {:?}); exit code {code}{}",
+            "canstop report: {}trigger: {}; stopped in {:?} (timeout {:?}); exit code {code}{}",
+            if self.startup_failed {
+                "start-up failed; "
+            } else {
+                ""
+            },
             self.trigger,
             self.stop_time,
             self.timeout,

@@ -627,6 +627,7 @@ pub(crate) fn assemble_report(root: &Node) -> Report {
         timeout: shared.timeout,
         deadline_reached: shared.deadline_reached(),
         forced: shared.forced_by(),
+        startup_failed: shared.startup_failed(),
     }
 }
 

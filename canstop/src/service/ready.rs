@@ -15,7 +15,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -251,13 +250,5 @@ impl Readiness {
             // The sender lives in the node the caller holds: not reached.
             Err(_) => Ok(()),
         }
-    }
-}
-
-/// The error a waiter gets when a service's instance timed out before it was ready.
-pub(crate) fn timed_out(service: &str, timeout: Duration) -> ReadyError {
-    ReadyError::TimedOut {
-        service: service.to_owned(),
-        timeout,
     }
 }

@@ -19,12 +19,15 @@
 
 use std::future::Future;
 use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::error::ReadyError;
+use crate::lifecycle::events::Event;
 use crate::lifecycle::trigger::Trigger;
 use crate::outcome::{catching, Ended};
 use crate::report::ServiceOutcome;
@@ -41,6 +44,8 @@ pub(crate) struct Supervisor {
     node: Arc<Node>,
     parent: Arc<Node>,
     id: usize,
+    /// The last instance failed because it was not ready within its ready timeout.
+    timed_out: AtomicBool,
 }
 
 /// Keeps the parent's drain (and [`ServiceHandle::stopped`](crate::ServiceHandle::stopped))
@@ -49,6 +54,10 @@ pub(crate) struct Supervisor {
 impl Drop for Supervisor {
     fn drop(&mut self) {
         self.node.clear_instance();
+        // It will not be ready again (a no-op when a failure said why already).
+        self.node.readiness_gone(ReadyError::Stopped {
+            service: self.node.path.clone(),
+        });
         let _ = self.node.stopped.set(());
         self.parent.children.leave();
     }
@@ -124,7 +133,12 @@ fn describe(ended: &Ended) -> String {
 
 impl Supervisor {
     pub(crate) fn new(node: Arc<Node>, parent: Arc<Node>, id: usize) -> Self {
-        Self { node, parent, id }
+        Self {
+            node,
+            parent,
+            id,
+            timed_out: AtomicBool::new(false),
+        }
     }
 
     pub(crate) async fn run(self, mut service: Service) {
@@ -140,7 +154,18 @@ impl Supervisor {
         node.set_stopped(stop.requested_at);
         let report = node.report();
         tracing::debug!(service = %node.path, outcome = %report.outcome, "service stopped");
+        let outcome = node
+            .tree
+            .events
+            .is_listened()
+            .then(|| report.outcome.clone());
         self.parent.children.finish(self.id, report);
+        if let Some(outcome) = outcome {
+            node.tree.events.publish(Event::Stopped {
+                service: node.path.clone(),
+                outcome,
+            });
+        }
     }
 
     /// Runs instances until one ends for good: at the stop, or early beyond what the restart
@@ -188,6 +213,7 @@ impl Supervisor {
                     Err(outcome) => return outcome,
                 };
                 let children = self.stop_children();
+                self.restarting(node.record.restarts() + 1, delay);
                 if !self.between_instances(children, delay, Some(&round)).await {
                     return Self::stopped_in_round(end);
                 }
@@ -228,17 +254,18 @@ impl Supervisor {
             // The failed instance's children are told to stop now, before any wait.
             let children = self.stop_children();
             let attempt = node.record.restarts() + 1;
+            self.restarting(attempt, delay);
             tracing::warn!(service = %node.path, attempt, ?delay, error = %message, "service ended early: restarting after the backoff");
             let round = if self.parent.strategy == Strategy::OneForOne {
                 None
             } else {
                 tokio::select! {
                     biased;
-                    () = node.token.cancelled() => None,
+                    () = self.until_told_to_stop() => None,
                     round = self.parent.rounds.join_or_begin(&self.parent, node) => Some(round),
                 }
             };
-            if node.token.is_cancelled()
+            if self.told_to_stop()
                 || !self
                     .between_instances(children, delay, round.as_ref())
                     .await
@@ -298,6 +325,10 @@ impl Supervisor {
             ran_for,
             message.to_owned(),
         );
+        node.tree.events.publish_with(|| Event::Failed {
+            service: node.path.clone(),
+            error: message.to_owned(),
+        });
         if let Some(failures) = window.intensity.record(now) {
             tracing::error!(service = %node.path, failures, within = ?policy.within, error = %message, "service failed too often: giving up");
             self.escalate(Trigger::ServiceGaveUp {
@@ -388,6 +419,60 @@ impl Supervisor {
         }
     }
 
+    /// Waits until every sibling this service needs is ready. `Err` with how this instance
+    /// ends instead: stopped meanwhile (it never ran), or a sibling it needs will not be
+    /// ready (it failed: its restart policy applies).
+    async fn wait_for_needs(&self) -> Result<(), BodyEnd> {
+        let node = &self.node;
+        for need in &node.needs {
+            if need.readiness.is_ready() {
+                continue;
+            }
+            tracing::debug!(service = %node.path, needs = %need.path, "waiting for a service it needs to be ready");
+            let ready = tokio::select! {
+                biased;
+                () = self.until_told_to_stop() => return Err(BodyEnd::DroppedAtStop),
+                ready = need.readiness.wait() => ready,
+            };
+            if let Err(why) = ready {
+                let error = format!(
+                    "it needs service {:?}, which will not be ready: {why}",
+                    need.path
+                );
+                return Err(BodyEnd::Returned {
+                    ended: Ended::Failed(error),
+                    early: !node.token.is_cancelled(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this service, or an ancestor, was told to stop: then no instance is built
+    /// again. (An ancestor's ordered stop reaches this service later, in its turn: it must
+    /// not restart meanwhile.)
+    fn told_to_stop(&self) -> bool {
+        let mut at = Some(self.node.clone());
+        while let Some(node) = at {
+            if node.token.is_cancelled() {
+                return true;
+            }
+            at = node.parent();
+        }
+        false
+    }
+
+    /// Completes when this service, its parent or the tree is told to stop (a deeper
+    /// ancestor's stop reaches it through its parent's, or is caught by
+    /// [`told_to_stop`](Self::told_to_stop) before a build).
+    async fn until_told_to_stop(&self) {
+        tokio::select! {
+            () = self.node.token.cancelled() => {}
+            () = self.parent.token.cancelled() => {}
+            () = self.node.tree.token.cancelled() => {}
+        }
+    }
+
     /// Tells the current children (the ended instance's) to stop; returns them, to wait for.
     fn stop_children(&self) -> Vec<Arc<Node>> {
         let children = self.node.children.live();
@@ -410,7 +495,6 @@ impl Supervisor {
         delay: Duration,
         round: Option<&Turn>,
     ) -> bool {
-        let node = &self.node;
         let ready = async {
             let stopped = async {
                 for child in &children {
@@ -430,8 +514,8 @@ impl Supervisor {
         };
         tokio::select! {
             biased;
-            () = node.token.cancelled() => false,
-            () = ready => !node.token.is_cancelled(),
+            () = self.until_told_to_stop() => false,
+            () = ready => !self.told_to_stop(),
         }
     }
 
@@ -450,6 +534,19 @@ impl Supervisor {
         // A failure of an earlier instance's child that arrived between instances is moot:
         // that instance is gone.
         node.inbox.clear();
+        node.readiness_new_instance();
+        self.timed_out.store(false, Ordering::Relaxed);
+        if let Err(end) = self.wait_for_needs().await {
+            if let Some(turn) = turn {
+                turn.started();
+            }
+            return (end, None);
+        }
+        let generation = node.readiness.generation();
+        if generation > 0 && self.told_to_stop() {
+            // Told to stop while it waited for what it needs: no restart.
+            return (BodyEnd::DroppedAtStop, None);
+        }
         let mut scope = Some(node.clone());
         let instance = node.new_instance();
         let shutdown = Shutdown::new(instance.clone().unwrap_or_else(|| node.clone()));
@@ -459,6 +556,15 @@ impl Supervisor {
         };
         if let Some(turn) = turn {
             turn.started();
+        }
+        if matches!(made, Ok(Some(_))) {
+            node.tree.events.publish_with(|| Event::Started {
+                service: node.path.clone(),
+                attempt: generation,
+            });
+            if !node.signals_ready {
+                node.mark_ready(generation);
+            }
         }
         let mut body = match made {
             Ok(Some(body)) => body,
@@ -485,7 +591,13 @@ impl Supervisor {
                 catching(|| body.as_mut().poll(cx))
                     .unwrap_or_else(|panic| Poll::Ready(Ended::Panicked(panic)))
             }));
-            Self::watch(node, instance.as_ref(), service.cancel_on_stop, &mut poll).await
+            self.watch(
+                instance.as_ref(),
+                generation,
+                service.cancel_on_stop,
+                &mut poll,
+            )
+            .await
         };
         let dropped = {
             let _in = context::enter(&mut scope);
@@ -509,20 +621,45 @@ impl Supervisor {
     /// until its instance has stopped for the restart (bounded by its timeout). Also returns
     /// the failure of a child that escalated to it (it was then told to stop).
     async fn watch<F>(
-        node: &Node,
+        &self,
         instance: Option<&Arc<Node>>,
+        generation: u64,
         cancel_on_stop: bool,
         body: &mut Pin<&mut F>,
     ) -> (BodyEnd, Option<String>)
     where
         F: Future<Output = Ended>,
     {
-        let escalated = async {
+        let node = &*self.node;
+        let child_failed = async {
             if node.restart == Restart::Never {
                 // Escalations pass this node by: nothing to wait for.
                 std::future::pending().await
             } else {
                 node.inbox.receive().await
+            }
+        };
+        let not_ready_in_time = async {
+            let Some(timeout) = node.ready_timeout else {
+                return std::future::pending().await;
+            };
+            tokio::time::sleep(timeout).await;
+            if node.readiness.is_ready_at(generation) {
+                return std::future::pending().await;
+            }
+            self.timed_out.store(true, Ordering::Relaxed);
+            tracing::error!(service = %node.path, ?timeout, "service not ready within its ready timeout");
+            ReadyError::TimedOut {
+                service: node.path.clone(),
+                timeout,
+            }
+            .to_string()
+        };
+        // A child's failure that escalated to it, or its ready timeout: the instance fails.
+        let escalated = async {
+            tokio::select! {
+                failure = child_failed => failure,
+                failure = not_ready_in_time => failure,
             }
         };
         let instance_stopped = async {
@@ -631,6 +768,9 @@ impl Supervisor {
     /// Sends a failure the policy does not absorb up the tree: to the nearest ancestor that
     /// restarts and is not stopping, else to the root as the shutdown's trigger.
     fn escalate(&self, trigger: Trigger) {
+        // Said before the escalation stops this service (which gives its readiness up as
+        // "stopped"): the waiters learn why.
+        self.give_up_readiness(&trigger);
         let mut at = Some(self.parent.clone());
         while let Some(ancestor) = at {
             if ancestor.restart != Restart::Never && !ancestor.token.is_cancelled() {
@@ -645,10 +785,49 @@ impl Supervisor {
         self.node.tree.trigger(trigger);
     }
 
+    /// A failure escalates: the service will not be ready, and why.
+    fn give_up_readiness(&self, trigger: &Trigger) {
+        let node = &self.node;
+        let why = if self.timed_out.load(Ordering::Relaxed) {
+            ReadyError::TimedOut {
+                service: node.path.clone(),
+                timeout: node.ready_timeout.unwrap_or_default(),
+            }
+        } else {
+            let error = match trigger {
+                Trigger::ServiceFailed { error, .. } => error.clone(),
+                Trigger::ServicePanicked { message, .. } => format!("panicked: {message}"),
+                other => other.to_string(),
+            };
+            ReadyError::Failed {
+                service: node.path.clone(),
+                error,
+            }
+        };
+        node.readiness_gone(why);
+    }
+
+    /// Between two instances: not ready until the next one is; says so.
+    fn restarting(&self, attempt: u64, delay: Duration) {
+        let node = &self.node;
+        node.readiness_restarting(Instant::now() + delay);
+        node.tree.events.publish_with(|| Event::Restarting {
+            service: node.path.clone(),
+            attempt,
+            delay,
+        });
+    }
+
     /// Turns an end the restart policy does not absorb into the outcome; a failure before
     /// the stop escalates.
     fn judge(&self, ended: Ended, early: bool) -> ServiceOutcome {
         let path = &self.node.path;
+        if early && ended.is_failure() {
+            self.node.tree.events.publish_with(|| Event::Failed {
+                service: path.clone(),
+                error: describe(&ended),
+            });
+        }
         match &ended {
             Ended::Ok if early => {
                 tracing::warn!(service = %path, "service ended before it was told to stop");

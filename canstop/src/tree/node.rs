@@ -379,10 +379,10 @@ impl Node {
         }
         let change = self.readiness.set(generation);
         if change == Change::BecameReady {
-            self.tree
-                .events
-                .publish_with(|| Event::Ready { service: self.path.clone() });
-            tracing::info!(service = %self.path, "service ready");
+            self.tree.events.publish_with(|| Event::Ready {
+                service: self.path.clone(),
+            });
+            tracing::debug!(service = %self.path, "service ready");
         }
         self.readiness_changed(change);
     }
@@ -558,8 +558,9 @@ impl Node {
     /// starts stopped when the service is stopping, or when a round stopped it before it
     /// was made.
     pub(crate) fn new_instance(self: &Arc<Self>) -> Option<Arc<Self>> {
-        // The root's policy is `Never`.
-        if self.restart == Restart::Never {
+        // The root's policy is `Never`. A service with a ready timeout needs an instance to
+        // stop when it is not ready in time, also when it does not restart.
+        if self.restart == Restart::Never && self.ready_timeout.is_none() {
             return None;
         }
         let mut slot = lock(&self.instance);

@@ -125,8 +125,10 @@ pub(crate) fn start_order(batch: &[(&str, &[String])]) -> Result<Vec<usize>, Spa
             Mark::Done => return Ok(()),
             Mark::Visiting => {
                 let from = path.iter().position(|&i| i == at).unwrap_or(0);
-                let mut services: Vec<String> =
-                    path[from..].iter().map(|&i| batch[i].0.to_owned()).collect();
+                let mut services: Vec<String> = path[from..]
+                    .iter()
+                    .map(|&i| batch[i].0.to_owned())
+                    .collect();
                 services.push(batch[at].0.to_owned());
                 return Err(SpawnError::DependencyCycle { services });
             }
@@ -159,6 +161,9 @@ pub(crate) fn is_ordered(order: StopOrder, children: &[Arc<Node>]) -> bool {
     children.len() > 1
         && (order == StopOrder::Reverse || children.iter().any(|child| !child.needs.is_empty()))
 }
+
+/// Waits for one child told to stop, up to its share of the deadline.
+type StopWait = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Tells `children` (in start order) to stop in `order`, each once the siblings that stop
 /// before it have stopped, sharing the time to `deadline` (see the [module docs](self)).
@@ -198,7 +203,7 @@ pub(crate) async fn ordered_stop(
     }
     let mut told = vec![false; n];
     let mut done = vec![false; n];
-    let mut waiting: Vec<(usize, Pin<Box<dyn Future<Output = ()> + Send>>)> = Vec::new();
+    let mut waiting: Vec<(usize, StopWait)> = Vec::new();
     loop {
         for i in 0..n {
             if told[i] || !before[i].iter().all(|&j| done[j]) {

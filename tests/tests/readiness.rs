@@ -1,0 +1,594 @@
+//! Readiness, dependency order and the ordered stop, in process. Time is tokio's paused clock:
+//! every instant below is exact, and nothing sleeps to synchronise; the bodies record what
+//! happened, and when, in a shared log.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use canstop::{
+    Event, Ready, ReadyError, Restart, Service, ServiceOutcome, Shutdown, SpawnError, StopOrder,
+    Trigger,
+};
+use tokio::time::Instant;
+
+use canstop_tests::root;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What the bodies did, with the paused clock's time since the log was made.
+#[derive(Clone)]
+struct Log {
+    since: Instant,
+    lines: Arc<Mutex<Vec<(Duration, String)>>>,
+}
+
+impl Log {
+    fn new() -> Self {
+        Self {
+            since: Instant::now(),
+            lines: Arc::default(),
+        }
+    }
+
+    fn push(&self, line: impl Into<String>) {
+        self.lines
+            .lock()
+            .unwrap()
+            .push((self.since.elapsed(), line.into()));
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, line)| line.clone())
+            .collect()
+    }
+
+    /// When `line` was logged.
+    fn at(&self, line: &str) -> Duration {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, l)| l == line)
+            .unwrap_or_else(|| panic!("{line:?} not logged: {:?}", self.lines()))
+            .0
+    }
+}
+
+/// A service that logs when it starts, is ready after `ready_after`, and stops `stop_takes`
+/// after its stop request.
+fn service(name: &'static str, log: &Log, ready_after: Duration, stop_takes: Duration) -> Service {
+    let log = log.clone();
+    Service::new(name, move |shutdown: Shutdown| async move {
+        let ready = Ready::of(&shutdown);
+        log.push(format!("{name} started"));
+        tokio::time::sleep(ready_after).await;
+        ready.set();
+        shutdown.requested().await;
+        log.push(format!("{name} stopping"));
+        tokio::time::sleep(stop_takes).await;
+        log.push(format!("{name} stopped"));
+    })
+    .signals_ready()
+}
+
+#[tokio::test(start_paused = true)]
+async fn ready_resolves_when_the_body_says_so_not_before() {
+    let log = Log::new();
+    let report = root()
+        .run({
+            let log = log.clone();
+            async move {
+                let db = canstop::start(service(
+                    "db",
+                    &log,
+                    Duration::from_millis(200),
+                    Duration::ZERO,
+                ))?;
+                assert!(!db.is_ready());
+                db.ready().await?;
+                log.push("db ready");
+                assert!(db.is_ready());
+                canstop::shutdown()?;
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(log.at("db ready"), Duration::from_millis(200));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_without_ready_is_ready_once_started() {
+    let report = root()
+        .run(async {
+            let idle = canstop::start(Service::new("idle", |shutdown: Shutdown| async move {
+                shutdown.requested().await;
+            }))?;
+            let started = Instant::now();
+            idle.ready().await?;
+            assert_eq!(started.elapsed(), Duration::ZERO);
+            canstop::shutdown()?;
+            Ok::<(), BoxError>(())
+        })
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report}");
+}
+
+/// A failure before ready: `ready()` errs with the message, what started before is rolled
+/// back in reverse order, exit 1, and the report says the start-up failed.
+#[tokio::test(start_paused = true)]
+async fn a_failure_before_ready_rolls_back_in_reverse_order() {
+    let log = Log::new();
+    let outcome = Arc::new(Mutex::new(None));
+    let report = root()
+        .run({
+            let log = log.clone();
+            let outcome = outcome.clone();
+            async move {
+                for name in ["first", "second"] {
+                    canstop::start(service(
+                        name,
+                        &log,
+                        Duration::ZERO,
+                        Duration::from_millis(10),
+                    ))?;
+                }
+                let broken = canstop::start(
+                    Service::new("broken", |shutdown: Shutdown| async move {
+                        let _ready = Ready::of(&shutdown);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Err::<(), _>("cannot bind")
+                    })
+                    .signals_ready(),
+                )?;
+                *outcome.lock().unwrap() = Some(broken.ready().await);
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.lock().unwrap().clone(),
+        Some(Err(ReadyError::Failed {
+            service: "broken".into(),
+            error: "cannot bind".into()
+        }))
+    );
+    assert!(report.startup_failed, "{report}");
+    assert!(report.to_string().contains("start-up failed"), "{report}");
+    assert_eq!(report.exit_code(), 1);
+    // Reverse start order, one at a time: `second` has stopped before `first` is told.
+    assert_eq!(
+        log.lines()[2..],
+        [
+            "second stopping",
+            "second stopped",
+            "first stopping",
+            "first stopped"
+        ],
+        "{report}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_ready_timeout_fails_the_service_and_names_the_timeout() {
+    let outcome = Arc::new(Mutex::new(None));
+    let report = root()
+        .run({
+            let outcome = outcome.clone();
+            async move {
+                let slow = canstop::start(
+                    Service::new("slow", |shutdown: Shutdown| async move {
+                        let _ready = Ready::of(&shutdown); // never set
+                        shutdown.requested().await;
+                    })
+                    .signals_ready()
+                    .ready_timeout(Duration::from_secs(5)),
+                )?;
+                let started = Instant::now();
+                *outcome.lock().unwrap() = Some((slow.ready().await, started.elapsed()));
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    let (ready, took) = outcome.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        ready,
+        Err(ReadyError::TimedOut {
+            service: "slow".into(),
+            timeout: Duration::from_secs(5)
+        })
+    );
+    assert_eq!(took, Duration::from_secs(5));
+    assert!(report.startup_failed, "{report}");
+    assert_eq!(report.exit_code(), 1, "{report}");
+    let text = report.to_string();
+    assert!(
+        text.contains("not ready within its ready timeout of 5s"),
+        "{report}"
+    );
+}
+
+/// db ← cache ← api, given in reverse: they start db, cache, api (each once the one before
+/// is ready) and stop api, cache, db (each once the one after has stopped).
+#[tokio::test(start_paused = true)]
+async fn needs_start_in_dependency_order_and_stop_in_reverse() {
+    let log = Log::new();
+    let ms = Duration::from_millis;
+    let report = root()
+        .run({
+            let log = log.clone();
+            async move {
+                let handles = canstop::start_all([
+                    service("api", &log, ms(10), ms(10)).needs(["cache"]),
+                    service("cache", &log, ms(20), ms(20)).needs(["db"]),
+                    service("db", &log, ms(30), ms(30)),
+                ])?;
+                assert_eq!(handles[0].name(), "api", "handles in the order given");
+                handles[0].ready().await?;
+                log.push("api ready");
+                canstop::shutdown()?;
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(
+        log.lines(),
+        [
+            "db started",
+            "cache started",
+            "api started",
+            "api ready",
+            "api stopping",
+            "api stopped",
+            "cache stopping",
+            "cache stopped",
+            "db stopping",
+            "db stopped"
+        ]
+    );
+    // Each started once the one it needs was ready, and stopped once its dependent had.
+    assert_eq!(log.at("cache started"), ms(30));
+    assert_eq!(log.at("api started"), ms(50));
+    assert_eq!(log.at("cache stopping"), log.at("api stopped"));
+    assert_eq!(log.at("db stopping"), log.at("cache stopped"));
+}
+
+/// A dependent that ignores its stop is aborted at its share of the deadline: what it needs
+/// still gets the rest (9 s for three stages: 3 s each, the unused time passed on).
+#[tokio::test(start_paused = true)]
+async fn a_stuck_dependent_leaves_its_dependencies_their_share_of_the_deadline() {
+    let log = Log::new();
+    let secs = Duration::from_secs;
+    let report = root()
+        .timeout(secs(9))
+        .run({
+            let log = log.clone();
+            async move {
+                let stuck = {
+                    let log = log.clone();
+                    Service::new("api", move |_: Shutdown| async move {
+                        log.push("api started");
+                        std::future::pending::<()>().await;
+                    })
+                };
+                canstop::start_all([
+                    service("db", &log, Duration::ZERO, secs(1)),
+                    service("cache", &log, Duration::ZERO, secs(1)).needs(["db"]),
+                    stuck.needs(["cache"]),
+                ])?;
+                canstop::shutdown()?;
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        report.service("api").unwrap().outcome,
+        ServiceOutcome::Aborted,
+        "{report}"
+    );
+    assert_eq!(
+        report.service("cache").unwrap().outcome,
+        ServiceOutcome::Stopped
+    );
+    assert_eq!(
+        report.service("db").unwrap().outcome,
+        ServiceOutcome::Stopped
+    );
+    // api's share: 9 s / 3 stages; cache is told then and takes 1 s; db is told once cache
+    // has stopped, with time to spare.
+    assert_eq!(log.at("cache stopping"), secs(3));
+    assert_eq!(log.at("db stopping"), secs(4));
+    assert_eq!(log.at("db stopped"), secs(5));
+    assert_eq!(report.exit_code(), 124, "the abort is a deadline: {report}");
+}
+
+/// A diamond: api needs a and b, which both need db. a and b stop together, between api
+/// and db.
+#[tokio::test(start_paused = true)]
+async fn a_diamond_stops_its_middle_concurrently() {
+    let log = Log::new();
+    let ms = Duration::from_millis;
+    let report = root()
+        .run({
+            let log = log.clone();
+            async move {
+                canstop::start_all([
+                    service("api", &log, ms(1), ms(10)).needs(["a", "b"]),
+                    service("a", &log, ms(1), ms(10)).needs(["db"]),
+                    service("b", &log, ms(1), ms(30)).needs(["db"]),
+                    service("db", &log, ms(1), ms(10)),
+                ])?;
+                canstop::start(Service::new("stopper", |shutdown: Shutdown| async move {
+                    canstop::ready().await?;
+                    shutdown.shutdown_tree();
+                    Ok::<(), ReadyError>(())
+                }))?;
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report}");
+    let lines = log.lines();
+    assert_eq!(lines[0], "db started");
+    assert_eq!(lines[3], "api started");
+    assert_eq!(log.at("a stopping"), log.at("api stopped"));
+    assert_eq!(log.at("b stopping"), log.at("api stopped"));
+    // db waits for the slower of the two.
+    assert_eq!(log.at("db stopping"), log.at("b stopped"));
+    assert!(log.at("a stopped") < log.at("b stopped"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cycle_or_an_unknown_name_is_an_error_at_start_and_starts_nothing() {
+    let report = root()
+        .run(async {
+            let idle = |name: &'static str| {
+                Service::new(name, |shutdown: Shutdown| async move {
+                    shutdown.requested().await;
+                })
+            };
+            let cycle = canstop::start_all([
+                idle("a").needs(["b"]),
+                idle("b").needs(["c"]),
+                idle("c").needs(["a"]),
+            ]);
+            assert_eq!(
+                cycle.unwrap_err(),
+                SpawnError::DependencyCycle {
+                    services: vec!["a".into(), "b".into(), "c".into(), "a".into()]
+                }
+            );
+            let itself = canstop::start(idle("a").needs(["a"])).unwrap_err();
+            assert!(
+                matches!(itself, SpawnError::DependencyCycle { .. }),
+                "{itself}"
+            );
+            let unknown = canstop::start(idle("api").needs(["db"])).unwrap_err();
+            assert_eq!(
+                unknown,
+                SpawnError::UnknownDependency {
+                    service: "api".into(),
+                    needs: "db".into()
+                }
+            );
+            assert!(
+                unknown.to_string().contains("canstop::start_all"),
+                "{unknown}"
+            );
+            // Nothing of a refused batch started: one valid service, one unknown name.
+            let partly = canstop::start_all([idle("ok"), idle("api").needs(["nowhere"])]);
+            assert!(matches!(partly, Err(SpawnError::UnknownDependency { .. })));
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert!(report.services.is_empty(), "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_order_reverse_stops_one_at_a_time_in_reverse_start_order() {
+    let log = Log::new();
+    let ms = Duration::from_millis;
+    let report = root()
+        .stop_order(StopOrder::Reverse)
+        .run({
+            let log = log.clone();
+            async move {
+                for name in ["one", "two", "three"] {
+                    canstop::start(service(name, &log, ms(0), ms(10)))?;
+                }
+                canstop::shutdown()?;
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(
+        log.lines()[3..],
+        [
+            "three stopping",
+            "three stopped",
+            "two stopping",
+            "two stopped",
+            "one stopping",
+            "one stopped"
+        ]
+    );
+    // Without it, the three stop at once.
+    let log = Log::new();
+    root()
+        .run({
+            let log = log.clone();
+            async move {
+                for name in ["one", "two", "three"] {
+                    canstop::start(service(name, &log, ms(0), ms(10)))?;
+                }
+                canstop::shutdown()?;
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(log.at("one stopping"), log.at("three stopping"));
+}
+
+/// A restarted service is not ready until its new instance is; the tree's readiness follows.
+#[tokio::test(start_paused = true)]
+async fn a_restarting_service_is_not_ready_until_its_new_instance_is() {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let report = root()
+        .on_event(move |event: &Event| seen.lock().unwrap().push(event.clone()))
+        .run(async {
+            let attempts = Arc::new(Mutex::new(0));
+            let flaky = canstop::start(
+                Service::restartable("flaky", move |shutdown: Shutdown| {
+                    let ready = Ready::of(&shutdown);
+                    let attempts = attempts.clone();
+                    async move {
+                        let attempt = {
+                            let mut attempts = attempts.lock().unwrap();
+                            *attempts += 1;
+                            *attempts
+                        };
+                        ready.set();
+                        if attempt == 1 {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            return Err("lost the connection");
+                        }
+                        shutdown.requested().await;
+                        Ok(())
+                    }
+                })
+                .signals_ready()
+                .restart(Restart::OnFailure)
+                .backoff(Duration::from_millis(50), Duration::from_secs(1)),
+            )?;
+            canstop::start(Service::new(
+                "watcher",
+                move |shutdown: Shutdown| async move {
+                    flaky.ready().await?;
+                    tokio::time::sleep(Duration::from_millis(120)).await;
+                    assert!(!flaky.is_ready(), "restarting");
+                    flaky.ready().await?;
+                    assert_eq!(flaky.restarts(), 1);
+                    shutdown.shutdown_tree();
+                    Ok::<(), ReadyError>(())
+                },
+            ))?;
+            Ok::<(), BoxError>(())
+        })
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report}");
+    let events = events.lock().unwrap();
+    let tree: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e, Event::TreeReady | Event::TreeNotReady))
+        .collect();
+    assert_eq!(
+        tree,
+        [
+            &Event::TreeReady,
+            &Event::TreeNotReady,
+            &Event::TreeReady,
+            &Event::TreeNotReady
+        ],
+        "ready, not ready while flaky restarts, ready, not ready at the stop: {events:#?}"
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Restarting { service, attempt: 1, .. } if service == "flaky"
+    )));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Failed { service, error } if service == "flaky" && error == "lost the connection"
+    )));
+}
+
+#[tokio::test(start_paused = true)]
+async fn tree_ready_waits_for_main_and_every_service_and_main_cannot_wait_for_itself() {
+    let log = Log::new();
+    let report = root()
+        .run({
+            let log = log.clone();
+            async move {
+                assert_eq!(canstop::ready().await, Err(ReadyError::InMainBody));
+                canstop::start(service(
+                    "db",
+                    &log,
+                    Duration::from_millis(300),
+                    Duration::ZERO,
+                ))?;
+                let waiter = log.clone();
+                canstop::start(Service::new(
+                    "waiter",
+                    move |shutdown: Shutdown| async move {
+                        canstop::ready().await?;
+                        waiter.push("tree ready");
+                        shutdown.shutdown_tree();
+                        Ok::<(), ReadyError>(())
+                    },
+                ))?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                log.push("main returns");
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(log.at("tree ready"), Duration::from_millis(300));
+    assert!(!report.startup_failed);
+    // Outside any tree.
+    assert_eq!(canstop::ready().await, Err(ReadyError::NoScope));
+}
+
+/// A dependency that fails for good while its dependent waits fails the dependent's instance
+/// with that reason, instead of leaving it waiting.
+#[tokio::test(start_paused = true)]
+async fn a_dependency_that_fails_before_ready_fails_the_waiting_dependent() {
+    let outcome = Arc::new(Mutex::new(None));
+    let report = root()
+        .run({
+            let outcome = outcome.clone();
+            async move {
+                let handles = canstop::start_all([
+                    Service::new("db", |shutdown: Shutdown| async move {
+                        let _ready = Ready::of(&shutdown);
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        Err::<(), _>("disk full")
+                    })
+                    .signals_ready(),
+                    Service::new("api", |shutdown: Shutdown| async move {
+                        shutdown.requested().await;
+                    })
+                    .needs(["db"]),
+                ])?;
+                *outcome.lock().unwrap() = Some(handles[1].ready().await);
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(report.trigger, Trigger::ServiceFailed { ref service, .. } if service == "db"),
+        "{report}"
+    );
+    let api = outcome.lock().unwrap().clone().unwrap();
+    assert!(api.is_err(), "{api:?}");
+}
