@@ -68,6 +68,13 @@
 //!   ancestor that restarts or as the trigger, with a message that names the chain; a failed
 //!   instance's sessions stay tracked and counted, and its child services stop before the
 //!   next instance starts.
+//! - Readiness and order ([`Ready`], [`ServiceHandle::ready`], [`Service::needs`],
+//!   [`start_all`], [`StopOrder`], [`ready()`](fn@ready)): a service needing others is built
+//!   only once they are ready and is stopped before them; an unknown name or a circle is an
+//!   error at the start, never a hang; an ordered stop still ends by the deadline, each step
+//!   with its share of it; a failure before the tree was ever ready rolls back what started,
+//!   in reverse order, and the report says the start-up failed. Lifecycle [`Event`]s reach
+//!   the listeners given to [`Root::on_event`].
 
 //!
 //! # Names

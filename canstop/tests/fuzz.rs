@@ -42,8 +42,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use canstop::{
-    Report, Restart, Root, Scope, Service, ServiceHandle, ServiceOutcome, Session, Shutdown,
-    Strategy, Trigger,
+    Ready, Report, Restart, Root, Scope, Service, ServiceHandle, ServiceOutcome, Session, Shutdown,
+    StopOrder, Strategy, Trigger,
 };
 
 /// The seeds a plain `cargo test` runs, and their wall-clock budget.
@@ -297,6 +297,12 @@ struct NodePlan {
     restart: Option<RestartPlan>,
     /// How it (or, for node 0, the root) restarts its children together.
     strategy: Strategy,
+    /// Earlier siblings it needs (a start is refused when one is not running yet).
+    needs: Vec<String>,
+    /// The order its children (for node 0, the root's) stop in.
+    stop_order: StopOrder,
+    /// Says it is ready this long after each instance starts (else ready once built).
+    ready_after_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -506,6 +512,19 @@ impl Plan {
                     _ => Strategy::OneForOne,
                 }
             },
+            needs: Vec::new(),
+            stop_order: {
+                let mut rng = Rng(self.seed ^ 0x0D_E2ED ^ (index as u64) << 32);
+                if rng.chance(25) {
+                    StopOrder::Reverse
+                } else {
+                    StopOrder::ByDependency
+                }
+            },
+            ready_after_ms: {
+                let mut rng = Rng(self.seed ^ 0x2E_ADD1 ^ (index as u64) << 32);
+                (depth > 0 && rng.chance(30)).then(|| rng.ms10(0, 40))
+            },
             // From its own stream, so that adding it left the other draws unchanged.
             flood: {
                 let mut rng = Rng(self.seed ^ 0xF1_00D0 ^ (index as u64) << 32);
@@ -521,6 +540,16 @@ impl Plan {
             for _ in 0..rng.below(max) {
                 let child = self.add_node(rng, Some(index), depth + 1);
                 self.nodes[index].children.push(child);
+            }
+            // Some children need earlier siblings (from their own stream).
+            let children = self.nodes[index].children.clone();
+            for (k, &child) in children.iter().enumerate().skip(1) {
+                let mut rng = Rng(self.seed ^ 0x4E_ED50 ^ (child as u64) << 32);
+                if rng.chance(40) {
+                    let need = children[rng.below(k as u64) as usize];
+                    let name = self.nodes[need].name.clone();
+                    self.nodes[child].needs.push(name);
+                }
             }
         }
         index
@@ -551,6 +580,9 @@ counters!(
     subtree_stops,
     floods,
     services_restartable,
+    services_signal_ready,
+    services_with_needs,
+    needs_refused,
     services_started_again,
     services_restarted,
     restarts_cancelled,
@@ -1158,10 +1190,20 @@ fn start_service_in(ledger: &Arc<Ledger>, node: usize, via: Via<'_>) {
     let behaviour = me.behaviour;
     let ledger2 = ledger.clone();
     let restarts = me.restart.is_some();
+    let ready_after = me.ready_after_ms;
     let mut service = Service::restartable(me.name.clone(), move |shutdown: Shutdown| {
         ledger2.instances[node].fetch_add(1, SeqCst);
         let ledger = ledger2.clone();
+        let ready = Ready::of(&shutdown);
         let inner = Box::pin(async move {
+            if let Some(after) = ready_after {
+                let ready = ready.clone();
+                // Ready a little later, whatever the body does meanwhile.
+                drop(tokio::spawn(async move {
+                    tokio::time::sleep(ms(after)).await;
+                    ready.set();
+                }));
+            }
             SERVICE_BEHAVIOURS[behaviour.index()].fetch_add(1, SeqCst);
             start_scope_work(&ledger, node);
             let record = |end| {
@@ -1191,7 +1233,17 @@ fn start_service_in(ledger: &Arc<Ledger>, node: usize, via: Via<'_>) {
             .max_restarts(policy.max_restarts)
             .backoff(ms(policy.backoff_ms), ms(policy.backoff_ms));
     }
-    service = service.strategy(me.strategy);
+    service = service
+        .strategy(me.strategy)
+        .stop_order(me.stop_order)
+        .needs(me.needs.clone());
+    if ready_after.is_some() {
+        cover(C::services_signal_ready);
+        service = service.signals_ready();
+    }
+    if !me.needs.is_empty() {
+        cover(C::services_with_needs);
+    }
     let started = match via {
         Via::Current => canstop::start(service),
         Via::Scope(scope) => scope.start(service),
@@ -1202,6 +1254,7 @@ fn start_service_in(ledger: &Arc<Ledger>, node: usize, via: Via<'_>) {
             ledger.starts[node].fetch_add(1, SeqCst);
             lock(&ledger.handles).insert(node, handle);
         }
+        Err(canstop::SpawnError::UnknownDependency { .. }) => cover(C::needs_refused),
         Err(_) => cover(C::services_refused),
     }
 }
@@ -1357,7 +1410,8 @@ fn run_seed(seed: u64) -> Result<(), Box<Failure>> {
             .signals(false)
             .timeout_from_env(false)
             .timeout(ms(plan.timeout_ms))
-            .strategy(plan.nodes[0].strategy);
+            .strategy(plan.nodes[0].strategy)
+            .stop_order(plan.nodes[0].stop_order);
         let body = {
             let ledger = ledger.clone();
             async move {

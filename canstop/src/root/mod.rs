@@ -47,10 +47,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// 1. **Trigger**: SIGINT or SIGTERM (Ctrl-C on Windows), a service failing before it was
 ///    told to stop, [`canstop::shutdown()`](fn@crate::shutdown), `main`'s body returning an error,
 ///    or — once `main`'s body has returned — every service and session having finished.
-/// 2. **Stop**: the root's token is cancelled, and with it every service's and session's
-///    [`Shutdown`](crate::Shutdown). `main`'s body, if still running, is dropped — unless it
-///    raised the trigger itself, in which case it runs to its end, bounded by the deadline
-///    (see [`MainOutcome`] for the rule and why).
+/// 2. **Stop**: the root and its services are told to stop (their
+///    [`Shutdown`](crate::Shutdown)s fire): services that [need](crate::Service::needs)
+///    others before what they need (which is told once they have stopped), the others at
+///    once, or one at a time in reverse start order with
+///    [`StopOrder::Reverse`](crate::StopOrder::Reverse), and always so after a failed
+///    start-up (a failure before the tree was ever ready). `main`'s body, if still running,
+///    is dropped — unless it raised the trigger itself, in which case it runs to its end,
+///    bounded by the deadline (see [`MainOutcome`] for the rule and why).
 /// 3. **Drain**: every service waits for its body, then its children, then its sessions, up
 ///    to its deadline (its own timeout where set, else the tree's).
 /// 4. **Abort**: at the deadline, whatever is left is aborted and dropped before the report is

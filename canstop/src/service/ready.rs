@@ -14,13 +14,15 @@
 //! [`ReadyError`] that says why. A `Ready` of an earlier instance no longer sets anything.
 
 use std::fmt;
-use std::sync::Arc;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::error::ReadyError;
 use crate::shutdown::Shutdown;
+use crate::sync::locking::lock;
 use crate::tree::node::Node;
 
 /// What a service body calls to say that it is ready: its listener is bound, its pool is
@@ -127,11 +129,14 @@ pub(crate) struct Snapshot {
     pub(crate) now: Now,
 }
 
-/// One service's readiness. Every change is a transition of one `watch` value, so a waiter
-/// never misses one; [`transition`](Self::transition) says whether the service went from not
-/// ready to ready or back, which the tree's readiness counts.
+/// One service's readiness: a value under a short lock and a `Notify` for its waiters (a
+/// waiter registers before it reads the value, so it never misses a change; cheaper than a
+/// `watch` channel, whose every send wakes eight notifiers: see benches/README.md).
+/// [`transition`](Self::transition) says whether the service went from not ready to ready or
+/// back, which the tree's readiness counts.
 pub(crate) struct Readiness {
-    state: watch::Sender<Snapshot>,
+    state: Mutex<Snapshot>,
+    changed: Notify,
 }
 
 /// Whether a transition changed the service's readiness.
@@ -145,50 +150,52 @@ pub(crate) enum Change {
 impl Readiness {
     pub(crate) fn new() -> Self {
         Self {
-            state: watch::Sender::new(Snapshot {
+            state: Mutex::new(Snapshot {
                 generation: 0,
                 instance_started: None,
                 now: Now::NotReady,
             }),
+            changed: Notify::new(),
         }
     }
 
     pub(crate) fn generation(&self) -> u64 {
-        self.state.borrow().generation
+        lock(&self.state).generation
     }
 
     pub(crate) fn is_ready(&self) -> bool {
-        matches!(self.state.borrow().now, Now::Ready)
+        matches!(lock(&self.state).now, Now::Ready)
     }
 
     pub(crate) fn is_ready_at(&self, generation: u64) -> bool {
-        let state = self.state.borrow();
+        let state = lock(&self.state);
         state.generation == generation && matches!(state.now, Now::Ready)
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
-        self.state.borrow().clone()
+        lock(&self.state).clone()
     }
 
-    /// Applies `change` unless the service is gone; says how readiness changed.
+    /// Applies `change` unless the service is gone; says how readiness changed, and wakes
+    /// the waiters when it changed.
     fn transition(&self, change: impl FnOnce(&mut Snapshot) -> bool) -> Change {
-        let mut result = Change::None;
-        self.state.send_if_modified(|state| {
+        let result = {
+            let mut state = lock(&self.state);
             if matches!(state.now, Now::Gone(_)) {
-                return false;
+                return Change::None;
             }
             let was = matches!(state.now, Now::Ready);
-            if !change(state) {
-                return false;
+            if !change(&mut state) {
+                return Change::None;
             }
             let is = matches!(state.now, Now::Ready);
-            result = match (was, is) {
+            match (was, is) {
                 (false, true) => Change::BecameReady,
                 (true, false) => Change::LostReady,
                 _ => Change::None,
-            };
-            true
-        });
+            }
+        };
+        self.changed.notify_waiters();
         result
     }
 
@@ -238,17 +245,16 @@ impl Readiness {
 
     /// Waits until the current instance is ready (`Ok`) or the service is gone (`Err`, why).
     pub(crate) async fn wait(&self) -> Result<(), ReadyError> {
-        let mut receiver = self.state.subscribe();
-        let state = receiver
-            .wait_for(|state| matches!(state.now, Now::Ready | Now::Gone(_)))
-            .await;
-        match state {
-            Ok(state) => match &state.now {
-                Now::Gone(why) => Err(why.clone()),
-                _ => Ok(()),
-            },
-            // The sender lives in the node the caller holds: not reached.
-            Err(_) => Ok(()),
+        loop {
+            let mut changed = pin!(self.changed.notified());
+            // Registered before the read: a change after it wakes this waiter.
+            changed.as_mut().enable();
+            match &lock(&self.state).now {
+                Now::Ready => return Ok(()),
+                Now::Gone(why) => return Err(why.clone()),
+                Now::NotReady | Now::Restarting { .. } => {}
+            }
+            changed.await;
         }
     }
 }
