@@ -1624,7 +1624,13 @@ fn check(
                 outcome,
                 ServiceOutcome::Failed { error, .. } if error.starts_with("service \"")
             );
+            // A service whose instance could not be built: a service it needs was gone.
+            let by_needs = matches!(
+                outcome,
+                ServiceOutcome::Failed { error, .. } if error.starts_with("it needs service")
+            );
             let consistent = by_child
+                || by_needs
                 || match end {
                     None => true,
                     Some(End::Ok) => outcome.is_clean(),

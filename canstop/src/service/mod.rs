@@ -280,9 +280,11 @@ impl Service {
     /// with [`canstop::start_all`](crate::start_all), which orders them (and returns
     /// [`SpawnError::DependencyCycle`] for services that need each other in a circle).
     ///
-    /// While it waits for what it needs, a service is not ready; if a service it needs fails
-    /// or stops before it is ready, this instance fails with that reason (and its restart
-    /// policy applies).
+    /// While it waits for what it needs, a service is not ready. If a service it needs will
+    /// never be ready again (it stopped, or failed beyond its own policy), this service fails
+    /// with that reason, and the failure escalates at once (its own restart policy could not
+    /// help). Only the building of an instance waits: a running instance is not stopped when
+    /// what it needs restarts or stops.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {

@@ -420,8 +420,9 @@ impl Supervisor {
     }
 
     /// Waits until every sibling this service needs is ready. `Err` with how this instance
-    /// ends instead: stopped meanwhile (it never ran), or a sibling it needs will not be
-    /// ready (it failed: its restart policy applies).
+    /// ends instead: stopped meanwhile (it never ran), or a sibling it needs will never be
+    /// ready again (it stopped, or failed for good): that failure escalates at once, past
+    /// the restart policy, which could not help.
     async fn wait_for_needs(&self) -> Result<(), BodyEnd> {
         let node = &self.node;
         for need in &node.needs {
@@ -435,12 +436,13 @@ impl Supervisor {
                 ready = need.readiness.wait() => ready,
             };
             if let Err(why) = ready {
+                // Gone for good: no restart can help, so the failure escalates at once.
                 let error = format!(
                     "it needs service {:?}, which will not be ready: {why}",
                     need.path
                 );
                 return Err(BodyEnd::Returned {
-                    ended: Ended::Failed(error),
+                    ended: Ended::Escalated(error),
                     early: !node.token.is_cancelled(),
                 });
             }
