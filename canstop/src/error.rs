@@ -108,7 +108,8 @@ impl fmt::Display for SpawnError {
             }
             Self::UnknownDependency { service, needs } => write!(
                 f,
-                "service {service:?} needs {needs:?}, which is not running in its scope: start                  {needs:?} first, or both together with `canstop::start_all`"
+                "service {service:?} needs {needs:?}, which is not running in its scope: start \
+                 {needs:?} first, or both together with `canstop::start_all`"
             ),
             Self::DependencyCycle { services } => write!(
                 f,

@@ -546,3 +546,59 @@ fn supervised_keeps_serving_a_client_through_the_restarts_and_exits_0() {
     assert!(text.contains("restarted 2 times; 2 failures"), "{text}");
     assert_eq!(ended.session_counts("client").finished, 1, "{text}");
 }
+
+/// The ordered example: started in the wrong order, the three services start database,
+/// cache, api (each once what it needs is ready); a real HTTP request is answered; SIGTERM
+/// stops them api, cache, database, each once the one that needs it has stopped; exit 0.
+#[test]
+fn ordered_starts_in_dependency_order_and_stops_in_reverse_after_sigterm() {
+    let mut program = Running::start(
+        env!("CARGO_BIN_EXE_example-ordered"),
+        &["127.0.0.1:0"],
+        &[("DATABASE_CONNECT_MS", "200")],
+    );
+    let addr = program.wait_for_prefix("listening on ", LIMIT);
+    program.wait_for_line("tree ready", LIMIT);
+    let rt = client_runtime();
+    let answer = rt.block_on(async {
+        let mut stream = TcpStream::connect(&addr).await.expect("connect");
+        stream
+            .write_all(b"GET / HTTP/1.0\r\n\r\n")
+            .await
+            .expect("request");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.expect("answer");
+        answer
+    });
+    assert!(answer.starts_with("HTTP/1.0 200 OK"), "{answer}");
+    program.signal(SIGTERM);
+    let (ended, _) = program.wait_exit(LIMIT);
+    let text = ended.text();
+    println!("ordered: exit {:?}\n{text}", ended.code());
+    assert_eq!(ended.code(), Some(0), "{text}");
+    let steps: Vec<&str> = ended
+        .stdout
+        .iter()
+        .map(String::as_str)
+        .filter(|line| !line.starts_with("listening on "))
+        .map(|line| line.split(" after ").next().unwrap_or(line))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "database starting",
+            "database ready",
+            "cache starting",
+            "cache ready",
+            "api ready",
+            "tree ready",
+            "api stopping",
+            "api stopped",
+            "cache stopping",
+            "cache stopped",
+            "database stopping",
+            "database stopped",
+        ],
+        "{text}"
+    );
+}

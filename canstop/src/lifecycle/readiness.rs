@@ -1,14 +1,17 @@
 //! The tree's readiness: ready when `main`'s body has returned `Ok` and every live service is
 //! ready; not ready again while a service restarts, and for good from the trigger on.
 //!
-//! Services report their changes ([`TreeReadiness::service_changed`]); the count and the
-//! published value change together, under one lock that only these (rare) changes take.
+//! Services report their changes ([`TreeReadiness::service_changed`]); the count, the
+//! published value and the events ([`Event::TreeReady`], [`Event::TreeNotReady`]: only
+//! after a ready tree) change together, under one lock that only these changes take, so
+//! listeners see them in order.
 
 use std::sync::Mutex;
 
 use tokio::sync::watch;
 
 use crate::error::ReadyError;
+use crate::lifecycle::events::{Event, Events};
 use crate::sync::locking::lock;
 
 /// Where the tree's readiness stands.
@@ -57,47 +60,50 @@ impl Default for TreeReadiness {
 }
 
 impl TreeReadiness {
-    /// Applies `change` to the counts; returns the new readiness if it changed.
-    fn update(&self, change: impl FnOnce(&mut Counts)) -> Option<TreeNow> {
+    /// Applies `change` to the counts; publishes a change of readiness, under the lock.
+    fn update(&self, events: &Events, change: impl FnOnce(&mut Counts)) {
         let mut counts = lock(&self.counts);
         let before = counts.now();
         change(&mut counts);
         let after = counts.now();
-        if after == TreeNow::Ready {
-            counts.ever_ready = true;
-        }
         if before == after {
-            return None;
+            return;
         }
         self.now.send_replace(after);
-        Some(after)
+        if after == TreeNow::Ready {
+            counts.ever_ready = true;
+            events.publish(Event::TreeReady);
+            tracing::debug!("tree ready");
+        } else if before == TreeNow::Ready {
+            events.publish(Event::TreeNotReady);
+        }
     }
 
     /// A service was admitted (not ready yet).
-    pub(crate) fn service_added(&self) -> Option<TreeNow> {
-        self.update(|counts| counts.not_ready += 1)
+    pub(crate) fn service_added(&self, events: &Events) {
+        self.update(events, |counts| counts.not_ready += 1);
     }
 
     /// A service's readiness changed: `+1` not ready more, `-1` fewer.
-    pub(crate) fn service_changed(&self, not_ready: isize) -> Option<TreeNow> {
-        self.update(|counts| {
+    pub(crate) fn service_changed(&self, events: &Events, not_ready: isize) {
+        self.update(events, |counts| {
             counts.not_ready = counts.not_ready.saturating_add_signed(not_ready);
-        })
+        });
     }
 
     /// `main`'s body returned `Ok`.
-    pub(crate) fn main_returned(&self) -> Option<TreeNow> {
-        self.update(|counts| counts.main_returned = true)
+    pub(crate) fn main_returned(&self, events: &Events) {
+        self.update(events, |counts| counts.main_returned = true);
     }
 
     /// The shutdown started; says whether the tree had been ready before.
-    pub(crate) fn stopping(&self) -> (Option<TreeNow>, bool) {
+    pub(crate) fn stopping(&self, events: &Events) -> bool {
         let mut ever = false;
-        let change = self.update(|counts| {
+        self.update(events, |counts| {
             counts.stopping = true;
             ever = counts.ever_ready;
         });
-        (change, ever)
+        ever
     }
 
     pub(crate) fn now(&self) -> TreeNow {

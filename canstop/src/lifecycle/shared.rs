@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::lifecycle::events::{Event, Events};
-use crate::lifecycle::readiness::{TreeNow, TreeReadiness};
+use crate::lifecycle::readiness::TreeReadiness;
 use crate::lifecycle::trigger::{Signal, Trigger};
 use crate::report::MainOutcome;
 use crate::tree::node::Node;
@@ -102,7 +102,7 @@ impl Tree {
         if crate::tree::context::in_main_body_of(self) {
             self.triggered_by_main.store(true, Ordering::Release);
         }
-        let (change, ever_ready) = self.readiness.stopping();
+        let ever_ready = self.readiness.stopping(&self.events);
         if trigger.is_failure() && !ever_ready {
             self.startup_failed.store(true, Ordering::Release);
         }
@@ -121,7 +121,6 @@ impl Tree {
                 self.abort_at(deadline);
             }
         }
-        self.tree_readiness_changed(change);
         if trigger.is_failure() {
             tracing::error!(%trigger, timeout = ?self.timeout, "shutdown triggered");
         } else {
@@ -161,20 +160,6 @@ impl Tree {
             root.request_stop();
         } else {
             self.token.cancel();
-        }
-    }
-
-    /// Publishes a change of the tree's readiness.
-    pub(crate) fn tree_readiness_changed(&self, change: Option<TreeNow>) {
-        match change {
-            Some(TreeNow::Ready) => {
-                self.events.publish(Event::TreeReady);
-                tracing::debug!("tree ready");
-            }
-            Some(TreeNow::NotReady | TreeNow::Stopping) => {
-                self.events.publish(Event::TreeNotReady);
-            }
-            None => {}
         }
     }
 

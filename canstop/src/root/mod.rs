@@ -546,8 +546,7 @@ where
 fn judge_main(root: &Node, ended: Ended) -> MainOutcome {
     match ended {
         Ended::Ok => {
-            let change = root.tree.readiness.main_returned();
-            root.tree.tree_readiness_changed(change);
+            root.tree.readiness.main_returned(&root.tree.events);
             MainOutcome::Returned
         }
         Ended::Failed(error) | Ended::Escalated(error) => {

@@ -566,23 +566,36 @@ pub(crate) fn start_all_on(
                 .filter(|need| !batch.iter().any(|(name, _)| name == need))
                 .cloned()
                 .collect();
-            order::resolve_needs(parent, &service.name, &outside)?;
+            order::resolve_needs(parent, &service.name, &outside, &[])?;
         }
         order::start_order(&batch)?
     };
     let mut handles: Vec<Option<ServiceHandle>> = vec![None; services.len()];
+    let mut started: Vec<Arc<Node>> = Vec::with_capacity(services.len());
     for at in order {
         if let Some(service) = services[at].take() {
-            handles[at] = Some(start_on(parent, service)?);
+            let handle = start_in(parent, service, &started)?;
+            started.push(handle.node.clone());
+            handles[at] = Some(handle);
         }
     }
     Ok(handles.into_iter().flatten().collect())
 }
 
 pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHandle, SpawnError> {
+    start_in(parent, service, &[])
+}
+
+/// Starts `service` under `parent`; what it needs may be among `batch`, the services of its
+/// `start_all` started before it.
+fn start_in(
+    parent: &Arc<Node>,
+    service: Service,
+    batch: &[Arc<Node>],
+) -> Result<ServiceHandle, SpawnError> {
     validate_name(&service.name)?;
     service.check_policy()?;
-    let needs = order::resolve_needs(parent, &service.name, &service.needs)?;
+    let needs = order::resolve_needs(parent, &service.name, &service.needs, batch)?;
     let path = parent.child_path(&service.name);
     let supervision = Supervision {
         timeout: service.timeout,
@@ -601,8 +614,6 @@ pub(crate) fn start_on(parent: &Arc<Node>, service: Service) -> Result<ServiceHa
             scope: parent.describe(),
         });
     };
-    let change = node.tree.readiness.service_added();
-    node.tree.tree_readiness_changed(change);
     let span = tracing::info_span!("service", name = %node.path);
     let supervisor = supervisor::Supervisor::new(node.clone(), parent.clone(), id);
     // Boxed: the supervisor's future is over a kilobyte (the body's poll, the stop, the drain

@@ -68,16 +68,25 @@ pub struct Ready {
 }
 
 impl Ready {
-    /// The `Ready` of the service instance whose body got `shutdown`. Take it while the body
-    /// is built: one taken later by an old instance's leftover code sets nothing for a newer
-    /// instance.
+    /// The `Ready` of the service instance whose body got `shutdown`, for a service built
+    /// with [`signals_ready`](crate::Service::signals_ready): it sets that instance ready,
+    /// and nothing once a newer instance runs.
     ///
-    /// On the root's or a session's `Shutdown` (no service instance), [`set`](Self::set) does
-    /// nothing.
+    /// On any other `Shutdown` (a session's, the root's, a
+    /// [`ServiceHandle::shutdown_signal`](crate::ServiceHandle::shutdown_signal), the body of
+    /// a service that does not signal its readiness), [`set`](Self::set) does nothing: only
+    /// the body an instance was built with can say it is ready.
     #[must_use]
     pub fn of(shutdown: &Shutdown) -> Self {
-        let service = shutdown.node().scope_node();
-        let generation = service.readiness.generation();
+        let node = shutdown.node();
+        let service = node.scope_node();
+        // Only an instance node of a service that signals readiness carries a live
+        // generation; anything else gets one that never matches.
+        let generation = if service.signals_ready && !Arc::ptr_eq(node, &service) {
+            node.generation
+        } else {
+            u64::MAX
+        };
         Self {
             service,
             generation,
@@ -229,6 +238,12 @@ impl Readiness {
             state.now = Now::Restarting { next_try };
             true
         })
+    }
+
+    /// Gone before it was ever counted (made during its parent's stop): no change to
+    /// report.
+    pub(crate) fn gone_from_the_start(&self, why: ReadyError) {
+        lock(&self.state).now = Now::Gone(why);
     }
 
     /// Gone for good, for `why`: `Some(whether it was ready)`, or `None` if it was gone

@@ -28,6 +28,7 @@ use tokio::time::Instant;
 
 use crate::error::ReadyError;
 use crate::lifecycle::events::Event;
+use crate::lifecycle::shared::deadline_after;
 use crate::lifecycle::trigger::Trigger;
 use crate::outcome::{catching, Ended};
 use crate::report::ServiceOutcome;
@@ -38,6 +39,7 @@ use crate::service::Service;
 use crate::shutdown::Shutdown;
 use crate::tree::context;
 use crate::tree::node::{Cut, Node};
+use crate::tree::order;
 
 /// Runs one service (see the [module docs](self)).
 pub(crate) struct Supervisor {
@@ -217,7 +219,7 @@ impl Supervisor {
                 if !self.between_instances(children, delay, Some(&round)).await {
                     return Self::stopped_in_round(end);
                 }
-                let attempt = node.record.restarted();
+                let attempt = node.record.restarts() + 1;
                 tracing::info!(service = %node.path, attempt, "service restarting with its siblings (its parent's strategy)");
                 turn = Some(round);
                 continue;
@@ -235,7 +237,6 @@ impl Supervisor {
                     if !self.between_instances(children, Duration::ZERO, None).await {
                         return ServiceOutcome::Stopped;
                     }
-                    node.record.restarted();
                     continue;
                 }
                 BodyEnd::Returned { ended, early } => (ended, early),
@@ -273,7 +274,7 @@ impl Supervisor {
                 tracing::info!(service = %node.path, attempt, "service told to stop during the backoff: restart cancelled");
                 return ServiceOutcome::RestartCancelled { last: message };
             }
-            let attempt = node.record.restarted();
+            let attempt = node.record.restarts() + 1;
             tracing::info!(service = %node.path, attempt, "service restarting");
             turn = round;
         }
@@ -419,16 +420,19 @@ impl Supervisor {
         }
     }
 
-    /// Waits until every sibling this service needs is ready. `Err` with how this instance
+    /// Waits until every sibling this service needs is ready: `Ok(whether it had to wait)`,
+    /// or `Err` with how this instance
     /// ends instead: stopped meanwhile (it never ran), or a sibling it needs will never be
     /// ready again (it stopped, or failed for good): that failure escalates at once, past
     /// the restart policy, which could not help.
-    async fn wait_for_needs(&self) -> Result<(), BodyEnd> {
+    async fn wait_for_needs(&self) -> Result<bool, BodyEnd> {
         let node = &self.node;
+        let mut waited = false;
         for need in &node.needs {
             if need.readiness.is_ready() {
                 continue;
             }
+            waited = true;
             tracing::debug!(service = %node.path, needs = %need.path, "waiting for a service it needs to be ready");
             let ready = tokio::select! {
                 biased;
@@ -447,7 +451,7 @@ impl Supervisor {
                 });
             }
         }
-        Ok(())
+        Ok(waited)
     }
 
     /// Whether this service, or an ancestor, was told to stop: then no instance is built
@@ -475,11 +479,26 @@ impl Supervisor {
         }
     }
 
-    /// Tells the current children (the ended instance's) to stop; returns them, to wait for.
+    /// Tells the current children (the ended instance's) to stop, in the service's stop
+    /// order (what needs another first: see [`order`]), within this service's timeout;
+    /// returns them, to wait for.
     fn stop_children(&self) -> Vec<Arc<Node>> {
-        let children = self.node.children.live();
-        for child in &children {
-            child.request_stop();
+        let node = &self.node;
+        let children = node.children.live_in_order();
+        if order::is_ordered(node.stop_order, &children) {
+            let deadline = deadline_after(Instant::now(), node.own_timeout());
+            let walk = order::ordered_stop(
+                None,
+                children.clone(),
+                node.stop_order,
+                Some(deadline),
+                node.abort.clone(),
+            );
+            drop(node.tree.runtime.spawn(walk));
+        } else {
+            for child in &children {
+                child.request_stop();
+            }
         }
         children
     }
@@ -538,19 +557,27 @@ impl Supervisor {
         node.inbox.clear();
         node.readiness_new_instance();
         self.timed_out.store(false, Ordering::Relaxed);
-        if let Err(end) = self.wait_for_needs().await {
-            if let Some(turn) = turn {
-                turn.started();
+        let waited = match self.wait_for_needs().await {
+            Ok(waited) => waited,
+            Err(end) => {
+                if let Some(turn) = turn {
+                    turn.started();
+                }
+                return (end, None);
             }
-            return (end, None);
-        }
+        };
         let generation = node.readiness.generation();
-        if generation > 0 && self.told_to_stop() {
-            // Told to stop while it waited for what it needs: no restart.
-            return (BodyEnd::DroppedAtStop, None);
+        if generation > 0 {
+            if waited && self.told_to_stop() {
+                // Told to stop while it waited for what it needs: no restart.
+                return (BodyEnd::DroppedAtStop, None);
+            }
+            // Counted here, with no `.await` since the last check: a restart counted is an
+            // instance built.
+            node.record.restarted();
         }
         let mut scope = Some(node.clone());
-        let instance = node.new_instance();
+        let instance = node.new_instance(generation);
         let shutdown = Shutdown::new(instance.clone().unwrap_or_else(|| node.clone()));
         let made = {
             let _in = context::enter(&mut scope);
@@ -696,6 +723,8 @@ impl Supervisor {
                 }
             }
             () = node.token.cancelled() => {}
+            // Aborted before it was told to stop (an ordered stop had not reached it yet).
+            () = node.abort.cancelled() => return (BodyEnd::Aborted, None),
             () = instance_stopped => {
                 if let Some(end) = Self::stop_for_restart(node, instance, cancel_on_stop, body).await {
                     return (end, None);

@@ -97,6 +97,9 @@ pub(crate) struct Node {
     pub(crate) signals_ready: bool,
     /// How long an instance may take to be ready before it fails.
     pub(crate) ready_timeout: Option<Duration>,
+    /// For an instance node: which instance of its service it is (see
+    /// [`new_instance`](Self::new_instance)).
+    pub(crate) generation: u64,
 }
 
 /// A service's current instance node. Kept between instances, so that a restart after a
@@ -151,6 +154,7 @@ impl Node {
             stop_order,
             signals_ready: false,
             ready_timeout: None,
+            generation: 0,
         });
         node.tree.set_root_node(&node);
         node
@@ -165,7 +169,18 @@ impl Node {
         path: String,
         supervision: Supervision,
     ) -> Arc<Self> {
-        Arc::new(self.below(name, path, supervision, None))
+        let child = Arc::new(self.below(name, path, supervision, None));
+        if child.stopping.is_set() {
+            // Made during its parent's stop: it will not be ready, and the tree's readiness
+            // never counted it.
+            child.readiness.gone_from_the_start(ReadyError::Stopped {
+                service: child.path.clone(),
+            });
+        } else {
+            // Counted before anything can reach it: its stop finds it counted.
+            self.tree.readiness.service_added(&self.tree.events);
+        }
+        child
     }
 
     /// A node for one instance of this restartable service: the body's `Shutdown` is this
@@ -173,17 +188,19 @@ impl Node {
     /// (through this node's stop, with this service's timeout) without stopping the service,
     /// while sessions keep the service's. Its scope is the service
     /// ([`scope_node`](Self::scope_node)); it has no sessions or children of its own.
-    fn instance_of(self: &Arc<Self>) -> Arc<Self> {
+    fn instance_of(self: &Arc<Self>, generation: u64) -> Self {
         let supervision = Supervision {
-            timeout: Some(self.timeout.unwrap_or(self.tree.timeout)),
+            timeout: Some(self.own_timeout()),
             ..Supervision::default()
         };
-        Arc::new(self.below(
+        let mut instance = self.below(
             self.name.clone(),
             self.path.clone(),
             supervision,
             Some(self.clone()),
-        ))
+        );
+        instance.generation = generation;
+        instance
     }
 
     /// A node under this one (a child, or an instance node): its abort descends from this
@@ -238,7 +255,13 @@ impl Node {
             stop_order: supervision.stop_order,
             signals_ready: supervision.signals_ready,
             ready_timeout: supervision.ready_timeout,
+            generation: 0,
         }
+    }
+
+    /// Its own stop timeout, or the tree's.
+    pub(crate) fn own_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(self.tree.timeout)
     }
 
     /// The scope a `Shutdown` of this node gives: the service, for an instance node.
@@ -297,7 +320,7 @@ impl Node {
 
     /// Tells this node and everything under it to stop (a no-op if it was told already).
     /// A stop that starts here gets this node's timeout, or the tree's.
-    pub(crate) fn request_stop(&self) -> StopInfo {
+    pub(crate) fn request_stop(self: &Arc<Self>) -> StopInfo {
         let info = match self.stop_info() {
             Some(info) => info,
             None => *self.stop.get_or_init(|| {
@@ -318,7 +341,7 @@ impl Node {
     /// Told to stop by its parent's stop walk: with the parent's stop (no deadline of its
     /// own unless it has its own timeout), or, in an ordered stop, by `share` (see
     /// [`order`]).
-    pub(crate) fn stop_by_parent(&self, share: Option<Instant>) {
+    pub(crate) fn stop_by_parent(self: &Arc<Self>, share: Option<Instant>) {
         if let Some(share) = share {
             let now = Instant::now();
             let own = self.timeout.map(|timeout| deadline_after(now, timeout));
@@ -332,7 +355,7 @@ impl Node {
 
     /// The stop, once: the token, the stopping latch, the current instance, readiness, then
     /// the children (see [`order`]).
-    fn begin_stop(&self) {
+    fn begin_stop(self: &Arc<Self>) {
         self.token.cancel();
         if !self.stopping.set() {
             return;
@@ -357,7 +380,13 @@ impl Node {
             self.stop_order
         };
         if order::is_ordered(order, &children) {
-            let walk = order::ordered_stop(children, order, self.deadline(), self.abort.clone());
+            let walk = order::ordered_stop(
+                Some(self.clone()),
+                children,
+                order,
+                self.deadline(),
+                self.abort.clone(),
+            );
             drop(self.tree.runtime.spawn(walk));
         } else {
             for child in children {
@@ -398,8 +427,7 @@ impl Node {
     pub(crate) fn readiness_gone(&self, why: ReadyError) {
         if let Some(was_ready) = self.readiness.gone(why) {
             if !was_ready {
-                let change = self.tree.readiness.service_changed(-1);
-                self.tree.tree_readiness_changed(change);
+                self.tree.readiness.service_changed(&self.tree.events, -1);
             }
         }
     }
@@ -410,8 +438,9 @@ impl Node {
             Change::LostReady => 1,
             Change::None => return,
         };
-        let change = self.tree.readiness.service_changed(delta);
-        self.tree.tree_readiness_changed(change);
+        self.tree
+            .readiness
+            .service_changed(&self.tree.events, delta);
     }
 
     /// By when this node must have stopped: the earliest of its own deadline and its
@@ -557,18 +586,26 @@ impl Node {
     /// the service: for a restart round, or when a child's failure escalates to it. It
     /// starts stopped when the service is stopping, or when a round stopped it before it
     /// was made.
-    pub(crate) fn new_instance(self: &Arc<Self>) -> Option<Arc<Self>> {
+    ///
+    /// A service that signals its readiness gets a new node for every instance, which
+    /// carries the instance's `generation`: a [`Ready`](crate::Ready) taken from it sets
+    /// that instance ready, and nothing once a newer one runs.
+    pub(crate) fn new_instance(self: &Arc<Self>, generation: u64) -> Option<Arc<Self>> {
         // The root's policy is `Never`. A service with a ready timeout needs an instance to
         // stop when it is not ready in time, also when it does not restart.
-        if self.restart == Restart::Never && self.ready_timeout.is_none() {
+        if self.restart == Restart::Never && self.ready_timeout.is_none() && !self.signals_ready {
             return None;
         }
         let mut slot = lock(&self.instance);
-        if let Some(current) = slot.current.as_ref().filter(|c| !c.token.is_cancelled()) {
+        if let Some(current) = slot
+            .current
+            .as_ref()
+            .filter(|c| !c.token.is_cancelled() && !self.signals_ready)
+        {
             // The last instance ended on its own: its node was never stopped, reuse it.
             return Some(current.clone());
         }
-        let instance = self.instance_of();
+        let instance = Arc::new(self.instance_of(generation));
         slot.current = Some(instance.clone());
         if std::mem::take(&mut slot.stop_pending) {
             instance.request_stop();

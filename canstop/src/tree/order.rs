@@ -25,6 +25,7 @@
 //! [`timeout`](crate::Service::timeout), if shorter, still applies. The walk moves on from a
 //! child at its share's end (it was aborted then), also if its task is stuck.
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -67,19 +68,20 @@ impl std::fmt::Display for StopOrder {
     }
 }
 
-/// The live siblings named `names`, for a service named `service` about to start under
-/// `parent`; `batch` are the names started in the same [`start_all`](crate::start_all) before
-/// it (already live by then).
+/// The siblings named `names`, for a service named `service` about to start under
+/// `parent`: the services of its [`start_all`](crate::start_all) batch started before it
+/// (`batch`, whatever their state), and the running siblings of that name.
 pub(crate) fn resolve_needs(
     parent: &Node,
     service: &str,
     names: &[String],
+    batch: &[Arc<Node>],
 ) -> Result<Vec<Arc<Node>>, SpawnError> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
     let live = parent.children.live_in_order();
-    let mut needs = Vec::new();
+    let mut needs: Vec<Arc<Node>> = Vec::new();
     for name in names {
         if name == service {
             return Err(SpawnError::DependencyCycle {
@@ -87,11 +89,15 @@ pub(crate) fn resolve_needs(
             });
         }
         let before = needs.len();
-        needs.extend(
-            live.iter()
-                .filter(|node| !node.token.is_cancelled() && node.name == *name)
-                .cloned(),
-        );
+        let in_batch = batch.iter().filter(|node| node.name == *name);
+        let running = live
+            .iter()
+            .filter(|node| !node.token.is_cancelled() && node.name == *name);
+        for node in in_batch.chain(running) {
+            if !needs.iter().any(|known| Arc::ptr_eq(known, node)) {
+                needs.push(node.clone());
+            }
+        }
         if needs.len() == before {
             return Err(SpawnError::UnknownDependency {
                 service: service.to_owned(),
@@ -165,62 +171,61 @@ pub(crate) fn is_ordered(order: StopOrder, children: &[Arc<Node>]) -> bool {
 /// Waits for one child told to stop, up to its share of the deadline.
 type StopWait = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// One child in the walk.
+struct Step {
+    node: Arc<Node>,
+    /// When it was told to stop, and its share of the deadline (`None`: not told yet).
+    told: Option<Option<Instant>>,
+}
+
+impl Step {
+    /// It no longer holds back what must stop after it: it has stopped, or its share of the
+    /// deadline is over (it was aborted then).
+    fn is_done(&self, now: Instant) -> bool {
+        self.node.stopped.initialized() || matches!(self.told, Some(Some(share)) if share <= now)
+    }
+}
+
 /// Tells `children` (in start order) to stop in `order`, each once the siblings that stop
-/// before it have stopped, sharing the time to `deadline` (see the [module docs](self)).
-/// Ends early when `abort` fires (everything is aborted then).
+/// before it are done, sharing the time to `deadline` (see the [module docs](self)).
+///
+/// With `late` (the parent's own stop), children admitted while the walk runs (they start
+/// stopped) are waited for too, before what they need is told. When `abort` fires, every
+/// child not told yet is told at once and the walk ends (the abort takes it from there).
 pub(crate) async fn ordered_stop(
+    late: Option<Arc<Node>>,
     children: Vec<Arc<Node>>,
     order: StopOrder,
     deadline: Option<Instant>,
     abort: tokio_util::sync::CancellationToken,
 ) {
-    let n = children.len();
-    // before[i]: the siblings that must have stopped before i is told to.
-    let before: Vec<Vec<usize>> = (0..n)
-        .map(|i| {
-            (0..n)
-                .filter(|&j| {
-                    j != i
-                        && ((order == StopOrder::Reverse && j > i)
-                            || children[j]
-                                .needs
-                                .iter()
-                                .any(|need| Arc::ptr_eq(need, &children[i])))
-                })
-                .collect()
-        })
+    let mut known: HashSet<usize> = children.iter().map(address).collect();
+    let mut steps: Vec<Step> = children
+        .into_iter()
+        .map(|node| Step { node, told: None })
         .collect();
-    // stages[i]: i, and the longest chain of siblings that stop after it (those that wait
-    // for it). A sibling that stops after another started before it (a service starts after
-    // what it needs), so compute from the first.
-    let mut stages = vec![1_u32; n];
-    for i in 0..n {
-        for k in 0..i {
-            if before[k].contains(&i) {
-                stages[i] = stages[i].max(stages[k] + 1);
+    loop {
+        if let Some(parent) = &late {
+            // Admitted since (stopped from the start): in start order, after the others.
+            for node in parent.children.live_in_order() {
+                if known.insert(address(&node)) {
+                    steps.push(Step {
+                        node,
+                        told: Some(None),
+                    });
+                }
             }
         }
-    }
-    let mut told = vec![false; n];
-    let mut done = vec![false; n];
-    let mut waiting: Vec<(usize, StopWait)> = Vec::new();
-    loop {
-        for i in 0..n {
-            if told[i] || !before[i].iter().all(|&j| done[j]) {
-                continue;
-            }
-            told[i] = true;
-            let now = Instant::now();
-            let share = deadline.map(|deadline| {
-                let left = deadline.saturating_duration_since(now);
-                now + left / stages[i]
-            });
-            children[i].stop_by_parent(share);
-            let child = children[i].clone();
-            waiting.push((
-                i,
+        let now = Instant::now();
+        tell_ready_ones(&mut steps, order, deadline, now);
+        let waiting: Vec<StopWait> = steps
+            .iter()
+            .filter(|step| step.told.is_some() && !step.is_done(now))
+            .map(|step| {
+                let node = step.node.clone();
+                let share = step.told.flatten();
                 Box::pin(async move {
-                    let stopped = child.stopped.wait();
+                    let stopped = node.stopped.wait();
                     match share {
                         Some(share) => {
                             let _ = tokio::time::timeout_at(share, stopped).await;
@@ -229,26 +234,94 @@ pub(crate) async fn ordered_stop(
                             stopped.await;
                         }
                     }
-                }),
-            ));
-        }
+                }) as StopWait
+            })
+            .collect();
         if waiting.is_empty() {
+            // Everything told is done, so nothing holds the rest back (the needs between
+            // siblings point to earlier ones: no circle); tell what is left, defensively.
+            for step in steps.iter().filter(|step| step.told.is_none()) {
+                step.node.stop_by_parent(None);
+            }
             return;
         }
-        let finished = tokio::select! {
+        let mut waiting = waiting;
+        tokio::select! {
             biased;
-            () = abort.cancelled() => return,
-            finished = std::future::poll_fn(|cx| {
-                for (at, (i, future)) in waiting.iter_mut().enumerate() {
-                    if future.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready((at, *i));
+            () = abort.cancelled() => {
+                for step in steps.iter().filter(|step| step.told.is_none()) {
+                    step.node.stop_by_parent(None);
+                }
+                return;
+            }
+            () = std::future::poll_fn(|cx| {
+                if waiting.iter_mut().any(|wait| wait.as_mut().poll(cx).is_ready()) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }) => {}
+        }
+    }
+}
+
+/// Tells every child whose predecessors in the stop are done, with its share of the time
+/// left.
+fn tell_ready_ones(steps: &mut [Step], order: StopOrder, deadline: Option<Instant>, now: Instant) {
+    let n = steps.len();
+    let done: Vec<bool> = steps.iter().map(|step| step.is_done(now)).collect();
+    let index: HashMap<usize, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| (address(&step.node), i))
+        .collect();
+    let at = |need: &Arc<Node>| index.get(&address(need)).copied();
+    // held[i]: a sibling that must stop before i is not done yet. stages[i]: i and the
+    // longest chain of siblings not done that stop after it (those started before it).
+    let mut held = vec![false; n];
+    let mut stages = vec![1_u32; n];
+    match order {
+        StopOrder::Reverse => {
+            let mut later_pending = false;
+            for i in (0..n).rev() {
+                held[i] = later_pending;
+                later_pending |= !done[i];
+            }
+            let mut pending = 0_u32;
+            for i in 0..n {
+                pending += u32::from(!done[i]);
+                stages[i] = pending.max(1);
+            }
+        }
+        StopOrder::ByDependency => {
+            for i in 0..n {
+                let mut deepest = 0;
+                for j in steps[i].node.needs.iter().filter_map(at) {
+                    if !done[i] {
+                        held[j] = true;
+                    }
+                    if j < i && !done[j] {
+                        deepest = deepest.max(stages[j]);
                     }
                 }
-                Poll::Pending
-            }) => finished,
-        };
-        let (at, i) = finished;
-        drop(waiting.swap_remove(at));
-        done[i] = true;
+                stages[i] = deepest.saturating_add(1);
+            }
+        }
     }
+    for i in 0..n {
+        if steps[i].told.is_some() || held[i] {
+            continue;
+        }
+        let share = deadline.map(|deadline| {
+            let left = deadline.saturating_duration_since(now);
+            now + left / stages[i]
+        });
+        steps[i].told = Some(share);
+        steps[i].node.stop_by_parent(share);
+    }
+}
+
+/// A node's identity, as a key (what `Arc::ptr_eq` compares).
+fn address(node: &Arc<Node>) -> usize {
+    Arc::as_ptr(node).addr()
 }
