@@ -35,6 +35,50 @@ use crate::tree::order::StopOrder;
 /// orchestrator (Kubernetes' grace period, systemd's `TimeoutStopSec`) sets it, not the code.
 pub const TIMEOUT_ENV: &str = "CANSTOP_SHUTDOWN_TIMEOUT";
 
+/// The environment variable that chooses the format of the report that
+/// [`Root::main`] (and `#[canstop::main]`) writes: `text` (or unset, or empty) for the text
+/// of [`Report`]'s `Display`, logged through `tracing`; `json` for one line of JSON on stderr
+/// instead (with canstop's `serde` feature; see [`Report::to_json`]). Any other value, or
+/// `json` without the feature, is a [`StartError::BadReportFormat`] at start-up (exit 78):
+/// a report format asked for and not given would be noticed only at the exit.
+pub const REPORT_ENV: &str = "CANSTOP_REPORT";
+
+/// How [`Root::main`] writes its report ([`REPORT_ENV`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReportFormat {
+    Text,
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    Json,
+}
+
+/// The report format [`REPORT_ENV`] asks for.
+fn report_format() -> Result<ReportFormat, StartError> {
+    let value = match std::env::var(REPORT_ENV) {
+        Ok(value) => value,
+        Err(std::env::VarError::NotPresent) => return Ok(ReportFormat::Text),
+        Err(std::env::VarError::NotUnicode(value)) => {
+            return Err(StartError::BadReportFormat {
+                value: value.to_string_lossy().into_owned(),
+                reason: "not UTF-8; expected `text` or `json`",
+            })
+        }
+    };
+    match value.trim() {
+        // Empty is unset: what an orchestrator's template gives for "no value".
+        "" | "text" => Ok(ReportFormat::Text),
+        "json" if cfg!(feature = "serde") => Ok(ReportFormat::Json),
+        "json" => Err(StartError::BadReportFormat {
+            value,
+            reason: "this program was built without canstop's `serde` feature, which the JSON \
+                     report needs: enable it (canstop = { features = [\"serde\"] })",
+        }),
+        _ => Err(StartError::BadReportFormat {
+            value,
+            reason: "expected `text` or `json`",
+        }),
+    }
+}
+
 /// The drain timeout when none is configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -346,6 +390,15 @@ impl Root {
     /// stderr when no `tracing` subscriber is installed, so a failure is never silent), and
     /// returns the exit code ([`exit_code`](crate::exit_code)).
     ///
+    /// With `CANSTOP_REPORT=json` ([`REPORT_ENV`], feature `serde`) the report is instead
+    /// written to stderr as one line of JSON ([`Report::to_json`]), whether or not a `tracing`
+    /// subscriber is installed, and is not logged as text.
+    ///
+    /// # Errors
+    ///
+    /// Nothing is run, and the exit code is 78, for a [`StartError`]: as
+    /// [`block_on`](Self::block_on)'s, and a malformed [`REPORT_ENV`].
+    ///
     /// ```no_run
     /// use canstop::{Root, Service, Shutdown};
     ///
@@ -372,13 +425,22 @@ impl Root {
         // `eprintln!` (which panics on a broken pipe): a stderr or subscriber that blocks or
         // fails cannot hold the exit or change its code.
         use std::io::Write;
-        match self.block_on_boxed(body) {
-            Ok(report) => {
+        let format = report_format();
+        match format.and_then(|format| Ok((format, self.block_on_boxed(body)?))) {
+            Ok((format, report)) => {
                 let code = report.process_exit_code();
-                crate::process::watchdog::last_words(move || {
-                    report.log();
-                    if !tracing::dispatcher::has_been_set() {
-                        let _ = writeln!(std::io::stderr(), "{report}");
+                crate::process::watchdog::last_words(move || match format {
+                    ReportFormat::Text => {
+                        report.log();
+                        if !tracing::dispatcher::has_been_set() {
+                            let _ = writeln!(std::io::stderr(), "{report}");
+                        }
+                    }
+                    ReportFormat::Json => {
+                        // One write: the line is not interleaved with other output.
+                        #[cfg(feature = "serde")]
+                        let _ = std::io::stderr()
+                            .write_all(format!("{}\n", report.to_json()).as_bytes());
                     }
                 });
                 code

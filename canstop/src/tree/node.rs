@@ -379,9 +379,9 @@ impl Node {
         }
         let change = self.readiness.set(generation);
         if change == Change::BecameReady {
-            self.tree
-                .events
-                .publish_with(|| Event::Ready { service: self.path.clone() });
+            self.tree.events.publish_with(|| Event::Ready {
+                service: self.path.clone(),
+            });
             tracing::info!(service = %self.path, "service ready");
         }
         self.readiness_changed(change);
@@ -596,6 +596,11 @@ impl Node {
     /// Records how the body ended.
     pub(crate) fn set_outcome(&self, outcome: ServiceOutcome) {
         let _ = self.outcome.set(outcome);
+    }
+
+    /// How its body ended, once it has.
+    pub(crate) fn outcome(&self) -> Option<ServiceOutcome> {
+        self.outcome.get().cloned()
     }
 
     /// Records that the node has fully stopped.
