@@ -4,6 +4,8 @@
 //!
 //! - this file: [`Report`] and everything in it, its exit code, its text;
 //! - [`state`]: the live [`State`](crate::State) snapshot of the tree, at any moment;
+//! - `metrics` (feature `metrics`): the counts through the `metrics` facade, from state
+//!   snapshots and from the report;
 //! - `serde_impls` (feature `serde`): what the derives cannot do (interned session kinds,
 //!   exit codes).
 
@@ -13,6 +15,8 @@ use std::time::Duration;
 use crate::lifecycle::trigger::{Signal, Trigger};
 use crate::session::kind::SessionKind;
 
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;
 #[cfg(feature = "serde")]
 mod serde_impls;
 pub(crate) mod state;

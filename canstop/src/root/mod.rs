@@ -53,7 +53,14 @@ enum ReportFormat {
 
 /// The report format [`REPORT_ENV`] asks for.
 fn report_format() -> Result<ReportFormat, StartError> {
-    let value = match std::env::var(REPORT_ENV) {
+    report_format_from(std::env::var(REPORT_ENV))
+}
+
+/// The report format the value of [`REPORT_ENV`] asks for.
+fn report_format_from(
+    value: Result<String, std::env::VarError>,
+) -> Result<ReportFormat, StartError> {
+    let value = match value {
         Ok(value) => value,
         Err(std::env::VarError::NotPresent) => return Ok(ReportFormat::Text),
         Err(std::env::VarError::NotUnicode(value)) => {
@@ -137,6 +144,8 @@ pub struct Root {
     strategy: Strategy,
     stop_order: StopOrder,
     listeners: Listeners,
+    #[cfg(feature = "metrics")]
+    metrics_every: Duration,
 }
 
 /// The users' event listeners ([`Root::on_event`]).
@@ -175,7 +184,26 @@ impl Root {
             strategy: Strategy::OneForOne,
             stop_order: StopOrder::ByDependency,
             listeners: Listeners::default(),
+            #[cfg(feature = "metrics")]
+            metrics_every: crate::report::metrics::DEFAULT_EVERY,
         }
+    }
+
+    /// How often the tree's counts are exported through the `metrics` facade (feature
+    /// `metrics`; default 1 s): a task of the tree takes a [`State`](crate::State) snapshot
+    /// and sets the gauges and counters from it; `Duration::ZERO` exports only once, from the
+    /// report. Whatever the period, a last export is made from the [`Report`] when it is
+    /// made, so that at the end every counter equals the report's count. The metrics, their
+    /// labels and the phase codes are listed in the crate's README (section Metrics).
+    ///
+    /// Spawning and ending a session cost nothing more with the feature: the values are
+    /// read from the counts the tree keeps anyway, by a snapshot that takes no lock a
+    /// session takes.
+    #[cfg(feature = "metrics")]
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
+    pub fn metrics_every(mut self, every: Duration) -> Self {
+        self.metrics_every = every;
+        self
     }
 
     /// The order `main`'s services stop in (default [`StopOrder::ByDependency`]: what needs
@@ -366,6 +394,8 @@ impl Root {
         } else {
             None
         };
+        #[cfg(feature = "metrics")]
+        let metrics = crate::report::metrics::Metrics::start(&root, self.metrics_every);
         run_main(&root, body).await;
         if self.stop_when_body_returns {
             shared.trigger(Trigger::BodyReturned);
@@ -375,6 +405,8 @@ impl Root {
         root.drain().await;
         drop(listener);
         let report = assemble_report(&root);
+        #[cfg(feature = "metrics")]
+        metrics.finish(&report);
         shared.finish();
         guard.finished = true;
         // A process-owning root keeps its watchdog armed until its runtime is shut down too:
@@ -713,5 +745,38 @@ impl Drop for AbortOnDrop {
             watchdog.disarm();
         }
         tracing::warn!("the root's future was dropped: the tree was aborted");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::env::VarError;
+
+    use super::*;
+
+    /// `text`, empty or unset is the text; `json` needs the `serde` feature; anything else is
+    /// a start-up error that names the variable.
+    #[test]
+    fn the_report_format_comes_from_the_environment() {
+        let format = |value: &str| report_format_from(Ok(value.to_owned()));
+        assert_eq!(
+            report_format_from(Err(VarError::NotPresent)).unwrap(),
+            ReportFormat::Text
+        );
+        assert_eq!(format("").unwrap(), ReportFormat::Text);
+        assert_eq!(format(" text ").unwrap(), ReportFormat::Text);
+        let error = format("xml").unwrap_err();
+        assert_eq!(error.exit_code(), crate::exit_code::CONFIG);
+        assert_eq!(
+            error.to_string(),
+            "CANSTOP_REPORT=\"xml\": expected `text` or `json`"
+        );
+        if cfg!(feature = "serde") {
+            assert_eq!(format("json").unwrap(), ReportFormat::Json);
+        } else {
+            let error = format("json").unwrap_err().to_string();
+            assert!(error.contains("enable it"), "{error}");
+            assert!(error.contains("`serde` feature"), "{error}");
+        }
     }
 }
