@@ -68,6 +68,9 @@
 //!   ancestor that restarts or as the trigger, with a message that names the chain; a failed
 //!   instance's sessions stay tracked and counted, and its child services stop before the
 //!   next instance starts.
+//! - A live [`State`] snapshot ([`state()`](fn@state), [`Scope::state`]) takes no lock that a
+//!   session's spawn or end takes, and its counts are never torn: for every kind,
+//!   `started >= finished + failed + panicked + aborted`.
 
 //!
 //! # Names

@@ -27,7 +27,7 @@ pub(crate) mod state;
 /// |---|---|
 /// | 0 | everything stopped cleanly |
 /// | 1 | a failure: `main` or a service returned an error or panicked, or a session panicked |
-/// | 78 | bad configuration at start-up (for example a malformed `CANSTOP_SHUTDOWN_TIMEOUT`) |
+/// | 78 | bad configuration at start-up (for example a malformed `CANSTOP_SHUTDOWN_TIMEOUT` or `CANSTOP_REPORT`) |
 /// | 124 | the deadline was reached: something was aborted or abandoned |
 /// | 128 + n | a second signal `n` forced the exit during the drain (130 for SIGINT, 143 for SIGTERM) |
 ///

@@ -38,6 +38,11 @@
 //!   abort is under way, [`Sessions::stats`] counts the sessions not ended yet as aborted
 //!   (their bodies are not polled again), so a report made then, or for a scope whose
 //!   threads are blocked, adds up too.
+//! - **Read without a lock.** A [state](crate::State) snapshot reads the counts with
+//!   [`Sessions::live_counts`]: loads of the kinds' slots and the shards' counters, the ends
+//!   before the starts, so that `started >= ended` in every snapshot; it takes neither the
+//!   parked lock nor the errors lock, and only tries the lock of the kinds beyond the first
+//!   eight. Spawning and ending a session do nothing more for it.
 //! - **Blocking work starts only if not cancelled.** The sweep and the work decide once,
 //!   with one atomic, whether it has started ([`BlockingStart`]): work the sweep counted as
 //!   aborted never runs, and work that had started is counted as abandoned.
