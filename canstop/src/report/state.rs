@@ -59,7 +59,7 @@ use crate::tree::node::Node;
 /// # Guarantees
 ///
 /// - Taking a snapshot never blocks a session's spawn or end and takes no lock a session
-///   takes (see the [module docs](self)); it may wait briefly for a service being started
+///   takes (the counters are atomics, only loaded); it may wait briefly for a service being started
 ///   or stopped in a scope it walks (that scope's children lock).
 /// - For every kind of every node, and for [`State::sessions`],
 ///   `started >= finished + failed + panicked + aborted`, and

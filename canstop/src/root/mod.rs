@@ -38,7 +38,7 @@ pub const TIMEOUT_ENV: &str = "CANSTOP_SHUTDOWN_TIMEOUT";
 /// The environment variable that chooses the format of the report that
 /// [`Root::main`] (and `#[canstop::main]`) writes: `text` (or unset, or empty) for the text
 /// of [`Report`]'s `Display`, logged through `tracing`; `json` for one line of JSON on stderr
-/// instead (with canstop's `serde` feature; see [`Report::to_json`]). Any other value, or
+/// instead (with canstop's `serde` feature; see `Report::to_json`). Any other value, or
 /// `json` without the feature, is a [`StartError::BadReportFormat`] at start-up (exit 78):
 /// a report format asked for and not given would be noticed only at the exit.
 pub const REPORT_ENV: &str = "CANSTOP_REPORT";
@@ -423,7 +423,7 @@ impl Root {
     /// returns the exit code ([`exit_code`](crate::exit_code)).
     ///
     /// With `CANSTOP_REPORT=json` ([`REPORT_ENV`], feature `serde`) the report is instead
-    /// written to stderr as one line of JSON ([`Report::to_json`]), whether or not a `tracing`
+    /// written to stderr as one line of JSON (`Report::to_json`), whether or not a `tracing`
     /// subscriber is installed, and is not logged as text.
     ///
     /// # Errors
