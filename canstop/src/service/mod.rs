@@ -20,8 +20,8 @@ pub(crate) mod strategy;
 mod supervisor;
 
 pub use escalate::Escalate;
-pub use policy::{Restart, Strategy, DEFAULT_MAX_RESTARTS, DEFAULT_WITHIN};
 pub use ready::Ready;
+pub use policy::{Restart, Strategy, DEFAULT_MAX_RESTARTS, DEFAULT_WITHIN};
 
 use std::borrow::Cow;
 use std::convert::Infallible;

@@ -379,9 +379,9 @@ impl Node {
         }
         let change = self.readiness.set(generation);
         if change == Change::BecameReady {
-            self.tree.events.publish_with(|| Event::Ready {
-                service: self.path.clone(),
-            });
+            self.tree
+                .events
+                .publish_with(|| Event::Ready { service: self.path.clone() });
             tracing::info!(service = %self.path, "service ready");
         }
         self.readiness_changed(change);

@@ -125,10 +125,8 @@ pub(crate) fn start_order(batch: &[(&str, &[String])]) -> Result<Vec<usize>, Spa
             Mark::Done => return Ok(()),
             Mark::Visiting => {
                 let from = path.iter().position(|&i| i == at).unwrap_or(0);
-                let mut services: Vec<String> = path[from..]
-                    .iter()
-                    .map(|&i| batch[i].0.to_owned())
-                    .collect();
+                let mut services: Vec<String> =
+                    path[from..].iter().map(|&i| batch[i].0.to_owned()).collect();
                 services.push(batch[at].0.to_owned());
                 return Err(SpawnError::DependencyCycle { services });
             }
