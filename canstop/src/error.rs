@@ -225,6 +225,14 @@ pub enum StartError {
         /// What is wrong with its value.
         error: DurationError,
     },
+    /// `CANSTOP_REPORT` holds a value other than `text` or `json` (empty is `text`), or
+    /// `json` in a build without canstop's `serde` feature.
+    BadReportFormat {
+        /// The variable's value.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The tokio runtime could not be built.
     Runtime(io::Error),
     /// The signal handlers could not be installed.
@@ -253,6 +261,12 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::BadTimeout { variable, error } => write!(f, "{variable}: {error}"),
+            Self::BadReportFormat { value, reason } => write!(
+                f,
+                "{}={:?}: {reason}",
+                crate::root::REPORT_ENV,
+                crate::report::Escaped(value).to_string()
+            ),
             Self::Runtime(error) => write!(f, "cannot build the tokio runtime: {error}"),
             Self::Signals(error) => write!(f, "cannot install the signal handlers: {error}"),
             Self::NoRuntime => f.write_str(
@@ -280,7 +294,11 @@ impl std::error::Error for StartError {
         match self {
             Self::BadTimeout { error, .. } => Some(error),
             Self::Runtime(error) | Self::Signals(error) => Some(error),
-            Self::NoRuntime | Self::NoTimer | Self::InsideRuntime | Self::NoWorkers => None,
+            Self::BadReportFormat { .. }
+            | Self::NoRuntime
+            | Self::NoTimer
+            | Self::InsideRuntime
+            | Self::NoWorkers => None,
         }
     }
 }

@@ -75,6 +75,9 @@
 //!   with its share of it; a failure before the tree was ever ready rolls back what started,
 //!   in reverse order, and the report says the start-up failed. Lifecycle [`Event`]s reach
 //!   the listeners given to [`Root::on_event`].
+//! - A live [`State`] snapshot ([`state()`](fn@state), [`Scope::state`]) takes no lock that a
+//!   session's spawn or end takes, and its counts are never torn: for every kind,
+//!   `started >= finished + failed + panicked + aborted`.
 
 //!
 //! # Names
@@ -120,13 +123,14 @@ pub use error::{ReadyError, SessionError, SpawnError, StartError};
 pub use lifecycle::events::Event;
 pub use lifecycle::trigger::{Signal, Trigger};
 pub use outcome::{BodyResult, MainResult};
+pub use report::state::{NodeState, Phase, SessionCounts, State, TreePhase};
 pub use report::{
     exit_code, Failure, FoldedServices, MainExitCode, MainOutcome, Report, ServiceOutcome,
     ServiceReport, SessionStats, FAILURES_KEPT, KEPT_STOPPED,
 };
 pub use root::duration::{parse_duration, DurationError};
-pub use root::{Root, DEFAULT_TIMEOUT, TIMEOUT_ENV};
-pub use scope::{ready, scope, shutdown, spawn, spawn_blocking, start, start_all, Scope};
+pub use root::{Root, DEFAULT_TIMEOUT, REPORT_ENV, TIMEOUT_ENV};
+pub use scope::{ready, scope, shutdown, spawn, spawn_blocking, start, start_all, state, Scope};
 pub use service::{
     Escalate, Ready, Restart, Service, ServiceHandle, StartWithCanstop, Strategy,
     DEFAULT_MAX_RESTARTS, DEFAULT_WITHIN,

@@ -23,14 +23,16 @@
 //! `LOOM_CHECKPOINT_FILE=model.json` lets a failure be replayed.
 
 #[cfg(not(all(test, canstop_loom)))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 #[cfg(not(all(test, canstop_loom)))]
 pub(crate) use std::sync::{Mutex, MutexGuard, OnceLock};
 #[cfg(not(all(test, canstop_loom)))]
 pub(crate) use tokio::sync::{futures::Notified, Notify};
 
 #[cfg(all(test, canstop_loom))]
-pub(crate) use ::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+pub(crate) use ::loom::sync::atomic::{
+    fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
 #[cfg(all(test, canstop_loom))]
 pub(crate) use ::loom::sync::{Mutex, MutexGuard};
 #[cfg(all(test, canstop_loom))]

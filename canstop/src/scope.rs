@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::error::{ReadyError, SpawnError};
 use crate::lifecycle::trigger::Trigger;
 use crate::outcome::BodyResult;
+use crate::report::state::State;
 use crate::service::{Service, ServiceHandle};
 use crate::session::kind::SessionKind;
 use crate::session::{IntoSession, SessionBody, SessionHandle};
@@ -77,6 +78,18 @@ impl Scope {
         services: impl IntoIterator<Item = Service>,
     ) -> Result<Vec<ServiceHandle>, SpawnError> {
         crate::service::start_all_on(&self.node, services)
+    }
+
+    /// A snapshot of this scope's subtree: this scope (as [`State::root`]) and every service
+    /// under it, with their phases, restarts, uptimes and sessions per kind. From any thread,
+    /// also once the tree has stopped (it then shows how things ended).
+    ///
+    /// # Guarantees
+    ///
+    /// As [`State`]'s: it never blocks a session's spawn or end, and its counts are never
+    /// torn (`started >= finished + failed + panicked + aborted` for every kind).
+    pub fn state(&self) -> State {
+        crate::report::state::snapshot(&self.node)
     }
 
     /// This scope's stop signal.
@@ -211,6 +224,25 @@ pub async fn ready() -> Result<(), ReadyError> {
         Err(_) => return Err(ReadyError::NoScope),
     };
     tree.readiness.wait().await
+}
+
+/// A snapshot of the whole tree, from anywhere inside it: the root scope and every service,
+/// with their phases, restarts, uptimes and sessions per kind (see [`State`]).
+/// [`Scope::state`] gives one scope's subtree, from any thread.
+///
+/// # Guarantees
+///
+/// As [`State`]'s: it never blocks a session's spawn or end, and its counts are never torn
+/// (`started >= finished + failed + panicked + aborted` for every kind).
+///
+/// # Errors
+///
+/// [`SpawnError::NoScope`] outside canstop-run code (no current scope).
+pub fn state() -> Result<State, SpawnError> {
+    context::with_current(|node| {
+        let root = node.tree.root_node();
+        crate::report::state::snapshot(root.as_deref().unwrap_or(node))
+    })
 }
 
 /// Starts the shutdown of the whole tree from anywhere inside it; the trigger records the

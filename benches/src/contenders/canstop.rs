@@ -13,6 +13,8 @@
 //! the default window) and without backoff (`0s..0s`); the `n`-th restart's instance stops
 //! the tree. The report is checked for `n` restarts and `n` handled failures.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use std::future::Future;
@@ -99,6 +101,64 @@ pub(super) async fn root_churn(n: usize, probe: &'static Probe) -> Result<Durati
         Ok::<(), SpawnError>(())
     })
     .await
+}
+
+/// How often the snapshot thread of [`state_churn`] takes a snapshot.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(1);
+
+/// [`root_churn`], with a plain thread that takes a state snapshot of the root scope every
+/// [`SNAPSHOT_EVERY`] meanwhile (a scraper far more eager than any): the difference with
+/// `canstop-root` is what snapshots cost the sessions. Prints how many snapshots were taken
+/// and their mean cost to stderr. Without `snapshots`, the thread wakes as often and takes
+/// none: the control, what a third thread waking every millisecond costs by itself.
+pub(super) async fn state_churn(
+    n: usize,
+    probe: &'static Probe,
+    snapshots: bool,
+) -> Result<Duration, String> {
+    let done = Arc::new(AtomicBool::new(false));
+    let (scope_tx, scope_rx) = std::sync::mpsc::channel::<canstop::Scope>();
+    let taker = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let Ok(scope) = scope_rx.recv() else {
+                return (0u32, Duration::ZERO);
+            };
+            let (mut taken, mut spent) = (0u32, Duration::ZERO);
+            while !done.load(Ordering::Acquire) {
+                let start = std::time::Instant::now();
+                if snapshots {
+                    std::hint::black_box(scope.state());
+                }
+                spent += start.elapsed();
+                taken += 1;
+                std::thread::sleep(SNAPSHOT_EVERY);
+            }
+            (taken, spent)
+        })
+    };
+    let round = churn_round(n, probe, async move {
+        let _ = scope_tx.send(canstop::scope()?);
+        probe.begin();
+        for i in 0..n {
+            canstop::spawn(short_session(i))?;
+        }
+        Ok::<(), SpawnError>(())
+    })
+    .await;
+    done.store(true, Ordering::Release);
+    let (taken, spent) = taker.join().map_err(|_| "the snapshot thread panicked")?;
+    if taken == 0 {
+        return Err("no state snapshot was taken during the churn".to_owned());
+    }
+    if !snapshots {
+        return round;
+    }
+    eprintln!(
+        "canstop-state: {taken} snapshots during the churn, {:?} each on average",
+        spent / taken
+    );
+    round
 }
 
 pub(super) async fn service_churn(n: usize, probe: &'static Probe) -> Result<Duration, String> {

@@ -193,13 +193,20 @@ pub(crate) enum Contender {
     /// canstop as users write it: `#[session]` fns spawned by a `#[service]` fn. The macros
     /// expand to the runtime API: it must cost what `CanstopService` costs.
     CanstopMacro,
+    /// `CanstopRoot`'s churn with a thread that takes a state snapshot
+    /// ([`canstop::Scope::state`]) every millisecond meanwhile: what a snapshot costs the
+    /// sessions (the churn workload only).
+    CanstopState,
+    /// `CanstopState`'s control: the same thread, waking every millisecond, taking no
+    /// snapshot: what a third thread waking that often costs on its own.
+    CanstopWakeup,
     /// The restart workload's floor: a loop in one task that builds a boxed body from a
     /// factory, polls it to its `Err`, and loops: what a restart must at least do.
     RestartFloor,
 }
 
 impl Contender {
-    pub(crate) const ALL: [Self; 9] = [
+    pub(crate) const ALL: [Self; 11] = [
         Self::RawNotify,
         Self::TrackerToken,
         Self::TgsTracker,
@@ -208,6 +215,8 @@ impl Contender {
         Self::CanstopRoot,
         Self::CanstopService,
         Self::CanstopMacro,
+        Self::CanstopState,
+        Self::CanstopWakeup,
         Self::RestartFloor,
     ];
 
@@ -233,6 +242,8 @@ impl Contender {
             Self::CanstopRoot => "canstop-root",
             Self::CanstopService => "canstop-service",
             Self::CanstopMacro => "canstop-macro",
+            Self::CanstopState => "canstop-state",
+            Self::CanstopWakeup => "canstop-wakeup",
             Self::RestartFloor => "restart-floor",
         }
     }
@@ -251,6 +262,8 @@ impl Contender {
             Self::CanstopRoot => "canstop runtime API, root scope",
             Self::CanstopService => "canstop runtime API, in a service",
             Self::CanstopMacro => "canstop #[session] in a #[service]",
+            Self::CanstopState => "canstop root scope, state() every 1 ms",
+            Self::CanstopWakeup => "canstop root scope, a thread waking every 1 ms",
             Self::RestartFloor => "hand-written restart loop (floor)",
         }
     }
@@ -270,7 +283,11 @@ impl Contender {
     pub(crate) fn is_canstop(self) -> bool {
         matches!(
             self,
-            Self::CanstopRoot | Self::CanstopService | Self::CanstopMacro
+            Self::CanstopRoot
+                | Self::CanstopService
+                | Self::CanstopMacro
+                | Self::CanstopState
+                | Self::CanstopWakeup
         )
     }
 
@@ -288,6 +305,9 @@ impl Contender {
     pub(crate) fn supports(self, workload: Workload) -> bool {
         if self == Self::RestartFloor {
             return workload == Workload::Restart;
+        }
+        if matches!(self, Self::CanstopState | Self::CanstopWakeup) {
+            return workload == Workload::Churn;
         }
         match workload {
             Workload::Http => matches!(
@@ -314,7 +334,9 @@ impl Contender {
             Self::CanstopRoot => canstop::root_parked(n, probe).await,
             Self::CanstopService => canstop::service_parked(n, probe).await,
             Self::CanstopMacro => canstop_macro::parked_scenario(n, probe).await,
-            Self::RestartFloor => Err(format!("{} has no parked tasks", self.id())),
+            Self::CanstopState | Self::CanstopWakeup | Self::RestartFloor => {
+                Err(format!("{} has no parked tasks", self.id()))
+            }
         }
     }
 
@@ -330,6 +352,8 @@ impl Contender {
             Self::CanstopRoot => canstop::root_churn(n, probe).await,
             Self::CanstopService => canstop::service_churn(n, probe).await,
             Self::CanstopMacro => canstop_macro::churn_scenario(n, probe).await,
+            Self::CanstopState => canstop::state_churn(n, probe, true).await,
+            Self::CanstopWakeup => canstop::state_churn(n, probe, false).await,
             Self::RestartFloor => Err(format!("{} has no churn", self.id())),
         }
     }

@@ -154,6 +154,11 @@ impl Tree {
         let _ = self.root_node.set(Arc::downgrade(root));
     }
 
+    /// The root node, while the tree lives.
+    pub(crate) fn root_node(&self) -> Option<Arc<Node>> {
+        self.root_node.get().and_then(Weak::upgrade)
+    }
+
     /// Tells the whole tree to stop.
     pub(crate) fn stop_tree(&self) {
         if let Some(root) = self.root_node.get().and_then(Weak::upgrade) {

@@ -6,6 +6,8 @@ use crate::report::Escaped;
 
 /// A signal canstop listens for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Signal {
     /// SIGINT (Ctrl-C in a terminal).
@@ -44,6 +46,8 @@ impl fmt::Display for Signal {
 /// What started the shutdown. The first trigger wins; later failures are still kept, each on
 /// its own service in the [`Report`](crate::Report).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Trigger {
     /// A signal arrived.

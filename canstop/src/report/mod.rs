@@ -1,6 +1,13 @@
 //! The report: what triggered the shutdown, how every service stopped, and what every kind of
 //! session did. Returned by [`Root::run`](crate::Root::run), logged through `tracing` by the
 //! generated `main`, and turned into the process's exit code.
+//!
+//! - this file: [`Report`] and everything in it, its exit code, its text;
+//! - [`state`]: the live [`State`](crate::State) snapshot of the tree, at any moment;
+//! - `metrics` (feature `metrics`): the counts through the `metrics` facade, from state
+//!   snapshots and from the report;
+//! - `serde_impls` (feature `serde`): what the derives cannot do (interned session kinds,
+//!   exit codes).
 
 use std::fmt;
 use std::time::Duration;
@@ -8,13 +15,19 @@ use std::time::Duration;
 use crate::lifecycle::trigger::{Signal, Trigger};
 use crate::session::kind::SessionKind;
 
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;
+#[cfg(feature = "serde")]
+mod serde_impls;
+pub(crate) mod state;
+
 /// The process exit codes canstop uses.
 ///
 /// | code | meaning |
 /// |---|---|
 /// | 0 | everything stopped cleanly |
 /// | 1 | a failure: `main` or a service returned an error or panicked, or a session panicked |
-/// | 78 | bad configuration at start-up (for example a malformed `CANSTOP_SHUTDOWN_TIMEOUT`) |
+/// | 78 | bad configuration at start-up (for example a malformed `CANSTOP_SHUTDOWN_TIMEOUT` or `CANSTOP_REPORT`) |
 /// | 124 | the deadline was reached: something was aborted or abandoned |
 /// | 128 + n | a second signal `n` forced the exit during the drain (130 for SIGINT, 143 for SIGTERM) |
 ///
@@ -35,6 +48,7 @@ pub mod exit_code {
 
 /// The whole shutdown, as it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Report {
     /// What started the shutdown.
@@ -70,6 +84,7 @@ pub struct Report {
 
 /// How one service stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct ServiceReport {
     /// Its name.
@@ -124,6 +139,7 @@ pub const FAILURES_KEPT: usize = 8;
 /// One instance of a service that ended before it was told to stop, handled by its restart
 /// policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Failure {
     /// When it ended, from the service's start.
@@ -149,6 +165,8 @@ impl fmt::Display for Failure {
 
 /// How a service's body ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum ServiceOutcome {
     /// It returned `Ok` after being told to stop (or was dropped at its stop, for a body that
@@ -222,6 +240,8 @@ impl Eq for MainExitCode {}
 /// "trigger, wait, assert" is sound in tests. Its error or panic is kept either way, and makes
 /// the exit code non-zero, whatever triggered the shutdown.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum MainOutcome {
     /// It returned `()` or `Ok`.
@@ -272,6 +292,7 @@ pub const KEPT_STOPPED: usize = 64;
 /// Stopped services of one name, beyond the [`KEPT_STOPPED`] kept in full: exact counts of
 /// how they ended, their sessions summed per kind, and a sample of their errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct FoldedServices {
     /// Their name (`*` for [`other_names`](Self::other_names)).
@@ -384,6 +405,7 @@ impl FoldedServices {
 
 /// What the sessions of one kind did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct SessionStats {
     /// The kind: name and source location.
@@ -495,6 +517,32 @@ impl Report {
         } else {
             tracing::error!(target: "canstop::report", "{self}");
         }
+    }
+
+    /// The report as one line of JSON (feature `serde`): what `CANSTOP_REPORT=json` prints.
+    /// It reads back with `serde_json::from_str::<Report>` into an equal report; durations
+    /// are serde's `{"secs", "nanos"}`, exact; the exit code is not a field (it is
+    /// [`exit_code`](Self::exit_code) of the report read back).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let report = canstop::Root::new()
+    ///     .signals(false)
+    ///     .run(async { canstop::shutdown() })
+    ///     .await
+    ///     .unwrap();
+    /// let line = report.to_json();
+    /// assert!(!line.contains('\n'));
+    /// let back: canstop::Report = serde_json::from_str(&line).unwrap();
+    /// assert_eq!(back, report);
+    /// # }
+    /// ```
+    #[cfg(feature = "serde")]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|error| {
+            // Not reached: every field is a string, a number, a list or a struct.
+            serde_json::json!({ "error": error.to_string() }).to_string()
+        })
     }
 
     /// Whether everything stopped cleanly (exit code 0).

@@ -35,6 +35,57 @@ use crate::tree::order::StopOrder;
 /// orchestrator (Kubernetes' grace period, systemd's `TimeoutStopSec`) sets it, not the code.
 pub const TIMEOUT_ENV: &str = "CANSTOP_SHUTDOWN_TIMEOUT";
 
+/// The environment variable that chooses the format of the report that
+/// [`Root::main`] (and `#[canstop::main]`) writes: `text` (or unset, or empty) for the text
+/// of [`Report`]'s `Display`, logged through `tracing`; `json` for one line of JSON on stderr
+/// instead (with canstop's `serde` feature; see `Report::to_json`). Any other value, or
+/// `json` without the feature, is a [`StartError::BadReportFormat`] at start-up (exit 78):
+/// a report format asked for and not given would be noticed only at the exit.
+pub const REPORT_ENV: &str = "CANSTOP_REPORT";
+
+/// How [`Root::main`] writes its report ([`REPORT_ENV`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReportFormat {
+    Text,
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    Json,
+}
+
+/// The report format [`REPORT_ENV`] asks for.
+fn report_format() -> Result<ReportFormat, StartError> {
+    report_format_from(std::env::var(REPORT_ENV))
+}
+
+/// The report format the value of [`REPORT_ENV`] asks for.
+fn report_format_from(
+    value: Result<String, std::env::VarError>,
+) -> Result<ReportFormat, StartError> {
+    let value = match value {
+        Ok(value) => value,
+        Err(std::env::VarError::NotPresent) => return Ok(ReportFormat::Text),
+        Err(std::env::VarError::NotUnicode(value)) => {
+            return Err(StartError::BadReportFormat {
+                value: value.to_string_lossy().into_owned(),
+                reason: "not UTF-8; expected `text` or `json`",
+            })
+        }
+    };
+    match value.trim() {
+        // Empty is unset: what an orchestrator's template gives for "no value".
+        "" | "text" => Ok(ReportFormat::Text),
+        "json" if cfg!(feature = "serde") => Ok(ReportFormat::Json),
+        "json" => Err(StartError::BadReportFormat {
+            value,
+            reason: "this program was built without canstop's `serde` feature, which the JSON \
+                     report needs: enable it (canstop = { features = [\"serde\"] })",
+        }),
+        _ => Err(StartError::BadReportFormat {
+            value,
+            reason: "expected `text` or `json`",
+        }),
+    }
+}
+
 /// The drain timeout when none is configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -97,6 +148,8 @@ pub struct Root {
     strategy: Strategy,
     stop_order: StopOrder,
     listeners: Listeners,
+    #[cfg(feature = "metrics")]
+    metrics_every: Duration,
 }
 
 /// The users' event listeners ([`Root::on_event`]).
@@ -135,7 +188,26 @@ impl Root {
             strategy: Strategy::OneForOne,
             stop_order: StopOrder::ByDependency,
             listeners: Listeners::default(),
+            #[cfg(feature = "metrics")]
+            metrics_every: crate::report::metrics::DEFAULT_EVERY,
         }
+    }
+
+    /// How often the tree's counts are exported through the `metrics` facade (feature
+    /// `metrics`; default 1 s): a task of the tree takes a [`State`](crate::State) snapshot
+    /// and sets the gauges and counters from it; `Duration::ZERO` exports only once, from the
+    /// report. Whatever the period, a last export is made from the [`Report`] when it is
+    /// made, so that at the end every counter equals the report's count. The metrics, their
+    /// labels and the phase codes are listed in the crate's README (section Metrics).
+    ///
+    /// Spawning and ending a session cost nothing more with the feature: the values are
+    /// read from the counts the tree keeps anyway, by a snapshot that takes no lock a
+    /// session takes.
+    #[cfg(feature = "metrics")]
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
+    pub fn metrics_every(mut self, every: Duration) -> Self {
+        self.metrics_every = every;
+        self
     }
 
     /// The order `main`'s services stop in (default [`StopOrder::ByDependency`]: what needs
@@ -326,6 +398,8 @@ impl Root {
         } else {
             None
         };
+        #[cfg(feature = "metrics")]
+        let metrics = crate::report::metrics::Metrics::start(&root, self.metrics_every);
         run_main(&root, body).await;
         if self.stop_when_body_returns {
             shared.trigger(Trigger::BodyReturned);
@@ -335,6 +409,8 @@ impl Root {
         root.drain().await;
         drop(listener);
         let report = assemble_report(&root);
+        #[cfg(feature = "metrics")]
+        metrics.finish(&report);
         shared.finish();
         guard.finished = true;
         // A process-owning root keeps its watchdog armed until its runtime is shut down too:
@@ -349,6 +425,15 @@ impl Root {
     /// [`block_on`](Self::block_on), logs the report through `tracing` (and prints it to
     /// stderr when no `tracing` subscriber is installed, so a failure is never silent), and
     /// returns the exit code ([`exit_code`](crate::exit_code)).
+    ///
+    /// With `CANSTOP_REPORT=json` ([`REPORT_ENV`], feature `serde`) the report is instead
+    /// written to stderr as one line of JSON (`Report::to_json`), whether or not a `tracing`
+    /// subscriber is installed, and is not logged as text.
+    ///
+    /// # Errors
+    ///
+    /// Nothing is run, and the exit code is 78, for a [`StartError`]: as
+    /// [`block_on`](Self::block_on)'s, and a malformed [`REPORT_ENV`].
     ///
     /// ```no_run
     /// use canstop::{Root, Service, Shutdown};
@@ -376,13 +461,22 @@ impl Root {
         // `eprintln!` (which panics on a broken pipe): a stderr or subscriber that blocks or
         // fails cannot hold the exit or change its code.
         use std::io::Write;
-        match self.block_on_boxed(body) {
-            Ok(report) => {
+        let format = report_format();
+        match format.and_then(|format| Ok((format, self.block_on_boxed(body)?))) {
+            Ok((format, report)) => {
                 let code = report.process_exit_code();
-                crate::process::watchdog::last_words(move || {
-                    report.log();
-                    if !tracing::dispatcher::has_been_set() {
-                        let _ = writeln!(std::io::stderr(), "{report}");
+                crate::process::watchdog::last_words(move || match format {
+                    ReportFormat::Text => {
+                        report.log();
+                        if !tracing::dispatcher::has_been_set() {
+                            let _ = writeln!(std::io::stderr(), "{report}");
+                        }
+                    }
+                    ReportFormat::Json => {
+                        // One write: the line is not interleaved with other output.
+                        #[cfg(feature = "serde")]
+                        let _ = std::io::stderr()
+                            .write_all(format!("{}\n", report.to_json()).as_bytes());
                     }
                 });
                 code
@@ -655,5 +749,38 @@ impl Drop for AbortOnDrop {
             watchdog.disarm();
         }
         tracing::warn!("the root's future was dropped: the tree was aborted");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::env::VarError;
+
+    use super::*;
+
+    /// `text`, empty or unset is the text; `json` needs the `serde` feature; anything else is
+    /// a start-up error that names the variable.
+    #[test]
+    fn the_report_format_comes_from_the_environment() {
+        let format = |value: &str| report_format_from(Ok(value.to_owned()));
+        assert_eq!(
+            report_format_from(Err(VarError::NotPresent)).unwrap(),
+            ReportFormat::Text
+        );
+        assert_eq!(format("").unwrap(), ReportFormat::Text);
+        assert_eq!(format(" text ").unwrap(), ReportFormat::Text);
+        let error = format("xml").unwrap_err();
+        assert_eq!(error.exit_code(), crate::exit_code::CONFIG);
+        assert_eq!(
+            error.to_string(),
+            "CANSTOP_REPORT=\"xml\": expected `text` or `json`"
+        );
+        if cfg!(feature = "serde") {
+            assert_eq!(format("json").unwrap(), ReportFormat::Json);
+        } else {
+            let error = format("json").unwrap_err().to_string();
+            assert!(error.contains("enable it"), "{error}");
+            assert!(error.contains("`serde` feature"), "{error}");
+        }
     }
 }

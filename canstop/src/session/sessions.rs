@@ -38,17 +38,22 @@
 //!   abort is under way, [`Sessions::stats`] counts the sessions not ended yet as aborted
 //!   (their bodies are not polled again), so a report made then, or for a scope whose
 //!   threads are blocked, adds up too.
+//! - **Read without a lock.** A [state](crate::State) snapshot reads the counts with
+//!   [`Sessions::live_counts`]: loads of the kinds' slots and the shards' counters, the ends
+//!   before the starts, so that `started >= ended` in every snapshot; it takes neither the
+//!   parked lock nor the errors lock, and only tries the lock of the kinds beyond the first
+//!   eight. Spawning and ending a session do nothing more for it.
 //! - **Blocking work starts only if not cancelled.** The sweep and the work decide once,
 //!   with one atomic, whether it has started ([`BlockingStart`]): work the sweep counted as
 //!   aborted never runs, and work that had started is counted as abandoned.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, TryLockError};
 use std::task::Waker;
 
 use slab::Slab;
 
-use crate::loom::{AtomicBool, AtomicU64, AtomicU8, Mutex, MutexGuard, OnceLock, Ordering};
+use crate::loom::{fence, AtomicBool, AtomicU64, AtomicU8, Mutex, MutexGuard, OnceLock, Ordering};
 use crate::report::SessionStats;
 use crate::session::kind::SessionKind;
 use crate::sync::gate::Gate;
@@ -466,6 +471,54 @@ impl Sessions {
         all
     }
 
+    /// The counts per kind as they stand, for the live [state](crate::State) snapshot:
+    /// without waiting for any lock, and without touching anything a session's spawn or
+    /// end writes (see [`LiveCounts`] for the guarantees).
+    ///
+    /// - The first [`FAST_KINDS`] kinds are read from their `OnceLock` slots and their
+    ///   per-shard atomic counters: loads only, no lock.
+    /// - The kinds beyond those are counted under [`Sessions::more_kinds`]'s lock (by design:
+    ///   a scope with more than eight kinds is unusual). The snapshot only *tries* that lock:
+    ///   when a spawn holds it at that instant, those kinds are left out and
+    ///   [`LiveCounts::missing_kinds`] says so. It never waits.
+    /// - The kept error messages (under their own lock, which a failing session takes) are
+    ///   not read.
+    pub(crate) fn live_counts(&self) -> LiveCounts {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Acquire);
+        let mut kinds = Vec::new();
+        for (index, kind) in self.kinds.iter().enumerate() {
+            let Some(kind) = kind.get() else { break };
+            let mut stats = SessionStats::new(*kind);
+            // How each session ended is read before how many started: a session's start is
+            // counted before its task exists, so every end read here belongs to a start that
+            // the reads below see (see `LiveCounts`).
+            for shard in self.shards.iter() {
+                let counts = &shard.0.counts[index];
+                stats.finished += read(&counts.finished);
+                stats.failed += read(&counts.failed);
+                stats.panicked += read(&counts.panicked);
+                stats.aborted += read(&counts.aborted);
+            }
+            fence(Ordering::Acquire);
+            for shard in self.shards.iter() {
+                stats.started += read(&shard.0.counts[index].started);
+            }
+            kinds.push(stats);
+        }
+        let mut missing_kinds = false;
+        match self.more_kinds.try_lock() {
+            Ok(more) => kinds.extend(more.stats.iter().cloned()),
+            Err(TryLockError::Poisoned(more)) => {
+                kinds.extend(more.into_inner().stats.iter().cloned());
+            }
+            Err(TryLockError::WouldBlock) => missing_kinds = true,
+        }
+        LiveCounts {
+            kinds,
+            missing_kinds,
+        }
+    }
+
     /// The index of `kind` in this scope, adding it on first sight; `None` when the scope has
     /// [`MAX_KINDS`] kinds already.
     #[inline]
@@ -542,6 +595,28 @@ impl Sessions {
     fn parked(&self, shard: impl Into<usize>) -> MutexGuard<'_, Parked> {
         lock(&self.shards[shard.into()].0.parked)
     }
+}
+
+/// The counts of a scope's sessions as a live snapshot reads them
+/// ([`Sessions::live_counts`]).
+///
+/// # Guarantees
+///
+/// For each kind, `started >= finished + failed + panicked + aborted`: the ends are read
+/// before the starts, with acquire loads and an acquire fence between the two passes, and a
+/// session's start is counted (by the spawning thread) before its task exists, hence before
+/// its end is counted (by whichever thread runs it). The reader never writes a counter, so it
+/// costs the spawning and ending threads nothing but the cache misses of lines it shares
+/// with them while it reads.
+///
+/// The counts of different kinds, and of different scopes, are not read at one instant:
+/// each is exact as of some moment during the snapshot.
+#[derive(Debug)]
+pub(crate) struct LiveCounts {
+    /// Per kind, in the order the kinds were first admitted (`errors` empty).
+    pub(crate) kinds: Vec<SessionStats>,
+    /// The kinds beyond the first eight were not read: a spawn held their lock.
+    pub(crate) missing_kinds: bool,
 }
 
 /// Adds `stats` to the entry of the same kind in `all`, or appends it.

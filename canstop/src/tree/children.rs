@@ -45,6 +45,17 @@ struct Inner {
     admitted: u64,
 }
 
+/// A node's children as a [state](crate::State) snapshot reads them
+/// ([`Children::for_state`]).
+pub(crate) struct ForState<T> {
+    /// The live children, with their start order.
+    pub(crate) live: Vec<(u64, Arc<Node>)>,
+    /// The stopped children kept in full, turned, with their start order.
+    pub(crate) kept: Vec<(u64, T)>,
+    /// The stopped children beyond those, folded.
+    pub(crate) folded: Vec<FoldedServices>,
+}
+
 impl Default for Children {
     fn default() -> Self {
         Self {
@@ -166,6 +177,25 @@ impl Children {
             reports.into_iter().map(|(_, report)| report).collect(),
             folded,
         )
+    }
+
+    /// For the live [state](crate::State) snapshot: the live children, the stopped ones
+    /// kept in full (each turned by `stopped` while the lock is held: no clone of their
+    /// reports), each with its start order, and the folded groups.
+    ///
+    /// Takes this node's children lock, which starting and stopping a child service takes,
+    /// and no session ever does; the live children are read by the caller after it.
+    pub(crate) fn for_state<T>(&self, stopped: impl Fn(&ServiceReport) -> T) -> ForState<T> {
+        let inner = self.lock();
+        ForState {
+            live: inner.live.iter().map(|(_, l)| l.clone()).collect(),
+            kept: inner
+                .kept
+                .iter()
+                .map(|(order, report)| (*order, stopped(report)))
+                .collect(),
+            folded: inner.folded.clone(),
+        }
     }
 
     /// The live children in the order they were started.

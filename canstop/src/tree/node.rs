@@ -636,6 +636,11 @@ impl Node {
         let _ = self.outcome.set(outcome);
     }
 
+    /// How its body ended, once it has.
+    pub(crate) fn outcome(&self) -> Option<ServiceOutcome> {
+        self.outcome.get().cloned()
+    }
+
     /// Records that the node has fully stopped.
     pub(crate) fn set_stopped(&self, requested_at: Instant) {
         let _ = self.stopped_in.set(requested_at.elapsed());
