@@ -41,7 +41,11 @@ fn main() {
         assert!(api_debug.contains(field), "{field}: {api_debug}");
     }
     let cache_debug = debug(&memcache());
-    for field in ["needs: [\"db\"]", "ready_timeout: None", "signals_ready: false"] {
+    for field in [
+        "needs: [\"db\"]",
+        "ready_timeout: None",
+        "signals_ready: false",
+    ] {
         assert!(cache_debug.contains(field), "{field}: {cache_debug}");
     }
     assert!(debug(&supervisor()).contains("stop_order: ByDependency"));

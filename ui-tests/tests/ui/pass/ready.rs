@@ -88,7 +88,9 @@ fn main() {
         })
         .unwrap();
     for name in ["listener", "pool", "cache", "api", "plain"] {
-        let service = report.service(name).unwrap_or_else(|| panic!("{name}: {report}"));
+        let service = report
+            .service(name)
+            .unwrap_or_else(|| panic!("{name}: {report}"));
         assert_eq!(service.outcome, ServiceOutcome::Stopped, "{name}: {report}");
     }
     assert_eq!(report.exit_code(), 0, "{report}");
