@@ -25,18 +25,49 @@ pub(crate) struct Func {
     in_place: std::cell::OnceCell<bool>,
 }
 
+/// What canstop supplies to a parameter, rather than the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Supplied {
+    /// The body's `Shutdown`.
+    Shutdown,
+    /// The body's `Ready`, taken from its `Shutdown` when the body is built.
+    Ready,
+}
+
+impl Supplied {
+    /// Both, in the order [`supplied`] tries their markers.
+    pub(crate) const ALL: [Self; 2] = [Self::Shutdown, Self::Ready];
+
+    /// The type's name, in canstop and in messages.
+    pub(crate) fn type_name(self) -> &'static str {
+        match self {
+            Self::Shutdown => "Shutdown",
+            Self::Ready => "Ready",
+        }
+    }
+
+    /// The marker that makes a parameter of another type (an alias) this one.
+    pub(crate) fn marker(self) -> &'static str {
+        match self {
+            Self::Shutdown => "shutdown",
+            Self::Ready => "ready",
+        }
+    }
+}
+
 /// One typed parameter.
 pub(crate) struct Param {
-    /// Its attributes (`#[cfg(..)]`), less `#[shutdown]`: on the generated fn's parameter
-    /// and on the body's binding of it.
+    /// Its attributes (`#[cfg(..)]`), less `#[shutdown]` and `#[ready]`: on the generated
+    /// fn's parameter and on the body's binding of it.
     pub(crate) attrs: Vec<Attribute>,
     /// The pattern as written (`addr`, `mut addr`, `(a, b)`).
     pub(crate) pat: Box<Pat>,
     pub(crate) ty: Box<Type>,
-    /// Whether canstop supplies it: it is marked `#[shutdown]`, or its type is canstop's
-    /// `Shutdown` by its path (see [`is_shutdown`]), or a reference to one, which
-    /// [`crate::valid`] rejects. The generated code checks that the type is canstop's.
-    pub(crate) is_shutdown: bool,
+    /// Whether canstop supplies it, and what: it is marked `#[shutdown]` or `#[ready]`, or
+    /// its type is canstop's `Shutdown` or `Ready` by its path (see [`is_supplied_type`]), or
+    /// a reference to one, which [`crate::valid`] rejects. The generated code checks that
+    /// the type is canstop's.
+    pub(crate) supplied: Option<Supplied>,
     /// Its name in the generated fn's signature: the user's own when the pattern is a plain
     /// binding (`addr`, `mut addr`), else a hygienic one (`(a, b): (u8, u8)`).
     pub(crate) outer: Ident,
@@ -68,7 +99,7 @@ impl Func {
             })
             .enumerate()
             .map(|(index, typed)| Param {
-                is_shutdown: takes_shutdown(typed, krate),
+                supplied: supplied(typed, krate),
                 attrs: typed.attrs.clone(),
                 pat: typed.pat.clone(),
                 ty: typed.ty.clone(),
@@ -131,14 +162,26 @@ impl Func {
         self.sig.asyncness.is_none() && start == ["let", "body", "=", "async"]
     }
 
-    /// The parameters canstop supplies.
+    /// The parameters canstop supplies its `Shutdown` to.
     pub(crate) fn shutdown_params(&self) -> impl Iterator<Item = &Param> {
-        self.params.iter().filter(|param| param.is_shutdown)
+        self.supplied_params(Supplied::Shutdown)
+    }
+
+    /// The parameters canstop supplies its `Ready` to.
+    pub(crate) fn ready_params(&self) -> impl Iterator<Item = &Param> {
+        self.supplied_params(Supplied::Ready)
+    }
+
+    /// The parameters canstop supplies `what` to.
+    pub(crate) fn supplied_params(&self, what: Supplied) -> impl Iterator<Item = &Param> {
+        self.params
+            .iter()
+            .filter(move |param| param.supplied == Some(what))
     }
 
     /// The parameters the caller supplies.
     pub(crate) fn caller_params(&self) -> impl Iterator<Item = &Param> {
-        self.params.iter().filter(|param| !param.is_shutdown)
+        self.params.iter().filter(|param| param.supplied.is_none())
     }
 }
 
@@ -172,17 +215,27 @@ impl<'ast> Visit<'ast> for SelfInSignature {
     }
 }
 
-/// Whether a parameter is the `Shutdown` canstop supplies: marked `#[shutdown]` (the marker is
-/// taken out), or typed `Shutdown` or `&Shutdown` as [`is_shutdown`] recognises it.
-pub(crate) fn takes_shutdown(typed: &mut PatType, krate: Option<&Path>) -> bool {
-    let before = typed.attrs.len();
-    typed.attrs.retain(|attr| !attr.path().is_ident("shutdown"));
-    let marked = typed.attrs.len() != before;
-    marked
-        || match peel(&typed.ty) {
-            Type::Reference(reference) => is_shutdown(&reference.elem, krate),
-            ty => is_shutdown(ty, krate),
-        }
+/// What canstop supplies to a parameter, if anything: marked `#[shutdown]` or `#[ready]` (the
+/// markers are taken out; the first wins), or typed `Shutdown`, `Ready`, `&Shutdown` or
+/// `&Ready` as [`is_supplied_type`] recognises them.
+pub(crate) fn supplied(typed: &mut PatType, krate: Option<&Path>) -> Option<Supplied> {
+    let mut marked = None;
+    typed.attrs.retain(|attr| {
+        let marker = Supplied::ALL
+            .into_iter()
+            .find(|what| attr.path().is_ident(what.marker()));
+        marked = marked.or(marker);
+        marker.is_none()
+    });
+    let ty = match peel(&typed.ty) {
+        Type::Reference(reference) => &reference.elem,
+        ty => ty,
+    };
+    marked.or_else(|| {
+        Supplied::ALL
+            .into_iter()
+            .find(|what| is_supplied_type(ty, *what, krate))
+    })
 }
 
 /// A fn item whose body is not parsed: attributes, visibility, signature, `{ .. }`.
@@ -213,13 +266,14 @@ impl Parse for FnTokens {
     }
 }
 
-/// Whether `ty` names canstop's `Shutdown`: `Shutdown`, `canstop::Shutdown`,
-/// `::canstop::Shutdown`, or `<path>::Shutdown` where `<path>` ends the `crate = "..."` path
-/// (with `crate = "framework::runtime"`: `runtime::Shutdown` and
+/// Whether `ty` names canstop's `Shutdown` (or `Ready`, as `what` says): `Shutdown`,
+/// `canstop::Shutdown`, `::canstop::Shutdown`, or `<path>::Shutdown` where `<path>` ends the
+/// `crate = "..."` path (with `crate = "framework::runtime"`: `runtime::Shutdown` and
 /// `framework::runtime::Shutdown`). Any other path ending in `Shutdown` (`config::Shutdown`)
 /// is a type of the user's, passed by the caller; an alias is recognised only when marked
-/// `#[shutdown]`. A bare `Shutdown` may be the user's own too: the generated code checks it.
-pub(crate) fn is_shutdown(ty: &Type, krate: Option<&Path>) -> bool {
+/// `#[shutdown]` (`#[ready]`). A bare `Shutdown` may be the user's own too: the generated
+/// code checks it.
+pub(crate) fn is_supplied_type(ty: &Type, what: Supplied, krate: Option<&Path>) -> bool {
     let Type::Path(path) = peel(ty) else {
         return false;
     };
@@ -235,7 +289,7 @@ pub(crate) fn is_shutdown(ty: &Type, krate: Option<&Path>) -> bool {
     let Some((last, prefix)) = segments.split_last() else {
         return false;
     };
-    if last != "Shutdown" {
+    if last != what.type_name() {
         return false;
     }
     let krate: Vec<String> = match krate {
@@ -289,7 +343,7 @@ mod tests {
             (quote!(crate::framework::runtime::Shutdown), Some(&krate)),
         ] {
             assert!(
-                is_shutdown(&syn::parse2(ty.clone()).unwrap(), krate),
+                is_supplied_type(&syn::parse2(ty.clone()).unwrap(), Supplied::Shutdown, krate),
                 "{ty}"
             );
         }
@@ -305,9 +359,36 @@ mod tests {
             (quote!(config::Shutdown), Some(&krate)),
         ] {
             assert!(
-                !is_shutdown(&syn::parse2(ty.clone()).unwrap(), krate),
+                !is_supplied_type(&syn::parse2(ty.clone()).unwrap(), Supplied::Shutdown, krate),
                 "{ty}"
             );
+        }
+    }
+
+    #[test]
+    fn recognises_canstops_ready_by_its_path() {
+        let krate: Path = syn::parse_quote!(framework::runtime);
+        for (ty, krate) in [
+            (quote!(Ready), None),
+            (quote!(canstop::Ready), None),
+            (quote!(::canstop::Ready), None),
+            (quote!(runtime::Ready), Some(&krate)),
+        ] {
+            let parsed: Type = syn::parse2(ty.clone()).unwrap();
+            assert!(is_supplied_type(&parsed, Supplied::Ready, krate), "{ty}");
+            assert!(
+                !is_supplied_type(&parsed, Supplied::Shutdown, krate),
+                "{ty}"
+            );
+        }
+        for ty in [
+            quote!(Ready<u8>),
+            quote!(std::future::Ready),
+            quote!(Shutdown),
+            quote!(IsReady),
+        ] {
+            let parsed: Type = syn::parse2(ty.clone()).unwrap();
+            assert!(!is_supplied_type(&parsed, Supplied::Ready, None), "{ty}");
         }
     }
 
@@ -315,19 +396,39 @@ mod tests {
     fn a_marked_parameter_is_canstops_and_loses_its_mark() {
         let func = Func::parse(
             quote!(
-                async fn f(#[shutdown] stop: Stop, own: config::Shutdown) {}
+                async fn f(
+                    #[shutdown] stop: Stop,
+                    own: config::Shutdown,
+                    #[ready] up: Up,
+                    by_type: Ready,
+                    by_ref: &canstop::Ready,
+                    own_ready: config::Ready,
+                ) {
+                }
             ),
             "#[service]",
             None,
         )
         .unwrap();
-        let supplied: Vec<bool> = func.params.iter().map(|p| p.is_shutdown).collect();
-        assert_eq!(supplied, [true, false]);
+        let supplied: Vec<Option<Supplied>> = func.params.iter().map(|p| p.supplied).collect();
+        assert_eq!(
+            supplied,
+            [
+                Some(Supplied::Shutdown),
+                None,
+                Some(Supplied::Ready),
+                Some(Supplied::Ready),
+                Some(Supplied::Ready),
+                None
+            ]
+        );
+        assert_eq!(func.ready_params().count(), 3);
+        assert_eq!(func.caller_params().count(), 2);
         let sig = &func.sig;
+        let sig = quote!(#sig).to_string();
         assert!(
-            !quote!(#sig).to_string().contains("shutdown ]"),
-            "{}",
-            quote!(#sig)
+            !sig.contains("shutdown ]") && !sig.contains("ready ]"),
+            "{sig}"
         );
     }
 

@@ -46,6 +46,7 @@ impl Macro {
                 Key::Flavor,
                 Key::WorkerThreads,
                 Key::Strategy,
+                Key::StopOrder,
                 Key::Crate,
             ],
             Self::Service => &[
@@ -55,7 +56,10 @@ impl Macro {
                 Key::MaxRestarts,
                 Key::Within,
                 Key::Backoff,
+                Key::Needs,
+                Key::ReadyTimeout,
                 Key::Strategy,
+                Key::StopOrder,
                 Key::Crate,
             ],
             Self::Session => &[Key::Name, Key::Crate],
@@ -65,13 +69,14 @@ impl Macro {
                 Key::StartPaused,
                 Key::Timeout,
                 Key::Strategy,
+                Key::StopOrder,
                 Key::Crate,
             ],
         }
     }
 }
 
-/// Every option key any macro knows, including the planned ones.
+/// Every option key any macro knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Key {
     Name,
@@ -86,9 +91,11 @@ enum Key {
     Backoff,
     Strategy,
     Needs,
+    ReadyTimeout,
+    StopOrder,
 }
 
-const ALL_KEYS: [Key; 12] = [
+const ALL_KEYS: [Key; 14] = [
     Key::Name,
     Key::Timeout,
     Key::Flavor,
@@ -101,6 +108,8 @@ const ALL_KEYS: [Key; 12] = [
     Key::Backoff,
     Key::Strategy,
     Key::Needs,
+    Key::ReadyTimeout,
+    Key::StopOrder,
 ];
 
 impl Key {
@@ -118,6 +127,8 @@ impl Key {
             Self::Backoff => "backoff",
             Self::Strategy => "strategy",
             Self::Needs => "needs",
+            Self::ReadyTimeout => "ready_timeout",
+            Self::StopOrder => "stop_order",
         }
     }
 
@@ -140,7 +151,9 @@ impl Key {
             Self::Within => "within = \"1m\"",
             Self::Backoff => "backoff = \"100ms..30s\"",
             Self::Strategy => "strategy = \"one_for_all\"",
-            Self::Needs => "",
+            Self::Needs => "needs = [\"db\", \"cache\"]",
+            Self::ReadyTimeout => "ready_timeout = \"5s\"",
+            Self::StopOrder => "stop_order = \"reverse\"",
         }
     }
 }
@@ -211,6 +224,39 @@ impl Strategy {
     }
 }
 
+/// `stop_order = "..."`: the order in which a parent (a `#[service]`, or the root of
+/// `#[canstop::main]` and `#[canstop::test]`) stops its children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopOrder {
+    /// `"by-dependency"` (the default): dependents first, the others concurrently.
+    ByDependency,
+    /// `"reverse"`: one at a time, in reverse start order.
+    Reverse,
+}
+
+impl StopOrder {
+    /// Its values, as written (as `canstop::StopOrder::as_str` writes them).
+    const VALUES: [(&'static str, Self); 2] = [
+        ("by-dependency", Self::ByDependency),
+        ("reverse", Self::Reverse),
+    ];
+
+    /// Its variant in `canstop::StopOrder`.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            Self::ByDependency => "ByDependency",
+            Self::Reverse => "Reverse",
+        }
+    }
+}
+
+/// One name in `needs = [...]`, with the span of its literal.
+#[derive(Debug, Clone)]
+pub(crate) struct Need {
+    pub(crate) name: String,
+    pub(crate) span: proc_macro2::Span,
+}
+
 /// `backoff = "FIRST..CAP"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Backoff {
@@ -259,6 +305,10 @@ pub(crate) struct Options {
     pub(crate) within: Option<Spanned<Duration>>,
     pub(crate) backoff: Option<Spanned<Backoff>>,
     pub(crate) strategy: Option<Spanned<Strategy>>,
+    /// The names that are well formed: one in error is left out.
+    pub(crate) needs: Option<Spanned<Vec<Need>>>,
+    pub(crate) ready_timeout: Option<Spanned<Duration>>,
+    pub(crate) stop_order: Option<Spanned<StopOrder>>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -269,6 +319,13 @@ impl Options {
             Some(path) => quote::quote!(#path),
             None => quote::quote!(::canstop),
         }
+    }
+
+    /// The name of a service or session on the fn `ident`: `name = "..."`, or the fn's name.
+    pub(crate) fn name_for(&self, ident: &Ident) -> String {
+        self.name
+            .as_ref()
+            .map_or_else(|| ident.unraw().to_string(), |name| name.value.clone())
     }
 }
 
@@ -329,14 +386,22 @@ pub(crate) fn parse(mac: Macro, args: TokenStream, errors: &mut Errors) -> Optio
             continue;
         };
         let span = quote::quote!(#ident = #value);
-        if let Err(error) = set(&mut options, key, &value, span) {
+        if let Err(error) = set(&mut options, key, &value, span, errors) {
             errors.push(error);
         }
     }
     options
 }
 
-fn set(options: &mut Options, key: Key, value: &Expr, tokens: TokenStream) -> syn::Result<()> {
+/// Sets `key` from `value`; an error leaves it unset, but for `needs`, which records an error
+/// per name in `errors` and keeps the others.
+fn set(
+    options: &mut Options,
+    key: Key,
+    value: &Expr,
+    tokens: TokenStream,
+    errors: &mut Errors,
+) -> syn::Result<()> {
     match key {
         Key::Name => {
             let lit = string(key, value)?;
@@ -453,10 +518,103 @@ fn set(options: &mut Options, key: Key, value: &Expr, tokens: TokenStream) -> sy
                 tokens,
             });
         }
-        // `not_allowed` has rejected it.
-        Key::Needs => {}
+        Key::Needs => {
+            options.needs = Some(Spanned {
+                value: needs(value, errors)?,
+                tokens,
+            });
+        }
+        Key::ReadyTimeout => {
+            let timeout = duration(key, value)?;
+            if timeout.is_zero() {
+                return Err(syn::Error::new_spanned(
+                    value,
+                    "`ready_timeout` must be longer than 0: it is how long each instance may take to be ready",
+                ));
+            }
+            options.ready_timeout = Some(Spanned {
+                value: timeout,
+                tokens,
+            });
+        }
+        Key::StopOrder => {
+            options.stop_order = Some(Spanned {
+                value: choice(key, value, "stop order", &StopOrder::VALUES)?,
+                tokens,
+            });
+        }
     }
     Ok(())
+}
+
+/// `needs = ["db", "cache"]`: an array of string literals, each a sibling's name (not empty,
+/// without `/` or control characters), none twice. Each name in error is one error, at it, in
+/// `errors`, and is left out; a value that is not an array is the one error.
+fn needs(value: &Expr, errors: &mut Errors) -> syn::Result<Vec<Need>> {
+    let Expr::Array(array) = value else {
+        if let Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) = value
+        {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "`needs` takes an array of names: write `needs = [{:?}]`",
+                    lit.value()
+                ),
+            ));
+        }
+        return Err(expected(Key::Needs, value, "an array of string literals"));
+    };
+    let mut found: Vec<Need> = Vec::new();
+    for element in &array.elems {
+        match need(element, &found) {
+            Ok(need) => found.push(need),
+            Err(error) => errors.push(error),
+        }
+    }
+    Ok(found)
+}
+
+/// One name of `needs`, given the names before it.
+fn need(element: &Expr, before: &[Need]) -> syn::Result<Need> {
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = element
+    else {
+        let why = match element {
+            Expr::Lit(_) => "",
+            _ => " (it is read at compile time, so it cannot be a constant or an expression)",
+        };
+        return Err(syn::Error::new_spanned(
+            element,
+            format!("each name in `needs` is a string literal, like `\"db\"`{why}"),
+        ));
+    };
+    let name = lit.value();
+    let error = |message: String| Err(syn::Error::new(lit.span(), message));
+    if name.trim().is_empty() {
+        return error(
+            "a name in `needs` cannot be empty: it is a sibling service's name".to_owned(),
+        );
+    }
+    if name.contains('/') {
+        return error(format!(
+            "{name:?} cannot be needed: a service's name has no `/` (it separates the names in a path); `needs` names a sibling, by its name only"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return error(format!(
+            "{name:?} cannot be needed: a service's name has no control characters"
+        ));
+    }
+    if before.iter().any(|need| need.name == name) {
+        return error(format!("{name:?} is needed twice: give it once"));
+    }
+    Ok(Need {
+        name,
+        span: lit.span(),
+    })
 }
 
 /// A string option with a fixed set of `values`; an unknown one is an error at the literal
@@ -627,9 +785,15 @@ fn not_allowed(mac: Macro, key: Key, ident: &Ident) -> Option<syn::Error> {
         return None;
     }
     let message = match (mac, key) {
-        (Macro::Service, Key::Needs) => {
-            "`needs` is not supported yet: dependencies between services are planned for a later version of canstop".to_owned()
-        }
+        (Macro::Session, Key::Needs | Key::ReadyTimeout) => format!(
+            "`{}` is not an option of `#[session]`: a session starts when it is spawned, not in the services' start order; dependencies and readiness belong to `#[service]`",
+            key.as_str()
+        ),
+        (Macro::Main | Macro::Test, Key::Needs | Key::ReadyTimeout) => format!(
+            "`{}` is not an option of `{}`: its body starts the services and is not one of them; dependencies and readiness belong to `#[service]`",
+            key.as_str(),
+            mac.attr()
+        ),
         (Macro::Session, Key::Restart | Key::MaxRestarts | Key::Within | Key::Backoff) => {
             format!(
                 "`{}` is not an option of `#[session]`: a session runs once, until its work is done; restart policies belong to `#[service]`",
@@ -645,11 +809,7 @@ fn not_allowed(mac: Macro, key: Key, ident: &Ident) -> Option<syn::Error> {
                 .filter(|other| other.options().contains(&key))
                 .map(|owner| format!("`{}`", owner.attr()))
                 .collect();
-            let owners = if owners.is_empty() {
-                String::from("no macro: it is planned for `#[service]`")
-            } else {
-                list(&owners, "and")
-            };
+            let owners = list(&owners, "and");
             format!(
                 "`{}` is not an option of `{}`: it belongs to {owners}",
                 key.as_str(),
@@ -931,14 +1091,116 @@ mod tests {
             messages(Macro::Session, quote!(strategy = "one_for_all")),
             ["`strategy` is not an option of `#[session]`: it belongs to `#[canstop::main]`, `#[service]` and `#[canstop::test]`"]
         );
-        assert_eq!(
-            messages(Macro::Service, quote!(needs = "db")),
-            ["`needs` is not supported yet: dependencies between services are planned for a later version of canstop"]
-        );
         // A value in error still counts as written.
         let mut errors = Errors::default();
         let options = parse(Macro::Service, quote!(restart = "sometimes"), &mut errors);
         assert!(options.restart.is_none() && options.restart_written);
+    }
+
+    #[test]
+    fn parses_the_readiness_and_order_options() {
+        let options = parse_ok(
+            Macro::Service,
+            quote!(
+                needs = ["db", "cache",],
+                ready_timeout = "1m30s",
+                stop_order = "reverse"
+            ),
+        );
+        let names: Vec<String> = options
+            .needs
+            .unwrap()
+            .value
+            .into_iter()
+            .map(|need| need.name)
+            .collect();
+        assert_eq!(names, ["db", "cache"]);
+        assert_eq!(
+            options.ready_timeout.unwrap().value,
+            Duration::from_secs(90)
+        );
+        assert_eq!(options.stop_order.unwrap().value, StopOrder::Reverse);
+        for (text, order) in StopOrder::VALUES {
+            for mac in [Macro::Main, Macro::Service, Macro::Test] {
+                let options = parse_ok(mac, quote!(stop_order = #text));
+                assert_eq!(options.stop_order.unwrap().value, order);
+            }
+        }
+        let options = parse_ok(Macro::Service, quote!(needs = []));
+        assert!(options.needs.unwrap().value.is_empty());
+    }
+
+    #[test]
+    fn checks_each_name_needed() {
+        for (args, expected) in [
+            (quote!(needs = "db"), "`needs` takes an array of names: write `needs = [\"db\"]`"),
+            (quote!(needs = DEPS), "`needs` takes an array of string literals, like `needs = [\"db\", \"cache\"]` (it is read at compile time, so it cannot be a constant or an expression)"),
+            (quote!(needs = 3), "`needs` takes an array of string literals, like `needs = [\"db\", \"cache\"]`"),
+            (quote!(needs = [db]), "each name in `needs` is a string literal, like `\"db\"` (it is read at compile time, so it cannot be a constant or an expression)"),
+            (quote!(needs = [1]), "each name in `needs` is a string literal, like `\"db\"`"),
+            (quote!(needs = [" "]), "a name in `needs` cannot be empty: it is a sibling service's name"),
+            (quote!(needs = ["api/db"]), "\"api/db\" cannot be needed: a service's name has no `/`"),
+            (quote!(needs = ["db\n"]), "\"db\\n\" cannot be needed: a service's name has no control characters"),
+            (quote!(needs = ["db", "db"]), "\"db\" is needed twice: give it once"),
+        ] {
+            let found = messages(Macro::Service, args.clone());
+            assert_eq!(found.len(), 1, "{args}: {found:?}");
+            assert!(found[0].starts_with(expected), "{args}: {found:?}");
+        }
+        // One error per name in error; the others are kept.
+        let mut errors = Errors::default();
+        let options = parse(
+            Macro::Service,
+            quote!(needs = ["db", "", DB, "cache", "db"]),
+            &mut errors,
+        );
+        assert_eq!(errors.messages().len(), 3, "{:?}", errors.messages());
+        let kept: Vec<String> = options
+            .needs
+            .unwrap()
+            .value
+            .into_iter()
+            .map(|need| need.name)
+            .collect();
+        assert_eq!(kept, ["db", "cache"]);
+    }
+
+    #[test]
+    fn checks_the_ready_timeout_and_the_stop_order() {
+        assert_eq!(
+            messages(Macro::Service, quote!(ready_timeout = "0ms")),
+            ["`ready_timeout` must be longer than 0: it is how long each instance may take to be ready"]
+        );
+        assert_eq!(
+            messages(Macro::Service, quote!(ready_timeout = 5)),
+            ["a bare number has no unit: write the duration as a string with its unit, like `ready_timeout = \"5s\"`"]
+        );
+        assert_eq!(
+            messages(Macro::Main, quote!(stop_order = "by_dependency")),
+            ["unknown stop order \"by_dependency\": expected \"by-dependency\" or \"reverse\"; did you mean \"by-dependency\"?"]
+        );
+        assert_eq!(
+            messages(Macro::Service, quote!(stop_order = "lifo")),
+            ["unknown stop order \"lifo\": expected \"by-dependency\" or \"reverse\""]
+        );
+    }
+
+    #[test]
+    fn readiness_options_belong_to_service() {
+        assert_eq!(
+            messages(Macro::Main, quote!(needs = ["db"], ready_timeout = "1s")),
+            ["needs", "ready_timeout"].map(|key| format!(
+                "`{key}` is not an option of `#[canstop::main]`: its body starts the services and is not one of them; dependencies and readiness belong to `#[service]`"
+            ))
+        );
+        assert_eq!(
+            messages(Macro::Session, quote!(needs = ["db"])),
+            ["`needs` is not an option of `#[session]`: a session starts when it is spawned, not in the services' start order; dependencies and readiness belong to `#[service]`"]
+        );
+        assert_eq!(
+            messages(Macro::Session, quote!(stop_order = "reverse")),
+            ["`stop_order` is not an option of `#[session]`: it belongs to `#[canstop::main]`, `#[service]` and `#[canstop::test]`"]
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, Token};
 
-use crate::ast::{Func, Param};
+use crate::ast::{Func, Param, Supplied};
 use crate::attr::{Flavor, Macro, Options, Restart};
 use crate::valid::{is_duplicate_entry_attr, is_instrument, Mode};
 
@@ -148,12 +148,38 @@ impl Context<'_> {
         Some(quote!(.strategy(#krate::Strategy::#variant)))
     }
 
+    /// `.stop_order(..)` with the `stop_order` option, for a `Root` or a `Service`.
+    fn stop_order_call(&self) -> Option<TokenStream> {
+        let order = self.options.stop_order.as_ref()?;
+        let (krate, variant) = (&self.krate, variant(order.value.variant()));
+        Some(quote!(.stop_order(#krate::StopOrder::#variant)))
+    }
+
+    /// `.needs([..])`, `.ready_timeout(..)` and `.signals_ready()` (for a body that takes a
+    /// `Ready`), for a `Service`.
+    fn readiness_calls(&self) -> TokenStream {
+        let mut calls = TokenStream::new();
+        if let Some(needs) = &self.options.needs {
+            let names = needs.value.iter().map(|need| need.name.as_str());
+            calls.extend(quote!(.needs([#(#names),*])));
+        }
+        if let Some(timeout) = &self.options.ready_timeout {
+            let timeout = duration(timeout.value);
+            calls.extend(quote!(.ready_timeout(#timeout)));
+        }
+        if self.func.ready_params().next().is_some() {
+            calls.extend(quote!(.signals_ready()));
+        }
+        calls
+    }
+
     /// The root of `#[canstop::main]` and `#[canstop::test]`.
     fn root(&self) -> TokenStream {
         let krate = &self.krate;
         let mut root = quote!(#krate::Root::new());
         root.extend(self.timeout_call());
         root.extend(self.strategy_call());
+        root.extend(self.stop_order_call());
         if self.mac == Macro::Main {
             match self.flavor() {
                 Flavor::CurrentThread => root.extend(quote!(.current_thread())),
@@ -274,10 +300,7 @@ impl Context<'_> {
 
     /// The name a service or session is reported under.
     fn name(&self) -> String {
-        self.options.name.as_ref().map_or_else(
-            || self.func.sig.ident.unraw().to_string(),
-            |name| name.value.clone(),
-        )
+        self.options.name_for(&self.func.sig.ident)
     }
 
     /// The generated fn's parameters: the receiver, if any, and the caller's, under their
@@ -303,24 +326,33 @@ impl Context<'_> {
         Ident::new("__canstop_shutdown", Span::mixed_site())
     }
 
-    /// The value the body gets for `param`: the caller's argument, or canstop's `Shutdown`
-    /// converted to the parameter's type by `__private::SuppliedShutdown`, which is
-    /// implemented for canstop's `Shutdown` only: a parameter taken for canstop's (written
-    /// `Shutdown`, or marked `#[shutdown]`) whose type is another is one error, at its type.
+    /// The hygienic name of the `Ready` the body closure takes from its `Shutdown`.
+    fn ready_ident() -> Ident {
+        Ident::new("__canstop_ready", Span::mixed_site())
+    }
+
+    /// The value the body gets for `param`: the caller's argument, or canstop's `Shutdown` or
+    /// `Ready` converted to the parameter's type by `__private::SuppliedShutdown` or
+    /// `__private::SuppliedReady`, which are implemented for canstop's type only: a parameter
+    /// taken for canstop's (written `Shutdown`, or marked `#[shutdown]`; likewise `Ready`)
+    /// whose type is another is one error, at its type.
     fn arg(&self, param: &Param) -> TokenStream {
-        let shutdown = Self::shutdown_ident();
-        if !param.is_shutdown {
+        let Some(what) = param.supplied else {
             let outer = &param.outer;
             return quote!(#outer);
-        }
-        let value = if self.func.shutdown_params().count() > 1 {
-            // Only after the error for the second `Shutdown`: keeps the rest error-free.
-            quote!(::core::clone::Clone::clone(&#shutdown))
+        };
+        let (value, supplied) = match what {
+            Supplied::Shutdown => (Self::shutdown_ident(), quote!(SuppliedShutdown)),
+            Supplied::Ready => (Self::ready_ident(), quote!(SuppliedReady)),
+        };
+        let value = if self.func.supplied_params(what).count() > 1 {
+            // Only after the error for the second one: keeps the rest error-free.
+            quote!(::core::clone::Clone::clone(&#value))
         } else {
-            quote!(#shutdown)
+            quote!(#value)
         };
         let (ty, krate) = (&param.ty, &self.krate);
-        quote_spanned!(ty.span()=> <#ty as #krate::__private::SuppliedShutdown>::supplied(#value))
+        quote_spanned!(ty.span()=> <#ty as #krate::__private::#supplied>::supplied(#value))
     }
 
     /// The body's future: a call of the inner fn, or, for a body that must stay in the
@@ -445,21 +477,28 @@ impl Context<'_> {
 
     /// `move |shutdown: Shutdown| <the body's future>`: the body canstop calls, once; for a
     /// restarted service, the factory canstop calls for each instance, which first binds
-    /// the clones of its arguments ([`again`](Self::again)).
+    /// the clones of its arguments ([`again`](Self::again)). A body that takes a `Ready`
+    /// gets the one of the instance being built, taken from its `Shutdown` before its future
+    /// is ([`Ready::of`](https://docs.rs/canstop/latest/canstop/struct.Ready.html#method.of)).
     fn body_closure(&self) -> TokenStream {
         let krate = &self.krate;
-        let binding = if self.func.shutdown_params().next().is_none() {
+        let (shutdown, ready) = (Self::shutdown_ident(), Self::ready_ident());
+        let takes_ready = self.func.ready_params().next().is_some();
+        let binding = if self.func.shutdown_params().next().is_none() && !takes_ready {
             quote!(_)
         } else {
-            let shutdown = Self::shutdown_ident();
             quote!(#shutdown)
         };
+        let take_ready = takes_ready.then(|| quote!(let #ready = #krate::Ready::of(&#shutdown);));
         let future = self.future();
         if self.restart().is_some() {
             let again = self.again();
-            return quote!(move |#binding: #krate::Shutdown| { #again #future });
+            return quote!(move |#binding: #krate::Shutdown| { #take_ready #again #future });
         }
-        quote!(move |#binding: #krate::Shutdown| #future)
+        match take_ready {
+            Some(take_ready) => quote!(move |#binding: #krate::Shutdown| { #take_ready #future }),
+            None => quote!(move |#binding: #krate::Shutdown| #future),
+        }
     }
 
     /// A stub's body: the arguments used, and an empty body that never runs (the crate does
@@ -487,8 +526,9 @@ impl Context<'_> {
     }
 
     /// The builder calls after `Service::new` or `Service::restartable`: the restart policy and
-    /// what tunes it (only with a policy: [`crate::valid`] reports them otherwise),
-    /// `strategy`, `timeout`, and `.cancel_on_stop()` for a body without `Shutdown`.
+    /// what tunes it (only with a policy: [`crate::valid`] reports them otherwise), `needs`,
+    /// `ready_timeout` and `.signals_ready()` for a body that takes a `Ready`, `strategy`,
+    /// `stop_order`, `timeout`, and `.cancel_on_stop()` for a body without `Shutdown`.
     fn service_options(&self) -> TokenStream {
         let krate = &self.krate;
         let mut calls = TokenStream::new();
@@ -509,7 +549,9 @@ impl Context<'_> {
                 calls.extend(quote!(.backoff(#first, #cap)));
             }
         }
+        calls.extend(self.readiness_calls());
         calls.extend(self.strategy_call());
+        calls.extend(self.stop_order_call());
         calls.extend(self.timeout_call());
         if self.func.shutdown_params().next().is_none() {
             calls.extend(quote!(.cancel_on_stop()));
@@ -884,6 +926,94 @@ mod tests {
         assert!(!plain.contains("RestartProbe"), "{plain}");
         let never = expanded_with(Macro::Service, quote!(restart = "never"), item);
         assert_eq!(never, plain);
+    }
+
+    #[test]
+    fn a_ready_is_taken_from_the_shutdown_when_the_body_is_built() {
+        let out = expanded_with(
+            Macro::Service,
+            quote!(
+                needs = ["db", "cache"],
+                ready_timeout = "5s",
+                stop_order = "reverse"
+            ),
+            quote!(
+                async fn api(ready: Ready, port: u16) {
+                    ready.set();
+                }
+            ),
+        );
+        let expected = quote! {
+            fn api(port: u16) -> ::canstop::Service {
+                #[allow(clippy::unused_async)]
+                async fn api(ready: Ready, port: u16) {
+                    ready.set();
+                }
+                ::canstop::Service::new("api", move |__canstop_shutdown: ::canstop::Shutdown| {
+                    let __canstop_ready = ::canstop::Ready::of(&__canstop_shutdown);
+                    api(<Ready as ::canstop::__private::SuppliedReady>::supplied(__canstop_ready), port)
+                })
+                .needs(["db", "cache"])
+                .ready_timeout(::core::time::Duration::from_millis(5000u64))
+                .signals_ready()
+                .stop_order(::canstop::StopOrder::Reverse)
+                .cancel_on_stop()
+            }
+        };
+        assert_eq!(out, expected.to_string());
+    }
+
+    #[test]
+    fn each_restarted_instance_takes_its_own_ready() {
+        let out = expanded_with(
+            Macro::Service,
+            quote!(restart = "on-failure"),
+            quote!(
+                async fn run(self: Arc<Self>, shutdown: Shutdown, #[ready] up: Up) {
+                    up.set();
+                }
+            ),
+        );
+        for part in [
+            ":: canstop :: Service :: restartable (\"run\" , move | __canstop_shutdown : :: canstop :: Shutdown | { let __canstop_ready = :: canstop :: Ready :: of (& __canstop_shutdown) ; use",
+            "let up : Up = < Up as :: canstop :: __private :: SuppliedReady > :: supplied (__canstop_ready) ;",
+            "let shutdown : Shutdown = < Shutdown as :: canstop :: __private :: SuppliedShutdown > :: supplied (__canstop_shutdown) ;",
+            ". signals_ready ()",
+        ] {
+            assert!(out.contains(part), "{part}\n{out}");
+        }
+        assert!(!out.contains("cancel_on_stop"), "{out}");
+        // The `let` that takes it is in the factory, not in the body's `async` block.
+        let factory = out.find("Ready :: of").unwrap();
+        let body = out.find("async move").unwrap();
+        assert!(factory < body, "{out}");
+    }
+
+    #[test]
+    fn a_service_without_ready_does_not_signal_it() {
+        let out = expanded(
+            Macro::Service,
+            quote!(
+                async fn run(shutdown: Shutdown) {}
+            ),
+        );
+        assert!(!out.contains("signals_ready"), "{out}");
+        assert!(!out.contains("Ready :: of"), "{out}");
+    }
+
+    #[test]
+    fn stop_order_goes_to_the_root() {
+        let out = expanded_with(
+            Macro::Main,
+            quote!(stop_order = "by-dependency"),
+            quote!(
+                async fn main() {}
+            ),
+        );
+        assert!(
+            out.contains(":: canstop :: Root :: new () . stop_order (:: canstop :: StopOrder :: ByDependency)"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use quote::{format_ident, quote};
 use syn::parse::Parser;
 use syn::{Attribute, FnArg, Path, Visibility};
 
-use crate::ast::takes_shutdown;
+use crate::ast::{supplied, Supplied};
 use crate::attr::Macro;
 
 /// The signature's parse error and the stub, or `None` when the tokens do not show the
@@ -179,25 +179,31 @@ fn split_params(stream: TokenStream) -> Vec<TokenStream> {
     params
 }
 
-/// Whether a parameter is the `Shutdown` canstop supplies: by the macro's own rule
-/// ([`takes_shutdown`]) when it parses; the one that does not (the edit in progress) by its
-/// tokens: marked `#[shutdown]`, or typed with a path that ends in `Shutdown`.
+/// Whether a parameter is the `Shutdown` or the `Ready` canstop supplies: by the macro's own
+/// rule ([`supplied`]) when it parses; the one that does not (the edit in progress) by its
+/// tokens: marked `#[shutdown]` or `#[ready]`, or typed with a path that names `Shutdown` or
+/// `Ready`.
 fn supplied_by_canstop(param: &TokenStream, krate: Option<&Path>) -> bool {
     if let Ok(FnArg::Typed(mut typed)) = syn::parse2::<FnArg>(param.clone()) {
-        return takes_shutdown(&mut typed, krate);
+        return supplied(&mut typed, krate).is_some();
     }
     let tokens: Vec<TokenTree> = param.clone().into_iter().collect();
+    let is_marker = |group: &proc_macro2::Group| {
+        let text = group.stream().to_string();
+        Supplied::ALL.iter().any(|what| what.marker() == text)
+    };
     let marked = tokens.windows(2).any(|pair| {
         matches!(&pair[0], TokenTree::Punct(p) if p.as_char() == '#')
-            && matches!(&pair[1], TokenTree::Group(g) if g.stream().to_string() == "shutdown")
+            && matches!(&pair[1], TokenTree::Group(g) if is_marker(g))
     });
     let colon = tokens
         .iter()
         .position(|token| matches!(token, TokenTree::Punct(p) if p.as_char() == ':'));
     let typed = colon.is_some_and(|at| {
-        tokens[at + 1..]
-            .iter()
-            .any(|token| matches!(token, TokenTree::Ident(ident) if ident == "Shutdown"))
+        tokens[at + 1..].iter().any(|token| {
+            matches!(token, TokenTree::Ident(ident)
+                if Supplied::ALL.iter().any(|what| ident == what.type_name()))
+        })
     });
     marked || typed
 }
@@ -237,6 +243,24 @@ mod tests {
             ),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_ready_is_left_out_as_a_shutdown_is() {
+        let out = expanded(
+            Macro::Service,
+            quote!(async fn run(ready: Ready, #[ready] up: Up, job: Job, n: ) {}),
+        );
+        assert!(
+            out.contains("fn run < __A0 , __A1 > (__a0 : __A0 , __a1 : __A1)"),
+            "{out}"
+        );
+        // The parameter mid-edit, by its tokens.
+        let out = expanded(
+            Macro::Service,
+            quote!(async fn run(job: Job, ready: canstop::Ready<) {}),
+        );
+        assert!(out.contains("fn run < __A0 > (__a0 : __A0)"), "{out}");
     }
 
     #[test]

@@ -56,7 +56,14 @@ use crate::error::Errors;
 /// - `strategy = "one_for_one"` (the default), `"one_for_all"` or `"rest_for_one"`: what the
 ///   root does to the other services started from `main` when one of them is restarted (see
 ///   [`macro@service`]).
+/// - `stop_order = "by-dependency"` (the default) or `"reverse"`: the order the services
+///   started from `main` stop in (`Root::stop_order`): those that `needs` others first and
+///   the rest concurrently, or one at a time, the last started first (as OTP does).
 /// - `crate = "::path::to::canstop"`: where canstop is, for crates that re-export it.
+///
+/// `main` has no `needs` or `ready_timeout`, and takes no `Ready`: the tree is ready once its
+/// body has returned `Ok` and every service it started is ready (`canstop::ready()` waits for
+/// that).
 ///
 /// The body is checked: a direct `tokio::spawn`, `tokio::task::spawn`,
 /// `tokio::task::spawn_blocking`, `tokio::task::spawn_local`, `std::thread::spawn`,
@@ -126,6 +133,11 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   passed by the caller; a parameter taken for canstop's whose type is another (a user's
 ///   type imported as `Shutdown`) is an error at its type. A body that takes no `Shutdown` is
 ///   dropped as soon as its stop is requested.
+/// - A parameter of canstop's `Ready` type is supplied likewise (recognised the same way, or
+///   marked `#[ready]`): the service is then ready only once its body calls `ready.set()`
+///   (its listener bound, its pool connected), not as soon as its body is built, and what
+///   [needs](#readiness-and-order) it waits until then. A restarted service's every instance
+///   gets a `Ready` of its own. A body may take a `Ready` without a `Shutdown`.
 /// - The body returns `()` or `Result<(), E>` with `E: Display`; an error or a panic before
 ///   the stop shuts the whole tree down, unless a `restart` policy starts a new instance.
 /// - Arguments must be owned (`'static`): the service runs after the call returns. A callable
@@ -153,27 +165,71 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - `backoff = "100ms..30s"` (the default): the delay before a restart, from the first delay
 ///   growing exponentially up to the cap; both in the `timeout` grammar, the first not longer
 ///   than the cap. `"0s..0s"` restarts at once.
+/// - `needs = ["db", "cache"]`: the siblings (services of the same parent, by name) it needs:
+///   its body is built only once they are ready, and at the stop it stops before them. Each
+///   name is a string literal, not empty, without `/`, given once, and not the service's own.
+/// - `ready_timeout = "5s"`: how long each instance may take to be ready once its body is
+///   built; past it, the instance fails (and its restart policy applies). Only with a `Ready`
+///   parameter: without one the service is ready as soon as its body is built.
 /// - `strategy = "one_for_one"` (the default), `"one_for_all"` or `"rest_for_one"`: what this
 ///   service does to its other children (the services started inside it) when one of them is
 ///   restarted: nothing, restart them all, or restart those started after it, as OTP
 ///   defines them.
+/// - `stop_order = "by-dependency"` (the default) or `"reverse"`: the order its own children
+///   stop in: those that need others first and the rest concurrently, or one at a time, the
+///   last started first.
 /// - `crate = "::path::to::canstop"`.
 ///
 /// `max_restarts`, `within` and `backoff` tune a restart policy: without `restart` (or with
-/// `"never"`) they are an error. `needs` is planned and rejected for now. The body is checked
-/// for untracked spawns as [`macro@main`]'s is.
+/// `"never"`) they are an error. The body is checked for untracked spawns as
+/// [`macro@main`]'s is.
+///
+/// # Readiness and order
+///
+/// A database that is ready once connected, and an API that needs it: the API's body is
+/// built once the database is ready, and at the stop the API stops first.
+/// (`canstop::start_all` starts services given in any order in their dependency order.)
+///
+/// ```
+/// use canstop::{service, Ready, Root, Shutdown};
+///
+/// #[service(ready_timeout = "10s")]
+/// async fn database(shutdown: Shutdown, ready: Ready, url: String) -> Result<(), String> {
+///     assert_eq!(url, "postgres://db"); // real code: connect the pool, then say so
+///     ready.set();
+///     shutdown.requested().await;
+///     Ok(())
+/// }
+///
+/// #[service(needs = ["database"])]
+/// async fn api(shutdown: Shutdown) {
+///     shutdown.requested().await;
+/// }
+///
+/// let report = Root::new()
+///     .signals(false)
+///     .block_on(async {
+///         let database = canstop::start(database("postgres://db".to_owned()))?;
+///         database.ready().await?; // once its body has called `ready.set()`
+///         canstop::start(api())?;
+///         canstop::shutdown()?;
+///         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+///     })
+///     .unwrap();
+/// assert_eq!(report.exit_code(), 0);
+/// ```
 ///
 /// # Restarts
 ///
 /// A restart builds a new body from the same arguments: each instance gets a clone of every
 /// argument the caller passed, and of the receiver for a method, so with `restart` they must
 /// be `Clone` (an argument that is not is one compile error, at its type: pass an `Arc<T>`,
-/// or create the value in the body). The `Shutdown` is not cloned: each instance gets its own.
-/// In a method's body, `self` is the instance's clone (the macro renames it, as
-/// `async-trait` does, so a compiler message about it may call it `__canstop_self`; a format
-/// string cannot capture it: write `"{}", self` rather than `"{self}"`). Without
-/// `restart`, or with `restart = "never"`, the body runs once and nothing needs to be
-/// `Clone`.
+/// or create the value in the body). The `Shutdown` and the `Ready` are not cloned: each
+/// instance gets its own. In a method's body, `self` is the instance's clone (the macro
+/// renames it, as `async-trait` does, so a compiler message about it may call it
+/// `__canstop_self`; a format string cannot capture it: write `"{}", self` rather than
+/// `"{self}"`). Without `restart`, or with `restart = "never"`, the body runs once and
+/// nothing needs to be `Clone`.
 ///
 /// # Example
 ///
@@ -276,7 +332,8 @@ pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   return, error, panic and abort.
 /// - A `Shutdown` parameter is supplied by canstop, as for [`macro@service`]. A session that
 ///   takes none is **not** cut off when the stop is requested: it runs to completion, or
-///   until the deadline aborts it (that is what draining means).
+///   until the deadline aborts it (that is what draining means). A session has no readiness:
+///   a `Ready` parameter, `needs` and `ready_timeout` are errors.
 /// - Arguments must be owned (`'static`): a reference or a borrowed lifetime is an error,
 ///   but a callable's own are not (`Box<dyn Fn(&str) -> bool + Send>`, `fn(&[u8]) -> usize`).
 ///   As for services, it may be a method taking `self: Arc<Self>` or `self`.
@@ -349,7 +406,7 @@ pub fn session(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - `start_paused = true`: tokio's paused clock (current-thread only; needs canstop's
 ///   `test-util` feature).
 /// - `timeout = "1s"`: the tree's drain timeout (default 10 s).
-/// - `strategy = "one_for_all"`: as for [`macro@main`].
+/// - `strategy = "one_for_all"` and `stop_order = "reverse"`: as for [`macro@main`].
 /// - `crate = "::path::to::canstop"`.
 ///
 /// The body is not checked for `tokio::spawn`: tests often run untracked clients.

@@ -11,7 +11,7 @@ use syn::{
     TraitBound, Type, TypeFnPtr, TypeImplTrait, TypeReference,
 };
 
-use crate::ast::{peel, Func};
+use crate::ast::{peel, Func, Param, Supplied};
 use crate::attr::{Flavor, Macro, Options, Restart};
 use crate::error::Errors;
 
@@ -30,6 +30,9 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
     let mut mode = Mode::Expand;
     check_runtime_options(mac, options, errors);
     check_restart_options(options, errors);
+    if mac == Macro::Service {
+        check_readiness_options(options, func, errors);
+    }
     if let Some(error) = tokio_ran_first(mac, func) {
         errors.push(error);
         return Mode::Stub;
@@ -122,44 +125,19 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
     }
     match mac {
         Macro::Main | Macro::Test => {
-            // `params` are exactly the typed inputs.
-            if !func.params.is_empty() {
-                let what = if mac == Macro::Main {
-                    "`fn main` takes no arguments"
-                } else {
-                    "a test takes no arguments"
-                };
-                let hint = if func.shutdown_params().next().is_some() {
-                    "; the root's `Shutdown` is `canstop::scope()?.shutdown_signal()`"
-                } else {
-                    ""
-                };
-                errors.push(syn::Error::new_spanned(
-                    &sig.inputs,
-                    format!("{what}{hint}"),
-                ));
+            if let Some(error) = check_entry_params(mac, func) {
+                errors.push(error);
                 mode = mode.max(Mode::Stub);
             }
         }
         Macro::Service | Macro::Session => {
-            // Whether the body takes a `Shutdown` decides how it stops (a body without one
-            // is dropped at its stop): that cannot depend on a cfg the macro cannot see.
-            for param in func.shutdown_params() {
-                if let Some(cfg) = param.attrs.iter().find(|attr| attr.path().is_ident("cfg")) {
-                    errors.push(syn::Error::new_spanned(
-                        cfg,
-                        "a `Shutdown` parameter cannot be conditional: whether the body takes one decides how it stops (without one, it is dropped at the stop); take it always, and ignore it where unused",
-                    ));
-                    mode = mode.max(Mode::Stub);
-                }
-            }
-            for extra in func.shutdown_params().skip(1) {
-                errors.push(syn::Error::new_spanned(
-                    &extra.ty,
-                    "a second `Shutdown` parameter: canstop supplies one `Shutdown`; clone it in the body if you need two",
-                ));
-            }
-            for param in &func.params {
+            mode = mode.max(check_supplied_params(mac, func, errors));
+            // A session's `Ready` has its one error.
+            let params = func
+                .params
+                .iter()
+                .filter(|param| mac == Macro::Service || param.supplied != Some(Supplied::Ready));
+            for param in params {
                 if let Some((error, param_mode)) =
                     check_param_type(mac, &param.ty, options.krate.as_ref())
                 {
@@ -170,6 +148,117 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
         }
     }
     mode
+}
+
+/// `main` and tests take no parameters: one error, at the first `Ready` (which says that
+/// readiness is a service's) or at them all.
+fn check_entry_params(mac: Macro, func: &Func) -> Option<syn::Error> {
+    // `params` are exactly the typed inputs.
+    if func.params.is_empty() {
+        return None;
+    }
+    let what = if mac == Macro::Main {
+        "`fn main` takes no arguments"
+    } else {
+        "a test takes no arguments"
+    };
+    if let Some(ready) = func.ready_params().next() {
+        return Some(syn::Error::new_spanned(
+            param_tokens(ready),
+            format!(
+                "`Ready` belongs to services, and {what}: the tree is ready once the body has returned `Ok` and every service it started is ready (`canstop::ready()` waits for that)"
+            ),
+        ));
+    }
+    let hint = if func.shutdown_params().next().is_some() {
+        "; the root's `Shutdown` is `canstop::scope()?.shutdown_signal()`"
+    } else {
+        ""
+    };
+    Some(syn::Error::new_spanned(
+        &func.sig.inputs,
+        format!("{what}{hint}"),
+    ))
+}
+
+/// The parameters canstop supplies to a service or a session: one `Shutdown` and (for a
+/// service) one `Ready` at most, neither under a `cfg`.
+fn check_supplied_params(mac: Macro, func: &Func, errors: &mut Errors) -> Mode {
+    let mut mode = Mode::Expand;
+    if mac == Macro::Session {
+        for ready in func.ready_params() {
+            errors.push(syn::Error::new_spanned(
+                param_tokens(ready),
+                "`Ready` belongs to services: a session is not waited for to be ready (it is tracked until it ends); remove this parameter",
+            ));
+            mode = Mode::Stub;
+        }
+    }
+    for what in Supplied::ALL {
+        if mac == Macro::Session && what == Supplied::Ready {
+            continue;
+        }
+        let name = what.type_name();
+        // Whether the body takes a `Shutdown` decides how it stops (a body without one is
+        // dropped at its stop), and whether it takes a `Ready` when it is ready: that cannot
+        // depend on a cfg the macro cannot see.
+        let decides = match what {
+            Supplied::Shutdown => {
+                "how it stops (without one, it is dropped at the stop); take it always, and ignore it where unused"
+            }
+            Supplied::Ready => {
+                "when the service is ready (without one, as soon as its body is built); take it always, and set it where it is not used otherwise"
+            }
+        };
+        for param in func.supplied_params(what) {
+            if let Some(cfg) = param.attrs.iter().find(|attr| attr.path().is_ident("cfg")) {
+                errors.push(syn::Error::new_spanned(
+                    cfg,
+                    format!("a `{name}` parameter cannot be conditional: whether the body takes one decides {decides}"),
+                ));
+                mode = Mode::Stub;
+            }
+        }
+        for extra in func.supplied_params(what).skip(1) {
+            errors.push(syn::Error::new_spanned(
+                &extra.ty,
+                format!("a second `{name}` parameter: canstop supplies one `{name}`; clone it in the body if you need two"),
+            ));
+        }
+    }
+    mode
+}
+
+/// A parameter as written, less its attributes: `ready: Ready`, for an error at it.
+fn param_tokens(param: &Param) -> proc_macro2::TokenStream {
+    let (pat, ty) = (&param.pat, &param.ty);
+    quote::quote!(#pat: #ty)
+}
+
+/// `needs` and `ready_timeout` on a `#[service]`: the service does not need itself (by its
+/// name, `name = "..."` or the fn's), and `ready_timeout` bounds a readiness that the body
+/// says, so it needs a `Ready` parameter.
+fn check_readiness_options(options: &Options, func: &Func, errors: &mut Errors) {
+    let name = options.name_for(&func.sig.ident);
+    let needs = options.needs.iter().flat_map(|needs| &needs.value);
+    for need in needs.filter(|need| need.name == name) {
+        let named = if options.name.is_some() {
+            "its `name`"
+        } else {
+            "the fn's name, as no `name = \"...\"` is given"
+        };
+        errors.push(syn::Error::new(
+            need.span,
+            format!("the service {name:?} cannot need itself ({name:?} is {named}): `needs` names the siblings it waits for"),
+        ));
+    }
+    if let Some(timeout) = &options.ready_timeout {
+        if func.ready_params().next().is_none() {
+            errors.push(timeout.error(
+                "`ready_timeout` only applies to a service whose body says when it is ready: take a `Ready` parameter and call `ready.set()`, or remove `ready_timeout` (without one, the service is ready as soon as its body is built)",
+            ));
+        }
+    }
 }
 
 /// `#[tokio::main]` or `#[tokio::test]` written above `main`'s or `test`'s attribute: it
@@ -391,23 +480,31 @@ pub(crate) fn format_captures(literal: &str, name: &str) -> bool {
     false
 }
 
-/// Whether `ty` is `Arc<Shutdown>`, `Box<Shutdown>` or `Rc<Shutdown>` (by any path to the
-/// pointer), with canstop's `Shutdown` as [`crate::ast::is_shutdown`] recognises it.
-fn shutdown_in_pointer(ty: &Type, krate: Option<&Path>) -> bool {
+/// Which of canstop's `Shutdown` and `Ready` (as [`crate::ast::is_supplied_type`]
+/// recognises them) `ty` names.
+fn supplied_type(ty: &Type, krate: Option<&Path>) -> Option<Supplied> {
+    Supplied::ALL
+        .into_iter()
+        .find(|what| crate::ast::is_supplied_type(ty, *what, krate))
+}
+
+/// Whether `ty` is `Arc<T>`, `Box<T>` or `Rc<T>` (by any path to the pointer) of canstop's
+/// `Shutdown` or `Ready`, and which.
+fn supplied_in_pointer(ty: &Type, krate: Option<&Path>) -> Option<Supplied> {
     let Type::Path(path) = peel(ty) else {
-        return false;
+        return None;
     };
-    let Some(last) = path.path.segments.last() else {
-        return false;
-    };
+    let last = path.path.segments.last()?;
     let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
-        return false;
+        return None;
     };
-    ["Arc", "Box", "Rc"]
+    let pointer = ["Arc", "Box", "Rc"]
         .iter()
-        .any(|pointer| last.ident == pointer)
-        && arguments.args.len() == 1
-        && matches!(&arguments.args[0], syn::GenericArgument::Type(inner) if crate::ast::is_shutdown(inner, krate))
+        .any(|pointer| last.ident == pointer);
+    match (pointer, arguments.args.first(), arguments.args.len()) {
+        (true, Some(syn::GenericArgument::Type(inner)), 1) => supplied_type(inner, krate),
+        _ => None,
+    }
 }
 
 /// What is wrong with a parameter's type, and how far the expansion can go with it.
@@ -418,21 +515,23 @@ fn check_param_type(mac: Macro, ty: &Type, krate: Option<&Path>) -> Option<(syn:
         "a service's arguments must be owned: the service runs after the call that creates it has returned"
     };
     if let Type::Reference(reference) = peel(ty) {
-        if crate::ast::is_shutdown(&reference.elem, krate) {
+        if let Some(what) = supplied_type(&reference.elem, krate) {
+            let name = what.type_name();
             return Some((
                 syn::Error::new_spanned(
                     ty,
-                    "take `Shutdown` by value: canstop supplies an owned one (it is cheap to clone)",
+                    format!("take `{name}` by value: canstop supplies an owned one (it is cheap to clone)"),
                 ),
                 Mode::Stub,
             ));
         }
     }
-    if shutdown_in_pointer(ty, krate) {
+    if let Some(what) = supplied_in_pointer(ty, krate) {
+        let name = what.type_name();
         return Some((
             syn::Error::new_spanned(
                 ty,
-                "take `Shutdown` by value: canstop supplies an owned one, and only by value (it is cheap to clone)",
+                format!("take `{name}` by value: canstop supplies an owned one, and only by value (it is cheap to clone)"),
             ),
             Mode::Stub,
         ));
@@ -820,6 +919,123 @@ mod tests {
         ] {
             assert_eq!(captures_self(literal), captures, "{literal:?}");
         }
+    }
+
+    #[test]
+    fn ready_belongs_to_services() {
+        let (mode, errors) = check(
+            Macro::Service,
+            quote!(),
+            quote!(
+                async fn f(ready: Ready, s: Shutdown, #[ready] up: Up) {}
+            ),
+        );
+        assert_eq!(mode, Mode::Expand);
+        assert_eq!(
+            errors,
+            ["a second `Ready` parameter: canstop supplies one `Ready`; clone it in the body if you need two"]
+        );
+        let (mode, errors) = check(
+            Macro::Session,
+            quote!(),
+            quote!(
+                async fn job(ready: Ready, other: &Ready, id: u32) {}
+            ),
+        );
+        assert_eq!(mode, Mode::Stub);
+        assert_eq!(
+            errors,
+            ["`Ready` belongs to services: a session is not waited for to be ready (it is tracked until it ends); remove this parameter"; 2]
+        );
+        let (mode, errors) = check(
+            Macro::Main,
+            quote!(),
+            quote!(
+                async fn main(s: Shutdown, ready: canstop::Ready) {}
+            ),
+        );
+        assert_eq!(mode, Mode::Stub);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("`Ready` belongs to services, and `fn main` takes no arguments"),
+            "{errors:?}"
+        );
+        for (ty, expected) in [
+            (quote!(&Ready), "take `Ready` by value: canstop supplies an owned one (it is cheap to clone)"),
+            (quote!(Arc<canstop::Ready>), "take `Ready` by value: canstop supplies an owned one, and only by value (it is cheap to clone)"),
+        ] {
+            let (mode, errors) = check(Macro::Service, quote!(), quote!(async fn f(r: #ty) {}));
+            assert_eq!((mode, errors.as_slice()), (Mode::Stub, [expected.to_owned()].as_slice()));
+        }
+        let (_, errors) = check(
+            Macro::Service,
+            quote!(),
+            quote!(
+                async fn f(#[cfg(x)] ready: Ready) {}
+            ),
+        );
+        assert!(
+            errors[0].starts_with("a `Ready` parameter cannot be conditional"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_service_cannot_need_itself() {
+        let item = quote!(
+            async fn r#db(ready: Ready) {}
+        );
+        let (_, errors) = check(
+            Macro::Service,
+            quote!(needs = ["cache", "db"]),
+            item.clone(),
+        );
+        assert_eq!(
+            errors,
+            ["the service \"db\" cannot need itself (\"db\" is the fn's name, as no `name = \"...\"` is given): `needs` names the siblings it waits for"]
+        );
+        let (_, errors) = check(
+            Macro::Service,
+            quote!(name = "primary", needs = ["db", "primary"]),
+            item.clone(),
+        );
+        assert_eq!(
+            errors,
+            ["the service \"primary\" cannot need itself (\"primary\" is its `name`): `needs` names the siblings it waits for"]
+        );
+        let (_, errors) = check(
+            Macro::Service,
+            quote!(name = "primary", needs = ["db"]),
+            item,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn ready_timeout_needs_a_ready_parameter() {
+        let (mode, errors) = check(
+            Macro::Service,
+            quote!(ready_timeout = "5s"),
+            quote!(
+                async fn f(s: Shutdown) {}
+            ),
+        );
+        assert_eq!(mode, Mode::Expand);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with(
+                "`ready_timeout` only applies to a service whose body says when it is ready"
+            ),
+            "{errors:?}"
+        );
+        let (_, errors) = check(
+            Macro::Service,
+            quote!(ready_timeout = "5s"),
+            quote!(
+                async fn f(ready: Ready) {}
+            ),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
     }
 
     #[test]

@@ -178,6 +178,28 @@ pub mod __private {
         }
     }
 
+    /// How a `#[service]` body gets the `Ready` canstop supplies, as [`SuppliedShutdown`]
+    /// does its `Shutdown`: a parameter the macro takes for canstop's (written `Ready`, or
+    /// marked `#[ready]`) whose type is another is one error, at its type. Implemented for
+    /// [`Ready`] only.
+    ///
+    /// [`Ready`]: crate::Ready
+    #[diagnostic::on_unimplemented(
+        message = "this parameter is supplied by canstop, but its type is not `canstop::Ready`",
+        label = "not `canstop::Ready`",
+        note = "a parameter of type `Ready` or marked `#[ready]` is canstop's; to have the caller pass a type of your own, write its path (`config::Ready`)"
+    )]
+    pub trait SuppliedReady: Sized {
+        /// The parameter's value.
+        fn supplied(ready: crate::Ready) -> Self;
+    }
+
+    impl SuppliedReady for crate::Ready {
+        fn supplied(ready: crate::Ready) -> Self {
+            ready
+        }
+    }
+
     /// How a `#[service(restart = "..")]` gets each instance's arguments: a clone of what the
     /// caller passed (and of the receiver, for a method), taken each time the factory builds
     /// a body, as `(&RestartProbe::<T>::new()).again(&value)` with [`CloneArg`] and

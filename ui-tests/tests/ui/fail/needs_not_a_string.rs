@@ -1,10 +1,12 @@
 use canstop::{service, Shutdown};
 
-#[service(needs = "database")]
+const DB: &str = "db";
+
+#[service(needs = ["cache", DB, 3])]
 async fn worker(shutdown: Shutdown) {
     shutdown.requested().await;
 }
 
 fn main() {
-    let _ = worker();
+    let _ = (worker(), DB);
 }
