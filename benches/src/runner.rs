@@ -346,8 +346,9 @@ mod tests {
         };
         let allocators = Allocator::ALL;
         let spawn = schedule(&options, &allocators, Workload::Spawn, 3);
-        // Every contender but the restart floor, which takes part in the restarts only.
-        assert_eq!(spawn.len(), (Contender::ALL.len() - 1) * 2);
+        // Every contender but the restart floor (the restarts only) and the snapshot
+        // contenders (the churn only).
+        assert_eq!(spawn.len(), (Contender::ALL.len() - 3) * 2);
         assert!(spawn.iter().all(|(_, contenders)| contenders.len() == 1));
         assert!(!spawn
             .iter()

@@ -125,13 +125,17 @@ pub(super) async fn state_churn(
                 return (0u32, Duration::ZERO);
             };
             let (mut taken, mut spent) = (0u32, Duration::ZERO);
-            while !done.load(Ordering::Acquire) {
+            // At least one, also when the churn ends before this thread first runs (a tiny n).
+            loop {
                 let start = std::time::Instant::now();
                 if snapshots {
                     std::hint::black_box(scope.state());
                 }
                 spent += start.elapsed();
                 taken += 1;
+                if done.load(Ordering::Acquire) {
+                    break;
+                }
                 std::thread::sleep(SNAPSHOT_EVERY);
             }
             (taken, spent)
