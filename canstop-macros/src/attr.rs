@@ -43,6 +43,7 @@ impl Macro {
         match self {
             Self::Main => &[
                 Key::Timeout,
+                Key::DrainDelay,
                 Key::Flavor,
                 Key::WorkerThreads,
                 Key::Strategy,
@@ -93,9 +94,10 @@ enum Key {
     Needs,
     ReadyTimeout,
     StopOrder,
+    DrainDelay,
 }
 
-const ALL_KEYS: [Key; 14] = [
+const ALL_KEYS: [Key; 15] = [
     Key::Name,
     Key::Timeout,
     Key::Flavor,
@@ -110,6 +112,7 @@ const ALL_KEYS: [Key; 14] = [
     Key::Needs,
     Key::ReadyTimeout,
     Key::StopOrder,
+    Key::DrainDelay,
 ];
 
 impl Key {
@@ -129,6 +132,7 @@ impl Key {
             Self::Needs => "needs",
             Self::ReadyTimeout => "ready_timeout",
             Self::StopOrder => "stop_order",
+            Self::DrainDelay => "drain_delay",
         }
     }
 
@@ -154,6 +158,7 @@ impl Key {
             Self::Needs => "needs = [\"db\", \"cache\"]",
             Self::ReadyTimeout => "ready_timeout = \"5s\"",
             Self::StopOrder => "stop_order = \"reverse\"",
+            Self::DrainDelay => "drain_delay = \"5s\"",
         }
     }
 }
@@ -309,6 +314,7 @@ pub(crate) struct Options {
     pub(crate) needs: Option<Spanned<Vec<Need>>>,
     pub(crate) ready_timeout: Option<Spanned<Duration>>,
     pub(crate) stop_order: Option<Spanned<StopOrder>>,
+    pub(crate) drain_delay: Option<Spanned<Duration>>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -422,6 +428,12 @@ fn set(
         }
         Key::Timeout => {
             options.timeout = Some(Spanned {
+                value: duration(key, value)?,
+                tokens,
+            });
+        }
+        Key::DrainDelay => {
+            options.drain_delay = Some(Spanned {
                 value: duration(key, value)?,
                 tokens,
             });

@@ -178,6 +178,10 @@ impl Context<'_> {
         let krate = &self.krate;
         let mut root = quote!(#krate::Root::new());
         root.extend(self.timeout_call());
+        if let Some(delay) = &self.options.drain_delay {
+            let delay = duration(delay.value);
+            root.extend(quote!(.drain_delay(#delay)));
+        }
         root.extend(self.strategy_call());
         root.extend(self.stop_order_call());
         if self.mac == Macro::Main {

@@ -51,6 +51,9 @@ use crate::error::Errors;
 /// - `timeout = "10s"`: the tree's drain timeout (default 10 s), parsed at compile time
 ///   (`"250ms"`, `"10s"`, `"1m30s"`, `"2h"`). `CANSTOP_SHUTDOWN_TIMEOUT` in the environment
 ///   overrides it at start-up.
+/// - `drain_delay = "5s"`: after a signal, how long the tree stays serving, not ready, before
+///   its stop (`Root::drain_delay`; default none). For Kubernetes: the delay plus the timeout
+///   must fit `terminationGracePeriodSeconds`. `CANSTOP_DRAIN_DELAY` overrides it.
 /// - `flavor = "multi_thread"` (the default) or `"current_thread"`: tokio's runtime flavor.
 /// - `worker_threads = 4`: the multi-thread runtime's worker count.
 /// - `strategy = "one_for_one"` (the default), `"one_for_all"` or `"rest_for_one"`: what the

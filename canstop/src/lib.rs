@@ -129,8 +129,10 @@ pub use report::{
     ServiceReport, SessionStats, FAILURES_KEPT, KEPT_STOPPED,
 };
 pub use root::duration::{parse_duration, DurationError};
-pub use root::{Root, DEFAULT_TIMEOUT, REPORT_ENV, TIMEOUT_ENV};
-pub use scope::{ready, scope, shutdown, spawn, spawn_blocking, start, start_all, state, Scope};
+pub use root::{Root, DEFAULT_TIMEOUT, DRAIN_DELAY_ENV, REPORT_ENV, TIMEOUT_ENV};
+pub use scope::{
+    deliver_signal, ready, scope, shutdown, spawn, spawn_blocking, start, start_all, state, Scope,
+};
 pub use service::{
     Escalate, Ready, Restart, Service, ServiceHandle, StartWithCanstop, Strategy,
     DEFAULT_MAX_RESTARTS, DEFAULT_WITHIN,

@@ -97,6 +97,11 @@ impl Scope {
         Shutdown::new(self.node.clone())
     }
 
+    /// Delivers a signal to this scope's tree (see [`deliver_signal`](crate::deliver_signal)).
+    pub fn deliver_signal(&self, signal: crate::Signal) {
+        self.node.tree.deliver_signal(signal);
+    }
+
     /// Starts the shutdown of the whole tree (not only of this scope).
     #[track_caller]
     pub fn shutdown_tree(&self) {
@@ -204,6 +209,20 @@ pub fn start_all(
     services: impl IntoIterator<Item = Service>,
 ) -> Result<Vec<ServiceHandle>, SpawnError> {
     context::with_current(|node| crate::service::start_all_on(node, services))?
+}
+
+/// Delivers a signal the program received itself (with [`Root::signals(false)`], say, or from
+/// a service manager's control channel) as canstop's own listener would: the first signal
+/// triggers the shutdown ([`Trigger::Signal`], with the
+/// [drain delay](crate::Root::drain_delay)), a later one forces the exit.
+///
+/// # Errors
+///
+/// [`SpawnError::NoScope`] outside a canstop scope.
+///
+/// [`Root::signals(false)`]: crate::Root::signals
+pub fn deliver_signal(signal: crate::Signal) -> Result<(), SpawnError> {
+    context::with_current(|node| node.tree.deliver_signal(signal))
 }
 
 /// Completes once the tree is ready: `main`'s body has returned `Ok` and every live service is

@@ -70,6 +70,56 @@ impl Shutdown {
         self.node.stopping.wait()
     }
 
+    /// Completes once the tree is draining or this scope is told to stop, whichever comes
+    /// first (at once if either has happened). The tree drains from its trigger on: during
+    /// the [drain delay](crate::Root::drain_delay) that follows a signal it is not ready and
+    /// keeps running, and [`requested`](Self::requested) fires only when the delay ends. An
+    /// accept loop uses both: at `draining`, it keeps accepting but serves new connections
+    /// without keep-alive (the load balancer is removing this instance); at `requested`, it
+    /// stops accepting. Without a delay both fire together. Cancel-safe.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use std::time::Duration;
+    /// use canstop::{Root, Service, Shutdown, Signal};
+    ///
+    /// let report = Root::new()
+    ///     .signals(false)
+    ///     .drain_delay(Duration::from_secs(2))
+    ///     .run(async {
+    ///         canstop::start(Service::new("acceptor", |shutdown: Shutdown| async move {
+    ///             shutdown.draining().await; // the signal came
+    ///             assert!(!shutdown.is_requested()); // still serving, for the delay
+    ///             let started = tokio::time::Instant::now();
+    ///             shutdown.requested().await;
+    ///             assert_eq!(started.elapsed(), Duration::from_secs(2));
+    ///         }))?;
+    ///         canstop::deliver_signal(Signal::Terminate)?; // as if SIGTERM came
+    ///         Ok::<(), canstop::SpawnError>(())
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(report.drain_delay, Some(Duration::from_secs(2)));
+    /// # }
+    /// ```
+    pub fn draining(&self) -> impl Future<Output = ()> + Send + '_ {
+        let node = &self.node;
+        async move {
+            tokio::select! {
+                biased;
+                () = node.stopping.wait() => {}
+                () = node.tree.draining.wait() => {}
+            }
+        }
+    }
+
+    /// Whether the tree is draining or this scope was told to stop (see
+    /// [`draining`](Self::draining)).
+    #[must_use]
+    pub fn is_draining(&self) -> bool {
+        self.node.tree.draining.is_set() || self.node.stopping.is_set()
+    }
+
     /// Like [`requested`](Self::requested), but owns what it needs, for `'static` futures.
     pub fn requested_owned(&self) -> impl Future<Output = ()> + Send + 'static {
         let this = self.clone();

@@ -10,7 +10,7 @@
 //!   logged: a listener runs even when the `tracing` subscriber blocks.
 //! - A listener must not block and must not call back into the tree; a panic in one is caught
 //!   and does not reach the publisher or the other listeners.
-//! - The tree-level events ([`Event::Triggered`], [`Event::Stopping`],
+//! - The tree-level events ([`Event::Triggered`], [`Event::Draining`], [`Event::Stopping`],
 //!   [`Event::DeadlineReached`], [`Event::Forced`]) are published at most once per tree.
 //! - An event is built only when someone listens: a tree without listeners pays one atomic
 //!   load per would-be event.
@@ -69,6 +69,13 @@ pub enum Event {
     Triggered {
         /// What started it.
         trigger: Trigger,
+    },
+    /// The shutdown was triggered by a signal and the tree drains for the drain delay: it is
+    /// not ready, and keeps serving until `until`, when it stops (see
+    /// [`Root::drain_delay`](crate::Root::drain_delay)).
+    Draining {
+        /// When the delay ends and the stop starts.
+        until: std::time::Instant,
     },
     /// The tree is stopping; it must be done by `deadline`.
     Stopping {

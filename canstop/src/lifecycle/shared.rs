@@ -1,7 +1,7 @@
 //! What the whole tree shares: the trigger, the tree's timeout and deadline, the abort switch
 //! and the listeners of its [events](crate::lifecycle::events).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use crate::lifecycle::events::{Event, Events};
 use crate::lifecycle::readiness::TreeReadiness;
 use crate::lifecycle::trigger::{Signal, Trigger};
 use crate::report::MainOutcome;
+use crate::sync::latch::Latch;
 use crate::tree::node::Node;
 
 /// When a node was told to stop, and its own deadline (from its own timeout, or the tree's
@@ -69,10 +70,25 @@ pub(crate) struct Tree {
     /// The trigger was a failure before the tree was ever ready: the start-up failed, and
     /// what started is rolled back in reverse start order.
     startup_failed: AtomicBool,
+    /// How long a signal's trigger waits before the stop (zero: none).
+    pub(crate) drain_delay: Duration,
+    /// Set at the trigger (the drain delay, or the stop): what
+    /// [`Shutdown::draining`](crate::Shutdown::draining) waits on.
+    pub(crate) draining: Latch,
+    /// Cancelled to end a drain delay early (a failure during it).
+    cut_delay: CancellationToken,
+    /// Whether a drain delay was applied (it ran, or was cut short).
+    delayed: AtomicBool,
+    /// The signals received (by the listener, or delivered by the program).
+    signals: AtomicUsize,
 }
 
 impl Tree {
-    pub(crate) fn new(timeout: Duration, runtime: tokio::runtime::Handle) -> Arc<Self> {
+    pub(crate) fn new(
+        timeout: Duration,
+        drain_delay: Duration,
+        runtime: tokio::runtime::Handle,
+    ) -> Arc<Self> {
         Arc::new(Self {
             timeout,
             runtime,
@@ -89,6 +105,11 @@ impl Tree {
             root_node: OnceLock::new(),
             readiness: TreeReadiness::default(),
             startup_failed: AtomicBool::new(false),
+            drain_delay,
+            draining: Latch::new(false),
+            cut_delay: CancellationToken::new(),
+            delayed: AtomicBool::new(false),
+            signals: AtomicUsize::new(0),
         })
     }
 
@@ -96,6 +117,10 @@ impl Tree {
     /// trigger wins; returns whether this one did.
     pub(crate) fn trigger(&self, trigger: Trigger) -> bool {
         if self.trigger.set(trigger.clone()).is_err() {
+            if trigger.is_failure() {
+                // A failure during a drain delay: the stop starts now.
+                self.cut_delay.cancel();
+            }
             tracing::debug!(%trigger, "shutdown already under way; trigger ignored");
             return false;
         }
@@ -108,25 +133,75 @@ impl Tree {
         }
         // Act first, log after: a `tracing` subscriber that blocks (a stalled log pipeline)
         // must not delay the stop or the arming of the watchdog.
-        // The tree's stop is its root node's, with the tree's timeout.
-        if let Some(root) = self.root_node.get().and_then(Weak::upgrade) {
-            let stop = root.request_stop();
-            self.events.publish_with(|| Event::Triggered {
-                trigger: trigger.clone(),
-            });
-            if let Some(deadline) = stop.own_deadline {
-                self.events.publish(Event::Stopping {
-                    deadline: deadline.into_std(),
+        self.draining.set();
+        let delay = matches!(trigger, Trigger::Signal(_)) && !self.drain_delay.is_zero();
+        self.events.publish_with(|| Event::Triggered {
+            trigger: trigger.clone(),
+        });
+        match self.root_node.get().and_then(Weak::upgrade) {
+            Some(root) if delay => {
+                self.delayed.store(true, Ordering::Release);
+                let until = Instant::now() + self.drain_delay;
+                self.events.publish(Event::Draining {
+                    until: until.into_std(),
                 });
-                self.abort_at(deadline);
+                // The stop waits for the delay, on a task of its own; a second signal (the
+                // abort) or a failure (the cut) ends the delay early.
+                let (abort, cut) = (self.abort.clone(), self.cut_delay.clone());
+                drop(self.runtime.spawn(async move {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(until) => {}
+                        // Forced: the abort stopped the tree already.
+                        () = abort.cancelled() => return,
+                        () = cut.cancelled() => {}
+                    }
+                    root.tree.stop_root(&root);
+                }));
             }
+            Some(root) => self.stop_root(&root),
+            None => {}
         }
         if trigger.is_failure() {
             tracing::error!(%trigger, timeout = ?self.timeout, "shutdown triggered");
+        } else if delay {
+            tracing::info!(%trigger, delay = ?self.drain_delay, timeout = ?self.timeout, "shutdown triggered: draining for the delay, then stopping");
         } else {
             tracing::info!(%trigger, timeout = ?self.timeout, "shutdown triggered");
         }
         true
+    }
+
+    /// The tree's stop: its root node's, with the tree's timeout from now; the deadline's
+    /// abort armed.
+    fn stop_root(&self, root: &Arc<Node>) {
+        let stop = root.request_stop();
+        if let Some(deadline) = stop.own_deadline {
+            self.events.publish(Event::Stopping {
+                deadline: deadline.into_std(),
+            });
+            self.abort_at(deadline);
+        }
+    }
+
+    /// Counts a signal; returns how many the tree has received, this one included (the first
+    /// triggers the shutdown, a later one forces the exit).
+    pub(crate) fn count_signal(&self) -> usize {
+        self.signals.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// A signal the program received itself: the first triggers the shutdown, a later one
+    /// forces the exit.
+    pub(crate) fn deliver_signal(&self, signal: Signal) {
+        if self.count_signal() == 1 {
+            self.trigger(Trigger::Signal(signal));
+        } else {
+            self.force(signal);
+        }
+    }
+
+    /// Whether a drain delay was applied (the trigger was a signal, and a delay set).
+    pub(crate) fn was_delayed(&self) -> bool {
+        self.delayed.load(Ordering::Acquire)
     }
 
     /// Aborts the tree at `deadline` from a task of its own: the deadline does not wait for

@@ -64,8 +64,9 @@ impl Acted {
 
 /// What the listener does with the n-th signal. The watchdog (of a process-owning root) is
 /// armed first; the tree is then triggered or aborted with logging silenced on this thread.
-fn on_signal(tree: &Tree, count: usize, signal: Signal) -> Acted {
-    if count == 1 {
+fn on_signal(tree: &Tree, _count: usize, signal: Signal) -> Acted {
+    // Counted by the tree, with the signals delivered by `canstop::deliver_signal`.
+    if tree.count_signal() == 1 {
         // The trigger arms the watchdog (its `Stopping` event) before it logs anything.
         let triggered = silently(|| tree.trigger(Trigger::Signal(signal))).unwrap_or(true);
         Acted::Triggered {

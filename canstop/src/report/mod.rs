@@ -80,6 +80,10 @@ pub struct Report {
     /// and every service was ready): the start-up failed, and what had started was stopped
     /// in reverse start order.
     pub startup_failed: bool,
+    /// The drain delay the tree waited after the signal that triggered it, before its stop
+    /// (cut short by a failure or a second signal); `None` when no delay applied.
+    /// [`stop_time`](Self::stop_time) and [`timeout`](Self::timeout) count from its end.
+    pub drain_delay: Option<Duration>,
 }
 
 /// How one service stopped.
@@ -623,13 +627,17 @@ impl fmt::Display for Report {
         let code = self.exit_code();
         writeln!(
             f,
-            "canstop report: {}trigger: {}; stopped in {:?} (timeout {:?}); exit code {code}{}",
+            "canstop report: {}trigger: {}; {}stopped in {:?} (timeout {:?}); exit code {code}{}",
             if self.startup_failed {
                 "start-up failed; "
             } else {
                 ""
             },
             self.trigger,
+            match self.drain_delay {
+                Some(delay) => format!("drained for a delay of {delay:?}, then "),
+                None => String::new(),
+            },
             self.stop_time,
             self.timeout,
             match self.forced {

@@ -549,7 +549,11 @@ mod tests {
     /// Each phase is read from what the node has: its readiness, its stop, its end.
     #[tokio::test(start_paused = true)]
     async fn the_phase_follows_the_node() {
-        let tree = Tree::new(Duration::from_secs(5), tokio::runtime::Handle::current());
+        let tree = Tree::new(
+            Duration::from_secs(5),
+            Duration::ZERO,
+            tokio::runtime::Handle::current(),
+        );
         let root = Node::root(tree, Strategy::OneForOne, StopOrder::ByDependency);
         let (_, db) = root
             .children
@@ -596,7 +600,11 @@ mod tests {
     /// The text shows the tree, the phases and the live sessions.
     #[tokio::test(start_paused = true)]
     async fn the_text_shows_the_tree() {
-        let tree = Tree::new(Duration::from_secs(5), tokio::runtime::Handle::current());
+        let tree = Tree::new(
+            Duration::from_secs(5),
+            Duration::ZERO,
+            tokio::runtime::Handle::current(),
+        );
         let root = Node::root(tree, Strategy::OneForOne, StopOrder::ByDependency);
         let (_, db) = root
             .children

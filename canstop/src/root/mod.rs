@@ -35,6 +35,11 @@ use crate::tree::order::StopOrder;
 /// orchestrator (Kubernetes' grace period, systemd's `TimeoutStopSec`) sets it, not the code.
 pub const TIMEOUT_ENV: &str = "CANSTOP_SHUTDOWN_TIMEOUT";
 
+/// The environment variable that overrides the compiled drain delay (see
+/// [`Root::drain_delay`]): set it from the orchestrator, with the timeout, so that the delay
+/// plus the timeout fit its grace period.
+pub const DRAIN_DELAY_ENV: &str = "CANSTOP_DRAIN_DELAY";
+
 /// The environment variable that chooses the format of the report that
 /// [`Root::main`] (and `#[canstop::main]`) writes: `text` (or unset, or empty) for the text
 /// of [`Report`]'s `Display`, logged through `tracing`; `json` for one line of JSON on stderr
@@ -141,6 +146,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct Root {
     timeout: Duration,
+    drain_delay: Duration,
     timeout_from_env: bool,
     signals: bool,
     stop_when_body_returns: bool,
@@ -181,6 +187,7 @@ impl Root {
     pub fn new() -> Self {
         Self {
             timeout: DEFAULT_TIMEOUT,
+            drain_delay: Duration::ZERO,
             timeout_from_env: true,
             signals: true,
             stop_when_body_returns: false,
@@ -275,9 +282,34 @@ impl Root {
         self
     }
 
-    /// Whether [`TIMEOUT_ENV`] overrides the timeout (default: yes). A malformed value is a
-    /// [`StartError`], never silently ignored; an empty one counts as unset (orchestrator
-    /// templates render a missing value as an empty string).
+    /// How long the tree keeps serving after a signal, before its stop (default: none): the
+    /// **drain delay**, for Kubernetes, which keeps sending new connections to a pod for a
+    /// moment after it sent SIGTERM (its endpoints are removed from the load balancers
+    /// asynchronously).
+    ///
+    /// During the delay the tree is not ready (an [`Event::TreeNotReady`], and `/readyz`
+    /// answers 503), [`Shutdown::draining`](crate::Shutdown::draining) has fired but
+    /// [`Shutdown::requested`](crate::Shutdown::requested) has not: an accept loop keeps
+    /// accepting (late connections are best served without keep-alive), and everything runs
+    /// on. Then the stop and the drain start as without a delay, with the timeout counted
+    /// from the end of the delay: **the delay plus the timeout must fit the orchestrator's
+    /// grace period** (Kubernetes' `terminationGracePeriodSeconds`, systemd's
+    /// `TimeoutStopSec`). The report shows both.
+    ///
+    /// Only a signal's trigger waits: a failure, `main`'s error or
+    /// [`canstop::shutdown()`](fn@crate::shutdown) stop at once, and a failure during the delay
+    /// ends it. A second signal during the delay forces the exit, as during the drain.
+    /// [`DRAIN_DELAY_ENV`] overrides it (see [`timeout_from_env`](Self::timeout_from_env)).
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
+    pub fn drain_delay(mut self, delay: Duration) -> Self {
+        self.drain_delay = delay;
+        self
+    }
+
+    /// Whether [`TIMEOUT_ENV`] and [`DRAIN_DELAY_ENV`] override the timeout and the drain
+    /// delay (default: yes). A malformed value is a [`StartError`], never silently ignored;
+    /// an empty one counts as unset (orchestrator templates render a missing value as an
+    /// empty string).
     #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
     pub fn timeout_from_env(mut self, enabled: bool) -> Self {
         self.timeout_from_env = enabled;
@@ -322,18 +354,31 @@ impl Root {
 
     /// The timeout that applies: [`TIMEOUT_ENV`] when set (and enabled), else the configured one.
     pub fn effective_timeout(&self) -> Result<Duration, StartError> {
+        self.from_env(TIMEOUT_ENV, self.timeout)
+    }
+
+    /// The drain delay that applies: [`DRAIN_DELAY_ENV`] when set (and enabled), else the
+    /// configured one.
+    pub fn effective_drain_delay(&self) -> Result<Duration, StartError> {
+        self.from_env(DRAIN_DELAY_ENV, self.drain_delay)
+    }
+
+    /// The duration in `variable` when it is set (and the environment is enabled), else
+    /// `configured`.
+    fn from_env(
+        &self,
+        variable: &'static str,
+        configured: Duration,
+    ) -> Result<Duration, StartError> {
         if !self.timeout_from_env {
-            return Ok(self.timeout);
+            return Ok(configured);
         }
-        let bad = |error| StartError::BadTimeout {
-            variable: TIMEOUT_ENV,
-            error,
-        };
-        match std::env::var(TIMEOUT_ENV) {
+        let bad = |error| StartError::BadTimeout { variable, error };
+        match std::env::var(variable) {
             // Empty is unset: what an orchestrator's template gives for "no value".
-            Ok(value) if value.trim().is_empty() => Ok(self.timeout),
+            Ok(value) if value.trim().is_empty() => Ok(configured),
             Ok(value) => parse_duration(&value).map_err(bad),
-            Err(std::env::VarError::NotPresent) => Ok(self.timeout),
+            Err(std::env::VarError::NotPresent) => Ok(configured),
             // Not UTF-8: malformed, not absent.
             Err(std::env::VarError::NotUnicode(value)) => Err(bad(
                 crate::root::duration::DurationError::not_unicode(&value.to_string_lossy()),
@@ -369,12 +414,13 @@ impl Root {
         B: Future<Output = Ended> + Unpin,
     {
         let timeout = self.effective_timeout()?;
+        let drain_delay = self.effective_drain_delay()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
         // Deadlines need the runtime's timer; without one, tokio panics at the first sleep.
         if catching(|| drop(tokio::time::sleep(Duration::ZERO))).is_err() {
             return Err(StartError::NoTimer);
         }
-        let shared = Tree::new(timeout, runtime);
+        let shared = Tree::new(timeout, drain_delay, runtime);
         for listener in &self.listeners.0 {
             shared.events.subscribe(listener.clone());
         }
@@ -725,6 +771,7 @@ pub(crate) fn assemble_report(root: &Node) -> Report {
         deadline_reached: shared.deadline_reached(),
         forced: shared.forced_by(),
         startup_failed: shared.startup_failed(),
+        drain_delay: shared.was_delayed().then_some(shared.drain_delay),
     }
 }
 
