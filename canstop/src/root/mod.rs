@@ -354,22 +354,18 @@ impl Root {
 
     /// The timeout that applies: [`TIMEOUT_ENV`] when set (and enabled), else the configured one.
     pub fn effective_timeout(&self) -> Result<Duration, StartError> {
-        self.from_env(TIMEOUT_ENV, self.timeout)
+        self.env_or(TIMEOUT_ENV, self.timeout)
     }
 
     /// The drain delay that applies: [`DRAIN_DELAY_ENV`] when set (and enabled), else the
     /// configured one.
     pub fn effective_drain_delay(&self) -> Result<Duration, StartError> {
-        self.from_env(DRAIN_DELAY_ENV, self.drain_delay)
+        self.env_or(DRAIN_DELAY_ENV, self.drain_delay)
     }
 
     /// The duration in `variable` when it is set (and the environment is enabled), else
     /// `configured`.
-    fn from_env(
-        &self,
-        variable: &'static str,
-        configured: Duration,
-    ) -> Result<Duration, StartError> {
+    fn env_or(&self, variable: &'static str, configured: Duration) -> Result<Duration, StartError> {
         if !self.timeout_from_env {
             return Ok(configured);
         }
