@@ -47,15 +47,27 @@ pub async fn http_server(
     Ok(())
 }
 
-/// One HTTP/1 connection, as a canstop session: served until the client closes it or the
-/// stop is requested.
+/// One HTTP/1 connection, as a canstop session.
+///
+/// - Accepted before the tree drains: served with keep-alive until the client closes it or
+///   the tree starts draining (a signal, and the drain delay if one is set: see
+///   `CANSTOP_DRAIN_DELAY`); then the request in flight is answered and the connection
+///   closed, so that the client reconnects, to another instance once the load balancer has
+///   caught up.
+/// - Accepted while draining (the load balancer still routes here during the delay):
+///   served without keep-alive, one request and closed, and not cut off at the delay's
+///   end: its request is answered, within the drain's timeout.
 #[session]
 pub async fn connection(
     stream: TcpStream,
     app: Router,
     shutdown: Shutdown,
 ) -> Result<(), hyper::Error> {
-    serve_connection(stream, app, shutdown.requested()).await
+    if shutdown.is_draining() {
+        serve_connection_with(stream, app, shutdown.requested(), false).await
+    } else {
+        serve_connection(stream, app, shutdown.draining()).await
+    }
 }
 
 /// Serves one HTTP/1 connection until the client closes it or `stop` completes; then hyper
@@ -66,7 +78,18 @@ pub async fn serve_connection(
     app: Router,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), hyper::Error> {
+    serve_connection_with(stream, app, stop, true).await
+}
+
+/// [`serve_connection`], with or without keep-alive.
+pub async fn serve_connection_with(
+    stream: TcpStream,
+    app: Router,
+    stop: impl std::future::Future<Output = ()>,
+    keep_alive: bool,
+) -> Result<(), hyper::Error> {
     let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(keep_alive)
         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
     let mut conn = std::pin::pin!(conn);
     tokio::select! {

@@ -602,3 +602,92 @@ fn ordered_starts_in_dependency_order_and_stops_in_reverse_after_sigterm() {
         "{text}"
     );
 }
+
+/// What a client opening a new connection every 10 ms saw after SIGTERM.
+#[derive(Debug, Default)]
+struct Race {
+    answered: usize,
+    refused: usize,
+    other: Vec<String>,
+}
+
+/// SIGTERM to the http example, then a real client opens a new connection every 10 ms for
+/// 1.8 s (the time Kubernetes keeps routing to a terminating pod) and sends a request on each.
+fn kubernetes_race(drain_delay: &str) -> (Race, canstop_tests::Ended) {
+    let mut server = Running::start(
+        env!("CARGO_BIN_EXE_example-http"),
+        &["127.0.0.1:0"],
+        &[("CANSTOP_DRAIN_DELAY", drain_delay)],
+    );
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    let rt = client_runtime();
+    server.signal(SIGTERM);
+    let race = rt.block_on(async move {
+        let started = tokio::time::Instant::now();
+        let mut ticker = tokio::time::interval(Duration::from_millis(10));
+        let mut requests = Vec::new();
+        while started.elapsed() < Duration::from_millis(1800) {
+            ticker.tick().await;
+            let addr = addr.clone();
+            requests.push(tokio::spawn(async move {
+                let mut stream = TcpStream::connect(&addr).await?;
+                stream
+                    .write_all(b"GET / HTTP/1.1\r\nhost: canstop\r\n\r\n")
+                    .await?;
+                let mut answer = String::new();
+                stream.read_to_string(&mut answer).await?;
+                Ok::<String, std::io::Error>(answer)
+            }));
+        }
+        let mut race = Race::default();
+        for request in requests {
+            match request.await.expect("the client task") {
+                Ok(answer) if answer.starts_with("HTTP/1.1 200 OK") => race.answered += 1,
+                Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    race.refused += 1;
+                }
+                Ok(answer) => race.other.push(answer),
+                Err(error) => race.other.push(error.to_string()),
+            }
+        }
+        race
+    });
+    let (ended, _) = server.wait_exit(LIMIT);
+    println!(
+        "http, SIGTERM with CANSTOP_DRAIN_DELAY={drain_delay:?}: {race:?}, exit {:?}\n{}",
+        ended.code(),
+        ended.text()
+    );
+    (race, ended)
+}
+
+/// With a 2 s drain delay, every connection opened during the 1.8 s after SIGTERM is served
+/// (without keep-alive), and the report counts each; exit 0.
+#[test]
+fn http_with_a_drain_delay_serves_every_connection_opened_after_sigterm() {
+    let (race, ended) = kubernetes_race("2s");
+    let text = ended.text();
+    assert_eq!(ended.code(), Some(0), "{text}");
+    assert!(race.answered >= 100, "{race:?}");
+    assert_eq!((race.refused, race.other.len()), (0, 0), "{race:?}");
+    let connections = ended.session_counts("connection");
+    assert_eq!(connections.started, race.answered as u64, "{text}");
+    assert_eq!(connections.finished, connections.started, "{text}");
+    assert!(text.contains("drained for a delay of 2s"), "{text}");
+}
+
+/// The control: without a delay, the listener closes at the signal and the new connections
+/// are refused (counted by the client, not failures of the server); exit 0.
+#[test]
+fn http_without_a_drain_delay_refuses_the_connections_opened_after_sigterm() {
+    let (race, ended) = kubernetes_race("");
+    let text = ended.text();
+    assert_eq!(ended.code(), Some(0), "{text}");
+    assert!(race.refused >= race.answered + race.other.len(), "{race:?}");
+    if race.answered == 0 {
+        assert!(text.contains("sessions: none"), "{text}");
+    } else {
+        let connections = ended.session_counts("connection");
+        assert_eq!(connections.started, race.answered as u64, "{text}");
+    }
+}

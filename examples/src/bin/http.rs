@@ -8,7 +8,9 @@
 //!
 //! On SIGTERM the listener closes at once (new connections are refused), every request in
 //! flight is answered, keep-alive connections are closed after their current request, and
-//! the program exits 0. Set `WORKER_FAIL_AFTER=3` to make the worker fail on its third tick:
+//! the program exits 0. With `CANSTOP_DRAIN_DELAY=2s` (Kubernetes keeps routing new
+//! connections to a terminating pod for a moment), it first keeps accepting for 2 s, serving
+//! the late connections without keep-alive, and only then stops as above. Set `WORKER_FAIL_AFTER=3` to make the worker fail on its third tick:
 //! the server is shut down too, the worker is the trigger, and the exit code is 1.
 
 use std::time::Duration;
