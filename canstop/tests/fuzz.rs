@@ -351,6 +351,11 @@ struct Plan {
     trigger: TriggerPlan,
     /// `canstop::shutdown()` from a plain thread after this, whatever happened.
     backstop_ms: u64,
+    /// The drain delay after a signal (zero: none).
+    drain_delay_ms: u64,
+    /// The `Shutdown` trigger is a signal delivered to the tree (with the drain delay), not
+    /// `canstop::shutdown()`.
+    signal: bool,
     /// `Scope::shutdown` from a plain tokio task after this (as well as the trigger, to race
     /// with it: the delays are multiples of 10 ms).
     extra_shutdown_ms: Option<u64>,
@@ -391,6 +396,16 @@ impl Plan {
             timeout_ms,
             trigger: TriggerPlan::MainReturns,
             backstop_ms: rng.ms10(120, 200),
+            // From their own stream, so that adding them left the other draws unchanged.
+            drain_delay_ms: {
+                let mut rng = Rng(seed ^ 0xD2_A1D0);
+                if rng.chance(40) {
+                    rng.ms10(10, 50)
+                } else {
+                    0
+                }
+            },
+            signal: Rng(seed ^ 0x51_6AA1).chance(50),
             extra_shutdown_ms: None,
             nodes: Vec::new(),
         };
@@ -582,6 +597,8 @@ counters!(
     services_restartable,
     services_signal_ready,
     services_with_needs,
+    signals_delivered,
+    drain_delays,
     needs_refused,
     services_started_again,
     services_restarted,
@@ -1283,7 +1300,12 @@ async fn main_body(ledger: Arc<Ledger>) -> Result<(), String> {
         } => {
             tokio::time::sleep(ms(delay_ms)).await;
             ledger.mark_trigger();
-            canstop::shutdown().map_err(|e| e.to_string())?;
+            if plan.signal {
+                cover(C::signals_delivered);
+                canstop::deliver_signal(canstop::Signal::Terminate).map_err(|e| e.to_string())?;
+            } else {
+                canstop::shutdown().map_err(|e| e.to_string())?;
+            }
         }
         TriggerPlan::MainErr { delay_ms } => {
             tokio::time::sleep(ms(delay_ms)).await;
@@ -1325,6 +1347,19 @@ async fn main_body(ledger: Arc<Ledger>) -> Result<(), String> {
 
 /// A plain thread calling `Scope::shutdown` after `delay` unless the run is over.
 fn shutdown_thread(ledger: &Arc<Ledger>, scope: Scope, delay: Duration) {
+    after_delay(ledger, delay, move || scope.shutdown_tree());
+}
+
+/// A plain thread delivering SIGTERM to the tree after `delay` unless the run is over.
+fn signal_thread(ledger: &Arc<Ledger>, scope: Scope, delay: Duration) {
+    after_delay(ledger, delay, move || {
+        cover(C::signals_delivered);
+        scope.deliver_signal(canstop::Signal::Terminate);
+    });
+}
+
+/// A plain thread doing `act` (a trigger) after `delay` unless the run is over.
+fn after_delay(ledger: &Arc<Ledger>, delay: Duration, act: impl FnOnce() + Send + 'static) {
     let ledger2 = ledger.clone();
     let thread = std::thread::spawn(move || {
         let start = Instant::now();
@@ -1335,7 +1370,7 @@ fn shutdown_thread(ledger: &Arc<Ledger>, scope: Scope, delay: Duration) {
             std::thread::sleep(ms(2));
         }
         ledger2.mark_trigger();
-        scope.shutdown_tree();
+        act();
     });
     lock(&ledger.threads).push(thread);
 }
@@ -1411,7 +1446,8 @@ fn run_seed(seed: u64) -> Result<(), Box<Failure>> {
             .timeout_from_env(false)
             .timeout(ms(plan.timeout_ms))
             .strategy(plan.nodes[0].strategy)
-            .stop_order(plan.nodes[0].stop_order);
+            .stop_order(plan.nodes[0].stop_order)
+            .drain_delay(ms(plan.drain_delay_ms));
         let body = {
             let ledger = ledger.clone();
             async move {
@@ -1422,7 +1458,11 @@ fn run_seed(seed: u64) -> Result<(), Box<Failure>> {
                     from_thread: true,
                 } = plan.trigger
                 {
-                    shutdown_thread(&ledger, scope, ms(delay_ms));
+                    if plan.signal {
+                        signal_thread(&ledger, scope, ms(delay_ms));
+                    } else {
+                        shutdown_thread(&ledger, scope, ms(delay_ms));
+                    }
                 }
                 let inner = Box::pin(main_body(ledger.clone()));
                 Tracked::new(&ledger, 0, false, "main's body".to_owned(), inner).await
@@ -1790,6 +1830,8 @@ fn check(
     }
     if let Some(trigger_at) = *lock(&ledger.trigger_at) {
         let returned_at = at_return.at;
+        // A signal's trigger waits for the drain delay before the stop.
+        let bound = bound + report.drain_delay.unwrap_or_default();
         if trigger_at <= returned_at && returned_at - trigger_at > bound {
             violations.push(format!(
                 "Root::run returned {:?} after the trigger, timeout {} ms",
@@ -1801,6 +1843,9 @@ fn check(
 }
 
 fn tally(report: &Report) {
+    if report.drain_delay.is_some() {
+        cover(C::drain_delays);
+    }
     for stats in &report.sessions {
         cover_n(C::sessions_aborted, stats.aborted);
         cover_n(C::sessions_abandoned, stats.abandoned);
