@@ -103,7 +103,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// 1. **Trigger**: SIGINT or SIGTERM (Ctrl-C on Windows), a service failing before it was
 ///    told to stop, [`canstop::shutdown()`](fn@crate::shutdown), `main`'s body returning an error,
 ///    or — once `main`'s body has returned — every service and session having finished.
-/// 2. **Stop**: the root and its services are told to stop (their
+/// 2. **Drain delay** (optional, [`drain_delay`](Self::drain_delay)): after a signal, the
+///    tree is not ready and keeps serving for the delay
+///    ([`Shutdown::draining`](crate::Shutdown::draining) fires, `requested` does not yet).
+/// 3. **Stop**: the root and its services are told to stop (their
 ///    [`Shutdown`](crate::Shutdown)s fire): services that [need](crate::Service::needs)
 ///    others before what they need (which is told once they have stopped), the others at
 ///    once, or one at a time in reverse start order with
@@ -111,13 +114,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 ///    start-up (a failure before the tree was ever ready). `main`'s body, if still running,
 ///    is dropped — unless it raised the trigger itself, in which case it runs to its end,
 ///    bounded by the deadline (see [`MainOutcome`] for the rule and why).
-/// 3. **Drain**: every service waits for its body, then its children, then its sessions, up
+/// 4. **Drain**: every service waits for its body, then its children, then its sessions, up
 ///    to its deadline (its own timeout where set, else the tree's).
-/// 4. **Abort**: at the deadline, whatever is left is aborted and dropped before the report is
+/// 5. **Abort**: at the deadline, whatever is left is aborted and dropped before the report is
 ///    made (its drop guards run; a session stuck inside a poll is named `unresponsive`);
 ///    blocking work is abandoned and named in the report.
-/// 5. **Report**: the [`Report`], logged through `tracing` by `#[canstop::main]`.
-/// 6. **Exit**: [`Report::exit_code`]. A second signal during the drain skips the wait.
+/// 6. **Report**: the [`Report`], logged through `tracing` by `#[canstop::main]`.
+/// 7. **Exit**: [`Report::exit_code`]. A second signal during the drain skips the wait.
 ///
 /// `main`'s body is set-up code: when it returns `Ok`, the program runs until a trigger. A
 /// program that starts no service ends when `main`'s body has returned and its sessions have
