@@ -68,11 +68,11 @@ impl Scope {
     }
 
     /// Starts `services` as children of this scope, each after those of them it
-    /// [needs](Service::needs) (see [`start_all`](crate::start_all)).
+    /// [needs](Service::needs) (see [`start_all`]).
     ///
     /// # Errors
     ///
-    /// As [`start_all`](crate::start_all).
+    /// As [`start_all`].
     pub fn start_all(
         &self,
         services: impl IntoIterator<Item = Service>,
@@ -97,7 +97,7 @@ impl Scope {
         Shutdown::new(self.node.clone())
     }
 
-    /// Delivers a signal to this scope's tree (see [`deliver_signal`](crate::deliver_signal)).
+    /// Delivers a signal to this scope's tree (see [`deliver_signal`]).
     pub fn deliver_signal(&self, signal: crate::Signal) {
         self.node.tree.deliver_signal(signal);
     }

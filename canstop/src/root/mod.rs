@@ -110,7 +110,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 ///    [`Shutdown`](crate::Shutdown)s fire): services that [need](crate::Service::needs)
 ///    others before what they need (which is told once they have stopped), the others at
 ///    once, or one at a time in reverse start order with
-///    [`StopOrder::Reverse`](crate::StopOrder::Reverse), and always so after a failed
+///    [`StopOrder::Reverse`], and always so after a failed
 ///    start-up (a failure before the tree was ever ready). `main`'s body, if still running,
 ///    is dropped — unless it raised the trigger itself, in which case it runs to its end,
 ///    bounded by the deadline (see [`MainOutcome`] for the rule and why).
