@@ -70,6 +70,11 @@ impl fmt::Display for Restart {
 /// told through their [`Shutdown`](crate::Shutdown), bounded by their timeout), then started
 /// again in start order; their restart counts as neither a failure nor a restart of theirs
 /// toward the intensity limit (it is the failed child's).
+///
+/// The members of a round are told to stop together: a round does not keep the
+/// [`needs`](crate::Service::needs) order among them (the parent's stop and a restart of the
+/// parent's instance do), though each member is built again only once what it needs is
+/// ready.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Strategy {
