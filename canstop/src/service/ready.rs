@@ -185,10 +185,11 @@ impl Readiness {
         lock(&self.state).clone()
     }
 
-    /// Applies `change` unless the service is gone; says how readiness changed, and wakes
-    /// the waiters when it changed.
+    /// Applies `change` unless the service is gone; says how readiness changed. Wakes the
+    /// waiters when the service became ready or gone, what they wait for (a `Notify` takes a
+    /// lock to wake: a service start and stop does it twice, not at every transition).
     fn transition(&self, change: impl FnOnce(&mut Snapshot) -> bool) -> Change {
-        let result = {
+        let (result, wake) = {
             let mut state = lock(&self.state);
             if matches!(state.now, Now::Gone(_)) {
                 return Change::None;
@@ -198,13 +199,17 @@ impl Readiness {
                 return Change::None;
             }
             let is = matches!(state.now, Now::Ready);
-            match (was, is) {
+            let wake = matches!(state.now, Now::Ready | Now::Gone(_));
+            let result = match (was, is) {
                 (false, true) => Change::BecameReady,
                 (true, false) => Change::LostReady,
                 _ => Change::None,
-            }
+            };
+            (result, wake)
         };
-        self.changed.notify_waiters();
+        if wake {
+            self.changed.notify_waiters();
+        }
         result
     }
 
@@ -246,13 +251,13 @@ impl Readiness {
         lock(&self.state).now = Now::Gone(why);
     }
 
-    /// Gone for good, for `why`: `Some(whether it was ready)`, or `None` if it was gone
-    /// already.
-    pub(crate) fn gone(&self, why: ReadyError) -> Option<bool> {
+    /// Gone for good, for the reason `why` builds (only if it was not gone already):
+    /// `Some(whether it was ready)`, or `None` if it was gone already.
+    pub(crate) fn gone(&self, why: impl FnOnce() -> ReadyError) -> Option<bool> {
         let mut was_ready = None;
         self.transition(|state| {
             was_ready = Some(matches!(state.now, Now::Ready));
-            state.now = Now::Gone(why);
+            state.now = Now::Gone(why());
             true
         });
         was_ready

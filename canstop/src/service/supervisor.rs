@@ -57,7 +57,7 @@ impl Drop for Supervisor {
     fn drop(&mut self) {
         self.node.clear_instance();
         // It will not be ready again (a no-op when a failure said why already).
-        self.node.readiness_gone(ReadyError::Stopped {
+        self.node.readiness_gone(|| ReadyError::Stopped {
             service: self.node.path.clone(),
         });
         let _ = self.node.stopped.set(());
@@ -557,7 +557,12 @@ impl Supervisor {
         node.inbox.clear();
         node.readiness_new_instance();
         self.timed_out.store(false, Ordering::Relaxed);
-        let waited = match self.wait_for_needs().await {
+        let needs = if node.needs.is_empty() {
+            Ok(false)
+        } else {
+            self.wait_for_needs().await
+        };
+        let waited = match needs {
             Ok(waited) => waited,
             Err(end) => {
                 if let Some(turn) = turn {
@@ -835,7 +840,7 @@ impl Supervisor {
                 error,
             }
         };
-        node.readiness_gone(why);
+        node.readiness_gone(|| why);
     }
 
     /// Between two instances: not ready until the next one is; says so.

@@ -368,7 +368,7 @@ impl Node {
             instance.stopping.set();
         }
         if self.parent.is_some() && self.scope_of.is_none() {
-            self.readiness_gone(ReadyError::Stopped {
+            self.readiness_gone(|| ReadyError::Stopped {
                 service: self.path.clone(),
             });
         }
@@ -424,7 +424,7 @@ impl Node {
 
     /// It will not be ready again (told to stop, or ended for good), for `why`; it no longer
     /// counts toward the tree's readiness.
-    pub(crate) fn readiness_gone(&self, why: ReadyError) {
+    pub(crate) fn readiness_gone(&self, why: impl FnOnce() -> ReadyError) {
         if let Some(was_ready) = self.readiness.gone(why) {
             if !was_ready {
                 self.tree.readiness.service_changed(&self.tree.events, -1);
