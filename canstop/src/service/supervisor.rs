@@ -181,9 +181,12 @@ impl Supervisor {
             in_a_row: 0,
         };
         let mut turn = None;
+        // Every instance after the first is a restart (counted when it is built).
+        let mut restart = false;
         loop {
             let instance_started = Instant::now();
-            let (mut end, escalated) = self.run_body(service, turn.take()).await;
+            let (mut end, escalated) = self.run_body(service, turn.take(), restart).await;
+            restart = true;
             let ran_for = instance_started.elapsed();
             // A child's failure stopped it: it fails with that failure (how it stopped is
             // noted first), unless it was aborted at the deadline meanwhile.
@@ -550,6 +553,7 @@ impl Supervisor {
         &self,
         service: &mut Service,
         turn: Option<Turn>,
+        restart: bool,
     ) -> (BodyEnd, Option<String>) {
         let node = &self.node;
         // A failure of an earlier instance's child that arrived between instances is moot:
@@ -572,7 +576,7 @@ impl Supervisor {
             }
         };
         let generation = node.readiness.generation();
-        if generation > 0 {
+        if restart {
             if waited && self.told_to_stop() {
                 // Told to stop while it waited for what it needs: no restart.
                 return (BodyEnd::DroppedAtStop, None);
