@@ -43,11 +43,14 @@
 //!
 //! # Errors
 //!
-//! Sending is best effort and never fatal: the socket is non-blocking (a listener must not
-//! block), a message that cannot be sent (no listener on the socket, a full queue, a
-//! `NOTIFY_SOCKET` that is neither an absolute path nor `@abstract`) is dropped, and the first
-//! such error is logged once, as a warning, from the notifier's task (a listener never logs:
-//! a `tracing` subscriber that blocks must not hold the trigger).
+//! Sending is never fatal, and never blocks: the socket is non-blocking (a listener must not
+//! block). A message that finds systemd's receive queue full (`net.unix.max_dgram_qlen`) is
+//! queued, in order, and retried by the notifier's task every [`RETRY_EVERY`] (at most
+//! [`QUEUE_MAX`] wait; a ping is dropped instead, a late one proves nothing). A message that
+//! cannot be sent at all (nobody listens on the socket, a `NOTIFY_SOCKET` that is neither an
+//! absolute path nor `@abstract`) is dropped, and the first such error is logged once, as a
+//! warning, from the notifier's task or at the end (a listener never logs: a `tracing`
+//! subscriber that blocks must not hold the trigger).
 //!
 //! # The environment is left as it is
 //!
@@ -68,6 +71,7 @@
 //! needs is one datagram per message, which `std`'s `UnixDatagram` sends to a path or (on
 //! Linux) an abstract address (`SocketAddrExt::from_abstract_name`).
 
+use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::io;
@@ -206,16 +210,23 @@ impl Socket {
         }
     }
 
-    /// Sends one message; an error is recorded (the first one only), never logged here.
-    fn send(&self, message: &str) {
+    /// Sends one message: [`Sent::Full`] when systemd's queue is full (the caller queues it);
+    /// any other error is recorded (the first one only), never logged here.
+    fn try_send(&self, message: &str) -> Sent {
         let Some((socket, addr)) = &self.socket else {
-            return;
+            return Sent::Failed;
         };
-        let sent = socket.send_to_addr(message.as_bytes(), addr);
-        match sent {
-            Ok(n) if n == message.len() => {}
-            Ok(n) => self.failed(format!("{n} of {} bytes sent", message.len()), message),
-            Err(e) => self.failed(e.to_string(), message),
+        match socket.send_to_addr(message.as_bytes(), addr) {
+            Ok(n) if n == message.len() => Sent::Delivered,
+            Ok(n) => {
+                self.failed(format!("{n} of {} bytes sent", message.len()), message);
+                Sent::Failed
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Sent::Full,
+            Err(e) => {
+                self.failed(e.to_string(), message);
+                Sent::Failed
+            }
         }
     }
 
@@ -237,6 +248,26 @@ impl Socket {
         }
     }
 }
+
+/// What became of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Delivered,
+    /// The receiver's queue is full (`net.unix.max_dgram_qlen`, 10 by default in the kernel,
+    /// 512 where systemd's sysctl defaults apply): try again later.
+    Full,
+    /// Dropped (the error is recorded).
+    Failed,
+}
+
+/// How many messages wait for room in systemd's queue at most; beyond, they are dropped.
+const QUEUE_MAX: usize = 64;
+
+/// How soon the task retries the messages that found systemd's queue full.
+const RETRY_EVERY: Duration = Duration::from_millis(10);
+
+/// At the end, how many times (a millisecond apart) the last messages are retried.
+const FINAL_TRIES: u32 = 100;
 
 /// Where the shutdown stands, as the events told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,6 +294,37 @@ struct Notified {
     last_status: String,
     /// The final status was sent: nothing more is.
     done: bool,
+    /// Messages that found systemd's queue full, in order: every later message waits behind
+    /// them (pings excepted: a late ping is worth nothing, it is dropped).
+    queue: VecDeque<String>,
+}
+
+impl Notified {
+    /// Sends `message` in order: after those queued, or queued itself if the receiver is full.
+    /// Returns whether something waits in the queue (the task must retry).
+    fn send(&mut self, socket: &Socket, message: String) -> bool {
+        if self.queue.is_empty() && socket.try_send(&message) != Sent::Full {
+            return false;
+        }
+        if self.queue.len() < QUEUE_MAX {
+            self.queue.push_back(message);
+        } else {
+            socket.failed("systemd's queue stayed full".into(), &message);
+        }
+        true
+    }
+
+    /// Sends what waits, in order, until the receiver is full again; returns whether
+    /// something still waits.
+    fn flush(&mut self, socket: &Socket) -> bool {
+        while let Some(message) = self.queue.front() {
+            if socket.try_send(message) == Sent::Full {
+                return true;
+            }
+            self.queue.pop_front();
+        }
+        false
+    }
 }
 
 /// The notifier of one tree: a [`Listener`] of its events, and the task that pings and keeps
@@ -294,6 +356,7 @@ impl Systemd {
                 ready_sent: false,
                 last_status: String::new(),
                 done: false,
+                queue: VecDeque::new(),
             }),
             wake: Notify::new(),
             stop: CancellationToken::new(),
@@ -318,12 +381,14 @@ impl Systemd {
             ping
         });
         loop {
+            let waiting = lock(&self.state).flush(&self.socket);
             tokio::select! {
                 biased;
                 () = self.stop.cancelled() => return,
                 () = tick(&mut ping) => self.ping(),
                 () = self.wake.notified() => {}
                 _ = status.tick() => {}
+                () = tokio::time::sleep(RETRY_EVERY), if waiting => {}
             }
             // Every ping refreshes the status too (sent only when it changed); a tree that is
             // gone ends the task.
@@ -336,8 +401,9 @@ impl Systemd {
 
     fn ping(&self) {
         let state = lock(&self.state);
-        if !state.done {
-            self.socket.send("WATCHDOG=1");
+        if !state.done && state.queue.is_empty() {
+            // A ping that finds the queue full is dropped, not queued.
+            let _ = self.socket.try_send("WATCHDOG=1");
         }
     }
 
@@ -356,7 +422,7 @@ impl Systemd {
         let text = status(stage, ever_ready, &snapshot, Instant::now());
         let mut state = lock(&self.state);
         if !state.done && state.generation == generation && state.last_status != text {
-            self.socket.send(&format!("STATUS={text}"));
+            state.send(&self.socket, format!("STATUS={text}"));
             state.last_status = text;
         }
         true
@@ -371,9 +437,10 @@ impl Systemd {
         state.stage = stage;
         state.generation += 1;
         if let Some(message) = message {
-            self.socket.send(&message);
+            state.send(&self.socket, message);
         }
         drop(state);
+        // The task recomputes the status (and retries what was queued).
         self.wake.notify_one();
     }
 
@@ -389,7 +456,20 @@ impl Systemd {
         let mut state = lock(&self.state);
         if !state.done {
             state.done = true;
-            self.socket.send(&format!("STATUS={text}"));
+            let mut waiting = state.send(&self.socket, format!("STATUS={text}"));
+            // The task is gone: what systemd's full queue refused is retried here, briefly
+            // (this is the end of the program, bounded by the exit enforcer anyway).
+            for _ in 0..FINAL_TRIES {
+                if !waiting {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+                waiting = state.flush(&self.socket);
+            }
+            if waiting {
+                self.socket
+                    .failed("systemd's queue stayed full".into(), "the last messages");
+            }
         }
         drop(state);
         self.socket.log_error();
@@ -424,7 +504,7 @@ impl Listener for Systemd {
                 let mut state = lock(&self.state);
                 if !state.ready_sent && !state.done {
                     state.ready_sent = true;
-                    self.socket.send("READY=1");
+                    state.send(&self.socket, "READY=1".into());
                 }
                 drop(state);
                 self.wake.notify_one();
@@ -483,8 +563,10 @@ fn status(stage: Stage, ever_ready: bool, state: &State, now: Instant) -> String
     let mut text = String::new();
     let _ = match stage {
         Stage::Running => match state.tree {
-            TreePhase::Ready => write!(text, "running: {services}, {sessions}"),
-            TreePhase::NotReady if !ever_ready => {
+            // Not "running" before `READY=1` went out (the snapshot may see the tree ready
+            // before its event reached the listener).
+            TreePhase::Ready if ever_ready => write!(text, "running: {services}, {sessions}"),
+            TreePhase::Ready | TreePhase::NotReady if !ever_ready => {
                 write!(text, "starting: {ready} of {services} ready, {sessions}")
             }
             // Not ready again: a service restarts.
