@@ -49,8 +49,10 @@
 //! [`QUEUE_MAX`] wait; a ping is dropped instead, a late one proves nothing). A message that
 //! cannot be sent at all (nobody listens on the socket, a `NOTIFY_SOCKET` that is neither an
 //! absolute path nor `@abstract`) is dropped, and the first such error is logged once, as a
-//! warning, from the notifier's task or at the end (a listener never logs: a `tracing`
-//! subscriber that blocks must not hold the trigger).
+//! warning, from the notifier's task once a `tracing` subscriber is installed (programs
+//! install theirs in `main`'s body, after the notifier started), or at the end, on stderr if
+//! no subscriber ever was. A listener never logs: a `tracing` subscriber that blocks must not
+//! hold the trigger.
 //!
 //! # The environment is left as it is
 //!
@@ -199,7 +201,9 @@ impl Socket {
         let socket = match opened {
             Ok(opened) => Some(opened),
             Err(e) => {
-                let _ = error.set(format!("{SOCKET_ENV}={name:?}: {e}"));
+                let _ = error.set(format!(
+                    "systemd's {SOCKET_ENV}={name:?} cannot be used: {e}"
+                ));
                 None
             }
         };
@@ -237,14 +241,29 @@ impl Socket {
         });
     }
 
-    /// Logs the first error, once (not from a listener).
-    fn log_error(&self) {
-        if let Some(error) = self.error.get() {
-            if !self.logged.swap(true, Ordering::AcqRel) {
-                tracing::warn!(
-                    "{error}; systemd notifications are best effort: this is not logged again"
-                );
-            }
+    /// Logs the first error, once (not from a listener). The notifier starts before `main`'s
+    /// body, which is where programs install their `tracing` subscriber: until one is
+    /// installed the error waits, and at the end (`last`) it is written to stderr if none
+    /// ever was, so that it is neither lost nor hidden.
+    fn log_error(&self, last: bool) {
+        let Some(error) = self.error.get() else {
+            return;
+        };
+        let subscriber = tracing::dispatcher::has_been_set();
+        if !subscriber && !last {
+            return;
+        }
+        if self.logged.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let text =
+            format!("{error}; systemd notifications are best effort: this is not logged again");
+        if subscriber {
+            tracing::warn!("{text}");
+        } else {
+            use std::io::Write;
+            // One write, its error ignored (`eprintln!` panics on a broken pipe).
+            let _ = std::io::stderr().write_all(format!("canstop: {text}\n").as_bytes());
         }
     }
 }
@@ -395,7 +414,7 @@ impl Systemd {
             if !self.refresh(&tree) {
                 return;
             }
-            self.socket.log_error();
+            self.socket.log_error(false);
         }
     }
 
@@ -472,7 +491,7 @@ impl Systemd {
             }
         }
         drop(state);
-        self.socket.log_error();
+        self.socket.log_error(true);
     }
 }
 
