@@ -17,7 +17,7 @@
 //! | the report is made | `STATUS=stopped: exit C` |
 //! | every `WATCHDOG_USEC / 2`, from a task on the runtime | `WATCHDOG=1` |
 //!
-//! The `STATUS=` lines are computed from a [`State`](crate::State) snapshot by the notifier's
+//! The `STATUS=` lines are computed from a [`State`] snapshot by the notifier's
 //! task, never in a listener (a listener must not call back into the tree); a line equal to
 //! the last one sent is not sent again.
 //!
