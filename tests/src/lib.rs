@@ -192,7 +192,11 @@ impl Running {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .env_remove("CANSTOP_SHUTDOWN_TIMEOUT")
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            // A test runner run by systemd must not make its children speak to it.
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID");
         for (key, value) in env {
             command.env(key, value);
         }

@@ -38,6 +38,13 @@ pub(crate) const EXIT_GRACE: Duration = Duration::from_millis(250);
 /// Beyond the tree's deadline, when the watchdog ends the process if it is still running.
 pub(crate) const DEADLINE_FUSE: Duration = Duration::from_millis(750);
 
+/// systemd (feature `systemd`): what `EXTEND_TIMEOUT_USEC=` adds beyond the moment the exit
+/// enforcer ends the process at the latest (the deadline plus [`DEADLINE_FUSE`], or a second
+/// signal plus [`FORCE_FUSE`]), for the process's own exit and systemd's noticing it on a
+/// loaded machine.
+#[cfg_attr(not(all(feature = "systemd", unix)), allow(dead_code))]
+pub(crate) const EXTEND_MARGIN: Duration = Duration::from_secs(1);
+
 /// [`SESSION_GRACE`] after a second signal.
 pub(crate) const FORCE_SESSION_GRACE: Duration = Duration::from_millis(10);
 

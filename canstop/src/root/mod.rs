@@ -445,6 +445,9 @@ impl Root {
         };
         #[cfg(feature = "metrics")]
         let metrics = crate::report::metrics::Metrics::start(&root, self.metrics_every);
+        // systemd speaks to the process: only a process-owning root notifies it.
+        #[cfg(all(feature = "systemd", unix))]
+        let systemd = watchdog.and_then(|_| crate::process::systemd::Systemd::start(&root));
         run_main(&root, body).await;
         if self.stop_when_body_returns {
             shared.trigger(Trigger::BodyReturned);
@@ -456,6 +459,10 @@ impl Root {
         let report = assemble_report(&root);
         #[cfg(feature = "metrics")]
         metrics.finish(&report);
+        #[cfg(all(feature = "systemd", unix))]
+        if let Some(systemd) = &systemd {
+            systemd.finish(&report);
+        }
         shared.finish();
         guard.finished = true;
         // A process-owning root keeps its watchdog armed until its runtime is shut down too:
