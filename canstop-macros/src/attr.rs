@@ -506,15 +506,12 @@ fn set(
             });
         }
         Key::Within => {
-            let within = duration(key, value)?;
-            if within.is_zero() {
-                return Err(syn::Error::new_spanned(
-                    value,
-                    "`within` must be longer than 0: it is the period in which at most `max_restarts` restarts are allowed",
-                ));
-            }
             options.within = Some(Spanned {
-                value: within,
+                value: nonzero_duration(
+                    key,
+                    value,
+                    "the period in which at most `max_restarts` restarts are allowed",
+                )?,
                 tokens,
             });
         }
@@ -537,15 +534,8 @@ fn set(
             });
         }
         Key::ReadyTimeout => {
-            let timeout = duration(key, value)?;
-            if timeout.is_zero() {
-                return Err(syn::Error::new_spanned(
-                    value,
-                    "`ready_timeout` must be longer than 0: it is how long each instance may take to be ready",
-                ));
-            }
             options.ready_timeout = Some(Spanned {
-                value: timeout,
+                value: nonzero_duration(key, value, "how long each instance may take to be ready")?,
                 tokens,
             });
         }
@@ -664,6 +654,18 @@ fn duration(key: Key, value: &Expr) -> syn::Result<Duration> {
             ),
         )
     })
+}
+
+/// A duration that must be longer than zero: `what` it is, for the message.
+fn nonzero_duration(key: Key, value: &Expr, what: &str) -> syn::Result<Duration> {
+    let parsed = duration(key, value)?;
+    if parsed.is_zero() {
+        return Err(syn::Error::new_spanned(
+            value,
+            format!("`{}` must be longer than 0: it is {what}", key.as_str()),
+        ));
+    }
+    Ok(parsed)
 }
 
 /// `max_restarts = N`: an integer literal that fits a `u32`; 0 escalates at the first failure.
