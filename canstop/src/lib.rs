@@ -112,6 +112,10 @@ mod session;
 mod sync;
 mod tree;
 
+// HTTP serving: the axum/hyper accept loop whose connections are sessions (feature).
+#[cfg(feature = "hyper")]
+pub mod http;
+
 // loom: the shim over the primitives `sync` uses, and the models that check them.
 mod loom;
 #[cfg(all(test, canstop_loom))]
