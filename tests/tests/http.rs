@@ -144,7 +144,11 @@ fn http1_and_http2_clients_mid_request_at_sigterm_are_all_answered() {
                 .expect("HTTP/2 request answered");
             assert_eq!(status, 200);
             assert_eq!(&body[..], b"slow hello\n");
-            assert_eq!(ended, Ok(()), "the HTTP/2 connection ended cleanly (GOAWAY)");
+            assert_eq!(
+                ended,
+                Ok(()),
+                "the HTTP/2 connection ended cleanly (GOAWAY)"
+            );
         }
     });
     let (ended, took) = server.wait_exit(LIMIT);
@@ -155,8 +159,18 @@ fn http1_and_http2_clients_mid_request_at_sigterm_are_all_answered() {
     );
     assert_eq!(ended.code(), Some(0), "{}", ended.text());
     let connections = ended.session_counts("http connection");
-    assert_eq!(connections.started, (HTTP1 + HTTP2) as u64, "{}", ended.text());
-    assert_eq!(connections.finished, connections.started, "{}", ended.text());
+    assert_eq!(
+        connections.started,
+        (HTTP1 + HTTP2) as u64,
+        "{}",
+        ended.text()
+    );
+    assert_eq!(
+        connections.finished,
+        connections.started,
+        "{}",
+        ended.text()
+    );
     let streams = ended.session_counts("http/2 stream");
     assert_eq!(streams.started, HTTP2 as u64, "{}", ended.text());
     assert_eq!(streams.finished, streams.started, "{}", ended.text());
@@ -228,7 +242,12 @@ fn websockets_are_closed_with_going_away_at_sigterm() {
     // Each upgrade came over its own HTTP/1 connection, which ended at the upgrade.
     let connections = ended.session_counts("http connection");
     assert_eq!(connections.started, CLIENTS as u64, "{}", ended.text());
-    assert_eq!(connections.finished, connections.started, "{}", ended.text());
+    assert_eq!(
+        connections.finished,
+        connections.started,
+        "{}",
+        ended.text()
+    );
 }
 
 /// The same with a handler that ignores the stop: the sockets are aborted at the deadline
@@ -254,11 +273,7 @@ fn websockets_that_ignore_the_stop_are_aborted_at_the_deadline() {
 /// the connection), exit 0.
 #[test]
 fn an_sse_stream_ends_at_sigterm() {
-    let mut server = Running::start(
-        env!("CARGO_BIN_EXE_example-chat"),
-        &["127.0.0.1:0"],
-        &[],
-    );
+    let mut server = Running::start(env!("CARGO_BIN_EXE_example-chat"), &["127.0.0.1:0"], &[]);
     let addr = server.wait_for_prefix("listening on ", LIMIT);
     let rt = client_runtime();
     let (mut stream, mut seen) = rt.block_on(async {
@@ -286,7 +301,10 @@ fn an_sse_stream_ends_at_sigterm() {
     let seen = String::from_utf8_lossy(&seen).into_owned();
     assert!(seen.starts_with("HTTP/1.1 200 OK"), "{seen}");
     assert!(seen.contains("text/event-stream"), "{seen}");
-    assert!(seen.ends_with("0\r\n\r\n"), "the chunked body ended: {seen:?}");
+    assert!(
+        seen.ends_with("0\r\n\r\n"),
+        "the chunked body ended: {seen:?}"
+    );
     let (ended, _) = server.wait_exit(LIMIT);
     assert_eq!(ended.code(), Some(0), "{}", ended.text());
     let connections = ended.session_counts("http connection");

@@ -110,7 +110,9 @@ mod tests {
     #[test]
     fn only_one_connections_errors_are_skipped_silently() {
         assert!(is_connection_error(&io::ErrorKind::ConnectionReset.into()));
-        assert!(is_connection_error(&io::ErrorKind::ConnectionAborted.into()));
+        assert!(is_connection_error(
+            &io::ErrorKind::ConnectionAborted.into()
+        ));
         // EMFILE: "too many open files", not one connection's.
         assert!(!is_connection_error(&io::Error::from_raw_os_error(24)));
         assert!(!is_connection_error(&io::ErrorKind::OutOfMemory.into()));

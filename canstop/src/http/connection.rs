@@ -113,7 +113,11 @@ pub(crate) type ConnectionError = Box<dyn std::error::Error + Send + Sync>;
 /// answered, then the connection closes; HTTP/2: GOAWAY, the open streams finish); one
 /// accepted while draining is served without keep-alive, and told to stop only at
 /// [`Shutdown::requested`] (the end of the drain delay).
-async fn serve<S, B>(stream: TcpStream, service: S, shutdown: Shutdown) -> Result<(), ConnectionError>
+async fn serve<S, B>(
+    stream: TcpStream,
+    service: S,
+    shutdown: Shutdown,
+) -> Result<(), ConnectionError>
 where
     S: tower_service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>
         + Clone
