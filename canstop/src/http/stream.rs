@@ -32,17 +32,15 @@ pin_project_lite::pin_project! {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use std::pin::pin;
-/// use std::future::poll_fn;
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll};
 /// use futures_core::Stream;
 ///
 /// let report = canstop::Root::new()
 ///     .signals(false)
 ///     .run(async {
 ///         let shutdown = canstop::scope()?.shutdown_signal();
-///         let ticks = canstop::http::until_stop(&shutdown, Ticks(0));
-///         let mut ticks = pin!(ticks);
-///         let next = |ticks: &mut std::pin::Pin<&mut _>| poll_fn(|cx| ticks.as_mut().poll_next(cx));
+///         let mut ticks = Box::pin(canstop::http::until_stop(&shutdown, Ticks(0)));
 ///         assert_eq!(next(&mut ticks).await, Some(1));
 ///         canstop::shutdown()?;
 ///         assert_eq!(next(&mut ticks).await, None); // ended at the stop
@@ -56,11 +54,14 @@ pin_project_lite::pin_project! {
 /// struct Ticks(u32);
 /// impl Stream for Ticks {
 ///     type Item = u32;
-///     fn poll_next(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>)
-///         -> std::task::Poll<Option<u32>> {
+///     fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<u32>> {
 ///         self.0 += 1;
-///         std::task::Poll::Ready(Some(self.0))
+///         Poll::Ready(Some(self.0))
 ///     }
+/// }
+///
+/// async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+///     std::future::poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await
 /// }
 /// # }
 /// ```
