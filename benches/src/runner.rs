@@ -347,8 +347,8 @@ mod tests {
         let allocators = Allocator::ALL;
         let spawn = schedule(&options, &allocators, Workload::Spawn, 3);
         // Every contender but the restart floor (the restarts only) and the snapshot
-        // contenders (the churn only).
-        assert_eq!(spawn.len(), (Contender::ALL.len() - 3) * 2);
+        // contenders (the churn only), and axum::serve (the http workload only).
+        assert_eq!(spawn.len(), (Contender::ALL.len() - 4) * 2);
         assert!(spawn.iter().all(|(_, contenders)| contenders.len() == 1));
         assert!(!spawn
             .iter()
@@ -367,7 +367,7 @@ mod tests {
             let http = schedule(&options, &allocators, Workload::Http, run);
             assert_eq!(http.len(), 2, "{http:?}");
             for (_, contenders) in &http {
-                assert_eq!(contenders.len(), 3, "{contenders:?}");
+                assert_eq!(contenders.len(), 4, "{contenders:?}");
                 assert!(contenders.iter().all(|c| c.supports(Workload::Http)));
             }
         }

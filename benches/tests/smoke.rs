@@ -28,9 +28,9 @@ fn every_contender_runs_every_workload() {
         .filter(|line| line.starts_with("| ") && !line.starts_with("| workload"))
         .collect();
     // Eight contenders in the four task workloads, and the snapshot one and its control in
-    // churn; three of them in http; six in the two service-cycle workloads; canstop's two
+    // churn; three of them and axum::serve in http; six in the two service-cycle workloads; canstop's two
     // and the floor in restart.
-    assert_eq!(rows.len(), 4 * 8 + 2 + 3 + 2 * 6 + 3, "{stdout}");
+    assert_eq!(rows.len(), 4 * 8 + 2 + 4 + 2 * 6 + 3, "{stdout}");
     for row in rows {
         assert!(!row.contains("failed") && !row.contains("n/a"), "{row}");
         let median = row.split('|').nth(3).unwrap_or_default().trim();

@@ -112,6 +112,10 @@ mod session;
 mod sync;
 mod tree;
 
+// HTTP serving: the axum/hyper accept loop whose connections are sessions (feature).
+#[cfg(feature = "hyper")]
+pub mod http;
+
 // loom: the shim over the primitives `sync` uses, and the models that check them.
 mod loom;
 #[cfg(all(test, canstop_loom))]
@@ -143,8 +147,10 @@ pub use shutdown::Shutdown;
 pub use tree::order::StopOrder;
 pub use untracked::spawn_untracked;
 
-/// The README's code blocks, compiled as doctests so that they cannot rot.
-#[cfg(doctest)]
+/// The README's code blocks, compiled as doctests so that they cannot rot. Only with the
+/// `ws` feature, which the HTTP block needs (`cargo test --workspace` builds canstop with it,
+/// through the tests crate).
+#[cfg(all(doctest, feature = "ws"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 

@@ -273,7 +273,7 @@ fn http_answers_every_request_in_flight_and_refuses_new_connections() {
         ended.text()
     );
     assert_eq!(ended.code(), Some(0), "{}", ended.text());
-    let connections = ended.session_counts("connection");
+    let connections = ended.session_counts("http connection");
     assert_eq!(connections.started, REQUESTS as u64, "{}", ended.text());
     assert_eq!(connections.finished, connections.started);
 }
@@ -298,7 +298,7 @@ fn http_shuts_down_when_its_worker_fails() {
         text.contains("trigger: service \"worker\" failed: upstream unavailable after 3 ticks"),
         "{text}"
     );
-    assert!(text.contains("http_server: stopped cleanly"), "{text}");
+    assert!(text.contains("http: stopped cleanly"), "{text}");
     assert!(
         std::net::TcpStream::connect(&addr).is_err(),
         "the server is gone"
@@ -670,7 +670,7 @@ fn http_with_a_drain_delay_serves_every_connection_opened_after_sigterm() {
     assert_eq!(ended.code(), Some(0), "{text}");
     assert!(race.answered >= 100, "{race:?}");
     assert_eq!((race.refused, race.other.len()), (0, 0), "{race:?}");
-    let connections = ended.session_counts("connection");
+    let connections = ended.session_counts("http connection");
     assert_eq!(connections.started, race.answered as u64, "{text}");
     assert_eq!(connections.finished, connections.started, "{text}");
     assert!(text.contains("drained for a delay of 2s"), "{text}");
@@ -687,7 +687,7 @@ fn http_without_a_drain_delay_refuses_the_connections_opened_after_sigterm() {
     if race.answered == 0 {
         assert!(text.contains("sessions: none"), "{text}");
     } else {
-        let connections = ended.session_counts("connection");
+        let connections = ended.session_counts("http connection");
         assert_eq!(connections.started, race.answered as u64, "{text}");
     }
 }

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use canstop::{service, session, Shutdown, SpawnError};
-use canstop_examples::http::{app, http_server};
+use canstop_examples::http::app;
 use tokio::net::TcpListener;
 
 use super::canstop::{churn_round, cycles_round, parked_round, restarts_round, root};
@@ -124,12 +124,12 @@ pub(super) async fn churn_scenario(n: usize, probe: &'static Probe) -> Result<Du
     .await
 }
 
-/// The http example's server itself: `canstop_examples::http::http_server`, a `#[service]`
-/// accept loop that spawns one `#[session]` per connection, under a `Root` as `main` starts it.
+/// The http example's server itself: `canstop::http::serve` with the example's routes, a
+/// service whose every connection is a session, under a `Root` as `main` starts it.
 pub(super) async fn http(listener: TcpListener, until: Until) -> Result<Served, String> {
     let report = root()
         .run(async move {
-            canstop::start(http_server(listener, app()))?;
+            canstop::start(canstop::http::serve(listener, app()))?;
             until.wait().await;
             canstop::shutdown()
         })
@@ -139,7 +139,7 @@ pub(super) async fn http(listener: TcpListener, until: Until) -> Result<Served, 
         return Err(format!("the tree did not stop cleanly:\n{report}"));
     }
     let connections = report
-        .sessions_named("connection")
+        .sessions_named("http connection")
         .ok_or_else(|| format!("no connection sessions in the report:\n{report}"))?;
     if connections.ended() != connections.started {
         return Err(format!("not every connection ended:\n{report}"));

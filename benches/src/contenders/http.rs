@@ -3,8 +3,8 @@
 //!
 //! Every server here serves the same axum `app()` with the same hyper HTTP/1 builder, one
 //! task per connection, and at the stop drops its listener and lets hyper finish the
-//! request in flight (`graceful_shutdown`), as `canstop_examples::http::connection` does. The
-//! canstop contender serves `canstop_examples::http::http_server` itself; the others differ
+//! request in flight (`graceful_shutdown`), as `canstop::http` does. The
+//! canstop contender serves the example's routes with `canstop::http::serve` itself; the others differ
 //! from it only in how a connection task is spawned, tracked and told to stop.
 //!
 //! The servers of one measurement run side by side in one process, on the same runtime, and

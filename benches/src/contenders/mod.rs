@@ -39,6 +39,7 @@ use std::time::Duration;
 use crate::load::HttpOptions;
 use crate::probe::{Cycled, Cycles, Parked, Probe, Restarts};
 
+mod axum_serve;
 mod canstop;
 mod canstop_macro;
 mod graceful;
@@ -203,10 +204,13 @@ pub(crate) enum Contender {
     /// The restart workload's floor: a loop in one task that builds a boxed body from a
     /// factory, polls it to its `Err`, and loops: what a restart must at least do.
     RestartFloor,
+    /// `axum::serve` with the same router (the http workload only): what `canstop::http::serve`
+    /// is compared with.
+    AxumServe,
 }
 
 impl Contender {
-    pub(crate) const ALL: [Self; 11] = [
+    pub(crate) const ALL: [Self; 12] = [
         Self::RawNotify,
         Self::TrackerToken,
         Self::TgsTracker,
@@ -218,6 +222,7 @@ impl Contender {
         Self::CanstopState,
         Self::CanstopWakeup,
         Self::RestartFloor,
+        Self::AxumServe,
     ];
 
     /// What the ratios are taken to.
@@ -245,6 +250,7 @@ impl Contender {
             Self::CanstopState => "canstop-state",
             Self::CanstopWakeup => "canstop-wakeup",
             Self::RestartFloor => "restart-floor",
+            Self::AxumServe => "axum-serve",
         }
     }
 
@@ -265,6 +271,7 @@ impl Contender {
             Self::CanstopState => "canstop root scope, state() every 1 ms",
             Self::CanstopWakeup => "canstop root scope, a thread waking every 1 ms",
             Self::RestartFloor => "hand-written restart loop (floor)",
+            Self::AxumServe => "axum::serve",
         }
     }
 
@@ -306,13 +313,16 @@ impl Contender {
         if self == Self::RestartFloor {
             return workload == Workload::Restart;
         }
+        if self == Self::AxumServe {
+            return workload == Workload::Http;
+        }
         if matches!(self, Self::CanstopState | Self::CanstopWakeup) {
             return workload == Workload::Churn;
         }
         match workload {
             Workload::Http => matches!(
                 self,
-                Self::RawNotify | Self::TrackerToken | Self::CanstopMacro
+                Self::RawNotify | Self::TrackerToken | Self::CanstopMacro | Self::AxumServe
             ),
             Workload::ServiceChurn | Workload::ServiceRetained => {
                 !matches!(self, Self::TgsTracker | Self::GracefulGuards)
@@ -334,7 +344,7 @@ impl Contender {
             Self::CanstopRoot => canstop::root_parked(n, probe).await,
             Self::CanstopService => canstop::service_parked(n, probe).await,
             Self::CanstopMacro => canstop_macro::parked_scenario(n, probe).await,
-            Self::CanstopState | Self::CanstopWakeup | Self::RestartFloor => {
+            Self::CanstopState | Self::CanstopWakeup | Self::RestartFloor | Self::AxumServe => {
                 Err(format!("{} has no parked tasks", self.id()))
             }
         }
@@ -354,7 +364,7 @@ impl Contender {
             Self::CanstopMacro => canstop_macro::churn_scenario(n, probe).await,
             Self::CanstopState => canstop::state_churn(n, probe, true).await,
             Self::CanstopWakeup => canstop::state_churn(n, probe, false).await,
-            Self::RestartFloor => Err(format!("{} has no churn", self.id())),
+            Self::RestartFloor | Self::AxumServe => Err(format!("{} has no churn", self.id())),
         }
     }
 
@@ -408,6 +418,7 @@ impl Contender {
             Self::RawNotify => raw::http(listener, until).await,
             Self::TrackerToken => tracker::http(listener, until).await,
             Self::CanstopMacro => canstop_macro::http(listener, until).await,
+            Self::AxumServe => axum_serve::http(listener, until).await,
             other => Err(format!("{} does not take part in http", other.id())),
         }
     }

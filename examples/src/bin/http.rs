@@ -1,5 +1,6 @@
-//! An HTTP server and a periodic worker (the conductor pattern): axum serves requests, each
-//! connection is a tracked session, and a worker service ticks beside it.
+//! An HTTP server and a periodic worker (the conductor pattern): axum routes, and
+//! `canstop::http::serve` serves them, each connection a tracked session; a worker service
+//! ticks beside it.
 //!
 //! ```text
 //! cargo run -p canstop-examples --bin http -- 127.0.0.1:3000
@@ -7,18 +8,19 @@
 //! ```
 //!
 //! On SIGTERM the listener closes at once (new connections are refused), every request in
-//! flight is answered, keep-alive connections are closed after their current request, and
-//! the program exits 0. With `CANSTOP_DRAIN_DELAY=2s` (Kubernetes keeps routing new
-//! connections to a terminating pod for a moment), it first keeps accepting for 2 s, serving
-//! the late connections without keep-alive, and only then stops as above. Set `WORKER_FAIL_AFTER=3` to make the worker fail on its third tick:
-//! the server is shut down too, the worker is the trigger, and the exit code is 1.
+//! flight is answered, keep-alive connections are closed after their current request (HTTP/2
+//! ones get GOAWAY), and the program exits 0. With `CANSTOP_DRAIN_DELAY=2s` (Kubernetes keeps
+//! routing new connections to a terminating pod for a moment), it first keeps accepting for
+//! 2 s, serving the late connections without keep-alive, and only then stops as above. Set
+//! `WORKER_FAIL_AFTER=3` to make the worker fail on its third tick: the server is shut down
+//! too, the worker is the trigger, and the exit code is 1.
 
 use std::time::Duration;
 
+use canstop::http::{bind, serve, DEFAULT_BACKLOG};
 use canstop::{service, Shutdown};
-use canstop_examples::http::{app, http_server};
+use canstop_examples::http::app;
 use canstop_examples::{announce, init_tracing};
-use tokio::net::TcpListener;
 
 #[canstop::main(timeout = "10s")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,9 +32,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(ticks) => Some(ticks.parse::<u64>()?),
         Err(_) => None,
     };
-    let listener = TcpListener::bind(&addr).await?;
+    let listener = bind(&addr, DEFAULT_BACKLOG).await?;
     announce(format_args!("listening on {}", listener.local_addr()?));
-    canstop::start(http_server(listener, app()))?;
+    canstop::start(serve(listener, app()))?;
     canstop::start(worker(fail_after))?;
     Ok(())
 }

@@ -1,0 +1,159 @@
+//! One connection: a tracked session that serves HTTP/1 or HTTP/2 with hyper-util's auto
+//! builder, stops gracefully, and hands each request its [`Stopping`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::task::{Context, Poll};
+
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpStream;
+use tracing::Instrument;
+
+use crate::{Scope, Session, SessionBody, Shutdown};
+
+/// The kind name of a connection's session.
+pub(crate) const CONNECTION: &str = "http connection";
+/// The kind name of an HTTP/2 stream's session (hyper runs each stream as its own task).
+pub(crate) const STREAM: &str = "http/2 stream";
+
+/// What a request of a connection served by `canstop::http` carries in its extensions: the
+/// connection's [`Shutdown`] (its scope's: the serving service's). Handlers take it with the
+/// `Stopping` extractor (feature `axum`), or from `request.extensions()`.
+#[derive(Clone, Debug)]
+pub struct Stopping(pub Shutdown);
+
+impl std::ops::Deref for Stopping {
+    type Target = Shutdown;
+
+    fn deref(&self) -> &Shutdown {
+        &self.0
+    }
+}
+
+/// The tower service of one connection: `inner`, with [`Stopping`] put in each request.
+#[derive(Clone, Debug)]
+pub(crate) struct WithStop<S> {
+    inner: S,
+    stopping: Stopping,
+}
+
+impl<S> tower_service::Service<hyper::Request<Incoming>> for WithStop<S>
+where
+    S: tower_service::Service<hyper::Request<Incoming>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, mut request: hyper::Request<Incoming>) -> Self::Future {
+        request.extensions_mut().insert(self.stopping.clone());
+        self.inner.call(request)
+    }
+}
+
+/// hyper's executor for the tasks of an HTTP/2 connection (one per stream): each is a tracked
+/// session of the connection's scope, so that the drain waits for it and the deadline aborts
+/// it. A spawn refused because the scope is past its drain drops the stream's task (hyper
+/// then resets the stream): nothing runs untracked.
+#[derive(Clone, Debug)]
+pub(crate) struct SessionExecutor {
+    scope: Scope,
+}
+
+impl<F> hyper::rt::Executor<F> for SessionExecutor
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    fn execute(&self, future: F) {
+        if let Err(error) = self.scope.spawn(Session::from_future(STREAM, future)) {
+            tracing::debug!(%error, "an HTTP/2 stream refused: the server is past its drain");
+        }
+    }
+}
+
+/// The session that serves one accepted connection.
+pub(crate) fn session<S, B>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: S,
+) -> Session<impl SessionBody<Output = Result<(), ConnectionError>>>
+where
+    S: tower_service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    Session::new(CONNECTION, move |shutdown: Shutdown| {
+        let span = tracing::debug_span!("http connection", %peer);
+        serve(stream, service, shutdown).instrument(span)
+    })
+}
+
+/// Why a connection ended with an error (a malformed request, a client that reset the
+/// connection mid-request, an I/O error): the session's failure in the report.
+pub(crate) type ConnectionError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Serves `stream` until the client closes it or the stop: a connection accepted before the
+/// tree drains is told to stop at [`Shutdown::draining`] (HTTP/1: the request in flight is
+/// answered, then the connection closes; HTTP/2: GOAWAY, the open streams finish); one
+/// accepted while draining is served without keep-alive, and told to stop only at
+/// [`Shutdown::requested`] (the end of the drain delay).
+async fn serve<S, B>(
+    stream: TcpStream,
+    service: S,
+    shutdown: Shutdown,
+) -> Result<(), ConnectionError>
+where
+    S: tower_service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let late = shutdown.is_draining();
+    let mut builder = auto::Builder::new(SessionExecutor {
+        scope: shutdown.scope(),
+    });
+    // The extended CONNECT protocol: WebSockets over HTTP/2 (RFC 8441), as `axum::serve`.
+    builder.http2().enable_connect_protocol();
+    if late {
+        builder.http1().keep_alive(false);
+    }
+    let service = TowerToHyperService::new(WithStop {
+        inner: service,
+        stopping: Stopping(shutdown.clone()),
+    });
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+    let mut connection = pin!(connection);
+    let stop = async {
+        if late {
+            shutdown.requested().await;
+        } else {
+            shutdown.draining().await;
+        }
+    };
+    tokio::select! {
+        result = connection.as_mut() => return result,
+        () = stop => connection.as_mut().graceful_shutdown(),
+    }
+    connection.await
+}

@@ -1,0 +1,117 @@
+//! HTTP serving (feature `hyper`; `axum` for axum routers, `ws` for WebSockets): an accept
+//! loop whose every connection, HTTP/2 stream and WebSocket is a tracked session.
+//!
+//! `axum::serve(listener, app).with_graceful_shutdown(..)` run inside a `#[service]` compiles
+//! and tracks nothing: its connections are tokio tasks that the tree neither waits for nor
+//! counts (the report says `sessions: none`, and requests cut off at the deadline appear
+//! nowhere), WebSocket tasks escape its graceful shutdown (axum#3003) and open SSE streams block
+//! it (axum#2673). Use [`serve`] (a service to [`canstop::start`](crate::start)) or
+//! [`serve_until`] (inside a service body) instead; [`serve_service`] and
+//! [`serve_service_until`] serve any tower service with hyper alone.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{routing::get, Router};
+//! use canstop::Shutdown;
+//!
+//! /// A handler that sees the stop: it answers early when the server is stopping.
+//! async fn report(shutdown: Shutdown) -> &'static str {
+//!     match shutdown.run_until_requested(tokio::time::sleep(std::time::Duration::from_millis(5))).await {
+//!         Some(()) => "done\n",
+//!         None => "stopping: partial\n",
+//!     }
+//! }
+//!
+//! let report = canstop::Root::new()
+//!     .signals(false)
+//!     .run(async {
+//!         let listener = canstop::http::bind("127.0.0.1:0", canstop::http::DEFAULT_BACKLOG).await?;
+//!         let router = Router::new().route("/report", get(report));
+//!         canstop::start(canstop::http::serve(listener, router))?;
+//!         canstop::shutdown()?; // in real life: SIGTERM
+//!         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+//!     })
+//!     .await?;
+//! assert!(report.is_clean());
+//! # Ok(()) }
+//! ```
+//!
+//! # Guarantees
+//!
+//! - Every accepted connection is a tracked session of kind `http connection` (its span, at
+//!   `debug`, carries the peer address), spawned on the serving service's scope: the drain
+//!   waits for it, the deadline aborts it, the report counts it. Each HTTP/2 stream runs as a
+//!   session of kind `http/2 stream` of the same scope; each WebSocket upgraded through
+//!   [`WebSocketUpgrade`] as a session of kind `websocket`. Nothing a connection starts runs
+//!   untracked.
+//! - The service is ready once its body runs (the listener is bound and listening already).
+//! - Accept errors never end the server: see "Accept errors".
+//!
+//! # At the stop
+//!
+//! - At the trigger ([`Shutdown::draining`]), connections open then are told to stop
+//!   gracefully: an HTTP/1 connection answers the request in flight and closes (an idle one
+//!   closes at once); an HTTP/2 connection sends GOAWAY, finishes its open streams and closes.
+//! - During the [drain delay](crate::Root::drain_delay), the listener stays open: connections
+//!   accepted then (a load balancer still routes here) are served without keep-alive (one
+//!   HTTP/1 request, then closed) and are not cut off when the delay ends.
+//! - When the delay ends ([`Shutdown::requested`]; at the trigger without a delay), the
+//!   listener is dropped: new connections are refused, while the open ones drain.
+//! - A response whose body never ends (SSE) holds its connection: wrap the stream with
+//!   [`until_stop`] so that it ends at the stop.
+//!
+//! # Accept errors
+//!
+//! An error that concerns only the connection being accepted (reset or aborted before it
+//! was accepted) is skipped. Any other (`EMFILE`, `ENFILE`: out of file descriptors; `ENOMEM`)
+//! is logged at `error` and the loop accepts again after [`ACCEPT_RETRY`]: it passes once
+//! connections close, and the connections already open are served meanwhile. The server never
+//! fails over one, as `axum::serve` does not.
+//!
+//! # Listen backlog
+//!
+//! tokio's `TcpListener::bind` listens with a backlog of 128: a burst of more connects than
+//! that before they are accepted has its excess dropped (those clients retransmit their SYN
+//! a second later). [`bind`] binds with the backlog given ([`DEFAULT_BACKLOG`] is 1024); by
+//! hand it is `tokio::net::TcpSocket::listen(n)`.
+//!
+//! # Handlers see the stop
+//!
+//! Every request carries its connection's [`Stopping`] (the serving scope's [`Shutdown`]) in
+//! its extensions; with feature `axum`, a handler takes it as an extractor: `shutdown:
+//! Shutdown` or `Stopping(shutdown): Stopping`. With feature `ws`, [`WebSocketUpgrade`]
+//! replaces axum's extractor and runs the socket as a tracked session that gets the
+//! `Shutdown` (close it with [`close_going_away`]: 1001 Going Away).
+//!
+//! # Map of this folder
+//!
+//! - `serve.rs`: the accept loop, as a service or inside one;
+//! - `accept.rs`: [`bind`] with a backlog, and the accept that classifies errors;
+//! - `connection.rs`: one connection's session (hyper-util's auto builder, the graceful stop),
+//!   [`Stopping`] put in each request, the HTTP/2 streams' executor;
+//! - `extract.rs` (`axum`): the extractors; `stream.rs` (`axum`): [`until_stop`];
+//! - `ws.rs` (`ws`): [`WebSocketUpgrade`].
+
+mod accept;
+mod connection;
+mod serve;
+
+#[cfg(feature = "axum")]
+mod extract;
+#[cfg(feature = "axum")]
+mod stream;
+#[cfg(feature = "ws")]
+mod ws;
+
+pub use accept::{bind, ACCEPT_RETRY, DEFAULT_BACKLOG};
+pub use connection::Stopping;
+pub use serve::{serve_service, serve_service_until, SERVICE_NAME};
+
+#[cfg(feature = "axum")]
+pub use extract::StoppingRejection;
+#[cfg(feature = "axum")]
+pub use serve::{serve, serve_until};
+#[cfg(feature = "axum")]
+pub use stream::{until_stop, UntilStop};
+#[cfg(feature = "ws")]
+pub use ws::{close_going_away, WebSocketUpgrade, WebSocketUpgradeRejection, GOING_AWAY};

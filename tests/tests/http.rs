@@ -1,0 +1,312 @@
+//! `canstop::http` end to end: the http and chat examples (served by `canstop::http::serve`)
+//! as child processes, real clients over loopback (HTTP/1, HTTP/2 with prior knowledge,
+//! WebSocket, SSE), real SIGTERM; and the listen backlog in process.
+
+use std::time::Duration;
+
+use canstop_tests::Running;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use nix::sys::signal::Signal::SIGTERM;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn client_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("client runtime")
+}
+
+/// A burst of 200 connects before any is accepted: with `canstop::http::bind`'s backlog
+/// (1024) the kernel completes them all; with tokio's `TcpListener::bind` (128), those past
+/// the backlog would hang on SYN retransmissions until accepted, which nothing does here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_200_connects_is_not_dropped() {
+    const BURST: usize = 200;
+    let listener = canstop::http::bind("127.0.0.1:0", canstop::http::DEFAULT_BACKLOG)
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let connects: Vec<_> = (0..BURST)
+        .map(|_| tokio::spawn(TcpStream::connect(addr)))
+        .collect();
+    let mut connected = Vec::new();
+    for connect in connects {
+        let stream = tokio::time::timeout(LIMIT, connect)
+            .await
+            .expect("every connect completes without an accept")
+            .unwrap()
+            .expect("connect");
+        connected.push(stream);
+    }
+    assert_eq!(connected.len(), BURST);
+    // And they are all there to be accepted.
+    for _ in 0..BURST {
+        tokio::time::timeout(LIMIT, listener.accept())
+            .await
+            .expect("accept")
+            .expect("accept");
+    }
+}
+
+/// An HTTP/1 keep-alive client: one request for `/slow`, then the whole response and the
+/// end of the connection (the server closes it after the response: it is stopping).
+async fn http1_client(addr: String) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(&addr).await?;
+    stream
+        .write_all(b"GET /slow HTTP/1.1\r\nhost: canstop\r\n\r\n")
+        .await?;
+    let mut answer = String::new();
+    // Returns only at the end of the connection: a keep-alive connection left open would
+    // make this hang (and the test's limit fail).
+    stream.read_to_string(&mut answer).await?;
+    Ok(answer)
+}
+
+/// An HTTP/2 client with prior knowledge: one request for `/slow`; returns the status and
+/// body, and how its connection ended (it ends when the server's GOAWAY has closed it).
+async fn http2_client(addr: String) -> Result<(u16, Bytes, Result<(), String>), String> {
+    let stream = TcpStream::connect(&addr).await.map_err(|e| e.to_string())?;
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    let connection = tokio::spawn(connection);
+    let request = hyper::Request::get(format!("http://{addr}/slow"))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    // The server said GOAWAY: a new request on this connection is refused, and the
+    // connection ends without an error.
+    let ended = connection.await.unwrap().map_err(|e| e.to_string());
+    Ok((status, body, ended))
+}
+
+/// 200 HTTP/1 keep-alive clients and 50 HTTP/2 clients, each with a request in the handler,
+/// at SIGTERM: every request answered, the HTTP/1 connections closed after the response, the
+/// HTTP/2 connections ended by GOAWAY, exit 0, and the report counts one `http connection`
+/// per connection the clients opened (and one `http/2 stream` per HTTP/2 request).
+#[test]
+fn http1_and_http2_clients_mid_request_at_sigterm_are_all_answered() {
+    const HTTP1: usize = 200;
+    const HTTP2: usize = 50;
+    let mut server = Running::start(
+        env!("CARGO_BIN_EXE_example-http"),
+        &["127.0.0.1:0"],
+        &[("RUST_LOG", "info,canstop_examples=debug")],
+    );
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    let rt = client_runtime();
+    let http1: Vec<_> = (0..HTTP1)
+        .map(|_| rt.spawn(http1_client(addr.clone())))
+        .collect();
+    let http2: Vec<_> = (0..HTTP2)
+        .map(|_| rt.spawn(http2_client(addr.clone())))
+        .collect();
+
+    // Every request is in the handler: now the signal.
+    server.wait_for_log("slow request started", HTTP1 + HTTP2, LIMIT);
+    server.signal(SIGTERM);
+
+    rt.block_on(async {
+        for client in http1 {
+            let answer = tokio::time::timeout(LIMIT, client)
+                .await
+                .expect("the HTTP/1 connection closed after its response")
+                .unwrap()
+                .expect("HTTP/1 request answered");
+            assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+            assert!(answer.ends_with("slow hello\n"), "{answer}");
+        }
+        for client in http2 {
+            let (status, body, ended) = tokio::time::timeout(LIMIT, client)
+                .await
+                .expect("the HTTP/2 connection ended after GOAWAY")
+                .unwrap()
+                .expect("HTTP/2 request answered");
+            assert_eq!(status, 200);
+            assert_eq!(&body[..], b"slow hello\n");
+            assert_eq!(
+                ended,
+                Ok(()),
+                "the HTTP/2 connection ended cleanly (GOAWAY)"
+            );
+        }
+    });
+    let (ended, took) = server.wait_exit(LIMIT);
+    println!(
+        "http1+http2: exit {:?} {took:?} after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    let connections = ended.session_counts("http connection");
+    assert_eq!(
+        connections.started,
+        (HTTP1 + HTTP2) as u64,
+        "{}",
+        ended.text()
+    );
+    assert_eq!(
+        connections.finished,
+        connections.started,
+        "{}",
+        ended.text()
+    );
+    let streams = ended.session_counts("http/2 stream");
+    assert_eq!(streams.started, HTTP2 as u64, "{}", ended.text());
+    assert_eq!(streams.finished, streams.started, "{}", ended.text());
+}
+
+/// WebSocket clients of the chat example, each past its "welcome"; returns what each saw
+/// after SIGTERM: the close frame's code, if any.
+fn chat_clients_at_sigterm(
+    env: &[(&str, &str)],
+    clients: usize,
+) -> (Vec<Option<CloseCode>>, canstop_tests::Ended) {
+    let mut server = Running::start(env!("CARGO_BIN_EXE_example-chat"), &["127.0.0.1:0"], env);
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    let rt = client_runtime();
+    let sockets = rt.block_on(async {
+        let mut sockets = Vec::new();
+        for _ in 0..clients {
+            let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+                .await
+                .expect("WebSocket handshake");
+            let welcome = socket.next().await.expect("a message").expect("welcome");
+            assert_eq!(welcome, Message::text("welcome"));
+            sockets.push(socket);
+        }
+        sockets
+    });
+    server.signal(SIGTERM);
+    let closes = rt.block_on(async {
+        let mut closes = Vec::new();
+        for mut socket in sockets {
+            let mut code = None;
+            loop {
+                match tokio::time::timeout(LIMIT, socket.next()).await {
+                    Ok(Some(Ok(Message::Close(frame)))) => {
+                        code = frame.map(|frame| frame.code);
+                        // Answer the close, as the handshake asks.
+                        let _ = socket.close(None).await;
+                    }
+                    Ok(Some(Ok(_))) => {}
+                    Ok(Some(Err(_)) | None) => break,
+                    Err(_) => panic!("the WebSocket did not end within {LIMIT:?}"),
+                }
+            }
+            let _ = socket.send(Message::text("too late")).await;
+            closes.push(code);
+        }
+        closes
+    });
+    let (ended, took) = server.wait_exit(LIMIT);
+    println!(
+        "chat {env:?}: exit {:?} {took:?} after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
+    (closes, ended)
+}
+
+/// 20 WebSocket clients at SIGTERM: each gets the close frame 1001 Going Away; the report
+/// counts 20 `websocket` sessions, all finished; exit 0.
+#[test]
+fn websockets_are_closed_with_going_away_at_sigterm() {
+    const CLIENTS: usize = 20;
+    let (closes, ended) = chat_clients_at_sigterm(&[], CLIENTS);
+    assert_eq!(closes, vec![Some(CloseCode::Away); CLIENTS]);
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    let sockets = ended.session_counts("websocket");
+    assert_eq!(sockets.started, CLIENTS as u64, "{}", ended.text());
+    assert_eq!(sockets.finished, CLIENTS as u64, "{}", ended.text());
+    // Each upgrade came over its own HTTP/1 connection, which ended at the upgrade.
+    let connections = ended.session_counts("http connection");
+    assert_eq!(connections.started, CLIENTS as u64, "{}", ended.text());
+    assert_eq!(
+        connections.finished,
+        connections.started,
+        "{}",
+        ended.text()
+    );
+}
+
+/// The same with a handler that ignores the stop: the sockets are aborted at the deadline
+/// (1 s), no close frame, the report counts 20 aborted `websocket` sessions, exit 124.
+#[test]
+fn websockets_that_ignore_the_stop_are_aborted_at_the_deadline() {
+    const CLIENTS: usize = 20;
+    let (closes, ended) = chat_clients_at_sigterm(
+        &[
+            ("CHAT_IGNORE_STOP", "1"),
+            ("CANSTOP_SHUTDOWN_TIMEOUT", "1s"),
+        ],
+        CLIENTS,
+    );
+    assert_eq!(closes, vec![None; CLIENTS]);
+    assert_eq!(ended.code(), Some(124), "{}", ended.text());
+    let sockets = ended.session_counts("websocket");
+    assert_eq!(sockets.started, CLIENTS as u64, "{}", ended.text());
+    assert_eq!(sockets.aborted, CLIENTS as u64, "{}", ended.text());
+}
+
+/// An SSE client at SIGTERM: the stream ends (the chunked body's last chunk, then the end of
+/// the connection), exit 0.
+#[test]
+fn an_sse_stream_ends_at_sigterm() {
+    let mut server = Running::start(env!("CARGO_BIN_EXE_example-chat"), &["127.0.0.1:0"], &[]);
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    let rt = client_runtime();
+    let (mut stream, mut seen) = rt.block_on(async {
+        let mut stream = TcpStream::connect(&addr).await.expect("connect");
+        stream
+            .write_all(b"GET /events HTTP/1.1\r\nhost: canstop\r\n\r\n")
+            .await
+            .unwrap();
+        let mut seen = Vec::new();
+        let mut buffer = [0; 1024];
+        while !String::from_utf8_lossy(&seen).contains("data: welcome") {
+            let read = stream.read(&mut buffer).await.expect("read");
+            assert!(read > 0, "the stream ended before its first event");
+            seen.extend_from_slice(&buffer[..read]);
+        }
+        (stream, seen)
+    });
+    server.signal(SIGTERM);
+    rt.block_on(async {
+        tokio::time::timeout(LIMIT, stream.read_to_end(&mut seen))
+            .await
+            .expect("the stream ended")
+            .expect("read to the end");
+    });
+    let seen = String::from_utf8_lossy(&seen).into_owned();
+    assert!(seen.starts_with("HTTP/1.1 200 OK"), "{seen}");
+    assert!(seen.contains("text/event-stream"), "{seen}");
+    assert!(
+        seen.ends_with("0\r\n\r\n"),
+        "the chunked body ended: {seen:?}"
+    );
+    let (ended, _) = server.wait_exit(LIMIT);
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    let connections = ended.session_counts("http connection");
+    assert_eq!(connections.finished, 1, "{}", ended.text());
+}
