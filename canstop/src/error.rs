@@ -176,7 +176,8 @@ impl fmt::Display for ReadyError {
             }
             Self::TreeStopping => f.write_str("the tree started shutting down before it was ready"),
             Self::InMainBody => f.write_str(
-                "canstop::ready() in main's body would wait for itself (the tree is ready once                  main's body has returned): await it from a session or a service",
+                "canstop::ready() in main's body would wait for itself (the tree is ready once \
+                 main's body has returned): await it from a session or a service",
             ),
             Self::NoScope => f.write_str("canstop::ready() called outside any canstop scope"),
         }
