@@ -103,6 +103,8 @@ mod shutdown;
 mod untracked;
 
 // One folder per concept; each `mod.rs` is its map.
+#[cfg(feature = "health")]
+pub mod health;
 mod lifecycle;
 mod process;
 mod report;
@@ -129,7 +131,7 @@ pub use report::{
     ServiceReport, SessionStats, FAILURES_KEPT, KEPT_STOPPED,
 };
 pub use root::duration::{parse_duration, DurationError};
-pub use root::{Root, DEFAULT_TIMEOUT, DRAIN_DELAY_ENV, REPORT_ENV, TIMEOUT_ENV};
+pub use root::{Root, DEFAULT_TIMEOUT, DRAIN_DELAY_ENV, HEALTH_ADDR_ENV, REPORT_ENV, TIMEOUT_ENV};
 pub use scope::{
     deliver_signal, ready, scope, shutdown, spawn, spawn_blocking, start, start_all, state, Scope,
 };
