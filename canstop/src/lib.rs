@@ -267,6 +267,31 @@ pub mod __private {
         fn never(&self) -> Self;
     }
 
+    /// Proof that canstop was built with its `health` feature, which
+    /// `#[canstop::main(health = "...")]` needs.
+    #[diagnostic::on_unimplemented(
+        message = "`health = \"...\"` needs canstop's `health` feature, which serves the health endpoints",
+        label = "canstop was built without its `health` feature",
+        note = "enable it: canstop = {{ version = \"...\", features = [\"health\"] }}"
+    )]
+    pub trait HealthEnabled {}
+
+    /// See [`HealthEnabled`].
+    #[derive(Debug)]
+    pub struct HealthFeature;
+
+    #[cfg(feature = "health")]
+    impl HealthEnabled for HealthFeature {}
+
+    /// `root` with its health endpoints on `addr`, for `#[canstop::main(health = "...")]`.
+    pub fn health<F: HealthEnabled>(root: Root, addr: std::net::SocketAddr) -> Root {
+        #[cfg(feature = "health")]
+        let root = root.health_addr(addr);
+        #[cfg(not(feature = "health"))]
+        let _ = addr;
+        root
+    }
+
     /// The body of a generated `fn main`: [`Root::main`].
     pub fn main<F>(root: Root, body: F) -> ExitCode
     where
