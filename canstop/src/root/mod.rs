@@ -614,7 +614,13 @@ impl Root {
                 crate::process::watchdog::last_words(move || match format {
                     ReportFormat::Text => {
                         report.log();
-                        if !tracing::dispatcher::has_been_set() {
+                        // Not `has_been_set()`: that is also true once any thread has set a
+                        // scoped subscriber (the signal listener does, to log nothing while it
+                        // acts), and the report of a program without a subscriber was lost
+                        // after a real signal.
+                        if tracing::dispatcher::get_default(|dispatch| {
+                            dispatch.is::<tracing::subscriber::NoSubscriber>()
+                        }) {
                             let _ = writeln!(std::io::stderr(), "{report}");
                         }
                     }
