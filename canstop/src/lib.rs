@@ -78,6 +78,9 @@
 //! - A live [`State`] snapshot ([`state()`](fn@state), [`Scope::state`]) takes no lock that a
 //!   session's spawn or end takes, and its counts are never torn: for every kind,
 //!   `started >= finished + failed + panicked + aborted`.
+//! - Health endpoints (feature `health`, `canstop::health`): `/readyz` fails from the trigger on
+//!   (the drain delay included) and the endpoints answer until the report is made; answering
+//!   a probe never blocks the tree, and a probe is not counted as a session.
 
 //!
 //! # Names

@@ -2,9 +2,9 @@
 //! kube-apiserver's, for Kubernetes probes and load balancers.
 //!
 //! - this file: the map, the public [`Health`] handle, [`Probe`], [`Status`], [`Answer`];
-//! - [`checks`]: what each probe checks, read from the tree without blocking it, and the
+//! - `checks`: what each probe checks, read from the tree without blocking it, and the
 //!   kube-apiserver text (`[+]name ok`, `[-]name failed: reason`, `?verbose`, `?exclude=`);
-//! - [`server`]: the built-in HTTP/1 server on `CANSTOP_HEALTH_ADDR` (or
+//! - `server`: the built-in HTTP/1 server on `CANSTOP_HEALTH_ADDR` (or
 //!   [`Root::health_addr`](crate::Root::health_addr)), which the root owns;
 //! - `router` (feature `axum` too): [`router()`] and [`Health::router`], the same endpoints to
 //!   mount in the program's own axum `Router`.

@@ -41,8 +41,8 @@ pub const TIMEOUT_ENV: &str = "CANSTOP_SHUTDOWN_TIMEOUT";
 pub const DRAIN_DELAY_ENV: &str = "CANSTOP_DRAIN_DELAY";
 
 /// The environment variable that sets the address of the health endpoints (`/livez`,
-/// `/readyz`, `/startupz`; feature `health`, see [`canstop::health`](crate::health)), such as
-/// `0.0.0.0:8081`: it overrides [`Root::health_addr`] (and `#[canstop::main(health = "...")]`)
+/// `/readyz`, `/startupz`; feature `health`, see `canstop::health`), such as
+/// `0.0.0.0:8081`: it overrides `Root::health_addr` (and `#[canstop::main(health = "...")]`)
 /// so that the pod spec that probes the port also sets it. Empty is unset; a malformed value,
 /// or any value in a build without the feature, is a [`StartError::BadHealthAddr`] at start-up
 /// (exit 78): probes of a port nobody serves would fail without saying why.
