@@ -214,3 +214,17 @@ fn percent_decoded(value: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_is_read_as_kube_apiserver_reads_it() {
+        let query = Query::parse("verbose=false&exclude=api%2Fdb&exclude=a+b&exclude=%zz&other");
+        assert!(query.verbose);
+        assert_eq!(query.exclude, ["api/db", "a b", "%zz"]);
+        assert!(!Query::parse("").verbose);
+        assert_eq!(percent_decoded("100%"), "100%");
+    }
+}

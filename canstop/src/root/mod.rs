@@ -911,6 +911,31 @@ mod tests {
 
     use super::*;
 
+    /// Unset or empty is none; an address needs the `health` feature; anything else is a
+    /// start-up error that names the variable.
+    #[test]
+    fn the_health_address_comes_from_the_environment() {
+        let addr = |value: &str| health_addr_from(Ok(value.to_owned()));
+        assert_eq!(health_addr_from(Err(VarError::NotPresent)).unwrap(), None);
+        assert_eq!(addr(" ").unwrap(), None);
+        let error = addr("localhost:8081").unwrap_err();
+        assert_eq!(error.exit_code(), crate::exit_code::CONFIG);
+        if cfg!(feature = "health") {
+            assert_eq!(
+                addr(" [::1]:8081 ").unwrap(),
+                Some(std::net::SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], 8081)))
+            );
+            assert_eq!(
+                error.to_string(),
+                "CANSTOP_HEALTH_ADDR=\"localhost:8081\": expected an IP address and a port, \
+                 such as `0.0.0.0:8081` or `[::]:8081`"
+            );
+        } else {
+            let error = addr("0.0.0.0:8081").unwrap_err().to_string();
+            assert!(error.contains("`health` feature"), "{error}");
+        }
+    }
+
     /// `text`, empty or unset is the text; `json` needs the `serde` feature; anything else is
     /// a start-up error that names the variable.
     #[test]
