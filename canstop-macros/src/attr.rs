@@ -44,6 +44,7 @@ impl Macro {
             Self::Main => &[
                 Key::Timeout,
                 Key::DrainDelay,
+                Key::Health,
                 Key::Flavor,
                 Key::WorkerThreads,
                 Key::Strategy,
@@ -95,9 +96,10 @@ enum Key {
     ReadyTimeout,
     StopOrder,
     DrainDelay,
+    Health,
 }
 
-const ALL_KEYS: [Key; 15] = [
+const ALL_KEYS: [Key; 16] = [
     Key::Name,
     Key::Timeout,
     Key::Flavor,
@@ -113,6 +115,7 @@ const ALL_KEYS: [Key; 15] = [
     Key::ReadyTimeout,
     Key::StopOrder,
     Key::DrainDelay,
+    Key::Health,
 ];
 
 impl Key {
@@ -133,6 +136,7 @@ impl Key {
             Self::ReadyTimeout => "ready_timeout",
             Self::StopOrder => "stop_order",
             Self::DrainDelay => "drain_delay",
+            Self::Health => "health",
         }
     }
 
@@ -159,6 +163,7 @@ impl Key {
             Self::ReadyTimeout => "ready_timeout = \"5s\"",
             Self::StopOrder => "stop_order = \"reverse\"",
             Self::DrainDelay => "drain_delay = \"5s\"",
+            Self::Health => "health = \"0.0.0.0:8081\"",
         }
     }
 }
@@ -315,6 +320,7 @@ pub(crate) struct Options {
     pub(crate) ready_timeout: Option<Spanned<Duration>>,
     pub(crate) stop_order: Option<Spanned<StopOrder>>,
     pub(crate) drain_delay: Option<Spanned<Duration>>,
+    pub(crate) health: Option<Spanned<std::net::SocketAddr>>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -435,6 +441,19 @@ fn set(
         Key::DrainDelay => {
             options.drain_delay = Some(Spanned {
                 value: duration(key, value)?,
+                tokens,
+            });
+        }
+        Key::Health => {
+            let lit = string(key, value)?;
+            let addr = lit.value().trim().parse().map_err(|_| {
+                syn::Error::new(
+                    lit.span(),
+                    "expected an IP address and a port, such as \"0.0.0.0:8081\" or \"[::]:8081\"",
+                )
+            })?;
+            options.health = Some(Spanned {
+                value: addr,
                 tokens,
             });
         }

@@ -194,6 +194,15 @@ impl Context<'_> {
                     }
                 }
             }
+            if let Some(health) = &self.options.health {
+                // Through a fn whose bound names canstop's `health` feature: without it, the
+                // one error says to enable it, at the option.
+                let addr = socket_addr(health.value);
+                let krate = respanned(krate.clone(), health.span());
+                root = quote_spanned! {health.span()=>
+                    #krate::__private::health::<#krate::__private::HealthFeature>(#root, #addr)
+                };
+            }
         }
         root
     }
@@ -630,6 +639,45 @@ impl Context<'_> {
 fn duration(duration: Duration) -> TokenStream {
     let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
     quote!(::core::time::Duration::from_millis(#millis))
+}
+
+/// `tokens`, every one located at `span` (for an error about them to point there), each
+/// resolved as before.
+fn respanned(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), respanned(group.stream(), span));
+                inner.set_span(group.span().located_at(span));
+                token = TokenTree::Group(inner);
+            } else {
+                token.set_span(token.span().located_at(span));
+            }
+            token
+        })
+        .collect()
+}
+
+/// The expression of a socket address checked at compile time.
+fn socket_addr(addr: std::net::SocketAddr) -> TokenStream {
+    let port = addr.port();
+    match addr {
+        std::net::SocketAddr::V4(v4) => {
+            let [a, b, c, d] = v4.ip().octets();
+            quote!(::core::net::SocketAddr::from(([#a, #b, #c, #d], #port)))
+        }
+        std::net::SocketAddr::V6(v6) => {
+            let bits = u128::from(*v6.ip());
+            let (flow, scope) = (v6.flowinfo(), v6.scope_id());
+            quote!(::core::net::SocketAddr::V6(::core::net::SocketAddrV6::new(
+                ::core::net::Ipv6Addr::from(#bits),
+                #port,
+                #flow,
+                #scope,
+            )))
+        }
+    }
 }
 
 /// A variant of `canstop::Restart` or `canstop::Strategy`.

@@ -54,6 +54,9 @@ use crate::error::Errors;
 /// - `drain_delay = "5s"`: after a signal, how long the tree stays serving, not ready, before
 ///   its stop (`Root::drain_delay`; default none). For Kubernetes: the delay plus the timeout
 ///   must fit `terminationGracePeriodSeconds`. `CANSTOP_DRAIN_DELAY` overrides it.
+/// - `health = "0.0.0.0:8081"`: serve the health endpoints `/livez`, `/readyz` and `/startupz`
+///   on that address (`Root::health_addr`; canstop's `health` feature), checked at compile
+///   time. `CANSTOP_HEALTH_ADDR` overrides it.
 /// - `flavor = "multi_thread"` (the default) or `"current_thread"`: tokio's runtime flavor.
 /// - `worker_threads = 4`: the multi-thread runtime's worker count.
 /// - `strategy = "one_for_one"` (the default), `"one_for_all"` or `"rest_for_one"`: what the

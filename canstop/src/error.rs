@@ -176,7 +176,8 @@ impl fmt::Display for ReadyError {
             }
             Self::TreeStopping => f.write_str("the tree started shutting down before it was ready"),
             Self::InMainBody => f.write_str(
-                "canstop::ready() in main's body would wait for itself (the tree is ready once                  main's body has returned): await it from a session or a service",
+                "canstop::ready() in main's body would wait for itself (the tree is ready once \
+                 main's body has returned): await it from a session or a service",
             ),
             Self::NoScope => f.write_str("canstop::ready() called outside any canstop scope"),
         }
@@ -233,6 +234,23 @@ pub enum StartError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// `CANSTOP_HEALTH_ADDR` holds something other than a socket address (such as
+    /// `0.0.0.0:8081` or `[::]:8081`; empty is unset), or is set in a build without canstop's
+    /// `health` feature, which serves it.
+    BadHealthAddr {
+        /// The variable's value.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The health endpoints' address could not be bound (in use, not an address of this
+    /// host, a privileged port).
+    HealthBind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        error: io::Error,
+    },
     /// The tokio runtime could not be built.
     Runtime(io::Error),
     /// The signal handlers could not be installed.
@@ -267,6 +285,15 @@ impl fmt::Display for StartError {
                 crate::root::REPORT_ENV,
                 crate::report::Escaped(value).to_string()
             ),
+            Self::BadHealthAddr { value, reason } => write!(
+                f,
+                "{}={:?}: {reason}",
+                crate::root::HEALTH_ADDR_ENV,
+                crate::report::Escaped(value).to_string()
+            ),
+            Self::HealthBind { addr, error } => {
+                write!(f, "cannot serve the health endpoints on {addr}: {error}")
+            }
             Self::Runtime(error) => write!(f, "cannot build the tokio runtime: {error}"),
             Self::Signals(error) => write!(f, "cannot install the signal handlers: {error}"),
             Self::NoRuntime => f.write_str(
@@ -293,8 +320,11 @@ impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::BadTimeout { error, .. } => Some(error),
-            Self::Runtime(error) | Self::Signals(error) => Some(error),
+            Self::Runtime(error) | Self::Signals(error) | Self::HealthBind { error, .. } => {
+                Some(error)
+            }
             Self::BadReportFormat { .. }
+            | Self::BadHealthAddr { .. }
             | Self::NoRuntime
             | Self::NoTimer
             | Self::InsideRuntime

@@ -78,6 +78,9 @@
 //! - A live [`State`] snapshot ([`state()`](fn@state), [`Scope::state`]) takes no lock that a
 //!   session's spawn or end takes, and its counts are never torn: for every kind,
 //!   `started >= finished + failed + panicked + aborted`.
+//! - Health endpoints (feature `health`, `canstop::health`): `/readyz` fails from the trigger on
+//!   (the drain delay included) and the endpoints answer until the report is made; answering
+//!   a probe never blocks the tree, and a probe is not counted as a session.
 
 //!
 //! # Names
@@ -103,6 +106,8 @@ mod shutdown;
 mod untracked;
 
 // One folder per concept; each `mod.rs` is its map.
+#[cfg(feature = "health")]
+pub mod health;
 mod lifecycle;
 mod process;
 mod report;
@@ -133,7 +138,7 @@ pub use report::{
     ServiceReport, SessionStats, FAILURES_KEPT, KEPT_STOPPED,
 };
 pub use root::duration::{parse_duration, DurationError};
-pub use root::{Root, DEFAULT_TIMEOUT, DRAIN_DELAY_ENV, REPORT_ENV, TIMEOUT_ENV};
+pub use root::{Root, DEFAULT_TIMEOUT, DRAIN_DELAY_ENV, HEALTH_ADDR_ENV, REPORT_ENV, TIMEOUT_ENV};
 pub use scope::{
     deliver_signal, ready, scope, shutdown, spawn, spawn_blocking, start, start_all, state, Scope,
 };
@@ -269,6 +274,31 @@ pub mod __private {
     pub trait RestartArg: Sized {
         /// Never called.
         fn never(&self) -> Self;
+    }
+
+    /// Proof that canstop was built with its `health` feature, which
+    /// `#[canstop::main(health = "...")]` needs.
+    #[diagnostic::on_unimplemented(
+        message = "`health = \"...\"` needs canstop's `health` feature, which serves the health endpoints",
+        label = "canstop was built without its `health` feature",
+        note = "enable it: canstop = {{ version = \"...\", features = [\"health\"] }}"
+    )]
+    pub trait HealthEnabled {}
+
+    /// See [`HealthEnabled`].
+    #[derive(Debug)]
+    pub struct HealthFeature;
+
+    #[cfg(feature = "health")]
+    impl HealthEnabled for HealthFeature {}
+
+    /// `root` with its health endpoints on `addr`, for `#[canstop::main(health = "...")]`.
+    pub fn health<F: HealthEnabled>(root: Root, addr: std::net::SocketAddr) -> Root {
+        #[cfg(feature = "health")]
+        let root = root.health_addr(addr);
+        #[cfg(not(feature = "health"))]
+        let _ = addr;
+        root
     }
 
     /// The body of a generated `fn main`: [`Root::main`].

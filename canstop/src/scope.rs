@@ -30,6 +30,11 @@ impl Scope {
         Self { node }
     }
 
+    #[cfg_attr(not(feature = "health"), allow(dead_code))]
+    pub(crate) fn node(&self) -> &Arc<Node> {
+        &self.node
+    }
+
     /// The current scope: `Err(SpawnError::NoScope)` outside canstop-run code.
     pub fn current() -> Result<Self, SpawnError> {
         context::current().map(Self::new)

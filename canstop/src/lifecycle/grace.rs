@@ -11,7 +11,9 @@
 //!                        poll are counted aborted and `unresponsive`
 //! D + CHILDREN_GRACE     the root stops waiting for its services: those that have not
 //!                        reported are UNRESPONSIVE; the report is made
-//! D + CHILDREN_GRACE + EXIT_GRACE
+//! D + CHILDREN_GRACE + HEALTH_CLOSE
+//!                        the health server (feature `health`) has closed, last
+//! D + CHILDREN_GRACE + HEALTH_CLOSE + EXIT_GRACE
 //!                        a process-owning root has shut its runtime down (or left it)
 //! D + DEADLINE_FUSE      the watchdog thread ends the process, whatever is blocked
 //! ```
@@ -34,6 +36,12 @@ pub(crate) const CHILDREN_GRACE: Duration = Duration::from_millis(400);
 /// After the report, how long a process-owning root gives its runtime to drop what is left
 /// before leaving it behind. Only abandoned blocking work makes it wait this long.
 pub(crate) const EXIT_GRACE: Duration = Duration::from_millis(250);
+
+/// After the report, how long the root waits for its health server (feature `health`) to
+/// have closed its listener, once it aborted it: it holds no work, only sockets, so this is
+/// a bound that is never reached in practice, and it fits in the fuses below.
+#[cfg_attr(not(feature = "health"), allow(dead_code))]
+pub(crate) const HEALTH_CLOSE: Duration = Duration::from_millis(50);
 
 /// Beyond the tree's deadline, when the watchdog ends the process if it is still running.
 pub(crate) const DEADLINE_FUSE: Duration = Duration::from_millis(750);
@@ -61,9 +69,9 @@ const fn ms(duration: Duration) -> u128 {
 // A scope's wait for its sessions fits in the root's wait for its services, and the root's
 // report and the runtime's shutdown fit before the watchdog's fuse; the same after a signal.
 const _: () = assert!(ms(SESSION_GRACE) < ms(CHILDREN_GRACE));
-const _: () = assert!(ms(CHILDREN_GRACE) + ms(EXIT_GRACE) < ms(DEADLINE_FUSE));
+const _: () = assert!(ms(CHILDREN_GRACE) + ms(HEALTH_CLOSE) + ms(EXIT_GRACE) < ms(DEADLINE_FUSE));
 const _: () = assert!(ms(FORCE_SESSION_GRACE) < ms(FORCE_CHILDREN_GRACE));
-const _: () = assert!(ms(FORCE_CHILDREN_GRACE) < ms(FORCE_FUSE));
+const _: () = assert!(ms(FORCE_CHILDREN_GRACE) + ms(HEALTH_CLOSE) < ms(FORCE_FUSE));
 
 /// The graces that apply: after a deadline, or after a second signal.
 #[derive(Debug, Clone, Copy)]

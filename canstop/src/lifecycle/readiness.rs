@@ -106,6 +106,14 @@ impl TreeReadiness {
         ever
     }
 
+    /// Whether `main`'s body has returned `Ok`, and whether the tree has ever been ready (the
+    /// start-up is over: `/startupz`).
+    #[cfg_attr(not(feature = "health"), allow(dead_code))]
+    pub(crate) fn started(&self) -> (bool, bool) {
+        let counts = lock(&self.counts);
+        (counts.main_returned, counts.ever_ready)
+    }
+
     pub(crate) fn now(&self) -> TreeNow {
         *self.now.borrow()
     }

@@ -81,6 +81,9 @@ pub(crate) struct Tree {
     delayed: AtomicBool,
     /// The signals received (by the listener, or delivered by the program).
     signals: AtomicUsize,
+    /// Where the health endpoints are served (feature `health`), once bound.
+    #[cfg(feature = "health")]
+    pub(crate) health_addr: OnceLock<std::net::SocketAddr>,
 }
 
 impl Tree {
@@ -110,6 +113,8 @@ impl Tree {
             cut_delay: CancellationToken::new(),
             delayed: AtomicBool::new(false),
             signals: AtomicUsize::new(0),
+            #[cfg(feature = "health")]
+            health_addr: OnceLock::new(),
         })
     }
 
@@ -197,6 +202,15 @@ impl Tree {
         } else {
             self.force(signal);
         }
+    }
+
+    /// Whether the tree is in its drain delay: triggered by a signal, not stopped yet.
+    #[cfg_attr(not(feature = "health"), allow(dead_code))]
+    pub(crate) fn in_drain_delay(&self) -> bool {
+        self.was_delayed()
+            && self
+                .root_node()
+                .is_some_and(|root| !root.token.is_cancelled())
     }
 
     /// Whether a drain delay was applied (the trigger was a signal, and a delay set).

@@ -40,6 +40,14 @@ pub const TIMEOUT_ENV: &str = "CANSTOP_SHUTDOWN_TIMEOUT";
 /// plus the timeout fit its grace period.
 pub const DRAIN_DELAY_ENV: &str = "CANSTOP_DRAIN_DELAY";
 
+/// The environment variable that sets the address of the health endpoints (`/livez`,
+/// `/readyz`, `/startupz`; feature `health`, see `canstop::health`), such as
+/// `0.0.0.0:8081`: it overrides `Root::health_addr` (and `#[canstop::main(health = "...")]`)
+/// so that the pod spec that probes the port also sets it. Empty is unset; a malformed value,
+/// or any value in a build without the feature, is a [`StartError::BadHealthAddr`] at start-up
+/// (exit 78): probes of a port nobody serves would fail without saying why.
+pub const HEALTH_ADDR_ENV: &str = "CANSTOP_HEALTH_ADDR";
+
 /// The environment variable that chooses the format of the report that
 /// [`Root::main`] (and `#[canstop::main]`) writes: `text` (or unset, or empty) for the text
 /// of [`Report`]'s `Display`, logged through `tracing`; `json` for one line of JSON on stderr
@@ -89,6 +97,41 @@ fn report_format_from(
             reason: "expected `text` or `json`",
         }),
     }
+}
+
+/// The address the value of [`HEALTH_ADDR_ENV`] asks for (`None`: unset or empty).
+fn health_addr_from(
+    value: Result<String, std::env::VarError>,
+) -> Result<Option<std::net::SocketAddr>, StartError> {
+    let value = match value {
+        Ok(value) => value,
+        Err(std::env::VarError::NotPresent) => return Ok(None),
+        Err(std::env::VarError::NotUnicode(value)) => {
+            return Err(StartError::BadHealthAddr {
+                value: value.to_string_lossy().into_owned(),
+                reason: "not UTF-8",
+            })
+        }
+    };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        // Empty is unset: what an orchestrator's template gives for "no value".
+        return Ok(None);
+    }
+    if !cfg!(feature = "health") {
+        return Err(StartError::BadHealthAddr {
+            value,
+            reason: "this program was built without canstop's `health` feature, which serves \
+                     the health endpoints: enable it (canstop = { features = [\"health\"] })",
+        });
+    }
+    trimmed
+        .parse()
+        .map(Some)
+        .map_err(|_| StartError::BadHealthAddr {
+            value,
+            reason: "expected an IP address and a port, such as `0.0.0.0:8081` or `[::]:8081`",
+        })
 }
 
 /// The drain timeout when none is configured.
@@ -159,6 +202,8 @@ pub struct Root {
     listeners: Listeners,
     #[cfg(feature = "metrics")]
     metrics_every: Duration,
+    #[cfg(feature = "health")]
+    health_addr: Option<std::net::SocketAddr>,
 }
 
 /// The users' event listeners ([`Root::on_event`]).
@@ -200,7 +245,27 @@ impl Root {
             listeners: Listeners::default(),
             #[cfg(feature = "metrics")]
             metrics_every: crate::report::metrics::DEFAULT_EVERY,
+            #[cfg(feature = "health")]
+            health_addr: None,
         }
+    }
+
+    /// Serves the health endpoints `/livez`, `/readyz` and `/startupz` on `addr` (feature
+    /// `health`; see [`canstop::health`](crate::health) for what they answer), from before
+    /// `main`'s body runs until after the report is made. [`HEALTH_ADDR_ENV`] overrides it
+    /// (see [`timeout_from_env`](Self::timeout_from_env)). Port 0 binds a free port:
+    /// [`Health::local_addr`](crate::health::Health::local_addr) tells which, and it is
+    /// logged (`health endpoints listening`, at `info`).
+    ///
+    /// # Errors
+    ///
+    /// An address that cannot be bound is a [`StartError::HealthBind`] when the root starts
+    /// (exit 78): nothing has run then.
+    #[cfg(feature = "health")]
+    #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
+    pub fn health_addr(mut self, addr: impl Into<std::net::SocketAddr>) -> Self {
+        self.health_addr = Some(addr.into());
+        self
     }
 
     /// How often the tree's counts are exported through the `metrics` facade (feature
@@ -309,8 +374,8 @@ impl Root {
         self
     }
 
-    /// Whether [`TIMEOUT_ENV`] and [`DRAIN_DELAY_ENV`] override the timeout and the drain
-    /// delay (default: yes). A malformed value is a [`StartError`], never silently ignored;
+    /// Whether [`TIMEOUT_ENV`], [`DRAIN_DELAY_ENV`] and [`HEALTH_ADDR_ENV`] override the
+    /// timeout, the drain delay and the health endpoints' address (default: yes). A malformed value is a [`StartError`], never silently ignored;
     /// an empty one counts as unset (orchestrator templates render a missing value as an
     /// empty string).
     #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
@@ -366,6 +431,26 @@ impl Root {
         self.env_or(DRAIN_DELAY_ENV, self.drain_delay)
     }
 
+    /// The address of the health endpoints that applies: [`HEALTH_ADDR_ENV`] when set (and
+    /// enabled), else the configured one ([`health_addr`](Self::health_addr)); `None`: none
+    /// is served.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::BadHealthAddr`] for a malformed [`HEALTH_ADDR_ENV`].
+    #[cfg(feature = "health")]
+    pub fn effective_health_addr(&self) -> Result<Option<std::net::SocketAddr>, StartError> {
+        Ok(self.env_health_addr()?.or(self.health_addr))
+    }
+
+    /// The address in [`HEALTH_ADDR_ENV`], when it is set (and the environment enabled).
+    fn env_health_addr(&self) -> Result<Option<std::net::SocketAddr>, StartError> {
+        if !self.timeout_from_env {
+            return Ok(None);
+        }
+        health_addr_from(std::env::var(HEALTH_ADDR_ENV))
+    }
+
     /// The duration in `variable` when it is set (and the environment is enabled), else
     /// `configured`.
     fn env_or(&self, variable: &'static str, configured: Duration) -> Result<Duration, StartError> {
@@ -414,12 +499,26 @@ impl Root {
     {
         let timeout = self.effective_timeout()?;
         let drain_delay = self.effective_drain_delay()?;
+        let health_addr = self.env_health_addr()?;
+        #[cfg(feature = "health")]
+        let health_addr = health_addr.or(self.health_addr);
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
         // Deadlines need the runtime's timer; without one, tokio panics at the first sleep.
         if catching(|| drop(tokio::time::sleep(Duration::ZERO))).is_err() {
             return Err(StartError::NoTimer);
         }
+        // Bound before anything runs: a port in use is a start-up error, not a failure later.
+        #[cfg(feature = "health")]
+        let health = health_addr.map(crate::health::server::bind).transpose()?;
+        #[cfg(not(feature = "health"))]
+        let _: Option<std::net::SocketAddr> = health_addr;
         let shared = Tree::new(timeout, drain_delay, runtime);
+        // Not a service of the tree: it serves through the delay, the stop and the drain, and
+        // closes after the report (see `crate::health`'s "Where it runs").
+        #[cfg(feature = "health")]
+        let health = health
+            .map(|listener| crate::health::server::start(listener, &shared))
+            .transpose()?;
         for listener in &self.listeners.0 {
             shared.events.subscribe(listener.clone());
         }
@@ -465,6 +564,11 @@ impl Root {
         }
         shared.finish();
         guard.finished = true;
+        // Last: the probes were answered until the report was made.
+        #[cfg(feature = "health")]
+        if let Some(health) = health {
+            health.close().await;
+        }
         // A process-owning root keeps its watchdog armed until its runtime is shut down too:
         // a body's `Drop` that blocks there still cannot keep the process past its deadline.
         if let Some(watchdog) = watchdog {
@@ -520,7 +624,13 @@ impl Root {
                 crate::process::watchdog::last_words(move || match format {
                     ReportFormat::Text => {
                         report.log();
-                        if !tracing::dispatcher::has_been_set() {
+                        // Not `has_been_set()`: that is also true once any thread has set a
+                        // scoped subscriber (the signal listener does, to log nothing while it
+                        // acts), and the report of a program without a subscriber was lost
+                        // after a real signal.
+                        if tracing::dispatcher::get_default(|dispatch| {
+                            dispatch.is::<tracing::subscriber::NoSubscriber>()
+                        }) {
                             let _ = writeln!(std::io::stderr(), "{report}");
                         }
                     }
@@ -810,6 +920,31 @@ mod tests {
     use std::env::VarError;
 
     use super::*;
+
+    /// Unset or empty is none; an address needs the `health` feature; anything else is a
+    /// start-up error that names the variable.
+    #[test]
+    fn the_health_address_comes_from_the_environment() {
+        let addr = |value: &str| health_addr_from(Ok(value.to_owned()));
+        assert_eq!(health_addr_from(Err(VarError::NotPresent)).unwrap(), None);
+        assert_eq!(addr(" ").unwrap(), None);
+        let error = addr("localhost:8081").unwrap_err();
+        assert_eq!(error.exit_code(), crate::exit_code::CONFIG);
+        if cfg!(feature = "health") {
+            assert_eq!(
+                addr(" [::1]:8081 ").unwrap(),
+                Some(std::net::SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], 8081)))
+            );
+            assert_eq!(
+                error.to_string(),
+                "CANSTOP_HEALTH_ADDR=\"localhost:8081\": expected an IP address and a port, \
+                 such as `0.0.0.0:8081` or `[::]:8081`"
+            );
+        } else {
+            let error = addr("0.0.0.0:8081").unwrap_err().to_string();
+            assert!(error.contains("`health` feature"), "{error}");
+        }
+    }
 
     /// `text`, empty or unset is the text; `json` needs the `serde` feature; anything else is
     /// a start-up error that names the variable.
