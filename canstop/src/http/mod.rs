@@ -5,7 +5,7 @@
 //! and tracks nothing: its connections are tokio tasks that the tree neither waits for nor
 //! counts (the report says `sessions: none`, and requests cut off at the deadline appear
 //! nowhere), WebSocket tasks escape its graceful shutdown (axum#3003) and open SSE streams block
-//! it (axum#2673). Use [`serve`] (a service to [`canstop::start`](crate::start)) or
+//! it (axum#2673). Use [`serve()`] (a service to [`canstop::start`](crate::start)) or
 //! [`serve_until`] (inside a service body) instead; [`serve_service`] and
 //! [`serve_service_until`] serve any tower service with hyper alone.
 //!
@@ -49,13 +49,13 @@
 //!
 //! # At the stop
 //!
-//! - At the trigger ([`Shutdown::draining`]), connections open then are told to stop
+//! - At the trigger ([`Shutdown::draining`](crate::Shutdown::draining)), connections open then are told to stop
 //!   gracefully: an HTTP/1 connection answers the request in flight and closes (an idle one
 //!   closes at once); an HTTP/2 connection sends GOAWAY, finishes its open streams and closes.
 //! - During the [drain delay](crate::Root::drain_delay), the listener stays open: connections
 //!   accepted then (a load balancer still routes here) are served without keep-alive (one
 //!   HTTP/1 request, then closed) and are not cut off when the delay ends.
-//! - When the delay ends ([`Shutdown::requested`]; at the trigger without a delay), the
+//! - When the delay ends ([`Shutdown::requested`](crate::Shutdown::requested); at the trigger without a delay), the
 //!   listener is dropped: new connections are refused, while the open ones drain.
 //! - A response whose body never ends (SSE) holds its connection: wrap the stream with
 //!   [`until_stop`] so that it ends at the stop.
@@ -77,7 +77,7 @@
 //!
 //! # Handlers see the stop
 //!
-//! Every request carries its connection's [`Stopping`] (the serving scope's [`Shutdown`]) in
+//! Every request carries its connection's [`Stopping`] (the serving scope's [`Shutdown`](crate::Shutdown)) in
 //! its extensions; with feature `axum`, a handler takes it as an extractor: `shutdown:
 //! Shutdown` or `Stopping(shutdown): Stopping`. With feature `ws`, [`WebSocketUpgrade`]
 //! replaces axum's extractor and runs the socket as a tracked session that gets the

@@ -6,7 +6,7 @@
 //!   second forces the exit; the default dispositions come back once no root listens.
 //! - [`watchdog`]: ends the process at the deadline plus a fuse, or soon after a second
 //!   signal, with what it can report, whatever stderr or the `tracing` subscriber does.
-//! - [`systemd`] (feature `systemd`, Unix): the notify protocol (`READY=1`, `STATUS=`,
+//! - `systemd` (feature `systemd`, Unix): the notify protocol (`READY=1`, `STATUS=`,
 //!   `STOPPING=1`, `EXTEND_TIMEOUT_USEC=`) from the tree's events, and `WATCHDOG=1` from a
 //!   task on the runtime; nothing at all when `NOTIFY_SOCKET` is unset.
 //!
