@@ -603,26 +603,78 @@ fn ordered_starts_in_dependency_order_and_stops_in_reverse_after_sigterm() {
     );
 }
 
-/// What a client opening a new connection every 10 ms saw after SIGTERM.
+/// What a client opening a new connection every 10 ms saw after SIGTERM, and what the health
+/// endpoints answered meanwhile.
 #[derive(Debug, Default)]
 struct Race {
     answered: usize,
     refused: usize,
     other: Vec<String>,
+    /// `/readyz` and `/livez` just after the signal.
+    readyz: u16,
+    livez: u16,
+}
+
+/// A free loopback port, for `CANSTOP_HEALTH_ADDR`.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The status code of `GET path` on `addr` (HTTP/1.0), 0 when refused.
+async fn probe(addr: &str, path: &str) -> u16 {
+    let Ok(mut stream) = TcpStream::connect(addr).await else {
+        return 0;
+    };
+    let request = format!("GET {path} HTTP/1.0\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return 0;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer).await;
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
 }
 
 /// SIGTERM to the http example, then a real client opens a new connection every 10 ms for
 /// 1.8 s (the time Kubernetes keeps routing to a terminating pod) and sends a request on each.
 fn kubernetes_race(drain_delay: &str) -> (Race, canstop_tests::Ended) {
+    let health = format!("127.0.0.1:{}", free_port());
     let mut server = Running::start(
         env!("CARGO_BIN_EXE_example-http"),
         &["127.0.0.1:0"],
-        &[("CANSTOP_DRAIN_DELAY", drain_delay)],
+        &[
+            ("CANSTOP_DRAIN_DELAY", drain_delay),
+            ("CANSTOP_HEALTH_ADDR", health.as_str()),
+        ],
     );
     let addr = server.wait_for_prefix("listening on ", LIMIT);
     let rt = client_runtime();
+    // Ready before the signal (the endpoint is up before main's body runs; the tree is ready
+    // once the server listens).
+    rt.block_on(async {
+        let until = tokio::time::Instant::now() + LIMIT;
+        while probe(&health, "/readyz").await != 200 {
+            assert!(tokio::time::Instant::now() < until, "never ready");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
     server.signal(SIGTERM);
     let race = rt.block_on(async move {
+        // Probed the way a kubelet does: not ready within moments of the signal (its
+        // delivery is asynchronous), still alive.
+        let signalled = tokio::time::Instant::now();
+        let mut readyz = probe(&health, "/readyz").await;
+        while readyz == 200 && signalled.elapsed() < Duration::from_millis(500) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            readyz = probe(&health, "/readyz").await;
+        }
+        let livez = probe(&health, "/livez").await;
         let started = tokio::time::Instant::now();
         let mut ticker = tokio::time::interval(Duration::from_millis(10));
         let mut requests = Vec::new();
@@ -639,7 +691,18 @@ fn kubernetes_race(drain_delay: &str) -> (Race, canstop_tests::Ended) {
                 Ok::<String, std::io::Error>(answer)
             }));
         }
-        let mut race = Race::default();
+        // Still not ready, still alive, at the end of the client's 1.8 s (inside the delay).
+        let late = (
+            probe(&health, "/readyz").await,
+            probe(&health, "/livez").await,
+        );
+        let readyz = if late.0 == readyz { readyz } else { late.0 };
+        let livez = if late.1 == livez { livez } else { late.1 };
+        let mut race = Race {
+            readyz,
+            livez,
+            ..Race::default()
+        };
         for request in requests {
             match request.await.expect("the client task") {
                 Ok(answer) if answer.starts_with("HTTP/1.1 200 OK") => race.answered += 1,
@@ -668,6 +731,8 @@ fn http_with_a_drain_delay_serves_every_connection_opened_after_sigterm() {
     let (race, ended) = kubernetes_race("2s");
     let text = ended.text();
     assert_eq!(ended.code(), Some(0), "{text}");
+    // Not ready from the signal on, alive throughout.
+    assert_eq!((race.readyz, race.livez), (503, 200), "{race:?}");
     assert!(race.answered >= 100, "{race:?}");
     assert_eq!((race.refused, race.other.len()), (0, 0), "{race:?}");
     let connections = ended.session_counts("http connection");
