@@ -170,7 +170,8 @@ async fn a_failure_during_the_delay_ends_it() {
         .unwrap();
     assert_eq!(seen.at("requested"), Duration::from_millis(500));
     assert_eq!(report.exit_code(), 1, "{report}");
-    assert_eq!(report.drain_delay, Some(Duration::from_secs(5)));
+    // The delay the tree waited, not the one configured.
+    assert_eq!(report.drain_delay, Some(Duration::from_millis(500)));
 }
 
 /// A second signal during the delay forces the exit at once.
@@ -225,4 +226,83 @@ fn the_drain_delay_variable() {
         bad.to_string().starts_with("CANSTOP_DRAIN_DELAY: "),
         "{bad}"
     );
+}
+
+/// Review finding: `canstop::shutdown()` during the delay stops at once, as without a delay.
+#[tokio::test(start_paused = true)]
+async fn shutdown_during_the_delay_ends_it() {
+    let seen = Seen::default();
+    let since = Instant::now();
+    let report = root()
+        .drain_delay(Duration::from_secs(30))
+        .run({
+            let seen = seen.clone();
+            async move {
+                canstop::start(acceptor(&seen, since))?;
+                canstop::start(Service::new("caller", |shutdown: Shutdown| async move {
+                    shutdown.draining().await;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    shutdown.shutdown_tree();
+                }))?;
+                canstop::deliver_signal(Signal::Terminate)?;
+                Ok::<(), SpawnError>(())
+            }
+        })
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(seen.at("requested"), Duration::from_secs(1));
+    assert_eq!(report.drain_delay, Some(Duration::from_secs(1)));
+}
+
+/// Review finding: a delay too long to add to an instant neither panics nor keeps a failure
+/// from ending it.
+#[tokio::test(start_paused = true)]
+async fn a_huge_delay_is_still_ended_by_a_failure() {
+    let run = root().drain_delay(Duration::MAX).run(async {
+        canstop::start(Service::new("serving", |shutdown: Shutdown| async move {
+            shutdown.requested().await;
+        }))?;
+        canstop::start(Service::new("failing", |shutdown: Shutdown| async move {
+            shutdown.draining().await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Err::<(), _>("gone")
+        }))?;
+        canstop::deliver_signal(Signal::Terminate)?;
+        Ok::<(), SpawnError>(())
+    });
+    let report = tokio::time::timeout(Duration::from_secs(3600), run)
+        .await
+        .expect("no hang")
+        .unwrap();
+    assert_eq!(report.exit_code(), 1, "{report}");
+}
+
+/// Review finding: when everything finishes during the delay, the run ends then, with one
+/// `Stopping` before it returns and no event after.
+#[tokio::test(start_paused = true)]
+async fn a_run_that_finishes_during_the_delay_publishes_nothing_after_it() {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let report = root()
+        .drain_delay(Duration::from_secs(10))
+        .on_event({
+            let events = events.clone();
+            move |event: &Event| events.lock().unwrap().push(event.clone())
+        })
+        .run(async {
+            canstop::deliver_signal(Signal::Terminate)?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report}");
+    let at_return = events.lock().unwrap().len();
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let events = events.lock().unwrap();
+    assert_eq!(events.len(), at_return, "{events:#?}");
+    let stopping = events
+        .iter()
+        .filter(|e| matches!(e, Event::Stopping { .. }))
+        .count();
+    assert_eq!(stopping, 1, "{events:#?}");
 }

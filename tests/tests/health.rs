@@ -400,7 +400,12 @@ async fn readyz_fails_from_the_signal_on_livez_passes_to_the_end_and_the_server_
     let (report, addr) = tokio::join!(tree, probes);
     let report = report.unwrap();
     assert!(report.is_clean(), "{report}");
-    assert_eq!(report.drain_delay, Some(Duration::from_secs(2)), "{report}");
+    // The delay waited (real time): the 2 s configured, give or take the clock.
+    let waited = report.drain_delay.expect("a drain delay");
+    assert!(
+        waited >= Duration::from_secs(2) && waited < Duration::from_secs(3),
+        "{report}"
+    );
     // Closed once the report is made: nothing listens any more.
     let refused = tokio::net::TcpStream::connect(addr).await.unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
@@ -658,7 +663,7 @@ fn a_real_process_is_probed_through_sigterm_its_delay_and_its_drain() {
         "{livez:?}"
     );
     assert!(
-        ended.text().contains("drained for a delay of 3s"),
+        ended.text().contains("drained for a delay of 3"),
         "{}",
         ended.text()
     );

@@ -310,3 +310,67 @@ fn an_sse_stream_ends_at_sigterm() {
     let connections = ended.session_counts("http connection");
     assert_eq!(connections.finished, 1, "{}", ended.text());
 }
+
+/// Review finding: during the drain delay, a keep-alive connection opened before the signal
+/// keeps being served: a request it sends after the signal is answered, with
+/// `connection: close`, and the connection then closes (it used to be shut down at the
+/// signal, and such a request lost); a connection opened during the delay is served too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_opened_before_the_signal_is_served_during_the_delay() {
+    let listener = canstop::http::bind("127.0.0.1:0", 16).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (answers_tx, answers_rx) = tokio::sync::oneshot::channel();
+    let report = canstop::Root::new()
+        .signals(false)
+        .timeout_from_env(false)
+        .drain_delay(Duration::from_millis(600))
+        .run(async move {
+            let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello\n" }));
+            canstop::start(canstop::http::serve(listener, app))?;
+            let scope = canstop::scope()?;
+            // A plain task, not a canstop session: the client.
+            tokio::spawn(async move {
+                let mut early = TcpStream::connect(addr).await.unwrap();
+                // A first request, so that it is an established keep-alive connection.
+                early
+                    .write_all(b"GET / HTTP/1.1\r\nhost: canstop\r\n\r\n")
+                    .await
+                    .unwrap();
+                let mut first = vec![0; 1024];
+                let n = early.read(&mut first).await.unwrap();
+                assert!(first[..n].starts_with(b"HTTP/1.1 200 OK"));
+                scope.deliver_signal(canstop::Signal::Terminate);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                early
+                    .write_all(b"GET / HTTP/1.1\r\nhost: canstop\r\n\r\n")
+                    .await
+                    .unwrap();
+                let mut second = String::new();
+                early.read_to_string(&mut second).await.unwrap();
+                let mut late = TcpStream::connect(addr).await.unwrap();
+                late.write_all(b"GET / HTTP/1.1\r\nhost: canstop\r\n\r\n")
+                    .await
+                    .unwrap();
+                let mut third = String::new();
+                late.read_to_string(&mut third).await.unwrap();
+                let _ = answers_tx.send((second, third));
+            });
+            Ok::<(), canstop::SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let (second, third) = answers_rx.await.expect("the client's answers");
+    assert!(second.starts_with("HTTP/1.1 200 OK"), "{second:?}");
+    assert!(
+        second.to_ascii_lowercase().contains("connection: close"),
+        "{second:?}"
+    );
+    assert!(third.starts_with("HTTP/1.1 200 OK"), "{third:?}");
+    assert!(report.is_clean(), "{report}");
+    let connections = report.sessions_named("http connection").unwrap();
+    assert_eq!(
+        (connections.started, connections.finished),
+        (2, 2),
+        "{report}"
+    );
+}

@@ -168,6 +168,28 @@ fn a_wedged_runtime_still_exits_at_the_deadline() {
     assert_eq!((work.started, work.aborted), (3, 3), "{text}");
 }
 
+/// Review finding: a runtime wedged during the drain delay (its stop never starts) is still
+/// ended by the exit enforcer, armed at the delay with its latest deadline: the delay (1 s)
+/// plus the timeout (1 s) plus the fuse.
+#[test]
+fn a_runtime_wedged_during_the_drain_delay_still_exits() {
+    let (ended, took) = run_until_signal(
+        CHILD,
+        &["wedged-draining"],
+        &[("CANSTOP_DRAIN_DELAY", "1s")],
+        SIGTERM,
+        LIMIT,
+    );
+    let text = ended.text();
+    assert_eq!(
+        ended.code(),
+        Some(i32::from(canstop::exit_code::TIMED_OUT)),
+        "{text}"
+    );
+    assert!(took >= Duration::from_secs(2), "took {took:?}");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+}
+
 /// The second signal is read off the runtime: it works even when every runtime thread is
 /// blocked.
 #[test]

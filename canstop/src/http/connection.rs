@@ -34,20 +34,23 @@ impl std::ops::Deref for Stopping {
     }
 }
 
-/// The tower service of one connection: `inner`, with [`Stopping`] put in each request.
+/// The tower service of one connection: `inner`, with [`Stopping`] put in each request, and,
+/// once the tree drains, `connection: close` on each HTTP/1 response (the client then opens
+/// its next request's connection afresh: to another instance, once the load balancer has
+/// caught up).
 #[derive(Clone, Debug)]
 pub(crate) struct WithStop<S> {
     inner: S,
     stopping: Stopping,
 }
 
-impl<S> tower_service::Service<hyper::Request<Incoming>> for WithStop<S>
+impl<S, B> tower_service::Service<hyper::Request<Incoming>> for WithStop<S>
 where
-    S: tower_service::Service<hyper::Request<Incoming>>,
+    S: tower_service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = CloseWhenDraining<S::Future>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -56,8 +59,44 @@ where
 
     #[inline]
     fn call(&mut self, mut request: hyper::Request<Incoming>) -> Self::Future {
+        let http1 = request.version() < hyper::Version::HTTP_2;
         request.extensions_mut().insert(self.stopping.clone());
-        self.inner.call(request)
+        CloseWhenDraining {
+            inner: self.inner.call(request),
+            stopping: http1.then(|| self.stopping.clone()),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response future that marks its HTTP/1 response `connection: close` when the tree is
+    /// draining by the time it is ready.
+    pub(crate) struct CloseWhenDraining<F> {
+        #[pin]
+        inner: F,
+        // `None` for HTTP/2, whose connection-specific headers are not allowed.
+        stopping: Option<Stopping>,
+    }
+}
+
+impl<F, B, E> Future for CloseWhenDraining<F>
+where
+    F: Future<Output = Result<hyper::Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx));
+        if let (Ok(response), Some(stopping)) = (&mut response, this.stopping.as_ref()) {
+            if stopping.is_draining() {
+                response.headers_mut().insert(
+                    hyper::header::CONNECTION,
+                    hyper::header::HeaderValue::from_static("close"),
+                );
+            }
+        }
+        Poll::Ready(response)
     }
 }
 
@@ -108,11 +147,13 @@ where
 /// connection mid-request, an I/O error): the session's failure in the report.
 pub(crate) type ConnectionError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Serves `stream` until the client closes it or the stop: a connection accepted before the
-/// tree drains is told to stop at [`Shutdown::draining`] (HTTP/1: the request in flight is
-/// answered, then the connection closes; HTTP/2: GOAWAY, the open streams finish); one
-/// accepted while draining is served without keep-alive, and told to stop only at
-/// [`Shutdown::requested`] (the end of the drain delay).
+/// Serves `stream` until the client closes it or the stop ([`Shutdown::requested`]: HTTP/1,
+/// the request in flight is answered, then the connection closes, an idle one at once;
+/// HTTP/2, GOAWAY, the open streams finish). While the tree drains (the drain delay), every
+/// connection keeps being served: an HTTP/1 response then carries `connection: close`, and a
+/// connection accepted while draining is served without keep-alive. (Shutting connections
+/// down at the start of the delay would close an idle keep-alive connection, or one whose
+/// first request is on its way, under the client's feet: the loss the delay exists to avoid.)
 async fn serve<S, B>(
     stream: TcpStream,
     service: S,
@@ -144,16 +185,9 @@ where
     });
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     let mut connection = pin!(connection);
-    let stop = async {
-        if late {
-            shutdown.requested().await;
-        } else {
-            shutdown.draining().await;
-        }
-    };
     tokio::select! {
         result = connection.as_mut() => return result,
-        () = stop => connection.as_mut().graceful_shutdown(),
+        () = shutdown.requested() => connection.as_mut().graceful_shutdown(),
     }
     connection.await
 }

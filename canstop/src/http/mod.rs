@@ -49,14 +49,18 @@
 //!
 //! # At the stop
 //!
-//! - At the trigger ([`Shutdown::draining`](crate::Shutdown::draining)), connections open then are told to stop
-//!   gracefully: an HTTP/1 connection answers the request in flight and closes (an idle one
-//!   closes at once); an HTTP/2 connection sends GOAWAY, finishes its open streams and closes.
-//! - During the [drain delay](crate::Root::drain_delay), the listener stays open: connections
-//!   accepted then (a load balancer still routes here) are served without keep-alive (one
-//!   HTTP/1 request, then closed) and are not cut off when the delay ends.
-//! - When the delay ends ([`Shutdown::requested`](crate::Shutdown::requested); at the trigger without a delay), the
-//!   listener is dropped: new connections are refused, while the open ones drain.
+//! - At the stop ([`Shutdown::requested`](crate::Shutdown::requested): at the trigger, or at
+//!   the end of the [drain delay](crate::Root::drain_delay)), the listener is dropped (new
+//!   connections are refused) and every connection is told to stop gracefully: an HTTP/1
+//!   connection answers the request in flight and closes (an idle one closes at once); an
+//!   HTTP/2 connection sends GOAWAY, finishes its open streams and closes.
+//! - During the drain delay ([`Shutdown::draining`](crate::Shutdown::draining) has fired, a
+//!   load balancer still routes here), everything keeps being served: the listener stays open,
+//!   a connection accepted then is served without keep-alive, and every HTTP/1 response
+//!   carries `connection: close`, so that each client's next request opens a new connection
+//!   (to another instance, once the load balancer has caught up). No connection is shut down
+//!   at the start of the delay: an idle keep-alive connection, or one whose request is on its
+//!   way, would be closed under its client.
 //! - A response whose body never ends (SSE) holds its connection: wrap the stream with
 //!   [`until_stop`] so that it ends at the stop.
 //!

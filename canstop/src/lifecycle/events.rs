@@ -76,6 +76,9 @@ pub enum Event {
     Draining {
         /// When the delay ends and the stop starts.
         until: std::time::Instant,
+        /// The latest the tree can be done by: the delay's end plus the tree's timeout (the
+        /// stop moves it earlier if the delay is cut short).
+        deadline: std::time::Instant,
     },
     /// The tree is stopping; it must be done by `deadline`.
     Stopping {

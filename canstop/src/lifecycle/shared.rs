@@ -81,6 +81,11 @@ pub(crate) struct Tree {
     delayed: AtomicBool,
     /// The signals received (by the listener, or delivered by the program).
     signals: AtomicUsize,
+    /// When the drain delay began, and how long the tree waited in it before its stop.
+    delay_started: OnceLock<Instant>,
+    delay_waited: OnceLock<Duration>,
+    /// Whether [`stop_root`](Self::stop_root) ran.
+    root_stopped: AtomicBool,
     /// Where the health endpoints are served (feature `health`), once bound.
     #[cfg(feature = "health")]
     pub(crate) health_addr: OnceLock<std::net::SocketAddr>,
@@ -113,6 +118,9 @@ impl Tree {
             cut_delay: CancellationToken::new(),
             delayed: AtomicBool::new(false),
             signals: AtomicUsize::new(0),
+            delay_started: OnceLock::new(),
+            delay_waited: OnceLock::new(),
+            root_stopped: AtomicBool::new(false),
             #[cfg(feature = "health")]
             health_addr: OnceLock::new(),
         })
@@ -122,8 +130,9 @@ impl Tree {
     /// trigger wins; returns whether this one did.
     pub(crate) fn trigger(&self, trigger: Trigger) -> bool {
         if self.trigger.set(trigger.clone()).is_err() {
-            if trigger.is_failure() {
-                // A failure during a drain delay: the stop starts now.
+            if trigger.is_failure() || matches!(trigger, Trigger::Requested { .. }) {
+                // A failure or `canstop::shutdown()` during a drain delay: the stop starts
+                // now.
                 self.cut_delay.cancel();
             }
             tracing::debug!(%trigger, "shutdown already under way; trigger ignored");
@@ -145,19 +154,30 @@ impl Tree {
         });
         match self.root_node.get().and_then(Weak::upgrade) {
             Some(root) if delay => {
+                let now = Instant::now();
+                let _ = self.delay_started.set(now);
                 self.delayed.store(true, Ordering::Release);
-                let until = Instant::now() + self.drain_delay;
+                let until = deadline_after(now, self.drain_delay);
+                // The latest the tree can be done by: the exit enforcer is armed with it now,
+                // on this thread (a runtime that blocks during the delay is still bounded).
                 self.events.publish(Event::Draining {
                     until: until.into_std(),
+                    deadline: deadline_after(until, self.timeout).into_std(),
                 });
                 // The stop waits for the delay, on a task of its own; a second signal (the
-                // abort) or a failure (the cut) ends the delay early.
-                let (abort, cut) = (self.abort.clone(), self.cut_delay.clone());
+                // abort), a failure or `canstop::shutdown()` (the cut) end the delay early,
+                // and the run's own end (everything finished meanwhile) ends the task.
+                let (abort, cut, done) = (
+                    self.abort.clone(),
+                    self.cut_delay.clone(),
+                    self.done.clone(),
+                );
                 drop(self.runtime.spawn(async move {
                     tokio::select! {
                         () = tokio::time::sleep_until(until) => {}
                         // Forced: the abort stopped the tree already.
                         () = abort.cancelled() => return,
+                        () = done.cancelled() => return,
                         () = cut.cancelled() => {}
                     }
                     root.tree.stop_root(&root);
@@ -176,9 +196,15 @@ impl Tree {
         true
     }
 
-    /// The tree's stop: its root node's, with the tree's timeout from now; the deadline's
-    /// abort armed.
-    fn stop_root(&self, root: &Arc<Node>) {
+    /// The tree's stop, once: its root node's, with the tree's timeout from now; the
+    /// deadline's abort armed; the drain delay's length, if there was one, recorded.
+    pub(crate) fn stop_root(&self, root: &Arc<Node>) {
+        if self.root_stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(started) = self.delay_started.get() {
+            let _ = self.delay_waited.set(started.elapsed());
+        }
         let stop = root.request_stop();
         if let Some(deadline) = stop.own_deadline {
             self.events.publish(Event::Stopping {
@@ -211,6 +237,18 @@ impl Tree {
             && self
                 .root_node()
                 .is_some_and(|root| !root.token.is_cancelled())
+    }
+
+    /// How long the tree waited in its drain delay before its stop (cut short by a failure,
+    /// `canstop::shutdown()` or a second signal, or the run's end); `None` without a delay.
+    pub(crate) fn delay_waited(&self) -> Option<Duration> {
+        let started = self.delay_started.get()?;
+        Some(
+            self.delay_waited
+                .get()
+                .copied()
+                .unwrap_or_else(|| started.elapsed()),
+        )
     }
 
     /// Whether a drain delay was applied (the trigger was a signal, and a delay set).
@@ -251,6 +289,8 @@ impl Tree {
     /// Tells the whole tree to stop.
     pub(crate) fn stop_tree(&self) {
         if let Some(root) = self.root_node.get().and_then(Weak::upgrade) {
+            // Stopped for an abort: no `Stopping` follows (see `stop_root`).
+            self.root_stopped.store(true, Ordering::Release);
             root.request_stop();
         } else {
             self.token.cancel();

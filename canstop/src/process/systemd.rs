@@ -532,7 +532,7 @@ impl Listener for Systemd {
                 self.wake.notify_one();
             }
             Event::Triggered { .. } => self.enter(Stage::Triggered, Some("STOPPING=1".into())),
-            Event::Draining { until } => {
+            Event::Draining { until, .. } => {
                 let left = until.saturating_duration_since(now) + self.timeout;
                 self.enter(Stage::Delay { until }, Some(extend(left, DEADLINE_FUSE)));
             }

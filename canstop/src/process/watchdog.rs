@@ -161,7 +161,11 @@ impl Watchdog {
 impl Listener for Watchdog {
     fn on(&self, event: &Event) {
         match *event {
-            Event::Stopping { deadline } => self.arm_deadline(deadline),
+            // Armed at the drain delay with the latest deadline (a runtime that blocks during
+            // the delay never publishes `Stopping`), and again at the stop.
+            Event::Draining { deadline, .. } | Event::Stopping { deadline } => {
+                self.arm_deadline(deadline);
+            }
             Event::Forced { signal } => self.arm_forced(signal),
             _ => {}
         }

@@ -68,7 +68,8 @@ pub struct Report {
     pub folded: Vec<FoldedServices>,
     /// Every kind of session in the tree, summed over the scopes it ran in.
     pub sessions: Vec<SessionStats>,
-    /// From the trigger until everything stopped or was given up on.
+    /// From the stop (the trigger, or the end of its drain delay) until everything stopped or
+    /// was given up on.
     pub stop_time: Duration,
     /// The tree's drain timeout that applied.
     pub timeout: Duration,

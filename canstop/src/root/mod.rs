@@ -552,7 +552,9 @@ impl Root {
             shared.trigger(Trigger::BodyReturned);
         }
         wait_for_trigger(&root).await;
-        root.request_stop();
+        // The stop, once (a no-op after the trigger's; with its `Stopping` event when the run
+        // ends on its own, everything finished during a drain delay, say).
+        shared.stop_root(&root);
         root.drain().await;
         drop(listener);
         let report = assemble_report(&root);
@@ -887,7 +889,7 @@ pub(crate) fn assemble_report(root: &Node) -> Report {
         deadline_reached: shared.deadline_reached(),
         forced: shared.forced_by(),
         startup_failed: shared.startup_failed(),
-        drain_delay: shared.was_delayed().then_some(shared.drain_delay),
+        drain_delay: shared.delay_waited(),
     }
 }
 

@@ -32,8 +32,11 @@ fn main() -> ExitCode {
             if let Some(kind) = std::env::args().nth(2) {
                 logging(&kind);
             }
-            root.timeout(Duration::from_secs(1)).block_on(wedged())
+            root.timeout(Duration::from_secs(1)).block_on(wedged(false))
         }
+        // Wedged as soon as the tree drains: during the drain delay, when one is set
+        // (`CANSTOP_DRAIN_DELAY`).
+        "wedged-draining" => root.timeout(Duration::from_secs(1)).block_on(wedged(true)),
         "main" => return Root::new().main(quick()),
         // `main` returning an exit code: the process exits with it, the tree being clean.
         "exit-code" => return Root::new().main(async { ExitCode::from(3) }),
@@ -215,7 +218,7 @@ async fn blocking() -> Result<(), canstop::SpawnError> {
 
 /// Services that block their worker threads in synchronous code once told to stop: no timer
 /// and no task of the runtime can run any more. Two workers, three services.
-async fn wedged() -> Result<(), canstop::SpawnError> {
+async fn wedged(at_draining: bool) -> Result<(), canstop::SpawnError> {
     let blocked = Arc::new(AtomicUsize::new(0));
     let spawned = Arc::new(AtomicUsize::new(0));
     for name in ["wedged-1", "wedged-2", "wedged-3"] {
@@ -225,7 +228,11 @@ async fn wedged() -> Result<(), canstop::SpawnError> {
             if spawned.fetch_add(1, Ordering::SeqCst) + 1 == 3 {
                 say("READY"); // every service runs, with its session
             }
-            shutdown.requested().await;
+            if at_draining {
+                shutdown.draining().await;
+            } else {
+                shutdown.requested().await;
+            }
             if blocked.fetch_add(1, Ordering::SeqCst) + 1 == 2 {
                 say("WEDGED"); // both workers are about to block
             }
