@@ -13,6 +13,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
+use super::{HttpBody, HttpService};
+
 use crate::{Scope, Session, SessionBody, Shutdown};
 
 /// The kind name of a connection's session.
@@ -127,15 +129,8 @@ pub(crate) fn session<S, B>(
     service: S,
 ) -> Session<impl SessionBody<Output = Result<(), ConnectionError>>>
 where
-    S: tower_service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: HttpService<B>,
+    B: HttpBody,
 {
     Session::new(CONNECTION, move |shutdown: Shutdown| {
         let span = tracing::debug_span!("http connection", %peer);
@@ -160,15 +155,8 @@ async fn serve<S, B>(
     shutdown: Shutdown,
 ) -> Result<(), ConnectionError>
 where
-    S: tower_service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: HttpService<B>,
+    B: HttpBody,
 {
     let late = shutdown.is_draining();
     let mut builder = auto::Builder::new(SessionExecutor {

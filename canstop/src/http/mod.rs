@@ -96,6 +96,49 @@
 //! - `extract.rs` (`axum`): the extractors; `stream.rs` (`axum`): [`until_stop`];
 //! - `ws.rs` (`ws`): [`WebSocketUpgrade`].
 
+/// What `canstop::http` serves: a tower service of hyper requests (an axum `Router` is one),
+/// cloned per connection, its futures sent to the runtime. A trait alias: every such service
+/// implements it.
+pub trait HttpService<B>:
+    tower_service::Service<
+        hyper::Request<hyper::body::Incoming>,
+        Response = hyper::Response<B>,
+        Future: Send + 'static,
+        Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S, B> HttpService<B> for S where
+    S: tower_service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = hyper::Response<B>,
+            Future: Send + 'static,
+            Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
+/// The body of a response `canstop::http` serves. A trait alias: every such body implements
+/// it.
+pub trait HttpBody:
+    hyper::body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+    + Send
+    + 'static
+{
+}
+
+impl<B> HttpBody for B where
+    B: hyper::body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static
+{
+}
+
 mod accept;
 mod connection;
 mod serve;

@@ -3,11 +3,11 @@
 
 use std::io;
 
-use hyper::body::Incoming;
 use tokio::net::TcpListener;
 
 use super::accept::accept;
 use super::connection;
+use super::{HttpBody, HttpService};
 use crate::{Ready, Service, Shutdown};
 
 /// The name of the service [`serve`] and [`serve_service`] return.
@@ -24,15 +24,8 @@ pub const SERVICE_NAME: &str = "http";
 /// only when the tree refuses a connection's session, which happens past its drain.
 pub fn serve_service<S, B>(listener: TcpListener, service: S) -> Service
 where
-    S: tower_service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: HttpService<B>,
+    B: HttpBody,
 {
     Service::new(SERVICE_NAME, move |shutdown: Shutdown| {
         serve_service_until(listener, service, shutdown)
@@ -60,15 +53,8 @@ pub async fn serve_service_until<S, B>(
     shutdown: Shutdown,
 ) -> io::Result<()>
 where
-    S: tower_service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: HttpService<B>,
+    B: HttpBody,
 {
     let scope = shutdown.scope();
     Ready::of(&shutdown).set();
