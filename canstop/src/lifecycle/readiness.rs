@@ -96,19 +96,13 @@ impl TreeReadiness {
         self.update(events, |counts| counts.main_returned = true);
     }
 
-    /// The shutdown started; says whether the tree had been ready before.
-    pub(crate) fn stopping(&self, events: &Events) -> bool {
-        let mut ever = false;
-        self.update(events, |counts| {
-            counts.stopping = true;
-            ever = counts.ever_ready;
-        });
-        ever
+    /// The shutdown started: the tree is never ready again.
+    pub(crate) fn stopping(&self, events: &Events) {
+        self.update(events, |counts| counts.stopping = true);
     }
 
     /// Whether `main`'s body has returned `Ok`, and whether the tree has ever been ready (the
     /// start-up is over: `/startupz`).
-    #[cfg_attr(not(feature = "health"), allow(dead_code))]
     pub(crate) fn started(&self) -> (bool, bool) {
         let counts = lock(&self.counts);
         (counts.main_returned, counts.ever_ready)

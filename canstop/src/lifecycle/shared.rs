@@ -67,9 +67,6 @@ pub(crate) struct Tree {
     root_node: OnceLock<Weak<Node>>,
     /// Whether the tree is ready (`main` returned `Ok`, every live service ready).
     pub(crate) readiness: TreeReadiness,
-    /// The trigger was a failure before the tree was ever ready: the start-up failed, and
-    /// what started is rolled back in reverse start order.
-    startup_failed: AtomicBool,
     /// How long a signal's trigger waits before the stop (zero: none).
     pub(crate) drain_delay: Duration,
     /// Set at the trigger (the drain delay, or the stop): what
@@ -77,8 +74,6 @@ pub(crate) struct Tree {
     pub(crate) draining: Latch,
     /// Cancelled to end a drain delay early (a failure during it).
     cut_delay: CancellationToken,
-    /// Whether a drain delay was applied (it ran, or was cut short).
-    delayed: AtomicBool,
     /// The signals received (by the listener, or delivered by the program).
     signals: AtomicUsize,
     /// When the drain delay began, and how long the tree waited in it before its stop.
@@ -112,11 +107,9 @@ impl Tree {
             events: Events::default(),
             root_node: OnceLock::new(),
             readiness: TreeReadiness::default(),
-            startup_failed: AtomicBool::new(false),
             drain_delay,
             draining: Latch::new(false),
             cut_delay: CancellationToken::new(),
-            delayed: AtomicBool::new(false),
             signals: AtomicUsize::new(0),
             delay_started: OnceLock::new(),
             delay_waited: OnceLock::new(),
@@ -141,10 +134,7 @@ impl Tree {
         if crate::tree::context::in_main_body_of(self) {
             self.triggered_by_main.store(true, Ordering::Release);
         }
-        let ever_ready = self.readiness.stopping(&self.events);
-        if trigger.is_failure() && !ever_ready {
-            self.startup_failed.store(true, Ordering::Release);
-        }
+        self.readiness.stopping(&self.events);
         // Act first, log after: a `tracing` subscriber that blocks (a stalled log pipeline)
         // must not delay the stop or the arming of the watchdog.
         self.draining.set();
@@ -156,7 +146,6 @@ impl Tree {
             Some(root) if delay => {
                 let now = Instant::now();
                 let _ = self.delay_started.set(now);
-                self.delayed.store(true, Ordering::Release);
                 let until = deadline_after(now, self.drain_delay);
                 // The latest the tree can be done by: the exit enforcer is armed with it now,
                 // on this thread (a runtime that blocks during the delay is still bounded).
@@ -253,7 +242,7 @@ impl Tree {
 
     /// Whether a drain delay was applied (the trigger was a signal, and a delay set).
     pub(crate) fn was_delayed(&self) -> bool {
-        self.delayed.load(Ordering::Acquire)
+        self.delay_started.get().is_some()
     }
 
     /// Aborts the tree at `deadline` from a task of its own: the deadline does not wait for
@@ -300,7 +289,8 @@ impl Tree {
     /// Whether the start-up failed: the trigger was a failure before the tree was ever
     /// ready.
     pub(crate) fn startup_failed(&self) -> bool {
-        self.startup_failed.load(Ordering::Acquire)
+        // Once stopping, the tree is never ready again: "ever ready" is final by then.
+        self.trigger.get().is_some_and(Trigger::is_failure) && !self.readiness.started().1
     }
 
     pub(crate) fn trigger_info(&self) -> Option<Trigger> {
