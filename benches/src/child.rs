@@ -1,12 +1,16 @@
 //! One measurement, in this process: `canstop-benches child CONTENDER WORKLOAD` (for the
 //! http workload, `CONTENDER` may be a list: their servers are measured side by side).
+//!
+//! It prints one line per contender, `RESULT WORKLOAD CONTENDER VALUE...`: one value, or for
+//! the http workload under wrk or h2load one per measured round (the runner pairs the
+//! contenders' values round by round).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::ChildOptions;
 use crate::contenders::{Contender, Workload};
-use crate::load::HttpOptions;
+use crate::load::{tool, Client, HttpOptions};
 use crate::Allocator;
 
 /// The prefix of the one line a child prints on stdout.
@@ -16,11 +20,13 @@ pub(crate) fn run(allocator: Allocator, options: &ChildOptions) -> ExitCode {
     watchdog(options.timeout);
     match measure(options) {
         Ok(values) => {
-            for (contender, value) in options.contenders.iter().zip(values) {
+            for (contender, values) in options.contenders.iter().zip(values) {
+                let values: Vec<String> = values.iter().map(f64::to_string).collect();
                 println!(
-                    "{RESULT} {} {} {value}",
+                    "{RESULT} {} {} {}",
                     options.workload.id(),
-                    contender.id()
+                    contender.id(),
+                    values.join(" ")
                 );
             }
             ExitCode::SUCCESS
@@ -38,11 +44,15 @@ pub(crate) fn run(allocator: Allocator, options: &ChildOptions) -> ExitCode {
     }
 }
 
-/// The values of one measurement, one per contender: nanoseconds for the timed workloads,
-/// bytes per task for the memory workload, requests per second for the http workload,
-/// nanoseconds and bytes per cycle for the service-cycle workloads, nanoseconds per restart
-/// for the restart workload.
-pub(crate) fn measure(options: &ChildOptions) -> Result<Vec<f64>, String> {
+/// The values of one measurement, one list per contender: nanoseconds for the timed
+/// workloads, bytes per task for the memory workload, requests per second for the http
+/// workload (one per measured round), nanoseconds and bytes per cycle for the service-cycle
+/// workloads, nanoseconds per restart for the restart workload. One value but for http.
+pub(crate) fn measure(options: &ChildOptions) -> Result<Vec<Vec<f64>>, String> {
+    if options.workload == Workload::Http && options.http.client != Client::Builtin {
+        // Installed before the servers start (the runner has done it already).
+        tool::ensure_installed(options.http.client)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.workers)
         .enable_all()
@@ -83,23 +93,24 @@ async fn round(
     workload: Workload,
     n: usize,
     http: HttpOptions,
-) -> Result<Vec<f64>, String> {
+) -> Result<Vec<Vec<f64>>, String> {
     let contenders = contenders.to_vec();
     tokio::spawn(async move {
         let contender = contenders[0];
+        let one = |value: f64| vec![vec![value]];
         Ok(match workload {
-            Workload::Spawn => vec![nanos(contender.parked(n).await?.spawn)],
-            Workload::Shutdown => vec![nanos(contender.parked(n).await?.shutdown)],
-            Workload::Memory => vec![contender.parked(n).await?.rss_growth as f64 / n as f64],
-            Workload::Churn => vec![nanos(contender.churn(n).await?)],
+            Workload::Spawn => one(nanos(contender.parked(n).await?.spawn)),
+            Workload::Shutdown => one(nanos(contender.parked(n).await?.shutdown)),
+            Workload::Memory => one(contender.parked(n).await?.rss_growth as f64 / n as f64),
+            Workload::Churn => one(nanos(contender.churn(n).await?)),
             Workload::Http => Contender::http(&contenders, http).await?,
             Workload::ServiceChurn => {
-                vec![nanos(contender.service_cycles(n, false).await?.elapsed) / n as f64]
+                one(nanos(contender.service_cycles(n, false).await?.elapsed) / n as f64)
             }
             Workload::ServiceRetained => {
-                vec![contender.service_cycles(n, true).await?.retained_per_cycle]
+                one(contender.service_cycles(n, true).await?.retained_per_cycle)
             }
-            Workload::Restart => vec![nanos(contender.restarts(n).await?) / n as f64],
+            Workload::Restart => one(nanos(contender.restarts(n).await?) / n as f64),
         })
     })
     .await

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::contenders::{Contender, Workload};
-use crate::load::HttpOptions;
+use crate::load::{Client, HttpOptions};
 use crate::Allocator;
 
 pub(crate) const USAGE: &str = "\
@@ -11,20 +11,25 @@ usage:
   canstop-benches [--n N] [--runs K] [--workers W] [--warmup K] [--alloc system|jemalloc|both]
                   [--contenders ID,ID,..] [--workloads ID,ID,..] [--no-build] [--timeout SECS]
                   [--http-secs SECS] [--http-warmup SECS] [--http-conns C]
+                  [--http-load builtin|wrk|h2load] [--http-streams M]
       runs every contender on every workload, each in a fresh process, K times, interleaved,
       and prints the medians and the ratios to TaskTracker + CancellationToken.
   canstop-benches child CONTENDER WORKLOAD [--n N] [--workers W] [--warmup K] [--timeout SECS]
                   [--http-secs SECS] [--http-warmup SECS] [--http-conns C]
+                  [--http-load builtin|wrk|h2load] [--http-streams M]
       one measurement in this process; prints `RESULT WORKLOAD CONTENDER VALUE`. For http,
       CONTENDER may be a list (ID,ID,..): their servers are loaded in turn, one line each.
   canstop-benches --list
       the contender and workload ids.
 
 defaults: --n 100000 --runs 5 --workers 2 --warmup 1 --alloc both --timeout 300
-          --http-secs 3 --http-warmup 0.5 --http-conns 32
+          --http-secs 3 --http-warmup 0.5 --http-conns 32 --http-load builtin --http-streams 1
 The http workload ignores --n and --warmup: C keep-alive connections per server send
 `GET /` for --http-warmup seconds unmeasured, then for --http-secs seconds measured, per
-server, in 10 ms turns between the servers (requests/s).
+server, in turns between the servers (requests/s). The load: the built-in HTTP/1 client
+(10 ms turns), wrk (HTTP/1) or h2load (HTTP/2 h2c, M streams in flight per connection), the
+last two in turns of 1 s (seconds rounded up to whole rounds), installed with
+`apt-get install -y wrk|nghttp2-client` when missing.
 --alloc both measures the jemalloc build too: under `cargo run` the runner builds it
 (`--features jemalloc --bin canstop-benches-jemalloc`) unless --no-build is given.";
 
@@ -92,6 +97,10 @@ impl ChildOptions {
             self.http.warmup.as_secs_f64().to_string(),
             "--http-conns".into(),
             self.http.connections.to_string(),
+            "--http-load".into(),
+            self.http.client.id().into(),
+            "--http-streams".into(),
+            self.http.streams.to_string(),
         ]
     }
 }
@@ -153,6 +162,12 @@ pub(crate) fn parse(args: &[String]) -> Result<Command, String> {
             "--http-secs" => common.http.measure = seconds(arg, value(arg)?, false)?,
             "--http-warmup" => common.http.warmup = seconds(arg, value(arg)?, true)?,
             "--http-conns" => common.http.connections = number(arg, value(arg)?, 1)?,
+            "--http-streams" => common.http.streams = number(arg, value(arg)?, 1)?,
+            "--http-load" => {
+                let id = value(arg)?;
+                common.http.client = Client::from_id(id)
+                    .ok_or_else(|| format!("--http-load: unknown load {id:?}"))?;
+            }
             "--no-build" => common.build = false,
             "--alloc" => {
                 common.allocators = match value(arg)? {
@@ -168,6 +183,9 @@ pub(crate) fn parse(args: &[String]) -> Result<Command, String> {
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
             word => positional.push(word.to_owned()),
         }
+    }
+    if common.http.streams > 1 && common.http.client != Client::H2load {
+        return Err("--http-streams: only h2load multiplexes (--http-load h2load)".to_owned());
     }
     match positional.as_slice() {
         [] => Ok(Command::Run(RunOptions {
@@ -296,7 +314,7 @@ mod tests {
     #[test]
     fn http_options_round_trip() {
         let line = "child canstop-macro,raw-notify http --http-secs 0.25 --http-warmup 0 \
-                    --http-conns 4";
+                    --http-conns 4 --http-load h2load --http-streams 8";
         let Ok(Command::Child(options)) = parse(&args(line)) else {
             panic!("no child");
         };
@@ -304,6 +322,8 @@ mod tests {
             measure: Duration::from_millis(250),
             warmup: Duration::ZERO,
             connections: 4,
+            streams: 8,
+            client: Client::H2load,
         };
         assert_eq!(options.http, expected);
         let Ok(Command::Child(again)) = parse(&options.to_args()) else {
@@ -330,5 +350,9 @@ mod tests {
         assert!(parse(&args("--http-secs -1")).is_err());
         assert!(parse(&args("--http-warmup nan")).is_err());
         assert!(parse(&args("--http-conns 0")).is_err());
+        assert!(parse(&args("--http-load ab")).is_err());
+        assert!(parse(&args("--http-streams 0 --http-load h2load")).is_err());
+        assert!(parse(&args("--http-streams 4 --http-load wrk")).is_err());
+        assert!(parse(&args("--http-streams 4")).is_err());
     }
 }

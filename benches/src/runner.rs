@@ -7,7 +7,8 @@ use std::process::{Command, ExitCode, Stdio};
 use crate::child::RESULT;
 use crate::cli::{ChildOptions, RunOptions};
 use crate::contenders::{Contender, Workload};
-use crate::table::Results;
+use crate::load::{tool, Client, HttpOptions};
+use crate::table::{median, Results};
 use crate::Allocator;
 
 pub(crate) fn run(own: Allocator, options: &RunOptions) -> ExitCode {
@@ -30,7 +31,17 @@ pub(crate) fn run(own: Allocator, options: &RunOptions) -> ExitCode {
             .join(", ")
     );
 
-    let mut results = Results::new(options.runs);
+    // The external load tool, installed now if missing (not in the middle of the runs), and
+    // its version for the header.
+    let tool_version = match http_tool(options) {
+        Ok(version) => version,
+        Err(error) => {
+            eprintln!("canstop-benches: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let mut results = Results::new();
     let mut failures = 0;
     for run in 0..options.runs {
         for &workload in &options.workloads {
@@ -56,10 +67,10 @@ pub(crate) fn run(own: Allocator, options: &RunOptions) -> ExitCode {
                 };
                 match execute(&binaries[&allocator], &child) {
                     Ok(values) => {
-                        for (&contender, value) in contenders.iter().zip(values) {
+                        for (&contender, values) in contenders.iter().zip(values) {
                             let unit = workload.unit().symbol();
-                            eprintln!("{} {value:>14.0} {unit}", label(contender));
-                            results.insert((allocator, workload, contender), run, value);
+                            eprintln!("{} {}", label(contender), progress(&values, unit));
+                            results.insert_rounds((allocator, workload, contender), run, &values);
                         }
                     }
                     Err(error) => {
@@ -89,17 +100,7 @@ pub(crate) fn run(own: Allocator, options: &RunOptions) -> ExitCode {
         }
     );
     if options.workloads.contains(&Workload::Http) {
-        let http = options.http;
-        println!(
-            "http: the servers of a run side by side in one process, loaded in turn in slices \
-             of {} ms by a load client on its own thread (hyper, `GET /`, {} keep-alive \
-             connections per server, one request in flight on each), {} s measured per server \
-             after {} s of warm-up; n and the warm-up rounds do not apply.",
-            crate::load::SLICE.as_millis(),
-            http.connections,
-            http.measure.as_secs_f64(),
-            http.warmup.as_secs_f64()
-        );
+        println!("{}", describe_http(options.http, tool_version.as_deref()));
     }
     println!("machine: {}", machine());
     print!(
@@ -111,6 +112,66 @@ pub(crate) fn run(own: Allocator, options: &RunOptions) -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// The version of the http workload's external load tool, installed first if missing; `None`
+/// for the built-in client or when the http workload is not run.
+fn http_tool(options: &RunOptions) -> Result<Option<String>, String> {
+    let client = options.http.client;
+    if client == Client::Builtin || !options.workloads.contains(&Workload::Http) {
+        return Ok(None);
+    }
+    tool::version(client).map(Some)
+}
+
+/// The table's header line for the http workload: how it was loaded.
+fn describe_http(http: HttpOptions, tool_version: Option<&str>) -> String {
+    let common = "n and the warm-up rounds do not apply";
+    match (http.client, tool_version) {
+        (Client::Builtin, _) | (_, None) => format!(
+            "http: the servers of a run side by side in one process, loaded in turn in slices \
+             of {} ms by a load client on its own thread (hyper, HTTP/1, `GET /`, {} keep-alive \
+             connections per server, one request in flight on each), {} s measured per server \
+             after {} s of warm-up; {common}.",
+            crate::load::SLICE.as_millis(),
+            http.connections,
+            http.measure.as_secs_f64(),
+            http.warmup.as_secs_f64()
+        ),
+        (client, Some(version)) => {
+            let load = if client == Client::Wrk {
+                format!(
+                    "HTTP/1.1, {} keep-alive connections, one request in flight on each",
+                    http.connections
+                )
+            } else {
+                format!(
+                    "HTTP/2 prior knowledge (h2c), {} connections, {} stream(s) in flight on each",
+                    http.connections, http.streams
+                )
+            };
+            format!(
+                "http: the servers of a run side by side in one process, loaded in turn by {} \
+                 ({version}; one thread, `GET /`, {load}), one process per turn of {} s, the \
+                 order rotating every round: {} unmeasured round(s), then {} measured; a rate \
+                 is one server's turn, a ratio the median of per-round ratios; {common}.",
+                client.id(),
+                tool::ROUND.as_secs(),
+                tool::rounds(http.warmup),
+                tool::rounds(http.measure).max(1),
+            )
+        }
+    }
+}
+
+/// A child's values on the progress line: the value, or the median of the rounds' and their
+/// count.
+fn progress(values: &[f64], unit: &str) -> String {
+    match (values, median(values.to_vec())) {
+        ([value], _) => format!("{value:>14.0} {unit}"),
+        (_, Some(median)) => format!("{median:>14.0} {unit} (median of {} rounds)", values.len()),
+        (_, None) => "no value".to_owned(),
+    }
 }
 
 /// The children of one run and workload, in order: each contender that takes part in the
@@ -154,9 +215,9 @@ fn schedule(
     order
 }
 
-/// Runs one measurement in a fresh process and reads its result lines: one value per
+/// Runs one measurement in a fresh process and reads its result lines: the values of each
 /// contender, in order.
-pub(crate) fn execute(binary: &Path, child: &ChildOptions) -> Result<Vec<f64>, String> {
+pub(crate) fn execute(binary: &Path, child: &ChildOptions) -> Result<Vec<Vec<f64>>, String> {
     let output = Command::new(binary)
         .args(child.to_args())
         .stdin(Stdio::null())
@@ -170,36 +231,48 @@ pub(crate) fn execute(binary: &Path, child: &ChildOptions) -> Result<Vec<f64>, S
     parse_results(&stdout, child)
 }
 
-/// The values of the child's `RESULT WORKLOAD CONTENDER VALUE` lines, one per contender of
-/// the child, in its order.
-pub(crate) fn parse_results(stdout: &str, child: &ChildOptions) -> Result<Vec<f64>, String> {
+/// The values of the child's `RESULT WORKLOAD CONTENDER VALUE...` lines, one line per
+/// contender of the child, in its order: one value each, or for a workload measured side by
+/// side one or more (rounds), as many for every contender.
+pub(crate) fn parse_results(stdout: &str, child: &ChildOptions) -> Result<Vec<Vec<f64>>, String> {
     let mut values = BTreeMap::new();
     for line in stdout.lines().filter(|line| line.starts_with(RESULT)) {
         match line.split_whitespace().collect::<Vec<_>>().as_slice() {
-            [_, workload, contender, value] if *workload == child.workload.id() => {
+            [_, workload, contender, numbers @ ..]
+                if *workload == child.workload.id()
+                    && (numbers.len() == 1
+                        || (!numbers.is_empty() && child.workload.side_by_side())) =>
+            {
                 let contender = Contender::from_id(contender)
                     .filter(|contender| child.contenders.contains(contender))
                     .ok_or_else(|| format!("unexpected contender in {line:?}"))?;
-                let value: f64 = value
-                    .parse()
+                let numbers = numbers
+                    .iter()
+                    .map(|value| value.parse::<f64>())
+                    .collect::<Result<Vec<_>, _>>()
                     .map_err(|_| format!("bad value in {line:?}"))?;
-                if values.insert(contender, value).is_some() {
+                if values.insert(contender, numbers).is_some() {
                     return Err(format!("{} twice in {stdout:?}", contender.id()));
                 }
             }
             _ => return Err(format!("unexpected result line {line:?}")),
         }
     }
-    child
+    let values: Vec<Vec<f64>> = child
         .contenders
         .iter()
         .map(|contender| {
             values
-                .get(contender)
-                .copied()
+                .remove(contender)
                 .ok_or_else(|| format!("no {RESULT} line for {} in {stdout:?}", contender.id()))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    if values.windows(2).any(|pair| pair[0].len() != pair[1].len()) {
+        return Err(format!(
+            "not as many rounds for every contender in {stdout:?}"
+        ));
+    }
+    Ok(values)
 }
 
 /// The binary to run for each allocator asked for: this one for its own allocator, its
@@ -322,8 +395,10 @@ mod tests {
         };
         assert_eq!(
             parse_results("noise\nRESULT memory canstop-root 312.5\n", &child),
-            Ok(vec![312.5])
+            Ok(vec![vec![312.5]])
         );
+        assert!(parse_results("RESULT memory canstop-root 1 2\n", &child).is_err());
+        assert!(parse_results("RESULT memory canstop-root\n", &child).is_err());
         assert!(parse_results("RESULT spawn canstop-root 1\n", &child).is_err());
         assert!(parse_results("RESULT memory raw-notify 1\n", &child).is_err());
         assert!(parse_results("", &child).is_err());
@@ -334,9 +409,22 @@ mod tests {
                 "RESULT http tracker-token 2\nRESULT http canstop-macro 1\n",
                 &child
             ),
-            Ok(vec![1.0, 2.0])
+            Ok(vec![vec![1.0], vec![2.0]])
         );
         assert!(parse_results("RESULT http canstop-macro 1\n", &child).is_err());
+        // Rounds: as many for every contender.
+        assert_eq!(
+            parse_results(
+                "RESULT http canstop-macro 1 3\nRESULT http tracker-token 2 4\n",
+                &child
+            ),
+            Ok(vec![vec![1.0, 3.0], vec![2.0, 4.0]])
+        );
+        assert!(parse_results(
+            "RESULT http canstop-macro 1 3\nRESULT http tracker-token 2\n",
+            &child
+        )
+        .is_err());
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! The http workload: the http example's server (`canstop_examples::http`) under the load
-//! client of [`crate::load`], against the same server written with plain tokio tasks.
+//! client of [`crate::load`], against `axum::serve` and the same server written with plain
+//! tokio tasks.
 //!
-//! Every server here serves the same axum `app()` with the same hyper HTTP/1 builder, one
-//! task per connection, and at the stop drops its listener and lets hyper finish the
-//! request in flight (`graceful_shutdown`), as `canstop::http` does. The
-//! canstop contender serves the example's routes with `canstop::http::serve` itself; the others differ
-//! from it only in how a connection task is spawned, tracked and told to stop.
+//! Every server here serves the same axum `app()` with hyper-util's auto builder (HTTP/1 and
+//! HTTP/2 with prior knowledge), one task per connection, and at the stop drops its listener
+//! and lets hyper finish the requests in flight (`graceful_shutdown`), as `canstop::http`
+//! does. The canstop contender serves the example's routes with `canstop::http::serve`
+//! itself; `axum::serve` is what it is compared with; the plain-tokio ones differ from it
+//! only in how a connection task is spawned, tracked and told to stop.
 //!
 //! The servers of one measurement run side by side in one process, on the same runtime, and
-//! the load client loads them in turn, in slices of 10 ms (see [`crate::load`]): the
-//! throughput of one server drifts too much between processes and over seconds to compare
-//! servers measured one after the other.
+//! the load client loads them in turn (see [`crate::load`]): the throughput of one server
+//! drifts too much between processes and over seconds to compare servers measured one after
+//! the other.
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -30,11 +32,12 @@ pub(super) struct Served {
 /// One round of the http workload: one server per contender, side by side on this runtime,
 /// each on its own loopback listener, under the load client of [`crate::load`] (on its own
 /// thread, loading them in turn); once it is done, every server is stopped and checked. The
-/// values are the client's rates, in requests per second, in the order of `contenders`.
+/// values are the client's rates, in requests per second (one per measured round), in the
+/// order of `contenders`.
 pub(super) async fn measure(
     contenders: &[Contender],
     options: HttpOptions,
-) -> Result<Vec<f64>, String> {
+) -> Result<Vec<Vec<f64>>, String> {
     let done = CancellationToken::new();
     let mut servers = Vec::with_capacity(contenders.len());
     let mut addrs = Vec::with_capacity(contenders.len());
@@ -67,9 +70,9 @@ pub(super) async fn measure(
     }
     let loads = loads?;
     let mut rates = Vec::with_capacity(loads.len());
-    for ((load, served), contender) in loads.iter().zip(&served).zip(contenders) {
-        check(load, served).map_err(|error| format!("{}: {error}", contender.id()))?;
-        rates.push(load.rate());
+    for ((load, served), contender) in loads.into_iter().zip(&served).zip(contenders) {
+        check(&load, served).map_err(|error| format!("{}: {error}", contender.id()))?;
+        rates.push(load.rates);
     }
     Ok(rates)
 }
@@ -94,8 +97,11 @@ fn check(load: &Load, served: &Served) -> Result<(), String> {
     if served.failed > 0 {
         return Err(format!("{} connections failed", served.failed));
     }
-    if load.requests == 0 {
-        return Err("no request was answered in the measured time".to_owned());
+    if load.rates.is_empty() || load.rates.iter().any(|&rate| rate.is_nan() || rate <= 0.0) {
+        return Err(format!(
+            "no request was answered in a measured turn (rates {:?})",
+            load.rates
+        ));
     }
     Ok(())
 }

@@ -237,6 +237,9 @@ impl Contender {
     /// What canstop's restart is compared with.
     pub(crate) const FLOOR: Self = Self::RestartFloor;
 
+    /// What canstop's http server (`canstop::http::serve`) is compared with.
+    pub(crate) const AXUM: Self = Self::AxumServe;
+
     pub(crate) fn id(self) -> &'static str {
         match self {
             Self::RawNotify => "raw-notify",
@@ -396,12 +399,13 @@ impl Contender {
         }
     }
 
-    /// The http workload: requests per second, one value per contender. The contenders'
-    /// servers run side by side in this process, loaded in turn (see [`http`]).
+    /// The http workload: requests per second, one list of values per contender (one value
+    /// per measured round). The contenders' servers run side by side in this process, loaded
+    /// in turn (see [`http`]).
     pub(crate) async fn http(
         contenders: &[Self],
         options: HttpOptions,
-    ) -> Result<Vec<f64>, String> {
+    ) -> Result<Vec<Vec<f64>>, String> {
         if let Some(other) = contenders.iter().find(|c| !c.supports(Workload::Http)) {
             return Err(format!("{} does not take part in http", other.id()));
         }

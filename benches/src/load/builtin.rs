@@ -1,6 +1,7 @@
-//! The load client of the http workload: hyper's HTTP/1 client on its own runtime and its
-//! own OS thread, so that it does not share the server's workers (it shares the machine's
-//! cores, as an external load generator on the same machine would).
+//! The built-in load client of the http workload (`--http-load builtin`, the default):
+//! hyper's HTTP/1 client on its own runtime and its own OS thread, so that it does not share
+//! the server's workers (it shares the machine's cores, as an external load generator on the
+//! same machine would).
 //!
 //! It opens [`HttpOptions::connections`] keep-alive connections to each server it is given
 //! and loads the servers in turn, in slices of about [`SLICE`]: during a server's slice, each
@@ -27,70 +28,26 @@ use hyper::header::HOST;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
+
+use super::{HttpOptions, Load};
 
 /// The longest turn of one server: its measured time (and its warm-up) is cut into equal
 /// slices of at most this.
 pub(crate) const SLICE: Duration = Duration::from_millis(10);
 
-/// The shape of the http workload's load.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct HttpOptions {
-    /// The measured time, per server.
-    pub(crate) measure: Duration,
-    /// The unmeasured time before it, per server, on the same connections.
-    pub(crate) warmup: Duration,
-    /// Concurrent keep-alive connections per server, one request in flight on each.
-    pub(crate) connections: usize,
-}
-
-impl Default for HttpOptions {
-    fn default() -> Self {
-        Self {
-            measure: Duration::from_secs(3),
-            warmup: Duration::from_millis(500),
-            connections: 32,
-        }
-    }
-}
-
-/// What the load client did to one server.
+/// What the client did to one server, before it becomes a [`Load`].
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Load {
-    /// Connections opened (and closed again) by the client.
-    pub(crate) connections: usize,
+struct Counted {
     /// `200` responses completed inside the measured slices.
-    pub(crate) requests: u64,
+    requests: u64,
     /// The length of the measured slices, added up.
-    pub(crate) measured: Duration,
+    measured: Duration,
 }
 
-impl Load {
-    /// Requests per second over the measured slices.
-    pub(crate) fn rate(&self) -> f64 {
-        self.requests as f64 / self.measured.as_secs_f64()
-    }
-}
-
-/// Starts the client against `servers` on a thread of its own; the receiver gets its result,
-/// one [`Load`] per server in the same order, once every connection has been closed.
-pub(crate) fn start(
-    servers: Vec<SocketAddr>,
-    options: HttpOptions,
-) -> Result<oneshot::Receiver<Result<Vec<Load>, String>>, String> {
-    let (sender, receiver) = oneshot::channel();
-    std::thread::Builder::new()
-        .name("load-client".into())
-        .spawn(move || {
-            let _ = sender.send(run(servers, options));
-        })
-        .map_err(|error| format!("cannot start the load client's thread: {error}"))?;
-    Ok(receiver)
-}
-
-/// The whole load, on a single-threaded runtime on this thread.
-fn run(servers: Vec<SocketAddr>, options: HttpOptions) -> Result<Vec<Load>, String> {
+/// The whole load, on a single-threaded runtime on this thread: one [`Load`] per server, in
+/// order, each with one rate (its `200`s over the length of its measured slices).
+pub(super) fn run(servers: Vec<SocketAddr>, options: HttpOptions) -> Result<Vec<Load>, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -133,7 +90,7 @@ struct Pool {
     host: String,
     senders: Vec<SendRequest<Empty<Bytes>>>,
     drivers: Vec<JoinHandle<Result<(), hyper::Error>>>,
-    load: Load,
+    counted: Counted,
 }
 
 impl Pool {
@@ -142,8 +99,7 @@ impl Pool {
             host: addr.to_string(),
             senders: Vec::with_capacity(connections),
             drivers: Vec::with_capacity(connections),
-            load: Load {
-                connections,
+            counted: Counted {
                 requests: 0,
                 measured: Duration::ZERO,
             },
@@ -179,8 +135,8 @@ impl Pool {
             answered += count;
         }
         if measured {
-            self.load.requests += answered;
-            self.load.measured += length;
+            self.counted.requests += answered;
+            self.counted.measured += length;
         }
         Ok(())
     }
@@ -189,13 +145,18 @@ impl Pool {
     /// stream.
     async fn close(mut self) -> Result<Load, String> {
         self.senders.clear();
+        let connections = self.drivers.len();
         for driver in self.drivers {
             driver
                 .await
                 .map_err(|error| format!("load client: the connection task failed: {error}"))?
                 .map_err(failed("closing"))?;
         }
-        Ok(self.load)
+        let Counted { requests, measured } = self.counted;
+        Ok(Load {
+            connections,
+            rates: vec![requests as f64 / measured.as_secs_f64()],
+        })
     }
 }
 
