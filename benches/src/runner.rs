@@ -107,6 +107,9 @@ pub(crate) fn run(own: Allocator, options: &RunOptions) -> ExitCode {
         "{}",
         results.render(&options.workloads, &options.contenders)
     );
+    if options.workloads.contains(&Workload::Http) {
+        print!("\n{}", results.http_spread());
+    }
     if failures > 0 {
         eprintln!("canstop-benches: {failures} measurement(s) failed");
         return ExitCode::FAILURE;

@@ -84,6 +84,37 @@ impl Results {
         median(self.paired(key, other, |mine, theirs| mine / theirs))
     }
 
+    /// The spread of the paired ratios behind [`Self::ratio`]: canstop's http server to
+    /// axum::serve's, one line per allocator, with their quartiles and count (the table shows
+    /// their median).
+    pub(crate) fn http_spread(&self) -> String {
+        let mut out = String::new();
+        for allocator in Allocator::ALL {
+            let key = |contender| (allocator, Workload::Http, contender);
+            let mut ratios = self.paired(key(Contender::CanstopMacro), key(Contender::AXUM), |a, b| {
+                a / b
+            });
+            if ratios.is_empty() {
+                continue;
+            }
+            ratios.sort_by(f64::total_cmp);
+            let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+            let _ = writeln!(
+                out,
+                "http, {}: canstop::http::serve / axum::serve, {} paired samples: median \
+                 {:.3}x, quartiles {:.3}x … {:.3}x, min … max {:.3}x … {:.3}x",
+                allocator.id(),
+                ratios.len(),
+                median(ratios.clone()).unwrap_or(f64::NAN),
+                at(0.25),
+                at(0.75),
+                at(0.0),
+                at(1.0),
+            );
+        }
+        out
+    }
+
     /// The median over samples of this key's value minus `other`'s in the same sample.
     fn difference(&self, key: Key, other: Key) -> Option<f64> {
         median(self.paired(key, other, |mine, theirs| mine - theirs))
@@ -481,6 +512,14 @@ mod tests {
                  | n/a | ≥ 0.99x axum::serve: 1.000x axum, ok |"
             ),
             "{table}"
+        );
+        let spread = results.http_spread();
+        assert!(
+            spread.contains(
+                "http, system: canstop::http::serve / axum::serve, 6 paired samples: median \
+                 1.000x, quartiles 0.990x … 1.010x, min … max 0.990x … 1.020x"
+            ),
+            "{spread}"
         );
         // A round that failed for one of them pairs with nothing.
         results.insert_rounds(canstop, 2, &[50.0]);

@@ -57,7 +57,7 @@ fn every_contender_runs_every_workload() {
             "{stdout}"
         );
     }
-    assert!(stdout.contains("≥ 0.97x: "), "{stdout}");
+    assert!(stdout.contains("≥ 0.99x axum::serve: "), "{stdout}");
     for workload in [
         "spawn",
         "shutdown",
@@ -130,4 +130,64 @@ fn an_http_child_measures_its_servers_side_by_side() {
         let rate: f64 = fields[3].parse().expect("a number");
         assert!(rate > 0.0, "{stdout}");
     }
+}
+
+/// The servers of canstop and axum::serve side by side under wrk (HTTP/1) and h2load (HTTP/2
+/// h2c), two rounds of one second each: a rate per round and server, every request a `2xx`,
+/// every connection the tool opened accepted and ended cleanly (the child checks; it fails
+/// otherwise). `.ci/run` installs both tools; without them the bench installs them itself.
+#[test]
+fn an_http_child_is_loaded_by_wrk_and_h2load() {
+    for load in ["wrk", "h2load"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_canstop-benches"))
+            .args(["child", "canstop-macro,axum-serve", "http"])
+            .args(["--http-load", load, "--http-secs", "2", "--http-warmup", "0"])
+            .args(["--http-conns", "4"])
+            .output()
+            .expect("run canstop-benches child");
+        assert!(output.status.success(), "{load}: {output:?}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let lines: Vec<Vec<&str>> = stdout
+            .lines()
+            .map(|line| line.split(' ').collect())
+            .collect();
+        assert_eq!(lines.len(), 2, "{load}: {stdout}");
+        for (fields, contender) in lines.iter().zip(["canstop-macro", "axum-serve"]) {
+            assert_eq!(fields[..3], ["RESULT", "http", contender], "{load}: {stdout}");
+            assert_eq!(fields.len(), 3 + 2, "two rounds, {load}: {stdout}");
+            for rate in &fields[3..] {
+                let rate: f64 = rate.parse().expect("a number");
+                assert!(rate > 0.0, "{load}: {stdout}");
+            }
+        }
+    }
+}
+
+/// The runner under h2load: the header names the tool and its version, and canstop's row
+/// carries its ratio to axum::serve, paired round by round.
+#[test]
+fn the_runner_compares_canstop_with_axum_under_h2load() {
+    let output = Command::new(env!("CARGO_BIN_EXE_canstop-benches"))
+        .args(["--workloads", "http", "--runs", "1", "--alloc", "system"])
+        .args(["--contenders", "canstop-macro,axum-serve"])
+        .args(["--http-load", "h2load", "--http-streams", "2"])
+        .args(["--http-secs", "1", "--http-warmup", "0", "--http-conns", "2"])
+        .output()
+        .expect("run canstop-benches");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("loaded in turn by h2load (h2load nghttp2/"), "{stdout}");
+    assert!(
+        stdout.contains("HTTP/2 prior knowledge (h2c), 2 connections, 2 stream(s)"),
+        "{stdout}"
+    );
+    let canstop = stdout
+        .lines()
+        .find(|line| line.starts_with("| http | canstop #[session] in a #[service] |"))
+        .unwrap_or_else(|| panic!("no canstop row: {stdout}"));
+    assert!(canstop.contains(" req/s |"), "{canstop}");
+    assert!(canstop.contains("≥ 0.99x axum::serve: "), "{canstop}");
+    assert!(!canstop.contains("axum::serve: n/a"), "{canstop}");
+    assert!(stdout.contains("| http | axum::serve | "), "{stdout}");
 }

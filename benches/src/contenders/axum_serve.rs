@@ -24,5 +24,6 @@ pub(super) async fn http(listener: TcpListener, until: Until) -> Result<Served, 
     Ok(Served {
         accepted: accepted.load(Ordering::Relaxed),
         failed: 0,
+        errors: Vec::new(),
     })
 }

@@ -147,5 +147,6 @@ pub(super) async fn http(listener: TcpListener, until: Until) -> Result<Served, 
     Ok(Served {
         accepted: connections.started as usize,
         failed: (connections.ended() - connections.finished) as usize,
+        errors: connections.errors.clone(),
     })
 }

@@ -21,12 +21,14 @@ use super::Contender;
 use crate::load::{self, HttpOptions, Load};
 
 /// What a server reports once it has stopped and every connection task has finished.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Served {
     /// Connections accepted.
     pub(super) accepted: usize,
     /// Connections whose serving ended with an error.
     pub(super) failed: usize,
+    /// A sample of their errors, where the server keeps them (canstop's report).
+    pub(super) errors: Vec<String>,
 }
 
 /// One round of the http workload: one server per contender, side by side on this runtime,
@@ -94,8 +96,12 @@ fn check(load: &Load, served: &Served) -> Result<(), String> {
             served.accepted, load.connections
         ));
     }
-    if served.failed > 0 {
-        return Err(format!("{} connections failed", served.failed));
+    if served.failed > load.cut {
+        return Err(format!(
+            "{} connections failed (at most {} may, closed by the client with a request in \
+             flight): {:?}",
+            served.failed, load.cut, served.errors
+        ));
     }
     if load.rates.is_empty() || load.rates.iter().any(|&rate| rate.is_nan() || rate <= 0.0) {
         return Err(format!(

@@ -116,5 +116,6 @@ pub(super) async fn http(listener: TcpListener, until: Until) -> Result<Served, 
     Ok(Served {
         accepted,
         failed: failed.load(Ordering::Relaxed),
+        errors: Vec::new(),
     })
 }

@@ -155,6 +155,7 @@ impl Pool {
         let Counted { requests, measured } = self.counted;
         Ok(Load {
             connections,
+            cut: 0,
             rates: vec![requests as f64 / measured.as_secs_f64()],
         })
     }

@@ -9,7 +9,8 @@
 //!   turns of 10 ms ([`builtin`]); one rate per server over all its turns.
 //! - [`Client::Wrk`]: wrk (HTTP/1, keep-alive), one process per turn of 1 s ([`tool`],
 //!   [`wrk`]); one rate per server and round.
-//! - [`Client::H2load`]: h2load (HTTP/2 with prior knowledge, h2c), likewise ([`h2load`]).
+//! - [`Client::H2load`]: h2load (HTTP/2 with prior knowledge, h2c), one process per turn of
+//!   about 1 s ([`tool`], [`h2load`]); one rate per server and round.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -30,7 +31,7 @@ pub(crate) enum Client {
     Builtin,
     /// wrk: HTTP/1 keep-alive, one process per 1 s turn.
     Wrk,
-    /// h2load: HTTP/2 prior knowledge (h2c), one process per 1 s turn.
+    /// h2load: HTTP/2 prior knowledge (h2c), one process per turn of about 1 s.
     H2load,
 }
 
@@ -86,6 +87,9 @@ pub(crate) struct Load {
     /// Connections opened (and closed again) by the client: the server must have accepted
     /// exactly these.
     pub(crate) connections: usize,
+    /// Of those, how many the client may have closed with a request in flight (wrk ends each
+    /// turn so): a server may count these as failed (a reset mid-request), no more.
+    pub(crate) cut: usize,
     /// Successful (`2xx`) requests per second: one per measured round for the external
     /// tools, one over all the measured turns for the built-in client.
     pub(crate) rates: Vec<f64>,

@@ -1,5 +1,8 @@
 //! An external load generator, wrk or h2load (`--http-load wrk|h2load`): one process per
-//! turn of [`ROUND`] against one server, the servers in turn, the order rotating every round.
+//! turn of about [`ROUND`] against one server, the servers in turn, the order rotating every
+//! round. wrk runs for the round's time (`--duration`) and closes its connections with their
+//! requests in flight; h2load is given a number of requests (`--requests`) that took the
+//! server about a round the turn before, and ends with none in flight.
 //!
 //! A round gives every server one turn, back to back: the servers of a round meet the same
 //! machine within a few seconds, and the ratio of two servers is taken **per round** (the
@@ -11,8 +14,9 @@
 //!
 //! Every turn must succeed: the tool exits 0, every completed request was a `2xx`, no socket
 //! error, and the tool opened the connections it was asked for (the server's count is checked
-//! against [`Load::connections`] after the load). The tool is installed with apt-get when it
-//! is missing ([`ensure_installed`]).
+//! against [`Load::connections`] after the load, its failed connections against
+//! [`Load::cut`]). The tool is installed with apt-get when it is missing
+//! ([`ensure_installed`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,8 +25,12 @@ use std::time::Duration;
 
 use super::{h2load, wrk, Client, HttpOptions, Load};
 
-/// The length of one turn of one server.
+/// The length of one turn of one server (h2load's: about).
 pub(crate) const ROUND: Duration = Duration::from_secs(1);
+
+/// h2load's first turn of a server: this many requests per stream in flight (32 000 for 32
+/// connections, one stream each: a second at 32 000 requests per second).
+const FIRST_TURN_PER_STREAM: u64 = 1_000;
 
 /// The tool's rounds against `servers`: the warm-up rounds (unmeasured), then the measured
 /// ones. One [`Load`] per server, in order, with one rate per measured round.
@@ -30,19 +38,29 @@ pub(super) fn run(servers: &[SocketAddr], options: HttpOptions) -> Result<Vec<Lo
     let program = ensure_installed(options.client)?;
     let warmup = rounds(options.warmup);
     let measured = rounds(options.measure).max(1);
+    let in_flight = (options.connections * options.streams) as u64;
     let mut loads: Vec<Load> = servers
         .iter()
         .map(|_| Load {
             connections: 0,
+            cut: 0,
             rates: Vec::with_capacity(measured),
         })
         .collect();
+    // h2load's requests for each server's next turn.
+    let mut requests = vec![in_flight * FIRST_TURN_PER_STREAM; servers.len()];
     for round in 0..warmup + measured {
         for turn in 0..servers.len() {
             let server = (round + turn) % servers.len();
-            let rate = one_turn(&program, servers[server], options)?;
+            let rate = one_turn(&program, servers[server], options, requests[server])?;
+            requests[server] = ((rate * ROUND.as_secs_f64()) as u64).max(in_flight);
             let load = &mut loads[server];
-            load.connections += connections(options);
+            let (connections, cut) = match options.client {
+                Client::Wrk => (wrk::connections(options), wrk::cut(options)),
+                _ => (h2load::connections(options), 0),
+            };
+            load.connections += connections;
+            load.cut += cut;
             if round >= warmup {
                 load.rates.push(rate);
             }
@@ -56,13 +74,18 @@ pub(crate) fn rounds(time: Duration) -> usize {
     time.as_nanos().div_ceil(ROUND.as_nanos()) as usize
 }
 
-/// One turn: the tool against `addr` for [`ROUND`], its output checked; its rate of
-/// successful requests per second.
-fn one_turn(program: &Path, addr: SocketAddr, options: HttpOptions) -> Result<f64, String> {
+/// One turn: the tool against `addr` (wrk: for [`ROUND`]; h2load: `requests` requests), its
+/// output checked; its rate of successful requests per second.
+fn one_turn(
+    program: &Path,
+    addr: SocketAddr,
+    options: HttpOptions,
+    requests: u64,
+) -> Result<f64, String> {
     let url = format!("http://{addr}/");
     let args = match options.client {
         Client::Wrk => wrk::args(&url, options),
-        Client::H2load => h2load::args(&url, options),
+        Client::H2load => h2load::args(&url, options, requests),
         Client::Builtin => return Err("the built-in client is not a tool".to_owned()),
     };
     let name = options.client.id();
@@ -86,15 +109,6 @@ fn one_turn(program: &Path, addr: SocketAddr, options: HttpOptions) -> Result<f6
         h2load::parse(&stdout)
     };
     rate.map_err(|error| format!("{name} against {url}: {error}:\n{stdout}"))
-}
-
-/// The connections one turn opens: the tool's own count of what it was asked for.
-fn connections(options: HttpOptions) -> usize {
-    match options.client {
-        Client::Wrk => wrk::connections(options),
-        Client::H2load => h2load::connections(options),
-        Client::Builtin => 0,
-    }
 }
 
 /// The Debian package of each tool.

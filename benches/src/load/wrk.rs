@@ -24,6 +24,14 @@ pub(super) fn connections(options: HttpOptions) -> usize {
     options.connections + 1
 }
 
+/// The connections a turn may cut: all of them. At the end of its `--duration` wrk exits
+/// with a request in flight on each connection; the server then writes those responses to
+/// a closed socket, and that connection ends with an error (a reset: canstop counts it as
+/// failed, `axum::serve` says nothing). wrk has no mode that ends with the connections idle.
+pub(super) fn cut(options: HttpOptions) -> usize {
+    options.connections
+}
+
 /// The turn's rate (`Requests/sec:`, completed responses over the run's time), once the
 /// output shows no failure: wrk prints `Non-2xx or 3xx responses: N` when a response had a
 /// status of 400 or more, and `Socket errors: ...` when a connection failed to connect, to
@@ -98,5 +106,6 @@ Transfer/sec:     15.89MB
             "--threads 1 --connections 8 --duration 1s http://127.0.0.1:1/"
         );
         assert_eq!(connections(options), 9);
+        assert_eq!(cut(options), 8);
     }
 }
