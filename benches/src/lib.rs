@@ -9,9 +9,9 @@
 //! A child prints one line, `RESULT WORKLOAD CONTENDER VALUE`, and the runner collects them,
 //! interleaving the contenders (and the allocators) across runs, and prints the medians and
 //! the ratios to the `TaskTracker + CancellationToken` contender of the same run. The http
-//! workload is the exception: one child per run and allocator serves the three servers it
-//! compares side by side, under one load client that loads them in turn, and prints a line
-//! for each (see `load.rs`).
+//! workload is the exception: one child per run and allocator serves the servers it compares
+//! side by side, under one load client (built in, wrk or h2load) that loads them in turn, and
+//! prints a line for each, with one value per round under wrk and h2load (see `load/`).
 //!
 //! Two binaries run the same code: `canstop-benches` with the system allocator, and
 //! `canstop-benches-jemalloc` (feature `jemalloc`) with jemalloc as the global allocator. The

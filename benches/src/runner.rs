@@ -153,13 +153,17 @@ fn describe_http(http: HttpOptions, tool_version: Option<&str>) -> String {
                     http.connections, http.streams
                 )
             };
+            let turn = if client == Client::Wrk {
+                format!("{} s", tool::ROUND.as_secs())
+            } else {
+                format!("the requests of about {} s", tool::ROUND.as_secs())
+            };
             format!(
                 "http: the servers of a run side by side in one process, loaded in turn by {} \
-                 ({version}; one thread, `GET /`, {load}), one process per turn of {} s, the \
+                 ({version}; one thread, `GET /`, {load}), one process per turn of {turn}, the \
                  order rotating every round: {} unmeasured round(s), then {} measured; a rate \
                  is one server's turn, a ratio the median of per-round ratios; {common}.",
                 client.id(),
-                tool::ROUND.as_secs(),
                 tool::rounds(http.warmup),
                 tool::rounds(http.measure).max(1),
             )

@@ -2,7 +2,7 @@
 //!
 //! The table has one row per (workload, contender), grouped by workload, one table per
 //! allocator. A workload has rows only for the contenders that take part in it
-//! ([`Contender::supports`]: the http workload has three).
+//! ([`Contender::supports`]: the http workload has four).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -91,9 +91,11 @@ impl Results {
         let mut out = String::new();
         for allocator in Allocator::ALL {
             let key = |contender| (allocator, Workload::Http, contender);
-            let mut ratios = self.paired(key(Contender::CanstopMacro), key(Contender::AXUM), |a, b| {
-                a / b
-            });
+            let mut ratios = self.paired(
+                key(Contender::CanstopMacro),
+                key(Contender::AXUM),
+                |a, b| a / b,
+            );
             if ratios.is_empty() {
                 continue;
             }

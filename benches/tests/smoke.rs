@@ -141,7 +141,14 @@ fn an_http_child_is_loaded_by_wrk_and_h2load() {
     for load in ["wrk", "h2load"] {
         let output = Command::new(env!("CARGO_BIN_EXE_canstop-benches"))
             .args(["child", "canstop-macro,axum-serve", "http"])
-            .args(["--http-load", load, "--http-secs", "2", "--http-warmup", "0"])
+            .args([
+                "--http-load",
+                load,
+                "--http-secs",
+                "2",
+                "--http-warmup",
+                "0",
+            ])
             .args(["--http-conns", "4"])
             .output()
             .expect("run canstop-benches child");
@@ -153,7 +160,11 @@ fn an_http_child_is_loaded_by_wrk_and_h2load() {
             .collect();
         assert_eq!(lines.len(), 2, "{load}: {stdout}");
         for (fields, contender) in lines.iter().zip(["canstop-macro", "axum-serve"]) {
-            assert_eq!(fields[..3], ["RESULT", "http", contender], "{load}: {stdout}");
+            assert_eq!(
+                fields[..3],
+                ["RESULT", "http", contender],
+                "{load}: {stdout}"
+            );
             assert_eq!(fields.len(), 3 + 2, "two rounds, {load}: {stdout}");
             for rate in &fields[3..] {
                 let rate: f64 = rate.parse().expect("a number");
@@ -171,13 +182,23 @@ fn the_runner_compares_canstop_with_axum_under_h2load() {
         .args(["--workloads", "http", "--runs", "1", "--alloc", "system"])
         .args(["--contenders", "canstop-macro,axum-serve"])
         .args(["--http-load", "h2load", "--http-streams", "2"])
-        .args(["--http-secs", "1", "--http-warmup", "0", "--http-conns", "2"])
+        .args([
+            "--http-secs",
+            "1",
+            "--http-warmup",
+            "0",
+            "--http-conns",
+            "2",
+        ])
         .output()
         .expect("run canstop-benches");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("loaded in turn by h2load (h2load nghttp2/"), "{stdout}");
+    assert!(
+        stdout.contains("loaded in turn by h2load (h2load nghttp2/"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("HTTP/2 prior knowledge (h2c), 2 connections, 2 stream(s)"),
         "{stdout}"

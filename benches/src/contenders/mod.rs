@@ -61,8 +61,8 @@ pub(crate) enum Workload {
     /// `n` tasks that finish at once: time until the owner knows they are all done.
     Churn,
     /// The http example's throughput (requests per second) with a session per connection,
-    /// against the same server with plain tokio tasks, under a load client on loopback. It
-    /// ignores `n`: its load is [`HttpOptions`].
+    /// against `axum::serve` and the same server with plain tokio tasks, under a load client
+    /// on loopback (built in, wrk or h2load). It ignores `n`: its load is [`HttpOptions`].
     Http,
     /// `n` service start + stop cycles, one service at a time: time per cycle.
     ServiceChurn,

@@ -64,7 +64,9 @@ pub(super) fn parse(stdout: &str) -> Result<f64, String> {
     }
     let done = count(&requests, "done")?;
     if done == 0 || count(&statuses, "2xx")? != done || count(&requests, "total")? != done {
-        return Err(format!("{done} requests done, not all of them, or not all 2xx"));
+        return Err(format!(
+            "{done} requests done, not all of them, or not all 2xx"
+        ));
     }
     let finished = line("finished in")?;
     finished
