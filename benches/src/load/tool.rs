@@ -131,7 +131,7 @@ pub(crate) fn ensure_installed(client: Client) -> Result<PathBuf, String> {
     if let Some(program) = find(name) {
         return Ok(program);
     }
-    eprintln!("canstop-benches: {name} not found; installing it: apt-get install -y {package}");
+    eprintln!("canstop-benches: {name} not found; installing Debian's {package}");
     if !apt_get(&["install", "-y", package])? {
         eprintln!("canstop-benches: that failed; apt-get update, then again");
         if !apt_get(&["update"])? || !apt_get(&["install", "-y", package])? {
