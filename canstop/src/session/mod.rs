@@ -466,12 +466,18 @@ fn refused(node: &Node, why: Refusal) -> SpawnError {
     }
 }
 
-/// A span for one session, kept only when a subscriber wants it.
+/// A span for one session, kept only when a subscriber wants it. At `DEBUG`: sessions are the
+/// high-frequency work, and a span per session costs more than the session itself once a
+/// subscriber records it; a subscriber at `INFO` pays one comparison per session here.
+#[inline]
 fn session_span(kind: SessionKind, blocking: bool) -> Option<Box<tracing::Span>> {
+    if !tracing::level_enabled!(tracing::Level::DEBUG) {
+        return None;
+    }
     let span = if blocking {
-        tracing::info_span!("session", name = kind.name(), blocking = true)
+        tracing::debug_span!("session", name = kind.name(), blocking = true)
     } else {
-        tracing::info_span!("session", name = kind.name())
+        tracing::debug_span!("session", name = kind.name())
     };
     (!span.is_disabled()).then(|| Box::new(span))
 }
