@@ -5,10 +5,12 @@
 //!   that runs a session and counts its end ([`SessionTask`], its guard);
 //! - [`sessions`]: the live sessions of one scope: admission, counting per kind and per
 //!   thread, the parked registry and the deadline sweep;
-//! - [`kind`]: what a session is, for counting: a name and a source location.
+//! - [`kind`]: what a session is, for counting: a name and a source location;
+//! - [`wakers`]: the wakers of a shard's waiting sessions, which the deadline sweep wakes.
 
 pub(crate) mod kind;
 pub(crate) mod sessions;
+pub(crate) mod wakers;
 
 use std::convert::Infallible;
 use std::fmt;
