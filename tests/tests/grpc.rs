@@ -180,3 +180,49 @@ fn grpc_health_follows_the_readiness_and_rpcs_in_flight_end_cleanly_at_sigterm()
         ended.text()
     );
 }
+
+/// Without a drain delay, the trigger and the stop come together: a health Watch still hears
+/// NOT_SERVING before it ends, the `Ticks` stream in flight still ends with UNAVAILABLE, and
+/// the program exits 0.
+#[test]
+fn without_a_drain_delay_the_watch_hears_not_serving_before_it_ends() {
+    let mut server = Running::start(env!("CARGO_BIN_EXE_example-grpc"), &["127.0.0.1:0"], &[]);
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    let rt = client_runtime();
+    let (mut watch, mut ticks) = rt.block_on(async {
+        let channel = connect(&addr).await;
+        let mut health = HealthClient::new(channel.clone());
+        let watch = within("Watch", health.watch(HealthCheckRequest::default())).await;
+        let mut watch = watch.expect("Watch").into_inner();
+        while next_status(&mut watch).await != Some(Serving) {}
+        let mut greeter = GreeterClient::new(channel);
+        let ticks = within("Ticks", greeter.ticks(TicksRequest { interval_ms: 20 })).await;
+        let mut ticks = ticks.expect("Ticks").into_inner();
+        let tick = within("a tick", ticks.message()).await.expect("a tick");
+        assert_eq!(tick, Some(Tick { n: 1 }));
+        (watch, ticks)
+    });
+
+    server.signal(SIGTERM);
+
+    rt.block_on(async {
+        assert_eq!(next_status(&mut watch).await, Some(NotServing), "SIGTERM");
+        assert_eq!(
+            next_status(&mut watch).await,
+            None,
+            "the Watch ends at the stop"
+        );
+        let ended = loop {
+            match within("the end of Ticks", ticks.message()).await {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("Ticks ended without saying why"),
+                Err(status) => break status,
+            }
+        };
+        assert_eq!(ended.code(), Code::Unavailable, "{ended:?}");
+    });
+    let (ended, _) = server.wait_exit(LIMIT);
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    let connections = ended.session_counts("http connection");
+    assert_eq!(connections.finished, 1, "{}", ended.text());
+}

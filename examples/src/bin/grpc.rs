@@ -14,10 +14,10 @@
 //! start-up work: 0 by default), SERVING then, and NOT_SERVING again from the shutdown's
 //! trigger on (or while a service restarts): canstop's readiness, as `/readyz` answers it.
 //!
-//! On SIGTERM each `Ticks` stream ends with UNAVAILABLE (the client retries elsewhere), the
-//! listener closes, connections get GOAWAY once their RPCs are done, health watches end, and
-//! the program exits 0. With `CANSTOP_DRAIN_DELAY=2s` everything is served for 2 s first,
-//! the health saying NOT_SERVING meanwhile.
+//! On SIGTERM the health says NOT_SERVING and each `Ticks` stream ends with UNAVAILABLE (the
+//! client retries elsewhere). Then, at the stop (at once, or after `CANSTOP_DRAIN_DELAY`,
+//! during which every RPC is still answered), the listener closes, the health `Watch` streams
+//! end, each connection gets GOAWAY and finishes its RPCs, and the program exits 0.
 
 use std::pin::Pin;
 use std::process::ExitCode;
@@ -40,10 +40,10 @@ fn main() -> ExitCode {
     let (ready, readiness) = watch::channel(false);
     Root::new()
         .timeout(Duration::from_secs(10))
-        .on_event(move |event| match event {
-            Event::TreeReady => drop(ready.send_replace(true)),
-            Event::TreeNotReady => drop(ready.send_replace(false)),
-            _ => {}
+        .on_event(move |event| {
+            if matches!(event, Event::TreeReady | Event::TreeNotReady) {
+                ready.send_replace(*event == Event::TreeReady);
+            }
         })
         .main(run(readiness))
 }
@@ -87,7 +87,9 @@ async fn report_health(
         };
         reporter.set_service_status("", status).await;
         tokio::select! {
-            biased; // the trigger's NOT_SERVING comes before the stop
+            // A change first: without a drain delay, the trigger's NOT_SERVING and the stop
+            // come together.
+            biased;
             Ok(()) = readiness.changed() => {}
             () = shutdown.requested() => break,
         }
