@@ -14,7 +14,7 @@ pub(crate) const RESULT: &str = "RESULT";
 
 pub(crate) fn run(allocator: Allocator, options: &ChildOptions) -> ExitCode {
     watchdog(options.timeout);
-    match measure(options) {
+    match crate::production::install().and_then(|()| measure(options)) {
         Ok(values) => {
             for (contender, value) in options.contenders.iter().zip(values) {
                 println!(
