@@ -18,7 +18,7 @@ pub(crate) const RESULT: &str = "RESULT";
 
 pub(crate) fn run(allocator: Allocator, options: &ChildOptions) -> ExitCode {
     watchdog(options.timeout);
-    match measure(options) {
+    match crate::production::install().and_then(|()| measure(options)) {
         Ok(values) => {
             for (contender, values) in options.contenders.iter().zip(values) {
                 let values: Vec<String> = values.iter().map(f64::to_string).collect();

@@ -25,6 +25,7 @@ mod cli;
 mod contenders;
 mod load;
 mod probe;
+mod production;
 mod runner;
 mod table;
 

@@ -129,7 +129,12 @@ impl Results {
             if !self.values.keys().any(|key| key.0 == allocator) {
                 continue;
             }
-            let _ = writeln!(out, "\n### {} allocator\n", allocator.id());
+            let mode = if crate::production::enabled() {
+                ", production mode (a subscriber at INFO, a metrics recorder, canstop's health endpoints and metrics export)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "\n### {} allocator{mode}\n", allocator.id());
             let _ = writeln!(
                 out,
                 "| workload | contender | median | min … max | vs {} | target |",

@@ -212,3 +212,32 @@ fn the_runner_compares_canstop_with_axum_under_h2load() {
     assert!(!canstop.contains("axum::serve: n/a"), "{canstop}");
     assert!(stdout.contains("| http | axum::serve | "), "{stdout}");
 }
+
+/// Production mode: the children install a subscriber at INFO and a metrics recorder, and
+/// canstop's roots serve their health endpoints; the table says so, and every row has a value.
+#[test]
+fn production_mode_measures_with_every_feature_on() {
+    let output = Command::new(env!("CARGO_BIN_EXE_canstop-benches"))
+        .env("CANSTOP_BENCH_PRODUCTION", "1")
+        .args([
+            "--n", "200", "--runs", "1", "--warmup", "0", "--alloc", "system",
+        ])
+        .args(["--workloads", "churn,spawn"])
+        .args(["--contenders", "tracker-token,canstop-root,canstop-macro"])
+        .output()
+        .expect("run canstop-benches");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{output:?}");
+    assert!(
+        stdout.contains("### system allocator, production mode"),
+        "{stdout}"
+    );
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("| churn |") || line.starts_with("| spawn |"))
+        .collect();
+    assert_eq!(rows.len(), 6, "{stdout}");
+    for row in rows {
+        assert!(!row.contains("failed") && !row.contains("n/a"), "{row}");
+    }
+}

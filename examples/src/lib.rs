@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 
+pub mod grpc;
 pub mod http;
 
 /// Logs to stderr at `info` (or what `RUST_LOG` says), with colours only on a terminal.

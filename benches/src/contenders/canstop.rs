@@ -36,12 +36,15 @@ pub(super) const SERVICE: &str = "svc";
 pub(super) const RESTARTED: &str = "flaky";
 
 /// No signal handlers, no environment, and a deadline far above any round: an abort would be
-/// a failed measurement, not a result.
+/// a failed measurement, not a result. In production mode, also the health endpoints and the
+/// metrics export (see `production.rs`).
 pub(super) fn root() -> Root {
-    Root::new()
-        .signals(false)
-        .timeout_from_env(false)
-        .timeout(Duration::from_secs(600))
+    crate::production::configure(
+        Root::new()
+            .signals(false)
+            .timeout_from_env(false)
+            .timeout(Duration::from_secs(600)),
+    )
 }
 
 /// A session that parks until its scope is told to stop.

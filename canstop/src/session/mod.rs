@@ -5,10 +5,12 @@
 //!   that runs a session and counts its end ([`SessionTask`], its guard);
 //! - [`sessions`]: the live sessions of one scope: admission, counting per kind and per
 //!   thread, the parked registry and the deadline sweep;
-//! - [`kind`]: what a session is, for counting: a name and a source location.
+//! - [`kind`]: what a session is, for counting: a name and a source location;
+//! - [`wakers`]: the wakers of a shard's waiting sessions, which the deadline sweep wakes.
 
 pub(crate) mod kind;
 pub(crate) mod sessions;
+pub(crate) mod wakers;
 
 use std::convert::Infallible;
 use std::fmt;
@@ -466,12 +468,18 @@ fn refused(node: &Node, why: Refusal) -> SpawnError {
     }
 }
 
-/// A span for one session, kept only when a subscriber wants it.
+/// A span for one session, kept only when a subscriber wants it. At `DEBUG`: sessions are the
+/// high-frequency work, and a span per session costs more than the session itself once a
+/// subscriber records it; a subscriber at `INFO` pays one comparison per session here.
+#[inline]
 fn session_span(kind: SessionKind, blocking: bool) -> Option<Box<tracing::Span>> {
+    if !tracing::level_enabled!(tracing::Level::DEBUG) {
+        return None;
+    }
     let span = if blocking {
-        tracing::info_span!("session", name = kind.name(), blocking = true)
+        tracing::debug_span!("session", name = kind.name(), blocking = true)
     } else {
-        tracing::info_span!("session", name = kind.name())
+        tracing::debug_span!("session", name = kind.name())
     };
     (!span.is_disabled()).then(|| Box::new(span))
 }

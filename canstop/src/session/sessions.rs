@@ -15,9 +15,9 @@
 //!   null unless a subscriber wants spans), which keeps it in the body's own allocation
 //!   class more often than not (tokio allocates tasks in steps of 128 bytes).
 //!
-//! A session that waits (returns `Pending`) is also *parked*: its waker (16 bytes) goes into
-//! its shard's registry under that shard's lock, once, and comes out under it when the
-//! session ends. That registry is what the deadline sweep wakes; a session that finishes in
+//! A session that waits (returns `Pending`) is also *parked*: its waker (16 bytes, see
+//! [`wakers`](crate::session::wakers)) goes into its shard's registry under that shard's lock,
+//! once, and comes out under it when the session ends. That registry is what the deadline sweep wakes; a session that finishes in
 //! its first poll never touches it.
 //!
 //! # Guarantees
@@ -56,6 +56,7 @@ use slab::Slab;
 use crate::loom::{fence, AtomicBool, AtomicU64, AtomicU8, Mutex, MutexGuard, OnceLock, Ordering};
 use crate::report::SessionStats;
 use crate::session::kind::SessionKind;
+use crate::session::wakers::Wakers;
 use crate::sync::gate::Gate;
 use crate::sync::locking::lock;
 use crate::sync::slots::{self, Padded};
@@ -128,7 +129,7 @@ struct Parked {
     swept: bool,
     /// Async sessions that returned `Pending`: woken by the sweep, they see the abort flag,
     /// drop their body and count themselves. 16 bytes each.
-    waiting: Slab<Waker>,
+    waiting: Wakers,
     /// Blocking work, which no flag can stop: counted by the sweep itself.
     blocking: Slab<Blocking>,
 }
@@ -281,11 +282,13 @@ impl Sessions {
     pub(crate) fn register_blocking(&self, place: &mut Place, start: Arc<BlockingStart>) -> bool {
         let kind = place.kind;
         self.register(place, PlaceState::Blocking, |parked| {
-            parked.blocking.insert(Blocking {
+            let key = parked.blocking.insert(Blocking {
                 start,
                 kind,
                 settled: false,
-            })
+            });
+            // Slab keys stay below the number of live blocking sessions.
+            u32::try_from(key).expect("fewer than 2^32 blocking sessions")
         })
     }
 
@@ -293,15 +296,15 @@ impl Sessions {
         &self,
         place: &mut Place,
         state: PlaceState,
-        insert: impl FnOnce(&mut Parked) -> usize,
+        insert: impl FnOnce(&mut Parked) -> u32,
     ) -> bool {
         let shard = slots::this_thread().index();
         let mut parked = self.parked(shard);
         if parked.swept {
             return false;
         }
-        // Shard indexes are below 64, and slab keys stay below the number of live sessions.
-        place.key = insert(&mut parked) as u32;
+        // Shard indexes are below 64.
+        place.key = insert(&mut parked);
         place.shard = shard as u8;
         place.state = state;
         true
@@ -333,7 +336,7 @@ impl Sessions {
             PlaceState::Settled => return Swept(false),
             PlaceState::Admitted => {}
             PlaceState::Waiting => {
-                self.parked(place.shard).waiting.try_remove(key);
+                self.parked(place.shard).waiting.remove(place.key);
             }
             PlaceState::Blocking => {
                 let work = self.parked(place.shard).blocking.try_remove(key);
