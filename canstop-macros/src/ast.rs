@@ -119,16 +119,56 @@ impl Func {
 
     /// Whether the body is generated in place, as an `async` block in the generated fn that
     /// binds the parameters, rather than as an inner fn that the generated fn calls: when it
-    /// must stay inside the `impl` the fn is in (the fn takes `self`, or names `Self` in its
-    /// signature or its body: an inner fn could see neither), or when a parameter has
-    /// attributes (`#[cfg(..)]`: a call's arguments cannot carry them, `let`s can).
+    /// must stay inside the `impl` the fn is in (the fn takes `self`, or names `Self` or what
+    /// reads as the `impl`'s type parameter in its signature or its body: an inner fn could
+    /// see none of them), or when a parameter has attributes (`#[cfg(..)]`: a call's
+    /// arguments cannot carry them, `let`s can).
+    ///
+    /// A macro cannot see the `impl` around the fn: a type parameter of `impl<T> Pool<T>` is
+    /// recognised by its name, one capital letter (`T`, `K`, `E`) that the fn does not
+    /// declare itself. A type of that name that is not a parameter only moves the body in
+    /// place, which compiles the same.
     pub(crate) fn body_in_place(&self) -> bool {
         *self.in_place.get_or_init(|| {
             self.sig.receiver().is_some()
                 || self.params.iter().any(|param| !param.attrs.is_empty())
                 || signature_names_self(&self.sig)
                 || !self.self_in_body().is_empty()
+                || self.names_an_outer_param()
         })
+    }
+
+    /// Whether the signature or the body (outside nested items) names what reads as a type
+    /// parameter of the enclosing `impl` (see [`body_in_place`](Self::body_in_place)).
+    fn names_an_outer_param(&self) -> bool {
+        let own: Vec<String> = self
+            .sig
+            .generics
+            .type_params()
+            .map(|param| param.ident.to_string())
+            .collect();
+        let outer = |ident: &Ident| {
+            let name = ident.to_string();
+            name.len() == 1 && name.as_bytes()[0].is_ascii_uppercase() && !own.contains(&name)
+        };
+        let mut finder = NamesInSignature {
+            found: false,
+            names: &outer,
+        };
+        finder.visit_signature(&self.sig);
+        if finder.found {
+            return true;
+        }
+        let mut found = false;
+        if self.body_parses {
+            crate::walk::walk(self.body.stream(), &mut |tokens, index| {
+                if let TokenTree::Ident(ident) = &tokens[index] {
+                    found |= outer(ident);
+                }
+                None
+            });
+        }
+        found
     }
 
     /// Where the body (when it parses) names `Self`, in its statements and in its macros'
@@ -202,6 +242,23 @@ pub(crate) fn signature_names_self(sig: &Signature) -> bool {
 #[derive(Default)]
 struct SelfInSignature {
     found: bool,
+}
+
+/// Finds a path whose first segment `names` accepts, in a signature.
+struct NamesInSignature<'a> {
+    found: bool,
+    names: &'a dyn Fn(&Ident) -> bool,
+}
+
+impl<'ast> Visit<'ast> for NamesInSignature<'_> {
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        self.found |= path.leading_colon.is_none()
+            && path
+                .segments
+                .first()
+                .is_some_and(|first| (self.names)(&first.ident));
+        syn::visit::visit_path(self, path);
+    }
 }
 
 impl<'ast> Visit<'ast> for SelfInSignature {

@@ -859,6 +859,25 @@ mod tests {
     }
 
     #[test]
+    fn a_fn_naming_an_impls_type_parameter_has_its_body_in_place() {
+        for func in [
+            quote!(async fn fill(items: Vec<T>) {}),
+            quote!(async fn fill(n: usize) { let items: Vec<K> = Vec::new(); }),
+        ] {
+            let out = expanded(Macro::Service, func);
+            assert!(!out.contains("async fn"), "{out}");
+        }
+        // Its own type parameter, or a longer name, keeps the inner fn.
+        for func in [
+            quote!(async fn fill<T: Send + 'static>(items: Vec<T>) {}),
+            quote!(async fn fill(items: Vec<Item>) {}),
+        ] {
+            let out = expanded(Macro::Service, func);
+            assert!(out.contains("async fn fill"), "{out}");
+        }
+    }
+
+    #[test]
     fn a_free_fn_keeps_its_inner_fn() {
         let out = expanded(
             Macro::Session,
@@ -909,7 +928,7 @@ mod tests {
                 strategy = "one_for_all"
             ),
             quote!(
-                async fn worker(shutdown: Shutdown, addr: String) -> Result<(), E> {
+                async fn worker(shutdown: Shutdown, addr: String) -> Result<(), Error> {
                     serve(addr).await
                 }
             ),
@@ -917,7 +936,7 @@ mod tests {
         let expected = quote! {
             fn worker(addr: String) -> ::canstop::Service {
                 #[allow(clippy::unused_async)]
-                async fn worker(shutdown: Shutdown, addr: String) -> Result<(), E> {
+                async fn worker(shutdown: Shutdown, addr: String) -> Result<(), Error> {
                     serve(addr).await
                 }
                 ::canstop::Service::restartable("worker", move |__canstop_shutdown: ::canstop::Shutdown| {

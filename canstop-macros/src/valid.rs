@@ -326,7 +326,8 @@ fn check_instrument(mac: Macro, func: &Func) -> Option<syn::Error> {
             attr,
             format!(
                 "`#[instrument]` cannot wrap the body of this `{}` (a method, or a body that \
-                 names `Self`): call an instrumented `async fn` from it, or use \
+                 names `Self` or the `impl`'s type parameter): call an instrumented `async fn` \
+                 from it, or use \
                  `tracing::Instrument::instrument` on a future inside it",
                 mac.attr()
             ),

@@ -1,5 +1,6 @@
 //! `#[service]` and `#[session]` on methods: `self: Arc<Self>` and `self`, `Self` in the
-//! signature and in the body, `?` with conversions, and a generic `impl`.
+//! signature and in the body, `?` with conversions, and a generic `impl` (also associated fns
+//! without `self` that name its type parameter).
 
 use std::sync::Arc;
 
@@ -67,6 +68,22 @@ impl<T: Send + Sync + 'static> Pool<T> {
     fn len(&self) -> usize {
         self.items.len()
     }
+
+    /// An associated fn without `self` that names the `impl`'s type parameter (its body is
+    /// generated in place, where `T` is in scope).
+    #[service]
+    async fn fill(shutdown: Shutdown, items: Vec<T>) -> Result<(), String> {
+        let pool: Arc<Pool<T>> = Arc::new(Pool { items });
+        assert_eq!(pool.len(), 2);
+        shutdown.requested().await;
+        Ok(())
+    }
+
+    #[session]
+    async fn first(items: Vec<T>) -> usize {
+        let first: Option<&T> = items.first();
+        usize::from(first.is_some())
+    }
 }
 
 fn main() {
@@ -91,11 +108,15 @@ fn main() {
             let pool = Arc::new(Pool { items: vec![1_u8] });
             canstop::start(Arc::clone(&pool).keep())?;
             canstop::spawn(pool.count())?;
+            canstop::start(Pool::<u8>::fill(vec![1, 2]))?;
+            canstop::spawn(Pool::<u8>::first(vec![3]))?;
             canstop::shutdown()
         })
         .unwrap();
     assert_eq!(report.service("api").unwrap().outcome, ServiceOutcome::Stopped, "{report}");
     assert_eq!(report.sessions_named("handle").unwrap().finished, 1, "{report}");
     assert_eq!(report.sessions_named("count").unwrap().finished, 1, "{report}");
+    assert_eq!(report.sessions_named("first").unwrap().finished, 1, "{report}");
+    assert_eq!(report.service("fill").unwrap().outcome, ServiceOutcome::Stopped, "{report}");
     assert_eq!(report.exit_code(), 0, "{report}");
 }
