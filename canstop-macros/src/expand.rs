@@ -861,16 +861,26 @@ mod tests {
     #[test]
     fn a_fn_naming_an_impls_type_parameter_has_its_body_in_place() {
         for func in [
-            quote!(async fn fill(items: Vec<T>) {}),
-            quote!(async fn fill(n: usize) { let items: Vec<K> = Vec::new(); }),
+            quote!(
+                async fn fill(items: Vec<T>) {}
+            ),
+            quote!(
+                async fn fill(n: usize) {
+                    let items: Vec<K> = Vec::new();
+                }
+            ),
         ] {
             let out = expanded(Macro::Service, func);
             assert!(!out.contains("async fn"), "{out}");
         }
         // Its own type parameter, or a longer name, keeps the inner fn.
         for func in [
-            quote!(async fn fill<T: Send + 'static>(items: Vec<T>) {}),
-            quote!(async fn fill(items: Vec<Item>) {}),
+            quote!(
+                async fn fill<T: Send + 'static>(items: Vec<T>) {}
+            ),
+            quote!(
+                async fn fill(items: Vec<Item>) {}
+            ),
         ] {
             let out = expanded(Macro::Service, func);
             assert!(out.contains("async fn fill"), "{out}");
