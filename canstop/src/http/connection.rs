@@ -174,8 +174,50 @@ where
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     let mut connection = pin!(connection);
     tokio::select! {
-        result = connection.as_mut() => return result,
+        result = connection.as_mut() => return result.map_err(with_sources),
         () = shutdown.requested() => connection.as_mut().graceful_shutdown(),
     }
-    connection.await
+    connection.await.map_err(with_sources)
+}
+
+/// The error with its sources' messages after its own: hyper's says only "connection error"
+/// (or "error shutting down connection"), its sources say what happened (a reset, a broken
+/// pipe, a malformed request), and the report keeps a failure's text, not its chain.
+fn with_sources(error: ConnectionError) -> ConnectionError {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_error_keeps_what_its_sources_say() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        #[derive(Debug)]
+        struct Hyper(std::io::Error);
+        impl std::fmt::Display for Hyper {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("connection error")
+            }
+        }
+        impl std::error::Error for Hyper {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let error = with_sources(Box::new(Hyper(reset)));
+        assert_eq!(error.to_string(), "connection error: connection reset");
+        assert!(error.source().is_none());
+    }
 }
