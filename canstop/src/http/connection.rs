@@ -185,14 +185,12 @@ where
 /// pipe, a malformed request), and the report keeps a failure's text, not its chain.
 fn with_sources(error: ConnectionError) -> ConnectionError {
     let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
+    for cause in std::iter::successors(error.source(), |&cause| cause.source()) {
+        let cause = cause.to_string();
+        if !text.ends_with(&cause) {
             text.push_str(": ");
-            text.push_str(&cause_text);
+            text.push_str(&cause);
         }
-        source = cause.source();
     }
     text.into()
 }

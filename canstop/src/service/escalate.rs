@@ -79,14 +79,7 @@ pub(crate) fn escalates<E: 'static>(error: &E) -> bool {
         } else {
             None
         };
-    let mut next = boxed;
-    while let Some(error) = next {
-        if error.is::<Escalate>() {
-            return true;
-        }
-        next = error.source();
-    }
-    false
+    std::iter::successors(boxed, |&error| error.source()).any(|error| error.is::<Escalate>())
 }
 
 #[cfg(test)]

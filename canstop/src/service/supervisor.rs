@@ -488,21 +488,17 @@ impl Supervisor {
     fn stop_children(&self) -> Vec<Arc<Node>> {
         let node = &self.node;
         let children = node.children.live_in_order();
-        if order::is_ordered(node.stop_order, &children) {
-            let deadline = deadline_after(Instant::now(), node.own_timeout());
-            let walk = order::ordered_stop(
-                None,
-                children.clone(),
-                node.stop_order,
-                Some(deadline),
-                node.abort.clone(),
-            );
-            drop(node.tree.runtime.spawn(walk));
-        } else {
-            for child in &children {
+        let deadline = deadline_after(Instant::now(), node.own_timeout());
+        order::stop_children(
+            node,
+            None,
+            children.clone(),
+            node.stop_order,
+            Some(deadline),
+            |child| {
                 child.request_stop();
-            }
-        }
+            },
+        );
         children
     }
 

@@ -379,20 +379,14 @@ impl Node {
         } else {
             self.stop_order
         };
-        if order::is_ordered(order, &children) {
-            let walk = order::ordered_stop(
-                Some(self.clone()),
-                children,
-                order,
-                self.deadline(),
-                self.abort.clone(),
-            );
-            drop(self.tree.runtime.spawn(walk));
-        } else {
-            for child in children {
-                child.stop_by_parent(None);
-            }
-        }
+        order::stop_children(
+            self,
+            Some(self.clone()),
+            children,
+            order,
+            self.deadline(),
+            |child| child.stop_by_parent(None),
+        );
     }
 
     /// A new instance is being built: not ready (the tree counts it).

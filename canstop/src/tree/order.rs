@@ -168,6 +168,25 @@ pub(crate) fn is_ordered(order: StopOrder, children: &[Arc<Node>]) -> bool {
         && (order == StopOrder::Reverse || children.iter().any(|child| !child.needs.is_empty()))
 }
 
+/// Tells `parent`'s `children` (in start order) to stop: through the ordered walk when
+/// [`is_ordered`] (spawned on the tree's runtime; `late` and `deadline` as
+/// [`ordered_stop`] takes them), else each at once with `tell`.
+pub(crate) fn stop_children(
+    parent: &Node,
+    late: Option<Arc<Node>>,
+    children: Vec<Arc<Node>>,
+    order: StopOrder,
+    deadline: Option<Instant>,
+    tell: impl Fn(&Arc<Node>),
+) {
+    if is_ordered(order, &children) {
+        let walk = ordered_stop(late, children, order, deadline, parent.abort.clone());
+        drop(parent.tree.runtime.spawn(walk));
+    } else {
+        children.iter().for_each(tell);
+    }
+}
+
 /// Waits for one child told to stop, up to its share of the deadline.
 type StopWait = Pin<Box<dyn Future<Output = ()> + Send>>;
 
