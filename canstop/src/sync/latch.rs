@@ -48,23 +48,28 @@ impl Latch {
 
     /// Completes once the latch is set (at once if it is). Cancel-safe.
     pub(crate) fn wait(&self) -> Wait<'_> {
-        let waiters = &self.waiters[slots::this_thread().index()].0;
+        let notified = if self.is_set() {
+            None
+        } else {
+            Some(self.waiters[slots::this_thread().index()].0.notified())
+        };
         Wait {
             latch: self,
-            notified: waiters.notified(),
+            notified,
         }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// The future of [`Latch::wait`]: the flag, and a `Notified` made when the wait began. A
-    /// `Notified` sees every `notify_waiters` since it was made, so a `set` between the flag
-    /// check and the first poll is not lost. As small as a `Notified` and a pointer: it sits
-    /// in every session that waits for its stop.
+    /// The future of [`Latch::wait`]: the flag, and a `Notified` made when the wait began
+    /// (none if the latch was set by then). A `Notified` sees every `notify_waiters` since it
+    /// was made, so a `set` between the flag check and the first poll is not lost. As small as
+    /// a `Notified` and a pointer (the `Option` takes the niche of the `Notified`'s
+    /// reference): it sits in every session that waits for its stop.
     pub(crate) struct Wait<'a> {
         latch: &'a Latch,
         #[pin]
-        notified: Notified<'a>,
+        notified: Option<Notified<'a>>,
     }
 }
 
@@ -73,10 +78,20 @@ impl Future for Wait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
+        let Some(notified) = this.notified.as_pin_mut() else {
+            return Poll::Ready(());
+        };
         if this.latch.is_set() {
+            // Polled once more although the flag answers: a `Notified` registered with its
+            // `Notify` and since woken is marked done by this poll without a lock, where
+            // its drop would otherwise take the `Notify`'s lock, the one that the `set`
+            // still waking the other waiters holds (a woken session contending with it cost
+            // shutdown half its speed). It was made before the set, so it does not register
+            // now, but in the short window between the flag and the wake-up.
+            let _ = notified.poll(cx);
             return Poll::Ready(());
         }
-        this.notified.poll(cx)
+        notified.poll(cx)
     }
 }
 
@@ -85,6 +100,15 @@ mod tests {
     use std::task::Waker;
 
     use super::*;
+
+    /// The `Option` costs nothing: `Wait` is in every waiting session's task.
+    #[test]
+    fn a_wait_is_a_notified_and_a_pointer() {
+        assert_eq!(
+            std::mem::size_of::<Wait<'_>>(),
+            std::mem::size_of::<&Latch>() + std::mem::size_of::<Notified<'_>>()
+        );
+    }
 
     #[test]
     fn wakes_waiters_registered_before_it_is_set_and_completes_after() {
