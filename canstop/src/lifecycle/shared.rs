@@ -222,10 +222,7 @@ impl Tree {
     /// Whether the tree is in its drain delay: triggered by a signal, not stopped yet.
     #[cfg_attr(not(feature = "health"), allow(dead_code))]
     pub(crate) fn in_drain_delay(&self) -> bool {
-        self.was_delayed()
-            && self
-                .root_node()
-                .is_some_and(|root| !root.token.is_cancelled())
+        self.was_delayed() && self.root_node().is_some_and(|root| !root.stopping.is_set())
     }
 
     /// How long the tree waited in its drain delay before its stop (cut short by a failure,

@@ -358,7 +358,7 @@ fn node_state(node: &Node, now: Instant) -> NodeState {
         Phase::Stopped {
             outcome: node.outcome().unwrap_or(ServiceOutcome::Unresponsive),
         }
-    } else if node.token.is_cancelled() || matches!(snapshot.now, Now::Gone(_)) {
+    } else if node.stopping.is_set() || matches!(snapshot.now, Now::Gone(_)) {
         Phase::Stopping {
             deadline_in: node
                 .deadline()

@@ -780,7 +780,7 @@ where
     tokio::select! {
         biased;
         result = body.as_mut() => return judge_main(root, result),
-        () = root.token.cancelled() => {}
+        () = root.tree.token.cancelled() => {}
     }
     if !root.tree.triggered_by_main() {
         tracing::debug!("main's body dropped: the shutdown started before it returned");
@@ -843,7 +843,7 @@ async fn wait_for_trigger(root: &Arc<Node>) {
     };
     tokio::select! {
         biased;
-        () = root.token.cancelled() => {}
+        () = root.tree.token.cancelled() => {}
         () = finished => {
             root.tree.trigger(Trigger::Finished);
         }

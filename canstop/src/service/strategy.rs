@@ -135,7 +135,7 @@ impl Round {
                     Strategy::OneForAll => true,
                     Strategy::RestForOne => *at > failed_at,
                 };
-                named && node.restart != Restart::Never && !node.token.is_cancelled()
+                named && node.restart != Restart::Never && !node.stopping.is_set()
             })
             .map(|(_, node)| node)
             .collect();

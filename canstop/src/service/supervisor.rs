@@ -207,7 +207,7 @@ impl Supervisor {
             }
             // A restart round this instance has yet to restart in (a sibling failed): it
             // restarts with the group, in its turn.
-            let round = if node.token.is_cancelled() {
+            let round = if node.stopping.is_set() {
                 None
             } else {
                 self.parent.rounds.pending_member(&self.parent, node)
@@ -230,7 +230,7 @@ impl Supervisor {
             let (ended, early) = match end {
                 BodyEnd::DroppedAtStop => return ServiceOutcome::Stopped,
                 BodyEnd::Aborted => return self.aborted(),
-                BodyEnd::StoppedForRestart { .. } if node.token.is_cancelled() => {
+                BodyEnd::StoppedForRestart { .. } if node.stopping.is_set() => {
                     return self.ended_at_stop(end);
                 }
                 // Stopped for a round that has finished without it (it could not be told
@@ -450,7 +450,7 @@ impl Supervisor {
                 );
                 return Err(BodyEnd::Returned {
                     ended: Ended::Escalated(error),
-                    early: !node.token.is_cancelled(),
+                    early: !node.stopping.is_set(),
                 });
             }
         }
@@ -463,7 +463,7 @@ impl Supervisor {
     fn told_to_stop(&self) -> bool {
         let mut at = Some(self.node.clone());
         while let Some(node) = at {
-            if node.token.is_cancelled() {
+            if node.stopping.is_set() {
                 return true;
             }
             at = node.parent();
@@ -476,8 +476,8 @@ impl Supervisor {
     /// [`told_to_stop`](Self::told_to_stop) before a build).
     async fn until_told_to_stop(&self) {
         tokio::select! {
-            () = self.node.token.cancelled() => {}
-            () = self.parent.token.cancelled() => {}
+            () = self.node.stopping.wait() => {}
+            () = self.parent.stopping.wait() => {}
             () = self.node.tree.token.cancelled() => {}
         }
     }
@@ -605,11 +605,11 @@ impl Supervisor {
             Ok(None) => {
                 // Refused at the start (`check_policy`): not reached.
                 let ended = Ended::Failed("its body runs once and cannot be restarted".to_owned());
-                let early = !node.token.is_cancelled();
+                let early = !node.stopping.is_set();
                 return (BodyEnd::Returned { ended, early }, None);
             }
             Err(message) => {
-                let early = !node.token.is_cancelled();
+                let early = !node.stopping.is_set();
                 return (
                     BodyEnd::Returned {
                         ended: Ended::Panicked(message),
@@ -706,7 +706,7 @@ impl Supervisor {
         tokio::select! {
             biased;
             ended = body.as_mut() => {
-                let stopping = node.token.is_cancelled();
+                let stopping = node.stopping.is_set();
                 if !stopping && instance.is_some_and(|instance| instance.stopping.is_set()) {
                     // It returned because its instance was told to stop (for a restart):
                     // not a failure of its own.
@@ -727,7 +727,7 @@ impl Supervisor {
                     None => escalation = Some(failure),
                 }
             }
-            () = node.token.cancelled() => {}
+            () = node.stopping.wait() => {}
             // Aborted before it was told to stop (an ordered stop had not reached it yet).
             () = node.abort.cancelled() => return (BodyEnd::Aborted, None),
             () = instance_stopped => {
@@ -761,7 +761,7 @@ impl Supervisor {
     where
         F: Future<Output = Ended>,
     {
-        if node.token.is_cancelled() {
+        if node.stopping.is_set() {
             return None;
         }
         if cancel_on_stop {
@@ -779,7 +779,7 @@ impl Supervisor {
         tokio::select! {
             biased;
             ended = body.as_mut() => {
-                if node.token.is_cancelled() {
+                if node.stopping.is_set() {
                     Some(BodyEnd::Returned { ended, early: false })
                 } else {
                     Some(BodyEnd::StoppedForRestart {
@@ -788,7 +788,7 @@ impl Supervisor {
                     })
                 }
             }
-            () = node.token.cancelled() => None,
+            () = node.stopping.wait() => None,
             () = deadline => {
                 // What did not stop by its deadline is aborted, and the exit code says so.
                 node.tree.note_deadline_reached();
@@ -809,7 +809,7 @@ impl Supervisor {
         self.give_up_readiness(&trigger);
         let mut at = Some(self.parent.clone());
         while let Some(ancestor) = at {
-            if ancestor.restart != Restart::Never && !ancestor.token.is_cancelled() {
+            if ancestor.restart != Restart::Never && !ancestor.stopping.is_set() {
                 tracing::warn!(service = %self.node.path, to = %ancestor.path, "failure escalated to a restarting ancestor");
                 self.node.record.escalated(Some(ancestor.path.clone()));
                 ancestor.inbox.deliver(trigger.to_string());

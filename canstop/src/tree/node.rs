@@ -48,12 +48,11 @@ pub(crate) struct Node {
     pub(crate) tree: Arc<Tree>,
     /// Weak: a parent owns its live children, not the other way round.
     parent: Option<Weak<Node>>,
-    /// Fires when this node is told to stop. A child's does not descend from its parent's:
-    /// the parent's stop walk tells each child, in order (see [`order`]); an instance node's
-    /// descends from its service's.
-    pub(crate) token: CancellationToken,
-    /// Set when this node is told to stop, right after `token` fires: what [`Shutdown`]
-    /// waits on (see [`Latch`] for why not the token).
+    /// Set when this node is told to stop: what [`Shutdown`] and the node's own tasks wait
+    /// on (see [`Latch`] for why not a `CancellationToken`). A child's is not set by its
+    /// parent's: the parent's stop walk tells each child, in order (see [`order`]); an
+    /// instance node's is set by its service's stop. The root's stop also cancels the tree's
+    /// token.
     ///
     /// [`Shutdown`]: crate::Shutdown
     pub(crate) stopping: Latch,
@@ -130,8 +129,7 @@ impl Node {
         let node = Arc::new(Self {
             name: String::new(),
             path: String::new(),
-            token: tree.token.clone(),
-            stopping: Latch::new(false),
+            stopping: Latch::new(tree.token.is_cancelled()),
             abort: tree.abort.clone(),
             tree,
             parent: None,
@@ -214,22 +212,12 @@ impl Node {
         supervision: Supervision,
         scope_of: Option<Arc<Self>>,
     ) -> Self {
-        let token = if scope_of.is_some() {
-            self.token.child_token()
-        } else {
-            let token = CancellationToken::new();
-            if self.stopping.is_set() {
-                token.cancel();
-            }
-            token
-        };
         Self {
             name,
             path,
             tree: self.tree.clone(),
             parent: Some(Arc::downgrade(self)),
-            stopping: Latch::new(token.is_cancelled()),
-            token,
+            stopping: Latch::new(self.stopping.is_set()),
             abort: self.abort.child_token(),
             timeout: supervision.timeout,
             stop: OnceLock::new(),
@@ -296,13 +284,14 @@ impl Node {
 
     /// When this node was told to stop; `None` while it has not been.
     ///
-    /// A node stopped by a cascade from an ancestor's token inherits the ancestor's request
+    /// A node stopped by its parent's stop walk, or an instance by its service's stop,
+    /// inherits the ancestor's request
     /// time, and has an own deadline only if it has its own timeout.
     pub(crate) fn stop_info(&self) -> Option<StopInfo> {
         if let Some(info) = self.stop.get() {
             return Some(*info);
         }
-        if !self.token.is_cancelled() {
+        if !self.stopping.is_set() {
             return None;
         }
         // The root is stopped by `request_stop` only (a trigger), which records its stop; its
@@ -356,7 +345,9 @@ impl Node {
     /// The stop, once: the token, the stopping latch, the current instance, readiness, then
     /// the children (see [`order`]).
     fn begin_stop(self: &Arc<Self>) {
-        self.token.cancel();
+        if self.parent.is_none() {
+            self.tree.token.cancel();
+        }
         if !self.stopping.set() {
             return;
         }
@@ -364,7 +355,6 @@ impl Node {
         // stopping, or this reaches it.
         let instance = lock(&self.instance).current.clone();
         if let Some(instance) = instance {
-            instance.token.cancel();
             instance.stopping.set();
         }
         if self.parent.is_some() && self.scope_of.is_none() {
@@ -594,7 +584,7 @@ impl Node {
         if let Some(current) = slot
             .current
             .as_ref()
-            .filter(|c| !c.token.is_cancelled() && !self.signals_ready)
+            .filter(|c| !c.stopping.is_set() && !self.signals_ready)
         {
             // The last instance ended on its own: its node was never stopped, reuse it.
             return Some(current.clone());

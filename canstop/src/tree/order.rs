@@ -92,7 +92,7 @@ pub(crate) fn resolve_needs(
         let in_batch = batch.iter().filter(|node| node.name == *name);
         let running = live
             .iter()
-            .filter(|node| !node.token.is_cancelled() && node.name == *name);
+            .filter(|node| !node.stopping.is_set() && node.name == *name);
         for node in in_batch.chain(running) {
             if !needs.iter().any(|known| Arc::ptr_eq(known, node)) {
                 needs.push(node.clone());
