@@ -79,7 +79,10 @@ pub(crate) struct Sessions {
     /// The scope's kinds, in the order they were first admitted; a kind's index is its slot.
     kinds: [OnceLock<SessionKind>; FAST_KINDS],
     more_kinds: Mutex<MoreKinds>,
-    shards: Box<[Padded<Shard>]>,
+    /// One per thread slot, made at the first session (or the sweep): a service that never
+    /// spawns one does not pay for them (five 512-byte shards on two cores, zeroed and freed
+    /// with every service start and stop).
+    shards: OnceLock<Box<[Padded<Shard>]>>,
     /// The first few error messages of each kind, by kind index.
     errors: Mutex<HashMap<KindIndex, Vec<String>>>,
 }
@@ -220,25 +223,40 @@ pub(crate) enum Settle {
 
 impl Sessions {
     pub(crate) fn new() -> Self {
-        Self::with_shards(slots::count())
-    }
-
-    /// For a node that never admits a session (an instance node: its scope is its
-    /// service's): no shards, so none are allocated. Admitting into it would be a bug.
-    pub(crate) fn unused() -> Self {
-        Self::with_shards(0)
-    }
-
-    fn with_shards(count: usize) -> Self {
-        let shards = (0..count).map(|_| Padded(Shard::default())).collect();
         Self {
             gate: Gate::new(),
             aborted: AtomicBool::new(false),
             kinds: Default::default(),
             more_kinds: Mutex::default(),
-            shards,
+            shards: OnceLock::default(),
             errors: Mutex::default(),
         }
+    }
+
+    /// The shards, made on first use. The sweep makes them too if no session has, so that
+    /// a session parking after it finds its shard swept (see [`Parked::swept`]).
+    #[inline]
+    fn shards(&self) -> &[Padded<Shard>] {
+        match self.shards.get() {
+            Some(shards) => shards,
+            None => self.make_shards(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make_shards(&self) -> &[Padded<Shard>] {
+        self.shards.get_or_init(|| {
+            (0..slots::count())
+                .map(|_| Padded(Shard::default()))
+                .collect()
+        })
+    }
+
+    /// The shards if any session (or the sweep) made them: readers of the counts find none
+    /// before the first session is counted.
+    fn shards_made(&self) -> &[Padded<Shard>] {
+        self.shards.get().map_or(&[], |shards| &shards[..])
     }
 
     /// Admits one session of `kind` and counts it as started, or refuses it once the scope is
@@ -404,7 +422,7 @@ impl Sessions {
         self.aborted.store(true, Ordering::Release);
         let live = self.gate.inside();
         let mut wakers = Vec::new();
-        for shard in 0..self.shards.len() {
+        for shard in 0..self.shards().len() {
             let mut parked = self.parked(shard);
             parked.swept = true;
             let Parked {
@@ -447,7 +465,7 @@ impl Sessions {
         for (index, kind) in self.kinds.iter().enumerate() {
             let Some(kind) = kind.get() else { break };
             let mut stats = SessionStats::new(*kind);
-            for shard in self.shards.iter() {
+            for shard in self.shards_made() {
                 let counts = &shard.0.counts[index];
                 let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
                 stats.started += read(&counts.started);
@@ -495,7 +513,7 @@ impl Sessions {
             // How each session ended is read before how many started: a session's start is
             // counted before its task exists, so every end read here belongs to a start that
             // the reads below see (see `LiveCounts`).
-            for shard in self.shards.iter() {
+            for shard in self.shards_made() {
                 let counts = &shard.0.counts[index];
                 stats.finished += read(&counts.finished);
                 stats.failed += read(&counts.failed);
@@ -503,7 +521,7 @@ impl Sessions {
                 stats.aborted += read(&counts.aborted);
             }
             fence(Ordering::Acquire);
-            for shard in self.shards.iter() {
+            for shard in self.shards_made() {
                 stats.started += read(&shard.0.counts[index].started);
             }
             kinds.push(stats);
@@ -581,7 +599,7 @@ impl Sessions {
             // The report reads counts after the gate's acquire has seen the session leave,
             // which comes after its count.
             let slot = slots::this_thread();
-            slot.add_one(fast(&self.shards[slot.index()].0.counts[index]));
+            slot.add_one(fast(&self.shards()[slot.index()].0.counts[index]));
         } else {
             *slow(&mut lock(&self.more_kinds).stats[index - FAST_KINDS]) += 1;
         }
@@ -596,7 +614,7 @@ impl Sessions {
     }
 
     fn parked(&self, shard: impl Into<usize>) -> MutexGuard<'_, Parked> {
-        lock(&self.shards[shard.into()].0.parked)
+        lock(&self.shards()[shard.into()].0.parked)
     }
 }
 

@@ -223,12 +223,9 @@ impl Node {
             stop: OnceLock::new(),
             outcome: OnceLock::new(),
             stopped_in: OnceLock::new(),
-            // An instance node's sessions are its service's (`scope_node`).
-            sessions: if scope_of.is_some() {
-                Sessions::unused()
-            } else {
-                Sessions::new()
-            },
+            // An instance node's sessions are its service's (`scope_node`): its own are
+            // never used, and cost nothing (no shards are made).
+            sessions: Sessions::new(),
             children: Children::default(),
             restart: supervision.restart,
             strategy: supervision.strategy,
