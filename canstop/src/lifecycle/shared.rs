@@ -44,7 +44,9 @@ pub(crate) struct Tree {
     ///
     /// [`Scope`]: crate::Scope
     pub(crate) runtime: tokio::runtime::Handle,
-    /// The root's stop token; every node's stop token descends from it.
+    /// Cancelled when the root is told to stop (right after its stopping latch is set), or
+    /// when the tree is stopped before its root exists. Nodes stop through their latches
+    /// (`Node::stopping`); this token is for what waits on the whole tree.
     pub(crate) token: CancellationToken,
     /// The root's abort token: cancelled at the tree's deadline or by a second signal. Every
     /// node's abort token descends from it, so an ancestor's deadline reaches every node.

@@ -3,7 +3,7 @@
 //! # What a session costs
 //!
 //! Spawning and finishing a session takes, beyond `tokio::spawn` itself, no lock and no
-//! allocation:
+//! allocation (but for a scope's first session, which makes the scope's shards):
 //! - entering and leaving the scope's [`Gate`] (one atomic add each, on a word the scope's
 //!   drain waits on: the same work as a tokio-util `TaskTracker` token);
 //! - two counts (started, and how it ended), each in the counting thread's own *shard* of the

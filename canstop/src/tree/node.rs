@@ -292,7 +292,8 @@ impl Node {
             return None;
         }
         // The root is stopped by `request_stop` only (a trigger), which records its stop; its
-        // token cancelled without that is an abort without a stop.
+        // latch set without that (made set: the tree was stopped before it existed) is an
+        // abort without a stop.
         let inherited = self.parent()?.stop_info();
         let requested_at = inherited.map_or_else(Instant::now, |from| from.requested_at);
         let info = StopInfo {
@@ -339,13 +340,15 @@ impl Node {
         self.begin_stop();
     }
 
-    /// The stop, once: the token, the stopping latch, the current instance, readiness, then
-    /// the children (see [`order`]).
+    /// The stop, once: the stopping latch (and for the root, then, the tree's token: whoever
+    /// sees the token sees the root stopping), the current instance, readiness, then the
+    /// children (see [`order`]).
     fn begin_stop(self: &Arc<Self>) {
+        let first = self.stopping.set();
         if self.parent.is_none() {
             self.tree.token.cancel();
         }
-        if !self.stopping.set() {
+        if !first {
             return;
         }
         // Under the lock `new_instance` makes an instance under: either it sees this node
