@@ -168,6 +168,10 @@ impl Children {
         // Live children report outside the lock: their reports take their own locks.
         let (mut reports, live, folded) = {
             let inner = self.lock();
+            if inner.live.is_empty() && inner.kept.is_empty() && inner.folded.is_empty() {
+                // The common case, a service without children: nothing to collect or sort.
+                return (Vec::new(), Vec::new());
+            }
             let live: Vec<(u64, Arc<Node>)> = inner.live.iter().map(|(_, l)| l.clone()).collect();
             (inner.kept.clone(), live, inner.folded.clone())
         };
@@ -200,8 +204,13 @@ impl Children {
 
     /// The live children in the order they were started.
     pub(crate) fn live_in_order(&self) -> Vec<Arc<Node>> {
-        let mut live: Vec<(u64, Arc<Node>)> =
-            self.lock().live.iter().map(|(_, l)| l.clone()).collect();
+        let mut live: Vec<(u64, Arc<Node>)> = {
+            let inner = self.lock();
+            if inner.live.is_empty() {
+                return Vec::new();
+            }
+            inner.live.iter().map(|(_, l)| l.clone()).collect()
+        };
         live.sort_by_key(|(order, _)| *order);
         live.into_iter().map(|(_, node)| node).collect()
     }
