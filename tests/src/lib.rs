@@ -277,6 +277,18 @@ impl Running {
         };
         (ended, took)
     }
+
+    /// [`wait_exit`](Self::wait_exit), then prints `what` with the exit code, the time it
+    /// took and the program's output (for the test's log); returns how it ended.
+    pub fn wait_exit_printed(self, what: &str, limit: Duration) -> Ended {
+        let (ended, took) = self.wait_exit(limit);
+        println!(
+            "{what}: exit {:?} {took:?} after the signal\n{}",
+            ended.code(),
+            ended.text()
+        );
+        ended
+    }
 }
 
 impl Ended {

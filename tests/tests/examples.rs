@@ -65,12 +65,7 @@ fn echo_answers_every_line_sent_before_sigterm_and_exits_0() {
         }
     });
 
-    let (ended, took) = server.wait_exit(LIMIT);
-    println!(
-        "echo: exit {:?} {took:?} after SIGTERM\n{}",
-        ended.code(),
-        ended.text()
-    );
+    let ended = server.wait_exit_printed("echo", LIMIT);
     assert_eq!(ended.code(), Some(0), "{}", ended.text());
     assert_eq!(
         ended.session_counts("echo"),
@@ -266,12 +261,7 @@ fn http_answers_every_request_in_flight_and_refuses_new_connections() {
             assert_eq!(body, "slow hello\n");
         }
     });
-    let (ended, took) = server.wait_exit(LIMIT);
-    println!(
-        "http: exit {:?} {took:?} after SIGTERM\n{}",
-        ended.code(),
-        ended.text()
-    );
+    let ended = server.wait_exit_printed("http", LIMIT);
     assert_eq!(ended.code(), Some(0), "{}", ended.text());
     let connections = ended.session_counts("http connection");
     assert_eq!(connections.started, REQUESTS as u64, "{}", ended.text());
@@ -328,12 +318,7 @@ fn queue_loses_no_job_on_sigterm() {
     );
     consumer.wait_for_log("job done", 8, LIMIT);
     consumer.signal(SIGTERM);
-    let (ended, took) = consumer.wait_exit(LIMIT);
-    println!(
-        "queue: exit {:?} {took:?} after SIGTERM\n{}",
-        ended.code(),
-        ended.text()
-    );
+    let ended = consumer.wait_exit_printed("queue", LIMIT);
     assert_eq!(ended.code(), Some(0), "{}", ended.text());
 
     let names = |dir: &str| -> Vec<String> {

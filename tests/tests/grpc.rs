@@ -60,6 +60,18 @@ async fn check(health: &mut HealthClient<Channel>) -> ServingStatus {
 }
 
 /// The next status a Watch stream says (`None`: the stream ended cleanly).
+/// The status a `Ticks` stream ends with (ticks still in flight are skipped); a stream that
+/// ends without one fails the test.
+async fn end_of(ticks: &mut tonic::Streaming<Tick>) -> tonic::Status {
+    loop {
+        match within("the end of Ticks", ticks.message()).await {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("Ticks ended without saying why"),
+            Err(status) => return status,
+        }
+    }
+}
+
 async fn next_status(watch: &mut tonic::Streaming<HealthCheckResponse>) -> Option<ServingStatus> {
     within("Watch", watch.message())
         .await
@@ -132,13 +144,7 @@ fn grpc_health_follows_the_readiness_and_rpcs_in_flight_end_cleanly_at_sigterm()
         );
 
         // The stream in flight ended at the trigger, with a status the client can act on.
-        let ended = loop {
-            match within("the end of Ticks", ticks.message()).await {
-                Ok(Some(_)) => {}
-                Ok(None) => panic!("Ticks ended without saying why"),
-                Err(status) => break status,
-            }
-        };
+        let ended = end_of(&mut ticks).await;
         assert_eq!(ended.code(), Code::Unavailable, "{ended:?}");
         assert_eq!(ended.message(), "server shutting down", "{ended:?}");
 
@@ -151,12 +157,7 @@ fn grpc_health_follows_the_readiness_and_rpcs_in_flight_end_cleanly_at_sigterm()
         );
     });
 
-    let (ended, took) = server.wait_exit(LIMIT);
-    println!(
-        "grpc: exit {:?} {took:?} after SIGTERM\n{}",
-        ended.code(),
-        ended.text()
-    );
+    let ended = server.wait_exit_printed("grpc", LIMIT);
     assert_eq!(ended.code(), Some(0), "{}", ended.text());
     assert_eq!(
         ended.session_counts("http connection"),
@@ -212,13 +213,7 @@ fn without_a_drain_delay_the_watch_hears_not_serving_before_it_ends() {
             None,
             "the Watch ends at the stop"
         );
-        let ended = loop {
-            match within("the end of Ticks", ticks.message()).await {
-                Ok(Some(_)) => {}
-                Ok(None) => panic!("Ticks ended without saying why"),
-                Err(status) => break status,
-            }
-        };
+        let ended = end_of(&mut ticks).await;
         assert_eq!(ended.code(), Code::Unavailable, "{ended:?}");
     });
     let (ended, _) = server.wait_exit(LIMIT);

@@ -151,12 +151,7 @@ fn http1_and_http2_clients_mid_request_at_sigterm_are_all_answered() {
             );
         }
     });
-    let (ended, took) = server.wait_exit(LIMIT);
-    println!(
-        "http1+http2: exit {:?} {took:?} after SIGTERM\n{}",
-        ended.code(),
-        ended.text()
-    );
+    let ended = server.wait_exit_printed("http1+http2", LIMIT);
     assert_eq!(ended.code(), Some(0), "{}", ended.text());
     let connections = ended.session_counts("http connection");
     assert_eq!(
