@@ -14,7 +14,7 @@ pub(crate) struct Record {
     inner: Mutex<Inner>,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct Inner {
     restarts: u64,
     failures: VecDeque<Failure>,
@@ -68,13 +68,13 @@ impl Record {
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let inner = lock(&self.inner).clone();
+        let inner = lock(&self.inner);
         Snapshot {
             restarts: inner.restarts,
-            failures: inner.failures.into(),
+            failures: inner.failures.iter().cloned().collect(),
             failure_count: inner.failure_count,
             escalated: inner.escalated,
-            escalated_to: inner.escalated_to,
+            escalated_to: inner.escalated_to.clone(),
         }
     }
 }

@@ -124,6 +124,22 @@ struct Window {
     in_a_row: u32,
 }
 
+/// How long an instance ran, read from the clock when first asked for.
+struct RanFor {
+    started: Instant,
+    ran: Option<Duration>,
+}
+
+impl RanFor {
+    fn since(started: Instant) -> Self {
+        Self { started, ran: None }
+    }
+
+    fn get(&mut self) -> Duration {
+        *self.ran.get_or_insert_with(|| self.started.elapsed())
+    }
+}
+
 /// How an ended instance is described in the report and in an escalation.
 fn describe(ended: &Ended) -> String {
     match ended {
@@ -184,16 +200,23 @@ impl Supervisor {
         // Every instance after the first is a restart (counted when it is built).
         let mut restart = false;
         loop {
-            let instance_started = Instant::now();
+            // The first instance starts with the service (one clock read fewer per start).
+            let instance_started = if restart {
+                Instant::now()
+            } else {
+                window.started
+            };
             let (mut end, escalated) = self.run_body(service, turn.take(), restart).await;
             restart = true;
-            let ran_for = instance_started.elapsed();
+            // Read only by the paths that count or note a failure: an instance that ends at
+            // the stop reads no clock for it.
+            let mut ran_for = RanFor::since(instance_started);
             // A child's failure stopped it: it fails with that failure (how it stopped is
             // noted first), unless it was aborted at the deadline meanwhile.
             if let Some(failure) = escalated {
                 if let Some((stopping, dropped)) = end.stopping() {
                     if let Err(outcome) =
-                        self.note_stopping(stopping.as_ref(), dropped, ran_for, &window)
+                        self.note_stopping(stopping.as_ref(), dropped, ran_for.get(), &window)
                     {
                         return outcome;
                     }
@@ -213,7 +236,7 @@ impl Supervisor {
                 self.parent.rounds.pending_member(&self.parent, node)
             };
             if let Some(round) = round {
-                let delay = match self.round_failure(&end, ran_for, &policy, &mut window) {
+                let delay = match self.round_failure(&end, ran_for.get(), &policy, &mut window) {
                     Ok(delay) => delay,
                     Err(outcome) => return outcome,
                 };
@@ -251,7 +274,7 @@ impl Supervisor {
                 return self.judge(ended, early);
             }
             let message = describe(&ended);
-            let delay = match self.count_failure(&policy, &mut window, ran_for, &message) {
+            let delay = match self.count_failure(&policy, &mut window, ran_for.get(), &message) {
                 Ok(delay) => delay,
                 Err(()) => return final_outcome(ended, true),
             };
@@ -694,7 +717,13 @@ impl Supervisor {
             .to_string()
         };
         // A child's failure that escalated to it, or its ready timeout: the instance fails.
+        // Neither can happen to a service that does not restart and has no ready timeout,
+        // which then polls nothing for it.
+        let can_escalate = node.restart != Restart::Never || node.ready_timeout.is_some();
         let escalated = async {
+            if !can_escalate {
+                return std::future::pending().await;
+            }
             tokio::select! {
                 failure = child_failed => failure,
                 failure = not_ready_in_time => failure,

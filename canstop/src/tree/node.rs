@@ -62,10 +62,9 @@ pub(crate) struct Node {
     /// The node's own stop timeout; the tree's when `None`.
     timeout: Option<Duration>,
     stop: OnceLock<StopInfo>,
-    /// How its body ended, once it has.
-    outcome: OnceLock<ServiceOutcome>,
-    /// From its stop request until it had fully stopped, once it has.
-    stopped_in: OnceLock<Duration>,
+    /// How its body ended, and how long its stop took, once known: written once each, by
+    /// its supervisor (a lock costs less than a `OnceLock`'s initialisation).
+    end: Mutex<End>,
     pub(crate) children: Children,
     /// Its restart policy (`Never` for the root): whether a child's failure that escalates
     /// stops here.
@@ -99,6 +98,14 @@ pub(crate) struct Node {
     /// For an instance node: which instance of its service it is (see
     /// [`new_instance`](Self::new_instance)).
     pub(crate) generation: u64,
+}
+
+/// How a node ended (see [`Node::set_outcome`], [`Node::set_stopped`]).
+#[derive(Default)]
+struct End {
+    outcome: Option<ServiceOutcome>,
+    /// From its stop request until it had fully stopped.
+    stopped_in: Option<Duration>,
 }
 
 /// A service's current instance node. Kept between instances, so that a restart after a
@@ -135,8 +142,7 @@ impl Node {
             parent: None,
             timeout: None,
             stop: OnceLock::new(),
-            outcome: OnceLock::new(),
-            stopped_in: OnceLock::new(),
+            end: Mutex::default(),
             sessions: Sessions::new(),
             children: Children::default(),
             restart: Restart::Never,
@@ -221,8 +227,7 @@ impl Node {
             abort: self.abort.child_token(),
             timeout: supervision.timeout,
             stop: OnceLock::new(),
-            outcome: OnceLock::new(),
-            stopped_in: OnceLock::new(),
+            end: Mutex::default(),
             // An instance node's sessions are its service's (`scope_node`): its own are
             // never used, and cost nothing (no shards are made).
             sessions: Sessions::new(),
@@ -363,6 +368,10 @@ impl Node {
             });
         }
         let children = self.children.live_in_order();
+        if children.is_empty() {
+            // No stop walk, and no deadline to compute for one.
+            return;
+        }
         let order = if self.parent.is_none() && self.tree.startup_failed() {
             // A failed start-up rolls back what started, in reverse order.
             StopOrder::Reverse
@@ -616,18 +625,20 @@ impl Node {
     }
 
     /// Records how the body ended.
+    /// Records how the body ended (the first record stands).
     pub(crate) fn set_outcome(&self, outcome: ServiceOutcome) {
-        let _ = self.outcome.set(outcome);
+        lock(&self.end).outcome.get_or_insert(outcome);
     }
 
     /// How its body ended, once it has.
     pub(crate) fn outcome(&self) -> Option<ServiceOutcome> {
-        self.outcome.get().cloned()
+        lock(&self.end).outcome.clone()
     }
 
-    /// Records that the node has fully stopped.
+    /// Records that the node has fully stopped (the first record stands).
     pub(crate) fn set_stopped(&self, requested_at: Instant) {
-        let _ = self.stopped_in.set(requested_at.elapsed());
+        let stopped_in = requested_at.elapsed();
+        lock(&self.end).stopped_in.get_or_insert(stopped_in);
     }
 
     /// The node's report as things stand: final once it has stopped; for a node still
@@ -635,15 +646,18 @@ impl Node {
     pub(crate) fn report(&self) -> ServiceReport {
         let (children, folded) = self.children.reports();
         let record = self.record.snapshot();
+        let end = {
+            let end = lock(&self.end);
+            End {
+                outcome: end.outcome.clone(),
+                stopped_in: end.stopped_in,
+            }
+        };
         ServiceReport {
             name: self.name.clone(),
             path: self.path.clone(),
-            outcome: self
-                .outcome
-                .get()
-                .cloned()
-                .unwrap_or(ServiceOutcome::Unresponsive),
-            stop_time: self.stopped_in.get().copied(),
+            outcome: end.outcome.unwrap_or(ServiceOutcome::Unresponsive),
+            stop_time: end.stopped_in,
             children,
             folded,
             sessions: self.sessions.stats(),
