@@ -413,17 +413,21 @@ impl Context<'_> {
     /// ([`again`](Self::again)), as `async-trait` does: the factory is a closure, which cannot
     /// bind `self`. A path from `self` (`self::helper`), a `use` declaration, a nested item
     /// and `stringify!(..)` keep theirs.
+    ///
+    /// The braces are the user's, placed where they were, but resolved at the macro's site:
+    /// rustc's `unused_braces` lint skips a block that comes from an expansion, and would
+    /// otherwise say that a one-line body's braces, now inside the generated block, are
+    /// unnecessary (and `cargo fix` would remove them).
     fn body_in_place(&self) -> TokenStream {
         let body = &self.func.body;
-        if self.restart().is_none() || self.func.sig.receiver().is_none() {
-            return quote!(#body);
-        }
-        let mut renamed = Group::new(
-            body.delimiter(),
-            crate::walk::rewrite(body.stream(), &mut rename_self),
-        );
-        renamed.set_span(body.span());
-        quote!(#renamed)
+        let stream = if self.restart().is_none() || self.func.sig.receiver().is_none() {
+            body.stream()
+        } else {
+            crate::walk::rewrite(body.stream(), &mut rename_self)
+        };
+        let mut placed = Group::new(body.delimiter(), stream);
+        placed.set_span(body.span().resolved_at(Span::mixed_site()));
+        quote!(#placed)
     }
 
     /// The restart policy of a restarted service: `restart` is given, and not `"never"` (a

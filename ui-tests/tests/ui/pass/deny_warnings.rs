@@ -49,6 +49,27 @@ impl Counter {
     }
 }
 
+/// Methods whose bodies are one expression on one line: no `unused_braces` from the block
+/// the expansion puts them in.
+#[derive(Debug)]
+struct Lookup {
+    base: u32,
+}
+
+impl Lookup {
+    /// A session method on an `Arc`.
+    #[session]
+    async fn plus_one(self: std::sync::Arc<Self>) -> u32 { self.base + 1 }
+
+    /// A session method by value.
+    #[session]
+    async fn plus_two(self) -> u32 { self.base + 2 }
+
+    /// A service method.
+    #[service]
+    async fn serve(self: std::sync::Arc<Self>, shutdown: Shutdown) { shutdown.requested().await }
+}
+
 /// A session.
 #[session]
 async fn job(id: u64, shutdown: Shutdown) -> Result<(), String> {
@@ -70,5 +91,9 @@ async fn main() -> Result<(), canstop::SpawnError> {
     let _ = canstop::start(restarted(80, (1, 2)))?;
     let _ = canstop::start(Counter { count: 0 }.run())?;
     let _ = canstop::spawn(job(1))?;
+    let lookup = std::sync::Arc::new(Lookup { base: 1 });
+    let _ = canstop::spawn(lookup.clone().plus_one())?;
+    let _ = canstop::spawn(Lookup { base: 1 }.plus_two())?;
+    let _ = canstop::start(lookup.serve())?;
     canstop::shutdown()
 }
