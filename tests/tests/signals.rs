@@ -192,6 +192,24 @@ fn a_runtime_wedged_during_the_drain_delay_still_exits() {
 
 /// The second signal is read off the runtime: it works even when every runtime thread is
 /// blocked.
+/// `Root::main` after a second signal, its threads free: one report, the root's (the
+/// watchdog's own report, of a tree given up on, is for a wedged runtime only).
+#[test]
+fn a_second_signal_prints_one_report() {
+    let (ended, took) = second_sigint("second-signal-main", SIGTERM, "DRAINING");
+    assert!(took < Duration::from_millis(200), "took {took:?}");
+    assert_eq!(ended.code(), Some(130));
+    let text = ended.text();
+    assert_eq!(text.matches("canstop report:").count(), 1, "{text}");
+    assert!(!text.contains("UNRESPONSIVE"), "{text}");
+    assert!(!text.contains("given up on"), "{text}");
+    assert!(
+        text.contains("stubborn: ABORTED by a second signal"),
+        "{text}"
+    );
+    assert_eq!(ended.session_counts("long").aborted, 1, "{text}");
+}
+
 #[test]
 fn a_second_signal_exits_at_once_even_when_the_runtime_is_wedged() {
     let (ended, took) = second_sigint("wedged", SIGTERM, "WEDGED");

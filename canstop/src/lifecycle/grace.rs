@@ -18,7 +18,8 @@
 //! D + DEADLINE_FUSE      the watchdog thread ends the process, whatever is blocked
 //! ```
 //!
-//! After a second signal the same happens on the `FORCE_*` scale.
+//! After a second signal the same happens on the `FORCE_*` scale, and the watchdog writes a
+//! report of its own at [`FORCE_REPORT`] only if the root has not made one by then.
 
 use std::time::Duration;
 
@@ -62,6 +63,11 @@ pub(crate) const FORCE_CHILDREN_GRACE: Duration = Duration::from_millis(20);
 /// After a second signal, when the watchdog ends the process.
 pub(crate) const FORCE_FUSE: Duration = Duration::from_millis(100);
 
+/// After a second signal, when the watchdog starts writing a report of its own if the root
+/// has not made one: late enough that a tree whose threads are free has made its report by
+/// then (one report, the root's), early enough to be written before the exit.
+pub(crate) const FORCE_REPORT: Duration = Duration::from_millis(70);
+
 const fn ms(duration: Duration) -> u128 {
     duration.as_millis()
 }
@@ -71,7 +77,8 @@ const fn ms(duration: Duration) -> u128 {
 const _: () = assert!(ms(SESSION_GRACE) < ms(CHILDREN_GRACE));
 const _: () = assert!(ms(CHILDREN_GRACE) + ms(HEALTH_CLOSE) + ms(EXIT_GRACE) < ms(DEADLINE_FUSE));
 const _: () = assert!(ms(FORCE_SESSION_GRACE) < ms(FORCE_CHILDREN_GRACE));
-const _: () = assert!(ms(FORCE_CHILDREN_GRACE) + ms(HEALTH_CLOSE) < ms(FORCE_FUSE));
+const _: () = assert!(ms(FORCE_CHILDREN_GRACE) + ms(HEALTH_CLOSE) <= ms(FORCE_REPORT));
+const _: () = assert!(ms(FORCE_REPORT) < ms(FORCE_FUSE));
 
 /// The graces that apply: after a deadline, or after a second signal.
 #[derive(Debug, Clone, Copy)]

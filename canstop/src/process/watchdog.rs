@@ -12,12 +12,13 @@
 
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::lifecycle::events::{Event, Listener};
-use crate::lifecycle::grace::{DEADLINE_FUSE, FORCE_FUSE};
+use crate::lifecycle::grace::{DEADLINE_FUSE, FORCE_FUSE, FORCE_REPORT};
 use crate::lifecycle::trigger::Signal;
 use crate::report::{exit_code, Report};
 use crate::sync::locking::lock;
@@ -26,7 +27,7 @@ use crate::sync::locking::lock;
 pub(crate) type GiveUp = Box<dyn FnOnce() -> Option<Report> + Send>;
 
 /// How long before the exit at the deadline the watchdog starts writing its report (after a
-/// second signal, it starts at once).
+/// second signal: [`FORCE_REPORT`]).
 const REPORT_AHEAD: Duration = Duration::from_millis(100);
 
 /// How long [`last_words`] waits for the report to be written.
@@ -53,6 +54,9 @@ pub(crate) fn last_words(write: impl FnOnce() + Send + 'static) {
 pub(crate) struct Watchdog {
     state: Arc<(Mutex<Phase>, Condvar)>,
     watched: Arc<Mutex<Watched>>,
+    /// Taken by whoever writes the report, the watchdog or the root once disarmed: the
+    /// process prints one report.
+    report_claimed: Arc<AtomicBool>,
 }
 
 /// What the watchdog reports if it fires.
@@ -82,13 +86,15 @@ impl Watchdog {
     pub(crate) fn start() -> std::io::Result<Self> {
         let state = Arc::new((Mutex::new(Phase::Idle), Condvar::new()));
         let watched = Arc::new(Mutex::new(Watched::default()));
+        let report_claimed = Arc::new(AtomicBool::new(false));
         let dog = Self {
             state: state.clone(),
             watched: watched.clone(),
+            report_claimed: report_claimed.clone(),
         };
         thread::Builder::new()
             .name("canstop-watchdog".into())
-            .spawn(move || watch(&state, &watched))?;
+            .spawn(move || watch(&state, &watched, &report_claimed))?;
         Ok(dog)
     }
 
@@ -120,12 +126,12 @@ impl Watchdog {
         );
     }
 
-    /// A second signal: end the process shortly.
+    /// A second signal: end the process shortly (reporting first if the root has not).
     pub(crate) fn arm_forced(&self, signal: Signal) {
         let now = Instant::now();
         self.arm(
             now + FORCE_FUSE,
-            now,
+            now + FORCE_REPORT,
             exit_code::FORCED_BASE + signal.number(),
             "a second signal forced the exit",
         );
@@ -150,11 +156,15 @@ impl Watchdog {
         wake.notify_one();
     }
 
-    /// The tree has stopped: the watchdog stands down.
-    pub(crate) fn disarm(&self) {
+    /// The tree has stopped: the watchdog stands down. Returns whether the caller is to write
+    /// the report: `false` when the watchdog has taken that on already (it fired while the
+    /// runtime was shutting down), so that the process prints one report.
+    #[must_use]
+    pub(crate) fn disarm(&self) -> bool {
         let (phase, wake) = &*self.state;
         *lock(phase) = Phase::Done;
         wake.notify_one();
+        !self.report_claimed.swap(true, Ordering::AcqRel)
     }
 }
 
@@ -172,7 +182,11 @@ impl Listener for Watchdog {
     }
 }
 
-fn watch(state: &(Mutex<Phase>, Condvar), watched: &Arc<Mutex<Watched>>) {
+fn watch(
+    state: &(Mutex<Phase>, Condvar),
+    watched: &Arc<Mutex<Watched>>,
+    claimed: &Arc<AtomicBool>,
+) {
     let (phase, wake) = state;
     let mut current = lock(phase);
     let mut reporting = false;
@@ -195,7 +209,7 @@ fn watch(state: &(Mutex<Phase>, Condvar), watched: &Arc<Mutex<Watched>>) {
                 // The report goes out ahead; the exit itself waits for nothing.
                 if now >= report_at && !reporting {
                     reporting = true;
-                    report(watched, code, why);
+                    report(watched, claimed, code, why);
                 }
                 let until = if reporting { at } else { report_at };
                 current = wake
@@ -208,9 +222,10 @@ fn watch(state: &(Mutex<Phase>, Condvar), watched: &Arc<Mutex<Watched>>) {
 }
 
 /// Gives up on the tree and reports what is known, on a thread of its own: to stderr, and
-/// through `tracing`. Neither may block or panic the watchdog.
-fn report(watched: &Arc<Mutex<Watched>>, code: u8, why: &'static str) {
-    let watched = watched.clone();
+/// through `tracing`. Neither may block or panic the watchdog. Nothing is written if the
+/// root, disarming the watchdog meanwhile, took the report on.
+fn report(watched: &Arc<Mutex<Watched>>, claimed: &Arc<AtomicBool>, code: u8, why: &'static str) {
+    let (watched, claimed) = (watched.clone(), claimed.clone());
     let _ = thread::Builder::new()
         .name("canstop-watchdog-report".into())
         .spawn(move || {
@@ -225,6 +240,9 @@ fn report(watched: &Arc<Mutex<Watched>>, code: u8, why: &'static str) {
                 ),
                 None => (give_up.and_then(|give_up| give_up()), why),
             };
+            if claimed.swap(true, Ordering::AcqRel) {
+                return;
+            }
             let text = match &report {
                 Some(report) => format!("canstop: {why}; exiting with {code}\n{report}\n"),
                 None => format!("canstop: {why}; exiting with {code}\n"),

@@ -620,8 +620,9 @@ impl Root {
         // fails cannot hold the exit or change its code.
         use std::io::Write;
         let format = report_format();
-        match format.and_then(|format| Ok((format, self.block_on_boxed(body)?))) {
-            Ok((format, report)) => {
+        match format.and_then(|format| Ok((format, self.block_on_reporting(body)?))) {
+            Ok((_, Reported::ByWatchdog(report))) => report.process_exit_code(),
+            Ok((format, Reported::Here(report))) => {
                 let code = report.process_exit_code();
                 crate::process::watchdog::last_words(move || match format {
                     ReportFormat::Text => {
@@ -674,6 +675,13 @@ impl Root {
 
     /// [`block_on`](Self::block_on), for a boxed body: not generic.
     fn block_on_boxed(self, body: LocalBody<'_>) -> Result<Report, StartError> {
+        self.block_on_reporting(body).map(Reported::into_report)
+    }
+
+    /// [`block_on_boxed`](Self::block_on_boxed), saying whether the watchdog wrote the
+    /// report already (it fired while the runtime was shutting down): [`main`](Self::main)
+    /// then does not write it again.
+    fn block_on_reporting(self, body: LocalBody<'_>) -> Result<Reported, StartError> {
         if matches!(self.runtime, RuntimeKind::MultiThread { workers: Some(0) }) {
             return Err(StartError::NoWorkers);
         }
@@ -689,8 +697,14 @@ impl Root {
             Ok(report) if report.forced.is_none() => runtime.shutdown_timeout(EXIT_GRACE),
             _ => runtime.shutdown_background(),
         }
-        watchdog.disarm();
-        report
+        let ours = watchdog.disarm();
+        report.map(|report| {
+            if ours {
+                Reported::Here(report)
+            } else {
+                Reported::ByWatchdog(report)
+            }
+        })
     }
 
     fn build_runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
@@ -893,6 +907,23 @@ pub(crate) fn assemble_report(root: &Node) -> Report {
     }
 }
 
+/// A process-owning root's report, and who writes it.
+enum Reported {
+    /// The caller: the watchdog stood down first.
+    Here(Report),
+    /// The watchdog, which fired while the runtime was shutting down: the process prints one
+    /// report.
+    ByWatchdog(Report),
+}
+
+impl Reported {
+    fn into_report(self) -> Report {
+        match self {
+            Self::Here(report) | Self::ByWatchdog(report) => report,
+        }
+    }
+}
+
 /// Aborts the whole tree when [`Root::run`]'s future is dropped before it completes (under a
 /// `timeout` or a `select!`), so that nothing keeps running unsupervised.
 struct AbortOnDrop {
@@ -911,7 +942,8 @@ impl Drop for AbortOnDrop {
         // Nothing drains this tree any more: every scope refuses work from now on.
         self.root.abort_subtree();
         if let Some(watchdog) = &self.watchdog {
-            watchdog.disarm();
+            // No report is made for a tree whose run was dropped.
+            let _ = watchdog.disarm();
         }
         tracing::warn!("the root's future was dropped: the tree was aborted");
     }

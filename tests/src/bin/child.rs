@@ -27,6 +27,13 @@ fn main() -> ExitCode {
             .timeout(Duration::from_secs(30))
             .block_on(slow_session()),
         "blocking" => root.timeout(Duration::from_secs(1)).block_on(blocking()),
+        // `Root::main` (what `#[canstop::main]` runs) printing its own report, forced by a
+        // second signal while a service and a session ignore their stop.
+        "second-signal-main" => {
+            return root
+                .timeout(Duration::from_secs(30))
+                .main(ignoring_the_stop());
+        }
         "wedged" => {
             // An optional second argument installs a logging subscriber first (see `logging`).
             if let Some(kind) = std::env::args().nth(2) {
@@ -199,6 +206,19 @@ async fn slow_session() -> Result<(), canstop::SpawnError> {
     canstop::start(Service::new("idle", |shutdown: Shutdown| async move {
         shutdown.requested().await;
     }))?;
+    Ok(())
+}
+
+/// A service that says when it is told to stop, then waits for ever (its thread free), and a
+/// session that waits for ever.
+async fn ignoring_the_stop() -> Result<(), canstop::SpawnError> {
+    canstop::start(Service::new("stubborn", |shutdown: Shutdown| async move {
+        say("READY");
+        shutdown.requested().await;
+        say("DRAINING");
+        std::future::pending::<()>().await;
+    }))?;
+    canstop::spawn(Session::from_future("long", std::future::pending::<()>()))?;
     Ok(())
 }
 
