@@ -43,11 +43,12 @@ impl DurationError {
 
 impl fmt::Display for DurationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid duration {:?}: {} (write it like \"250ms\", \"10s\", \"1m30s\" or \"2h\")",
-            self.input, self.reason
-        )
+        write!(f, "invalid duration {:?}: {}", self.input, self.reason)?;
+        // A reason that shows the fix already (a fraction's) is not followed by a second one.
+        if !self.reason.contains("(write") {
+            f.write_str(" (write it like \"250ms\", \"10s\", \"1m30s\" or \"2h\")")?;
+        }
+        Ok(())
     }
 }
 
@@ -162,5 +163,15 @@ mod tests {
         let message = parse_duration("10x").unwrap_err().to_string();
         assert!(message.contains("\"10x\""), "{message}");
         assert!(message.contains("1m30s"), "{message}");
+    }
+
+    /// A reason that shows its own fix is not followed by the grammar's too.
+    #[test]
+    fn a_fraction_gets_one_hint() {
+        let message = parse_duration("1.5s").unwrap_err().to_string();
+        assert_eq!(
+            message,
+            "invalid duration \"1.5s\": fractions are not supported (write \"1s500ms\", not \"1.5s\")"
+        );
     }
 }
