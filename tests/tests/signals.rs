@@ -433,9 +433,12 @@ fn a_drop_that_blocks_at_the_runtime_shutdown_does_not_hold_the_exit() {
 fn mains_exit_code_is_the_processs_when_the_tree_is_clean() {
     let (ended, _) = Running::start(CHILD, &["exit-code"], &[]).wait_exit(LIMIT);
     assert_eq!(ended.code(), Some(3), "{}", ended.text());
+    let text = ended.text();
+    assert!(text.contains("main: returned exit code 3"), "{text}");
+    // The report's first line gives the code the process exits with.
     assert!(
-        ended.text().contains("main: returned ExitCode("),
-        "{}",
-        ended.text()
+        text.contains("exit code 3 (main's; the tree stopped cleanly)"),
+        "{text}"
     );
+    assert!(!text.contains("exit code 0"), "{text}");
 }

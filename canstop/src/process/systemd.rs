@@ -467,10 +467,11 @@ impl Systemd {
     pub(crate) fn finish(&self, report: &Report) {
         self.stop.cancel();
         let code = report.exit_code();
-        let text = if code == exit_code::CLEAN && report.main_exit_code.is_some() {
-            "stopped: clean; the exit code is main's".to_owned()
-        } else {
-            format!("stopped: exit {code}")
+        let text = match report.main_exit_code {
+            Some(mains) if code == exit_code::CLEAN => {
+                format!("stopped: clean; exit {} (main's)", mains.number())
+            }
+            _ => format!("stopped: exit {code}"),
         };
         let mut state = lock(&self.state);
         if !state.done {

@@ -232,6 +232,22 @@ pub struct MainExitCode(pub std::process::ExitCode);
 // `ExitCode` compares the exit statuses it holds: an equivalence.
 impl Eq for MainExitCode {}
 
+impl MainExitCode {
+    /// The code as a number: the `u8` it was made from (`ExitCode` cannot be read back, but
+    /// it is only ever made from a `u8`: found by comparison).
+    ///
+    /// ```
+    /// let code = canstop::MainExitCode(std::process::ExitCode::from(3));
+    /// assert_eq!(code.number(), 3);
+    /// ```
+    #[must_use]
+    pub fn number(self) -> u8 {
+        (0..=u8::MAX)
+            .find(|&n| std::process::ExitCode::from(n) == self.0)
+            .unwrap_or(exit_code::FAILED)
+    }
+}
+
 /// How `main`'s body ended (the body of `#[canstop::main]`, `#[canstop::test]` or
 /// [`Root::run`](crate::Root::run)).
 ///
@@ -625,7 +641,13 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let code = self.exit_code();
+        let tree_code = self.exit_code();
+        // The process's code: main's own, when it returned one and the tree is clean.
+        let mains = self
+            .main_exit_code
+            .filter(|_| tree_code == exit_code::CLEAN)
+            .map(MainExitCode::number);
+        let code = mains.unwrap_or(tree_code);
         writeln!(
             f,
             "canstop report: {}trigger: {}; {}stopped in {:?} (timeout {:?}); exit code {code}{}",
@@ -643,13 +665,14 @@ impl fmt::Display for Report {
             self.timeout,
             match self.forced {
                 Some(signal) => format!(" (forced by a second {signal})"),
+                None if mains.is_some() => " (main's; the tree stopped cleanly)".to_owned(),
                 None if code == 0 => " (clean)".to_owned(),
                 None => String::new(),
             }
         )?;
         match self.main_exit_code {
-            Some(MainExitCode(code)) if self.main == MainOutcome::Returned => {
-                writeln!(f, "  main: returned {code:?}")?;
+            Some(code) if self.main == MainOutcome::Returned => {
+                writeln!(f, "  main: returned exit code {}", code.number())?;
             }
             _ => writeln!(f, "  main: {}", self.main)?,
         }

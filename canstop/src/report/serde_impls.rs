@@ -6,8 +6,8 @@
 //!   later deserialization, so that reading reports in a loop retains only one copy of each
 //!   name and file ever seen.
 //! - [`MainExitCode`] holds a [`std::process::ExitCode`], which cannot be read back: it
-//!   serializes as the `u8` it was made from (found by comparison: an `ExitCode` is only ever
-//!   made from a `u8`), and deserializes with `ExitCode::from`.
+//!   serializes as the `u8` it was made from ([`MainExitCode::number`]), and deserializes
+//!   with `ExitCode::from`.
 //! - Durations use serde's own format, `{"secs": u64, "nanos": u32}`: exact, so that a
 //!   report read back is equal to the one written.
 
@@ -70,15 +70,6 @@ fn intern(text: String) -> &'static str {
     let leaked: &'static str = Box::leak(text.into_boxed_str());
     seen.insert(leaked);
     leaked
-}
-
-impl MainExitCode {
-    /// The `u8` the exit code was made from.
-    fn number(self) -> u8 {
-        (0..=u8::MAX)
-            .find(|&n| std::process::ExitCode::from(n) == self.0)
-            .unwrap_or(crate::exit_code::FAILED)
-    }
 }
 
 impl Serialize for MainExitCode {
