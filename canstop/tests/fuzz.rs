@@ -14,7 +14,8 @@
 //!
 //! The invariants, checked after every run:
 //! - per kind, in every scope and summed: `started == finished + failed + panicked + aborted`,
-//!   `abandoned <= aborted`;
+//!   `abandoned <= aborted`, and none `cancelled` (no body aborts a session through its handle:
+//!   every abort is a deadline's or a second signal's);
 //! - per kind, `started` equals the spawns that returned `Ok`; the outcomes match what the
 //!   bodies did (`finished` no more than the bodies that returned `Ok`, exactly as many when
 //!   nothing of the kind was aborted; the same for `failed` and `panicked`);
@@ -1569,6 +1570,13 @@ fn check(
         if stats.started != stats.ended() {
             violations.push(format!(
                 "started != finished + failed + panicked + aborted in {where_}: {stats}"
+            ));
+        }
+        // No body here cancels a session through its handle: every abort is a deadline's
+        // or a second signal's, and must be reported as one (exit code 124 or 128 + n).
+        if stats.cancelled > 0 {
+            violations.push(format!(
+                "a session aborted at a deadline counted as cancelled in {where_}: {stats}"
             ));
         }
         if stats.abandoned > stats.aborted {

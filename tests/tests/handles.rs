@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use canstop::{exit_code, session, Session, SessionError, Shutdown, SpawnError};
+use canstop::{exit_code, session, Service, Session, SessionError, Shutdown, SpawnError};
 
 use canstop_tests::root;
 
@@ -62,9 +62,11 @@ async fn a_panicking_session_gives_its_message() {
     assert_eq!(report.exit_code(), exit_code::FAILED);
 }
 
-/// `abort` drops the body at once and counts the session as aborted; the handle says so.
+/// `abort` drops the body at once and counts the session as aborted, and as cancelled: the
+/// program's own choice, which no deadline made, so the exit code stays 0 and the report says
+/// nothing of a deadline. The handle says it was aborted.
 #[tokio::test(start_paused = true)]
-async fn abort_through_the_handle_is_counted() {
+async fn abort_through_the_handle_is_counted_as_cancelled_not_cut() {
     let report = root()
         .run(async {
             let stuck =
@@ -72,12 +74,34 @@ async fn abort_through_the_handle_is_counted() {
             tokio::task::yield_now().await;
             stuck.abort();
             assert_eq!(stuck.await, Err(SessionError::Aborted));
-            Ok::<(), SpawnError>(())
+            // The same in a service's scope, whose line in the report would otherwise say
+            // that its sessions were cut at the deadline.
+            canstop::start(Service::new("api", |shutdown: Shutdown| async move {
+                let lookup =
+                    canstop::spawn(Session::from_future("lookup", std::future::pending::<()>()))?;
+                tokio::task::yield_now().await;
+                lookup.abort();
+                assert_eq!(lookup.await, Err(SessionError::Aborted));
+                shutdown.requested().await;
+                Ok::<(), SpawnError>(())
+            }))?;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            canstop::shutdown()
         })
         .await
         .unwrap();
-    let stuck = report.sessions_named("stuck").unwrap();
-    assert_eq!((stuck.started, stuck.aborted), (1, 1));
+    for name in ["stuck", "lookup"] {
+        let stats = report.sessions_named(name).unwrap();
+        assert_eq!(
+            (stats.started, stats.aborted, stats.cancelled, stats.cut()),
+            (1, 1, 1, 0),
+            "{name}: {report}"
+        );
+    }
+    assert_eq!(report.exit_code(), exit_code::CLEAN, "{report}");
+    let text = report.to_string();
+    assert!(!text.contains("deadline"), "{text}");
+    assert!(text.contains("(cancelled by the program: 1)"), "{text}");
 }
 
 /// A dropped handle does not stop the session: it is still waited for by the drain.
@@ -120,6 +144,8 @@ async fn a_session_aborted_at_the_deadline_answers_aborted() {
         .unwrap();
     assert_eq!(receiver.await.unwrap(), Err(SessionError::Aborted));
     assert_eq!(report.exit_code(), exit_code::TIMED_OUT);
+    let stuck = report.sessions_named("stuck").unwrap();
+    assert_eq!((stuck.aborted, stuck.cancelled), (1, 0), "{report}");
 }
 
 /// Panics when dropped (not during another panic).

@@ -10,7 +10,7 @@
 //! | `canstop_sessions_finished_total` | counter | `kind` | ... that returned `()` or `Ok` |
 //! | `canstop_sessions_failed_total` | counter | `kind` | ... that returned `Err` |
 //! | `canstop_sessions_panicked_total` | counter | `kind` | ... that panicked |
-//! | `canstop_sessions_aborted_total` | counter | `kind` | ... aborted at a deadline |
+//! | `canstop_sessions_aborted_total` | counter | `kind` | ... aborted: at a deadline, by a second signal, or cancelled by the program (`SessionHandle::abort`) |
 //! | `canstop_service_restarts_total` | counter | `service` | restarts of that service |
 //! | `canstop_service_phase` | gauge | `service` | its [`Phase::code`]: 1 starting, 2 ready, 3 restarting, 4 stopping, 5 stopped |
 //!

@@ -28,7 +28,7 @@ pub(crate) mod state;
 /// | 0 | everything stopped cleanly |
 /// | 1 | a failure: `main` or a service returned an error or panicked, or a session panicked |
 /// | 78 | bad configuration at start-up (for example a malformed `CANSTOP_SHUTDOWN_TIMEOUT` or `CANSTOP_REPORT`) |
-/// | 124 | the deadline was reached: something was aborted or abandoned |
+/// | 124 | the deadline was reached: something was aborted or abandoned (not a session the program cancelled through its handle) |
 /// | 128 + n | a second signal `n` forced the exit during the drain (130 for SIGINT, 143 for SIGTERM) |
 ///
 /// When several apply, the later rows win. A session returning `Err` is counted and logged but
@@ -439,7 +439,8 @@ pub struct SessionStats {
     pub failed: u64,
     /// Panicked.
     pub panicked: u64,
-    /// Aborted at the deadline (includes `abandoned`).
+    /// Aborted: at the deadline, by a second signal, or cancelled by the program (includes
+    /// `abandoned`, `unresponsive` and `cancelled`).
     pub aborted: u64,
     /// Blocking work still running at the deadline, which cannot be aborted and was left
     /// behind when the process exited. Part of `aborted`.
@@ -448,6 +449,12 @@ pub struct SessionStats {
     /// report was made (their thread was blocked in synchronous code): their body is dropped
     /// when that poll returns, and whatever it returns is not counted again. Part of `aborted`.
     pub unresponsive: u64,
+    /// Sessions the program cancelled before any deadline: aborted through their
+    /// [`SessionHandle`](crate::SessionHandle), or dropped by their runtime outside a stop.
+    /// Part of `aborted`; unlike the rest of it, they do not make the exit code 124 (nothing
+    /// was cut off: the program chose to).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub cancelled: u64,
     /// The first few error and panic messages (the counts are exact, the messages a sample).
     pub errors: Vec<String>,
 }
@@ -463,6 +470,7 @@ impl SessionStats {
             aborted: 0,
             abandoned: 0,
             unresponsive: 0,
+            cancelled: 0,
             errors: Vec::new(),
         }
     }
@@ -475,6 +483,7 @@ impl SessionStats {
         self.aborted += other.aborted;
         self.abandoned += other.abandoned;
         self.unresponsive += other.unresponsive;
+        self.cancelled += other.cancelled;
         let room = crate::session::sessions::ERRORS_KEPT.saturating_sub(self.errors.len());
         self.errors.extend(other.errors.iter().take(room).cloned());
     }
@@ -482,6 +491,12 @@ impl SessionStats {
     /// `finished + failed + panicked + aborted`: equal to `started` once the scope is drained.
     pub fn ended(&self) -> u64 {
         self.finished + self.failed + self.panicked + self.aborted
+    }
+
+    /// Aborted at a deadline or by a second signal: `aborted` less what the program
+    /// [`cancelled`](Self::cancelled) itself.
+    pub fn cut(&self) -> u64 {
+        self.aborted.saturating_sub(self.cancelled)
     }
 }
 
@@ -496,7 +511,7 @@ impl Report {
         let folded = self.all_folded();
         let timed_out = self.deadline_reached
             || self.main.is_aborted()
-            || self.sessions.iter().any(|stats| stats.aborted > 0)
+            || self.sessions.iter().any(|stats| stats.cut() > 0)
             || services.iter().any(|service| service.outcome.is_aborted())
             || folded
                 .iter()
@@ -705,7 +720,7 @@ impl fmt::Display for Report {
 fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usize) -> fmt::Result {
     let indent = "  ".repeat(depth);
     write!(f, "{indent}{}: {}", Escaped(&service.name), service.outcome)?;
-    let aborted: u64 = service.sessions.iter().map(|stats| stats.aborted).sum();
+    let aborted: u64 = service.sessions.iter().map(SessionStats::cut).sum();
     if aborted > 0 {
         // The body's outcome is not the whole story: say what happened to its sessions.
         let what = if service.outcome == ServiceOutcome::Forced {
@@ -863,6 +878,9 @@ impl fmt::Display for SessionStats {
             "{}: started={} finished={} failed={} panicked={} aborted={}",
             self.kind, self.started, self.finished, self.failed, self.panicked, self.aborted
         )?;
+        if self.cancelled > 0 {
+            write!(f, " (cancelled by the program: {})", self.cancelled)?;
+        }
         if self.abandoned > 0 {
             write!(f, " (abandoned blocking work: {})", self.abandoned)?;
         }

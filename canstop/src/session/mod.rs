@@ -334,9 +334,11 @@ impl<T> SessionHandle<T> {
         Self { join }
     }
 
-    /// Aborts the session (as its deadline would): its body is dropped at its next poll, and
-    /// it is counted as aborted. Blocking work that has started cannot be aborted; this then
-    /// does nothing.
+    /// Aborts the session: its body is dropped at its next poll (as at its deadline), and it
+    /// is counted as aborted and, since the program chose it, as
+    /// [`cancelled`](crate::SessionStats::cancelled): it does not make the exit code 124, and
+    /// the report does not say it was cut at a deadline. Blocking work that has started cannot
+    /// be aborted; this then does nothing.
     pub fn abort(&self) {
         self.join.abort();
     }
@@ -436,13 +438,21 @@ impl Drop for SessionGuard {
         // `settle` would do nothing for a session counted already; checking here first keeps
         // the common drop (after `end`) from building a `Settle` and making the call.
         if !self.place.is_settled() {
-            // Dropped before its end: aborted (the sweep, `SessionHandle::abort`, a runtime
-            // shutting down), or panicked if the body's drop, just before, panicked.
+            // Dropped before its end: aborted by the sweep, cancelled (`SessionHandle::abort`,
+            // a runtime shutting down), or panicked if the body's drop, just before, panicked.
             let how = if std::thread::panicking() {
                 self.cut_at_deadline();
                 Settle::Panicked("while being dropped after its abort".to_owned())
-            } else {
+            } else if self
+                .node
+                .as_ref()
+                .is_none_or(|node| node.sessions.is_aborted())
+            {
                 Settle::Aborted
+            } else {
+                // Not the sweep's doing: its handle's `abort`, or its runtime shutting down
+                // outside a stop. The program's own cancellation, not a cut.
+                Settle::Cancelled
             };
             if self.end(how) == Swept(true) {
                 // Blocking work the deadline sweep counted: the sweep left the gate for it.

@@ -122,6 +122,8 @@ struct Counts {
     panicked: AtomicU64,
     aborted: AtomicU64,
     abandoned: AtomicU64,
+    /// Of `aborted`: cancelled by the program ([`Settle::Cancelled`]).
+    cancelled: AtomicU64,
 }
 
 /// The sessions of one shard that wait, and its blocking work, so that the deadline sweep
@@ -218,7 +220,12 @@ pub(crate) enum Settle {
     Finished,
     Failed(String),
     Panicked(String),
+    /// Dropped by the deadline sweep (or while the scope's sessions are aborted).
     Aborted,
+    /// Dropped before its end while its scope's sessions were not being aborted: the program
+    /// cancelled it (its handle's `abort`, or its runtime shutting down outside a stop).
+    /// Counted as aborted, and as cancelled.
+    Cancelled,
 }
 
 impl Sessions {
@@ -366,7 +373,7 @@ impl Sessions {
                             let kind = self.kind(place.kind);
                             tracing::warn!(session = %kind, %error, "abandoned blocking work failed after the deadline");
                         }
-                        Settle::Finished | Settle::Aborted => {}
+                        Settle::Finished | Settle::Aborted | Settle::Cancelled => {}
                     }
                     return Swept(true);
                 }
@@ -377,6 +384,10 @@ impl Sessions {
                 self.count(place.kind, |c| &c.finished, |stats| &mut stats.finished);
             }
             Settle::Aborted => {
+                self.count(place.kind, |c| &c.aborted, |stats| &mut stats.aborted);
+            }
+            Settle::Cancelled => {
+                self.count(place.kind, |c| &c.cancelled, |stats| &mut stats.cancelled);
                 self.count(place.kind, |c| &c.aborted, |stats| &mut stats.aborted);
             }
             Settle::Failed(error) => self.failed(place.kind, error),
@@ -474,6 +485,7 @@ impl Sessions {
                 stats.panicked += read(&counts.panicked);
                 stats.aborted += read(&counts.aborted);
                 stats.abandoned += read(&counts.abandoned);
+                stats.cancelled += read(&counts.cancelled);
             }
             all.push(stats);
         }

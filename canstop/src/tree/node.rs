@@ -13,7 +13,7 @@ use crate::error::ReadyError;
 use crate::lifecycle::events::Event;
 use crate::lifecycle::grace::Graces;
 use crate::lifecycle::shared::{deadline_after, StopInfo, Tree};
-use crate::report::{ServiceOutcome, ServiceReport};
+use crate::report::{ServiceOutcome, ServiceReport, SessionStats};
 use crate::service::escalate::Inbox;
 use crate::service::policy::{Restart, Strategy};
 use crate::service::ready::{Change, Readiness};
@@ -486,12 +486,7 @@ impl Node {
             // Counted once they are gone: a session that was live at the sweep but then
             // finished in its poll was not aborted. (Swept by an ancestor's deadline, this
             // scope may have drained without reaching its own.)
-            let aborted: u64 = self
-                .sessions
-                .stats()
-                .iter()
-                .map(|stats| stats.aborted)
-                .sum();
+            let aborted: u64 = self.sessions.stats().iter().map(SessionStats::cut).sum();
             if aborted > 0 {
                 match self.cut() {
                     Cut::Forced => {
