@@ -216,6 +216,91 @@ async fn a_ready_timeout_fails_the_service_and_names_the_timeout() {
     );
 }
 
+/// A body that ignores its stop (it connects, say, and says it is ready only then): its
+/// waiters learn at the ready timeout that it will not be ready, not once its instance has
+/// been stopped (here, dropped at its 30 s timeout); the report says it was dropped after its
+/// failure, not "for its restart", which a service that does not restart has none of.
+#[tokio::test(start_paused = true)]
+async fn a_ready_timeout_answers_the_waiters_at_once_when_the_body_ignores_its_stop() {
+    let outcome = Arc::new(Mutex::new(None));
+    let report = root()
+        .timeout(Duration::from_secs(30))
+        .run({
+            let outcome = outcome.clone();
+            async move {
+                let slow = canstop::start(
+                    Service::new("slow", |shutdown: Shutdown| async move {
+                        let ready = Ready::of(&shutdown);
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        ready.set();
+                    })
+                    .signals_ready()
+                    .ready_timeout(Duration::from_secs(5)),
+                )?;
+                let started = Instant::now();
+                *outcome.lock().unwrap() = Some((slow.ready().await, started.elapsed()));
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    let (ready, took) = outcome.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        ready,
+        Err(ReadyError::TimedOut {
+            service: "slow".into(),
+            timeout: Duration::from_secs(5)
+        }),
+        "{report}"
+    );
+    assert_eq!(took, Duration::from_secs(5), "{report}");
+    let text = report.to_string();
+    assert!(
+        text.contains("not ready within its ready timeout of 5s"),
+        "{report}"
+    );
+    assert!(
+        text.contains("did not stop within its timeout once it had failed: dropped"),
+        "{report}"
+    );
+    assert!(!text.contains("for its restart"), "{report}");
+}
+
+/// The tree stops (a signal, say) while an instance that timed out is being stopped for its
+/// failure, and the deadline cuts it: it is reported aborted, and its failure is still in the
+/// report.
+#[tokio::test(start_paused = true)]
+async fn a_ready_timeout_cut_by_the_deadline_keeps_its_failure() {
+    let report = root()
+        .timeout(Duration::from_secs(30))
+        .run(async move {
+            let slow = canstop::start(
+                Service::new("slow", |shutdown: Shutdown| async move {
+                    let _ready = Ready::of(&shutdown); // never set
+                    std::future::pending::<()>().await;
+                })
+                .signals_ready()
+                .ready_timeout(Duration::from_secs(5)),
+            )?;
+            // Past its ready timeout (5 s), while its instance is being stopped.
+            tokio::time::sleep(Duration::from_secs(6)).await;
+            drop(slow);
+            canstop::shutdown()?;
+            Ok::<(), BoxError>(())
+        })
+        .await
+        .unwrap();
+    let slow = &report.services[0];
+    assert_eq!(slow.outcome, ServiceOutcome::Aborted, "{report}");
+    assert!(
+        slow.failures.iter().any(|failure| failure
+            .message
+            .contains("not ready within its ready timeout of 5s")),
+        "{report}"
+    );
+    assert_eq!(report.exit_code(), 124, "{report}");
+}
+
 /// db ← cache ← api, given in reverse: they start db, cache, api (each once the one before
 /// is ready) and stop api, cache, db (each once the one after has stopped).
 #[tokio::test(start_paused = true)]

@@ -343,8 +343,10 @@ impl Service {
     /// How long each instance may take to be ready (from when its body is built, after what
     /// it [needs](Self::needs) is ready): past it, the instance fails with
     /// [`ReadyError::TimedOut`]'s message (it is told to stop, within its timeout) and its
-    /// restart policy applies; waiters on [`ServiceHandle::ready`] get that error when the
-    /// service gives up. No limit by default.
+    /// restart policy applies once it has stopped. Its `Ready::set` no longer counts. Waiters
+    /// on [`ServiceHandle::ready`] (and services that [need](Self::needs) it) get that error
+    /// at the timeout when the service does not restart, else when it gives up (a restarted
+    /// instance that is ready in time answers them `Ok`). No limit by default.
     #[must_use = "the builder returns the configured service: start that one"]
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = Some(timeout);

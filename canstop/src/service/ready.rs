@@ -136,6 +136,19 @@ pub(crate) struct Snapshot {
     /// When the current instance was built (`None` before the first).
     pub(crate) instance_started: Option<Instant>,
     pub(crate) now: Now,
+    /// The current instance was not ready within its ready timeout: its `set` no longer
+    /// counts, and, for a service that will not restart, waiters get this at once (the
+    /// instance is still being stopped, and the service still counts as not ready).
+    pub(crate) timed_out: Option<TimedOut>,
+}
+
+/// How an instance that was not ready in time is seen (see [`Snapshot::timed_out`]).
+#[derive(Debug, Clone)]
+pub(crate) enum TimedOut {
+    /// Its service restarts: waiters wait for the next instance.
+    Restarting,
+    /// Its service does not restart: it will not be ready, for this reason.
+    ForGood(ReadyError),
 }
 
 /// One service's readiness: a value under a short lock and a `Notify` for its waiters (a
@@ -163,6 +176,7 @@ impl Readiness {
                 generation: 0,
                 instance_started: None,
                 now: Now::NotReady,
+                timed_out: None,
             }),
             changed: Notify::new(),
         }
@@ -222,19 +236,40 @@ impl Readiness {
             }
             state.instance_started = Some(Instant::now());
             state.now = Now::NotReady;
+            state.timed_out = None;
             true
         })
     }
 
-    /// The instance `generation` is ready.
+    /// The instance `generation` is ready (unless it timed out first).
     pub(crate) fn set(&self, generation: u64) -> Change {
         self.transition(|state| {
-            if state.generation != generation || !matches!(state.now, Now::NotReady) {
+            if state.generation != generation
+                || !matches!(state.now, Now::NotReady)
+                || state.timed_out.is_some()
+            {
                 return false;
             }
             state.now = Now::Ready;
             true
         })
+    }
+
+    /// The instance `generation` was not ready within its ready timeout: from now on its
+    /// `set` is refused (checked and decided under one lock, so that a `set` racing the
+    /// timeout is either in time or refused, never both), and `how` tells the waiters.
+    /// `false` when it is ready: it did not time out.
+    pub(crate) fn time_out(&self, generation: u64, how: TimedOut) -> bool {
+        let mut state = lock(&self.state);
+        if state.generation == generation && matches!(state.now, Now::Ready) {
+            return false;
+        }
+        if state.generation == generation && matches!(state.now, Now::NotReady) {
+            state.timed_out = Some(how);
+            drop(state);
+            self.changed.notify_waiters();
+        }
+        true
     }
 
     /// Between instances, until `next_try`.
@@ -269,12 +304,75 @@ impl Readiness {
             let mut changed = pin!(self.changed.notified());
             // Registered before the read: a change after it wakes this waiter.
             changed.as_mut().enable();
-            match &lock(&self.state).now {
-                Now::Ready => return Ok(()),
-                Now::Gone(why) => return Err(why.clone()),
-                Now::NotReady | Now::Restarting { .. } => {}
+            {
+                let state = lock(&self.state);
+                match (&state.now, &state.timed_out) {
+                    (Now::Ready, _) => return Ok(()),
+                    (Now::Gone(why), _) | (_, Some(TimedOut::ForGood(why))) => {
+                        return Err(why.clone());
+                    }
+                    (Now::NotReady | Now::Restarting { .. }, _) => {}
+                }
             }
             changed.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timed_out(service: &str) -> ReadyError {
+        ReadyError::TimedOut {
+            service: service.into(),
+            timeout: std::time::Duration::from_secs(1),
+        }
+    }
+
+    /// A `set` and the ready timeout of one instance: whichever comes first decides, under
+    /// the one lock; the other is a no-op.
+    #[test]
+    fn a_set_racing_the_ready_timeout_is_in_time_or_refused() {
+        let ready_first = Readiness::new();
+        assert_eq!(ready_first.set(0), Change::BecameReady);
+        assert!(
+            !ready_first.time_out(0, TimedOut::ForGood(timed_out("a"))),
+            "a ready instance does not time out"
+        );
+        assert!(ready_first.is_ready());
+
+        let late = Readiness::new();
+        assert!(late.time_out(0, TimedOut::ForGood(timed_out("b"))));
+        assert_eq!(
+            late.set(0),
+            Change::None,
+            "a set after the timeout is refused"
+        );
+        assert!(!late.is_ready());
+    }
+
+    /// Waiters of a service that will not restart get the timeout at once; those of one that
+    /// restarts wait for the next instance, whose `set` counts again.
+    #[tokio::test(start_paused = true)]
+    async fn waiters_learn_a_final_timeout_at_once_and_wait_across_a_restart() {
+        let final_ = Readiness::new();
+        assert!(final_.time_out(0, TimedOut::ForGood(timed_out("c"))));
+        assert_eq!(final_.wait().await, Err(timed_out("c")));
+
+        let restarting = Readiness::new();
+        let _ = restarting.new_instance();
+        assert!(restarting.time_out(0, TimedOut::Restarting));
+        let mut wait = Box::pin(restarting.wait());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(std::future::Future::poll(wait.as_mut(), &mut cx).is_pending());
+        let _ = restarting.new_instance();
+        assert_eq!(
+            restarting.set(0),
+            Change::None,
+            "the timed-out instance's set"
+        );
+        assert_eq!(restarting.set(1), Change::BecameReady);
+        assert_eq!(wait.await, Ok(()));
     }
 }

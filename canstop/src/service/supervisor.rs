@@ -34,6 +34,7 @@ use crate::outcome::{catching, Ended};
 use crate::report::ServiceOutcome;
 use crate::service::backoff;
 use crate::service::policy::{Intensity, Policy, Restart, Strategy};
+use crate::service::ready::TimedOut;
 use crate::service::strategy::Turn;
 use crate::service::Service;
 use crate::shutdown::Shutdown;
@@ -225,6 +226,10 @@ impl Supervisor {
                         early: true,
                     };
                 } else {
+                    // Aborted (the tree's deadline) while it stopped for the failure: its
+                    // outcome is the abort, and the failure is kept in its record.
+                    node.record
+                        .failed(window.started.elapsed(), ran_for.get(), failure);
                     end = BodyEnd::Aborted;
                 }
             }
@@ -414,11 +419,8 @@ impl Supervisor {
         let node = &self.node;
         let at = window.started.elapsed();
         if dropped {
-            node.record.failed(
-                at,
-                ran_for,
-                "did not stop for its restart within its timeout: dropped".to_owned(),
-            );
+            node.record
+                .failed(at, ran_for, self.dropped_why().to_owned());
         }
         match stopping {
             Some(Ended::Escalated(error)) => {
@@ -443,6 +445,20 @@ impl Supervisor {
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+
+    /// What the report says of an instance dropped at its timeout while it stopped for its
+    /// restart, or, in a service that does not restart, after it failed (its ready timeout).
+    fn dropped_why(&self) -> &'static str {
+        Self::dropped_why_of(&self.node)
+    }
+
+    fn dropped_why_of(node: &Node) -> &'static str {
+        if node.restart == Restart::Never {
+            "did not stop within its timeout once it had failed: dropped"
+        } else {
+            "did not stop for its restart within its timeout: dropped"
         }
     }
 
@@ -705,16 +721,24 @@ impl Supervisor {
                 return std::future::pending().await;
             };
             tokio::time::sleep(timeout).await;
-            if node.readiness.is_ready_at(generation) {
+            let why = ReadyError::TimedOut {
+                service: node.path.clone(),
+                timeout,
+            };
+            // Decided with the readiness's lock: a `Ready::set` racing this is either in
+            // time or refused. Those waiting for a service that will not restart learn now,
+            // not once its instance has stopped.
+            let how = if node.restart == Restart::Never {
+                TimedOut::ForGood(why.clone())
+            } else {
+                TimedOut::Restarting
+            };
+            if !node.readiness.time_out(generation, how) {
                 return std::future::pending().await;
             }
             self.timed_out.store(true, Ordering::Relaxed);
             tracing::error!(service = %node.path, ?timeout, "service not ready within its ready timeout");
-            ReadyError::TimedOut {
-                service: node.path.clone(),
-                timeout,
-            }
-            .to_string()
+            why.to_string()
         };
         // A child's failure that escalated to it, or its ready timeout: the instance fails.
         // Neither can happen to a service that does not restart and has no ready timeout,
@@ -825,7 +849,7 @@ impl Supervisor {
             () = deadline => {
                 // What did not stop by its deadline is aborted, and the exit code says so.
                 node.tree.note_deadline_reached();
-                tracing::error!(service = %node.path, "did not stop for its restart within its timeout: dropped");
+                tracing::error!(service = %node.path, "{}", Self::dropped_why_of(node));
                 Some(BodyEnd::StoppedForRestart {
                     ended: None,
                     dropped: true,
