@@ -54,9 +54,16 @@ pub(crate) fn last_words(write: impl FnOnce() + Send + 'static) {
 pub(crate) struct Watchdog {
     state: Arc<(Mutex<Phase>, Condvar)>,
     watched: Arc<Mutex<Watched>>,
-    /// Taken by whoever writes the report, the watchdog or the root once disarmed: the
-    /// process prints one report.
-    report_claimed: Arc<AtomicBool>,
+    /// Who writes the report: the process prints one.
+    claim: Arc<Claim>,
+}
+
+/// Taken by whoever writes the report, the watchdog or the root once disarmed; `written`
+/// once the watchdog has written it, which the root waits for (briefly) before the exit.
+#[derive(Default)]
+struct Claim {
+    taken: AtomicBool,
+    written: (Mutex<bool>, Condvar),
 }
 
 /// What the watchdog reports if it fires.
@@ -86,15 +93,15 @@ impl Watchdog {
     pub(crate) fn start() -> std::io::Result<Self> {
         let state = Arc::new((Mutex::new(Phase::Idle), Condvar::new()));
         let watched = Arc::new(Mutex::new(Watched::default()));
-        let report_claimed = Arc::new(AtomicBool::new(false));
+        let claim = Arc::new(Claim::default());
         let dog = Self {
             state: state.clone(),
             watched: watched.clone(),
-            report_claimed: report_claimed.clone(),
+            claim: claim.clone(),
         };
         thread::Builder::new()
             .name("canstop-watchdog".into())
-            .spawn(move || watch(&state, &watched, &report_claimed))?;
+            .spawn(move || watch(&state, &watched, &claim))?;
         Ok(dog)
     }
 
@@ -158,13 +165,22 @@ impl Watchdog {
 
     /// The tree has stopped: the watchdog stands down. Returns whether the caller is to write
     /// the report: `false` when the watchdog has taken that on already (it fired while the
-    /// runtime was shutting down), so that the process prints one report.
+    /// runtime was shutting down), so that the process prints one report; this then waits
+    /// (at most [`LAST_WORDS_WAIT`]) until the watchdog has written it, so that the exit
+    /// does not cut it off.
     #[must_use]
     pub(crate) fn disarm(&self) -> bool {
         let (phase, wake) = &*self.state;
         *lock(phase) = Phase::Done;
         wake.notify_one();
-        !self.report_claimed.swap(true, Ordering::AcqRel)
+        if !self.claim.taken.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        let (written, done) = &self.claim.written;
+        let _ = done
+            .wait_timeout_while(lock(written), LAST_WORDS_WAIT, |written| !*written)
+            .unwrap_or_else(PoisonError::into_inner);
+        false
     }
 }
 
@@ -182,11 +198,7 @@ impl Listener for Watchdog {
     }
 }
 
-fn watch(
-    state: &(Mutex<Phase>, Condvar),
-    watched: &Arc<Mutex<Watched>>,
-    claimed: &Arc<AtomicBool>,
-) {
+fn watch(state: &(Mutex<Phase>, Condvar), watched: &Arc<Mutex<Watched>>, claim: &Arc<Claim>) {
     let (phase, wake) = state;
     let mut current = lock(phase);
     let mut reporting = false;
@@ -209,7 +221,7 @@ fn watch(
                 // The report goes out ahead; the exit itself waits for nothing.
                 if now >= report_at && !reporting {
                     reporting = true;
-                    report(watched, claimed, code, why);
+                    report(watched, claim, code, why);
                 }
                 let until = if reporting { at } else { report_at };
                 current = wake
@@ -224,8 +236,8 @@ fn watch(
 /// Gives up on the tree and reports what is known, on a thread of its own: to stderr, and
 /// through `tracing`. Neither may block or panic the watchdog. Nothing is written if the
 /// root, disarming the watchdog meanwhile, took the report on.
-fn report(watched: &Arc<Mutex<Watched>>, claimed: &Arc<AtomicBool>, code: u8, why: &'static str) {
-    let (watched, claimed) = (watched.clone(), claimed.clone());
+fn report(watched: &Arc<Mutex<Watched>>, claim: &Arc<Claim>, code: u8, why: &'static str) {
+    let (watched, claim) = (watched.clone(), claim.clone());
     let _ = thread::Builder::new()
         .name("canstop-watchdog-report".into())
         .spawn(move || {
@@ -240,13 +252,13 @@ fn report(watched: &Arc<Mutex<Watched>>, claimed: &Arc<AtomicBool>, code: u8, wh
                 ),
                 None => (give_up.and_then(|give_up| give_up()), why),
             };
-            if claimed.swap(true, Ordering::AcqRel) {
-                return;
-            }
             let text = match &report {
                 Some(report) => format!("canstop: {why}; exiting with {code}\n{report}\n"),
                 None => format!("canstop: {why}; exiting with {code}\n"),
             };
+            if claim.taken.swap(true, Ordering::AcqRel) {
+                return;
+            }
             // One write, whose error (a broken pipe) is ignored; `eprintln!` would panic.
             let _ = std::io::stderr().write_all(text.as_bytes());
             if let Some(report) = report {
@@ -257,5 +269,8 @@ fn report(watched: &Arc<Mutex<Watched>>, claimed: &Arc<AtomicBool>, code: u8, wh
                     );
                 }));
             }
+            let (written, done) = &claim.written;
+            *lock(written) = true;
+            done.notify_all();
         });
 }
