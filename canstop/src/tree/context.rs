@@ -69,7 +69,11 @@ pub(crate) fn current() -> Result<Arc<Node>, SpawnError> {
 /// [`SpawnError::NoScope`].
 pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Node>) -> R) -> Result<R, SpawnError> {
     CURRENT.with(|current| match current.try_borrow() {
-        Ok(current) => current.as_ref().map(f).ok_or(SpawnError::NoScope),
+        // Not `ok_or`: that would build (and drop) the error on every successful call.
+        Ok(current) => match current.as_ref() {
+            Some(node) => Ok(f(node)),
+            None => Err(SpawnError::NoScope),
+        },
         Err(_) => Err(SpawnError::NoScope),
     })
 }
