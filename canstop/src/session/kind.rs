@@ -46,11 +46,17 @@ impl SessionKind {
     /// same call site or the same `#[session]` fn), by content only when that fails.
     #[inline]
     pub(crate) fn same_as(&self, other: &Self) -> bool {
-        let same_place = std::ptr::eq(self.name, other.name)
+        self.same_place(other) || self.equal_text(other)
+    }
+
+    /// Equality by the strings' addresses: `true` only if equal, but two equal kinds whose
+    /// strings are copies of each other are told apart.
+    #[inline]
+    pub(crate) fn same_place(&self, other: &Self) -> bool {
+        std::ptr::eq(self.name, other.name)
             && std::ptr::eq(self.file, other.file)
             && self.line == other.line
-            && self.column == other.column;
-        same_place || self.equal_text(other)
+            && self.column == other.column
     }
 
     #[cold]

@@ -281,10 +281,10 @@ where
         match polled {
             Ok(Poll::Pending) => guard.park(cx.waker()).map(|()| Err(SessionError::Aborted)),
             Ok(Poll::Ready((output, failure))) => {
-                let _ = guard.end(match failure {
-                    None => Settle::Finished,
-                    Some(error) => Settle::Failed(error),
-                });
+                match failure {
+                    None => guard.finish(),
+                    Some(error) => guard.failed(error),
+                }
                 Poll::Ready(Ok(output))
             }
             Err(message) => Poll::Ready(Err(guard.panicked(message))),
@@ -403,8 +403,23 @@ impl SessionGuard {
         }
     }
 
+    /// The body finished: [`end`](Self::end)'s common case, inlined into the poll.
+    #[inline]
+    fn finish(&mut self) {
+        if let Some(node) = &self.node {
+            node.sessions.finish(&mut self.place);
+        }
+    }
+
+    /// The body returned an error: counted, and its message kept.
+    #[cold]
+    fn failed(&mut self, error: String) {
+        let _ = self.end(Settle::Failed(error));
+    }
+
     /// After a poll returned `Pending`: makes sure the deadline sweep can wake the session.
     /// Ends it as aborted (`Ready`) if the sweep has been through already.
+    #[inline]
     fn park(&mut self, waker: &Waker) -> Poll<()> {
         let Some(node) = &self.node else {
             return Poll::Pending;
@@ -434,30 +449,44 @@ impl SessionGuard {
 }
 
 impl Drop for SessionGuard {
+    #[inline]
     fn drop(&mut self) {
         // `settle` would do nothing for a session counted already; checking here first keeps
         // the common drop (after `end`) from building a `Settle` and making the call.
         if !self.place.is_settled() {
-            // Dropped before its end: aborted by the sweep, cancelled (`SessionHandle::abort`,
-            // a runtime shutting down), or panicked if the body's drop, just before, panicked.
-            let how = if std::thread::panicking() {
-                self.cut_at_deadline();
-                Settle::Panicked("while being dropped after its abort".to_owned())
-            } else if self
-                .node
-                .as_ref()
-                .is_none_or(|node| node.sessions.is_aborted())
-            {
-                Settle::Aborted
-            } else {
-                // Not the sweep's doing: its handle's `abort`, or its runtime shutting down
-                // outside a stop. The program's own cancellation, not a cut.
-                Settle::Cancelled
-            };
-            if self.end(how) == Swept(true) {
-                // Blocking work the deadline sweep counted: the sweep left the gate for it.
-                return;
-            }
+            self.end_unsettled();
+            return;
+        }
+        if let Some(node) = &self.node {
+            node.sessions.leave();
+        }
+    }
+}
+
+impl SessionGuard {
+    /// Dropped before its end was counted: the rare drop, kept out of the common one.
+    #[cold]
+    #[inline(never)]
+    fn end_unsettled(&mut self) {
+        // Dropped before its end: aborted by the sweep, cancelled (`SessionHandle::abort`, a
+        // runtime shutting down), or panicked if the body's drop, just before, panicked.
+        let how = if std::thread::panicking() {
+            self.cut_at_deadline();
+            Settle::Panicked("while being dropped after its abort".to_owned())
+        } else if self
+            .node
+            .as_ref()
+            .is_none_or(|node| node.sessions.is_aborted())
+        {
+            Settle::Aborted
+        } else {
+            // Not the sweep's doing: its handle's `abort`, or its runtime shutting down
+            // outside a stop. The program's own cancellation, not a cut.
+            Settle::Cancelled
+        };
+        if self.end(how) == Swept(true) {
+            // Blocking work the deadline sweep counted: the sweep left the gate for it.
+            return;
         }
         if let Some(node) = &self.node {
             node.sessions.leave();
@@ -486,6 +515,12 @@ fn session_span(kind: SessionKind, blocking: bool) -> Option<Box<tracing::Span>>
     if !tracing::level_enabled!(tracing::Level::DEBUG) {
         return None;
     }
+    wanted_span(kind, blocking)
+}
+
+#[cold]
+#[inline(never)]
+fn wanted_span(kind: SessionKind, blocking: bool) -> Option<Box<tracing::Span>> {
     let span = if blocking {
         tracing::debug_span!("session", name = kind.name(), blocking = true)
     } else {

@@ -268,6 +268,9 @@ impl Sessions {
 
     /// Admits one session of `kind` and counts it as started, or refuses it once the scope is
     /// closed. The caller must [`settle`](Self::settle) it and then [`leave`](Self::leave).
+    // `always`: called from the generic spawn, in the caller's crate, where LLVM would
+    // otherwise keep it a call (its prologue and the `Place` passed back cost a sixth of it).
+    #[inline(always)]
     pub(crate) fn admit(&self, kind: SessionKind) -> Result<Place, Refusal> {
         if !self.gate.enter() {
             return Err(Refusal::Closed);
@@ -286,6 +289,7 @@ impl Sessions {
     }
 
     /// Whether the deadline sweep has begun: a session must not poll its body any more.
+    #[inline]
     pub(crate) fn is_aborted(&self) -> bool {
         self.aborted.load(Ordering::Acquire)
     }
@@ -293,6 +297,7 @@ impl Sessions {
     /// Parks a session that waits (once: a task's waker stays the same from poll to poll), so
     /// the deadline sweep can wake it. `false` when the sweep has been through: the session
     /// must end as aborted instead.
+    #[inline]
     pub(crate) fn park(&self, place: &mut Place, waker: &Waker) -> bool {
         if place.state != PlaceState::Admitted {
             return true;
@@ -317,6 +322,7 @@ impl Sessions {
         })
     }
 
+    #[inline(never)]
     fn register(
         &self,
         place: &mut Place,
@@ -354,6 +360,20 @@ impl Sessions {
         }
     }
 
+    /// [`settle`](Self::settle) for a session that finished: the common end, kept small
+    /// enough to inline into the session's poll.
+    #[inline]
+    pub(crate) fn finish(&self, place: &mut Place) {
+        if place.state == PlaceState::Admitted {
+            place.state = PlaceState::Settled;
+            self.count(place.kind, |c| &c.finished, |stats| &mut stats.finished);
+        } else {
+            // Only blocking work can be swept, and it does not end here.
+            let _ = self.settle_registered(place, Settle::Finished);
+        }
+    }
+
+    #[inline(never)]
     fn settle_registered(&self, place: &mut Place, how: Settle) -> Swept {
         let state = std::mem::replace(&mut place.state, PlaceState::Settled);
         let key = place.key as usize;
@@ -412,6 +432,7 @@ impl Sessions {
 
     /// A session's task is gone (after [`settle`](Self::settle), and after its body's future
     /// was dropped): the drain stops waiting for it.
+    #[inline]
     pub(crate) fn leave(&self) {
         self.gate.leave();
     }
@@ -553,9 +574,18 @@ impl Sessions {
     }
 
     /// The index of `kind` in this scope, adding it on first sight; `None` when the scope has
-    /// [`MAX_KINDS`] kinds already.
+    /// [`MAX_KINDS`] kinds already. The scope's first kind (often its only one) is checked
+    /// inline, by address; the others in [`find_kind`](Self::find_kind).
     #[inline]
     fn kind_index(&self, kind: SessionKind) -> Option<KindIndex> {
+        match self.kinds[0].get() {
+            Some(first) if first.same_place(&kind) => Some(KindIndex(0)),
+            _ => self.find_kind(kind),
+        }
+    }
+
+    #[inline(never)]
+    fn find_kind(&self, kind: SessionKind) -> Option<KindIndex> {
         for (index, slot) in self.kinds.iter().enumerate() {
             match slot.get() {
                 Some(known) if known.same_as(&kind) => return Some(KindIndex(index as u16)),
@@ -613,8 +643,14 @@ impl Sessions {
             let slot = slots::this_thread();
             slot.add_one(fast(&self.shards()[slot.index()].0.counts[index]));
         } else {
-            *slow(&mut lock(&self.more_kinds).stats[index - FAST_KINDS]) += 1;
+            self.count_more(index, slow);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn count_more(&self, index: usize, slow: impl Fn(&mut SessionStats) -> &mut u64) {
+        *slow(&mut lock(&self.more_kinds).stats[index - FAST_KINDS]) += 1;
     }
 
     fn keep_error(&self, kind: KindIndex, error: String) {

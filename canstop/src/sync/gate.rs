@@ -37,24 +37,37 @@ impl Gate {
     /// The count is raised before the closed bit is read, in the same atomic operation: a
     /// [`close`](Self::close) either comes first (and this refuses) or sees the session
     /// counted (and the drain waits for it).
+    #[inline]
     pub(crate) fn enter(&self) -> bool {
         let before = self.state.fetch_add(ONE, Ordering::AcqRel);
         if before & CLOSED == 0 {
             return true;
         }
-        self.leave();
+        self.refuse();
         false
+    }
+
+    #[cold]
+    fn refuse(&self) {
+        self.leave();
     }
 
     /// One session is out; wakes the waiters when it was the last one and someone waits.
     ///
     /// A waiter's mark is cleared as it is woken (it sets it again if it waits again), so a
     /// scope whose count often touches zero does not take `Notify`'s lock each time.
+    #[inline]
     pub(crate) fn leave(&self) {
         let before = self.state.fetch_sub(ONE, Ordering::AcqRel);
         if before / ONE != 1 || before & (CLOSED | WATCHED) == 0 {
             return;
         }
+        self.left_last(before);
+    }
+
+    /// The last session left, and someone waits for that.
+    #[cold]
+    fn left_last(&self, before: usize) {
         if before & WATCHED != 0 {
             self.state.fetch_and(!WATCHED, Ordering::AcqRel);
         }

@@ -30,6 +30,7 @@ pub(crate) enum Slot {
 }
 
 impl Slot {
+    #[inline]
     pub(crate) fn index(self) -> usize {
         match self {
             Slot::Own(index) => index,

@@ -5,8 +5,14 @@
 //! Entering moves the task's `Arc<Node>` into the slot and leaving moves it back: no reference
 //! count is touched per poll (the same technique as tokio's `task_local!`, without its extra
 //! per-task storage).
+//!
+//! The node in the slot is held as a `ManuallyDrop`: the thread-local then has no destructor,
+//! so no access checks whether one has been registered. Nothing is leaked by it: the slot is
+//! empty whenever no poll is under way (every [`Entered`] gives its node back, also on
+//! unwind), so a thread exits with nothing in it.
 
 use std::cell::{Cell, RefCell};
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use crate::error::SpawnError;
@@ -14,7 +20,7 @@ use crate::lifecycle::shared::Tree;
 use crate::tree::node::Node;
 
 thread_local! {
-    static CURRENT: RefCell<Option<Arc<Node>>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<ManuallyDrop<Arc<Node>>>> = const { RefCell::new(None) };
 }
 
 /// While alive, the node taken from `slot` is the thread's current scope; dropping it (also
@@ -30,10 +36,14 @@ pub(crate) struct Entered<'a> {
 /// If the slot is borrowed (a poll from inside [`with_current`]'s closure, which only a user
 /// closure blocking on a future could cause), the scope is left as it is rather than
 /// panicking.
+// `always`: two word swaps, in every poll of every canstop task (called from generic code,
+// in the caller's crate).
+#[inline(always)]
 pub(crate) fn enter(slot: &mut Option<Arc<Node>>) -> Entered<'_> {
     CURRENT.with(|current| match current.try_borrow_mut() {
         Ok(mut current) => {
-            let previous = std::mem::replace(&mut *current, slot.take());
+            let previous = std::mem::replace(&mut *current, slot.take().map(ManuallyDrop::new))
+                .map(ManuallyDrop::into_inner);
             Entered {
                 slot,
                 previous,
@@ -49,6 +59,7 @@ pub(crate) fn enter(slot: &mut Option<Arc<Node>>) -> Entered<'_> {
 }
 
 impl Drop for Entered<'_> {
+    #[inline(always)]
     fn drop(&mut self) {
         if !self.entered {
             return;
@@ -56,7 +67,9 @@ impl Drop for Entered<'_> {
         let previous = self.previous.take();
         // No borrow can be outstanding here: `with_current` borrows only within its closure,
         // and a poll inside that closure did not enter.
-        *self.slot = CURRENT.with(|current| current.replace(previous));
+        *self.slot = CURRENT
+            .with(|current| current.replace(previous.map(ManuallyDrop::new)))
+            .map(ManuallyDrop::into_inner);
     }
 }
 
@@ -69,7 +82,11 @@ pub(crate) fn current() -> Result<Arc<Node>, SpawnError> {
 /// [`SpawnError::NoScope`].
 pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Node>) -> R) -> Result<R, SpawnError> {
     CURRENT.with(|current| match current.try_borrow() {
-        Ok(current) => current.as_ref().map(f).ok_or(SpawnError::NoScope),
+        // Not `ok_or`: that would build (and drop) the error on every successful call.
+        Ok(current) => match current.as_deref() {
+            Some(node) => Ok(f(node)),
+            None => Err(SpawnError::NoScope),
+        },
         Err(_) => Err(SpawnError::NoScope),
     })
 }
