@@ -27,9 +27,11 @@ fn lingering(name: &'static str, linger: Duration) -> Session<impl canstop::Sess
 /// the sessions live; a scope's own subtree.
 #[tokio::test(start_paused = true)]
 async fn the_phases_through_a_run() {
+    let (root_tx, root_rx) = std::sync::mpsc::channel();
     let report = root()
         .timeout(Duration::from_secs(5))
         .run(async {
+            root_tx.send(canstop::scope()?)?;
             let (scope_tx, scope_rx) = tokio::sync::oneshot::channel();
             canstop::start(
                 Service::new("db", |shutdown: Shutdown| async move {
@@ -108,6 +110,55 @@ async fn the_phases_through_a_run() {
         .unwrap();
     assert!(report.is_clean(), "{report}");
     assert_eq!(canstop::state().unwrap_err(), SpawnError::NoScope);
+    // Kept past the run: the tree has stopped, not "stopping" with a deadline counting down.
+    let state = root_rx.recv().unwrap().state();
+    assert_eq!(state.tree, TreePhase::Stopped, "{state}");
+    assert_eq!(
+        state.root.phase,
+        Phase::Stopped {
+            outcome: ServiceOutcome::Stopped
+        },
+        "{state}"
+    );
+    let text = state.to_string();
+    assert!(text.starts_with("canstop state: tree stopped;"), "{text}");
+    assert!(text.contains("  root: stopped\n"), "{text}");
+}
+
+/// Between two instances no instance runs: no uptime, not the failed instance's counting on.
+#[tokio::test(start_paused = true)]
+async fn a_restarting_service_has_no_uptime() {
+    let report = root()
+        .run(async {
+            canstop::start(
+                Service::restartable("flaky", |_shutdown: Shutdown| async {
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    Err::<(), _>("lost the upstream")
+                })
+                .restart(canstop::Restart::OnFailure)
+                .backoff(Duration::from_secs(1), Duration::from_secs(1)),
+            )?;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let up = canstop::state()?;
+            assert_eq!(
+                up.node("flaky").unwrap().uptime,
+                Some(Duration::from_millis(10)),
+                "{up}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let restarting = canstop::state()?;
+            let flaky = restarting.node("flaky").unwrap();
+            assert!(
+                matches!(flaky.phase, Phase::Restarting { attempt: 1, .. }),
+                "{restarting}"
+            );
+            assert_eq!(flaky.uptime, None, "{restarting}");
+            canstop::shutdown()?;
+            Ok::<(), BoxError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.exit_code(), 0, "{report}");
 }
 
 /// A stopped service beyond those its parent keeps in full is folded in the state as in the

@@ -265,6 +265,11 @@ impl Tree {
         self.done.cancel();
     }
 
+    /// Whether the tree has stopped (its report is made).
+    pub(crate) fn is_finished(&self) -> bool {
+        self.done.is_cancelled()
+    }
+
     pub(crate) fn set_root_node(&self, root: &Arc<Node>) {
         let _ = self.root_node.set(Arc::downgrade(root));
     }

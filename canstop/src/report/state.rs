@@ -133,6 +133,9 @@ pub enum TreePhase {
     Ready,
     /// The shutdown has started.
     Stopping,
+    /// The tree has stopped: its report is made (a snapshot taken from another thread, or
+    /// kept after the run).
+    Stopped,
 }
 
 /// One node of the tree: the root scope, or a service.
@@ -149,7 +152,8 @@ pub struct NodeState {
     /// How many times its restart policy started it again.
     pub restarts: u64,
     /// How long its current instance has been running (since its body was built); `None`
-    /// for the root, before its first instance, and once it has stopped.
+    /// for the root, before its first instance, between two instances (restarting), and once
+    /// it has stopped.
     pub uptime: Option<Duration>,
     /// The sessions of its scope, per kind.
     pub sessions: Vec<SessionCounts>,
@@ -193,7 +197,9 @@ pub enum Phase {
         /// nothing above or at it has a deadline yet (it ended for good on its own).
         deadline_in: Option<Duration>,
     },
-    /// Fully stopped: its body, sessions and children are done.
+    /// Fully stopped: its body, sessions and children are done. The root is once the tree
+    /// has stopped (its outcome is then `Stopped`: how `main` and the tree ended is the
+    /// report's to say).
     Stopped {
         /// How its body ended.
         outcome: ServiceOutcome,
@@ -324,6 +330,7 @@ pub(crate) fn snapshot(node: &Node) -> State {
     add_totals(&mut totals, &root);
     State {
         tree: match node.tree.readiness.now() {
+            _ if node.tree.is_finished() => TreePhase::Stopped,
             TreeNow::NotReady => TreePhase::NotReady,
             TreeNow::Ready => TreePhase::Ready,
             TreeNow::Stopping => TreePhase::Stopping,
@@ -354,7 +361,11 @@ fn node_state(node: &Node, now: Instant) -> NodeState {
     let is_root = node.path.is_empty();
     let snapshot = node.readiness.snapshot();
     let restarts = node.record.restarts();
-    let phase = if node.stopped.initialized() {
+    let phase = if is_root && node.tree.is_finished() {
+        Phase::Stopped {
+            outcome: ServiceOutcome::Stopped,
+        }
+    } else if node.stopped.initialized() {
         Phase::Stopped {
             outcome: node.outcome().unwrap_or(ServiceOutcome::Unresponsive),
         }
@@ -378,7 +389,8 @@ fn node_state(node: &Node, now: Instant) -> NodeState {
         }
     };
     let uptime = match phase {
-        Phase::Stopped { .. } => None,
+        // No instance runs between two instances either.
+        Phase::Stopped { .. } | Phase::Restarting { .. } => None,
         _ => snapshot
             .instance_started
             .map(|started| now.saturating_duration_since(started)),
@@ -431,6 +443,7 @@ impl fmt::Display for State {
             TreePhase::NotReady => "not ready",
             TreePhase::Ready => "ready",
             TreePhase::Stopping => "stopping",
+            TreePhase::Stopped => "stopped",
         };
         write!(
             f,
@@ -457,7 +470,11 @@ impl fmt::Display for State {
 fn write_node(f: &mut fmt::Formatter<'_>, node: &NodeState, depth: usize) -> fmt::Result {
     let indent = "  ".repeat(depth);
     if node.path.is_empty() {
-        write!(f, "{indent}root: {}", node.phase)?;
+        match node.phase {
+            // How `main` and the tree ended is the report's to say, not "cleanly".
+            Phase::Stopped { .. } => write!(f, "{indent}root: stopped")?,
+            _ => write!(f, "{indent}root: {}", node.phase)?,
+        }
     } else {
         write!(f, "{indent}{}: {}", Escaped(&node.name), node.phase)?;
     }
