@@ -209,6 +209,42 @@ pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|payload| panic_message(payload.as_ref()))
 }
 
+/// Runs `f` with the panic hook silenced on this thread: for a probe whose panic is expected
+/// and caught (see `has_timer`), so that it prints nothing. The process's hook is put back
+/// afterwards (wrapped: it behaves as before), and a panic on another thread meanwhile still
+/// reaches it.
+pub(crate) fn quietly<R>(f: impl FnOnce() -> R) -> R {
+    use std::cell::Cell;
+    use std::sync::Arc;
+
+    thread_local! {
+        static QUIET: Cell<bool> = const { Cell::new(false) };
+    }
+    struct Restore(Arc<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            QUIET.set(false);
+            // `set_hook` panics on a panicking thread; `f` does not unwind through here.
+            if !std::thread::panicking() {
+                let previous = self.0.clone();
+                std::panic::set_hook(Box::new(move |info| previous(info)));
+            }
+        }
+    }
+    let previous: Arc<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync> =
+        Arc::from(std::panic::take_hook());
+    let restore = Restore(previous.clone());
+    std::panic::set_hook(Box::new(move |info| {
+        if !QUIET.get() {
+            previous(info);
+        }
+    }));
+    QUIET.set(true);
+    let result = f();
+    drop(restore);
+    result
+}
+
 /// The message of a panic payload (`panic!("...")` gives a `&str` or a `String`).
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(message) = payload.downcast_ref::<&str>() {

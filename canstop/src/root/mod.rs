@@ -504,7 +504,9 @@ impl Root {
         let health_addr = health_addr.or(self.health_addr);
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
         // Deadlines need the runtime's timer; without one, tokio panics at the first sleep.
-        if catching(|| drop(tokio::time::sleep(Duration::ZERO))).is_err() {
+        // tokio has no way to ask, so the probe is a sleep made with the panic hook silenced
+        // (a misuse is a `StartError`, not a panic message on stderr).
+        if !has_timer() {
             return Err(StartError::NoTimer);
         }
         // Bound before anything runs: a port in use is a start-up error, not a failure later.
@@ -905,6 +907,12 @@ pub(crate) fn assemble_report(root: &Node) -> Report {
         startup_failed: shared.startup_failed(),
         drain_delay: shared.delay_waited(),
     }
+}
+
+/// Whether the current runtime has its timer: a sleep is made, with the panic that tokio
+/// raises without one caught and kept off stderr.
+fn has_timer() -> bool {
+    crate::outcome::quietly(|| catching(|| drop(tokio::time::sleep(Duration::ZERO)))).is_ok()
 }
 
 /// A process-owning root's report, and who writes it.
