@@ -539,7 +539,15 @@ impl Context<'_> {
             let body = &self.func.body;
             prelude.extend(quote!(let _ = async move |#params| #output #body;));
         }
-        (prelude, quote!(|_: #krate::Shutdown| async {}))
+        // A session's stub has the fn's output, so that the error reported is the only one
+        // (a stub of `()` would not be the `Session` of that output the signature promises).
+        let closure = match (self.mac, self.typed_output()) {
+            (Macro::Session, Some(output)) => {
+                quote!(|_: #krate::Shutdown| ::core::future::pending::<#output>())
+            }
+            _ => quote!(|_: #krate::Shutdown| async {}),
+        };
+        (prelude, closure)
     }
 
     /// The builder calls after `Service::new` or `Service::restartable`: the restart policy and
@@ -621,6 +629,15 @@ impl Context<'_> {
             #krate::SessionKind::new(#name, ::core::file!(), ::core::line!(), ::core::column!())
         };
         let at = self.krate_at(self.output_span());
+        // The output's bound, checked at the return type: an error type that is not
+        // `Display` is named there (the body's bounds below would say less).
+        let output_check = match (&self.func.sig.output, self.typed_output()) {
+            (syn::ReturnType::Type(..), Some(output)) if !self.mode.is_stub() => {
+                quote_spanned!(self.output_span()=> let _ = #at::__private::session_output::<#output>;)
+            }
+            _ => TokenStream::new(),
+        };
+        let prelude = quote!(#output_check #prelude);
         let new = quote_spanned!(self.output_span()=> #at::Session::with_kind(#kind, #closure));
         // The body's output is named, so that a spawn's handle gives the session's value.
         let output = match &self.func.sig.output {

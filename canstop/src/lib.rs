@@ -301,6 +301,10 @@ pub mod __private {
         root
     }
 
+    /// Checks, at a `#[session]` fn's return type, that its output can end a session: an
+    /// error type that is not `Display` is reported there, naming the type.
+    pub fn session_output<T: crate::BodyResult>() {}
+
     /// The body of a generated `fn main`: [`Root::main`].
     pub fn main<F>(root: Root, body: F) -> ExitCode
     where

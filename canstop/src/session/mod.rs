@@ -60,8 +60,8 @@ pub struct Session<B> {
 /// one).
 #[diagnostic::on_unimplemented(
     message = "this cannot run as a canstop session body",
-    label = "a session body must be a `Send + 'static` future returning `()` or `Result<T, E>` with `E: Display`",
-    note = "a future that holds a non-`Send` value (an `Rc`, a `RefCell` borrow, a `MutexGuard`) across an `.await` is not `Send`: drop the value before the `.await`, or use its `Send` counterpart (`Arc`, `tokio::sync::Mutex`)"
+    label = "a session body must be a `Send + 'static` future whose output is `()`, a plain value, or `Result<T, E>` with `E: Display`",
+    note = "a future that holds a non-`Send` value (an `Rc`, a `RefCell` borrow, a `MutexGuard`) across an `.await` is not `Send`: drop the value before the `.await`, or use its `Send` counterpart (`Arc`, `tokio::sync::Mutex`); an output that cannot end a session (an error type that is not `Display`) is named at the fn's return type"
 )]
 pub trait SessionBody: Send + 'static {
     /// The body's future.
