@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use canstop::{
-    Event, Ready, ReadyError, Restart, Service, ServiceOutcome, Shutdown, SpawnError, StopOrder,
-    Trigger,
+    Event, Ready, ReadyError, Report, Restart, Root, Service, ServiceOutcome, Shutdown, SpawnError,
+    StopOrder, Trigger,
 };
 use tokio::time::Instant;
 
@@ -176,36 +176,48 @@ async fn a_failure_before_ready_rolls_back_in_reverse_order() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_ready_timeout_fails_the_service_and_names_the_timeout() {
+/// Starts `service` with a 5 s ready timeout on `root`, and times how long its `ready()` takes
+/// to answer; also returns the report.
+async fn time_its_ready(
+    root: Root,
+    service: Service,
+) -> (Result<(), ReadyError>, Duration, Report) {
     let outcome = Arc::new(Mutex::new(None));
-    let report = root()
+    let report = root
         .run({
             let outcome = outcome.clone();
             async move {
-                let slow = canstop::start(
-                    Service::new("slow", |shutdown: Shutdown| async move {
-                        let _ready = Ready::of(&shutdown); // never set
-                        shutdown.requested().await;
-                    })
+                let service = service
                     .signals_ready()
-                    .ready_timeout(Duration::from_secs(5)),
-                )?;
+                    .ready_timeout(Duration::from_secs(5));
+                let handle = canstop::start(service)?;
                 let started = Instant::now();
-                *outcome.lock().unwrap() = Some((slow.ready().await, started.elapsed()));
+                *outcome.lock().unwrap() = Some((handle.ready().await, started.elapsed()));
                 Ok::<(), BoxError>(())
             }
         })
         .await
         .unwrap();
     let (ready, took) = outcome.lock().unwrap().clone().unwrap();
-    assert_eq!(
-        ready,
-        Err(ReadyError::TimedOut {
-            service: "slow".into(),
-            timeout: Duration::from_secs(5)
-        })
-    );
+    (ready, took, report)
+}
+
+/// What `ready()` answers for the service "slow" past its 5 s ready timeout.
+fn timed_out() -> Result<(), ReadyError> {
+    Err(ReadyError::TimedOut {
+        service: "slow".into(),
+        timeout: Duration::from_secs(5),
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_ready_timeout_fails_the_service_and_names_the_timeout() {
+    let slow = Service::new("slow", |shutdown: Shutdown| async move {
+        let _ready = Ready::of(&shutdown); // never set
+        shutdown.requested().await;
+    });
+    let (ready, took, report) = time_its_ready(root(), slow).await;
+    assert_eq!(ready, timed_out(), "{report}");
     assert_eq!(took, Duration::from_secs(5));
     assert!(report.startup_failed, "{report}");
     assert_eq!(report.exit_code(), 1, "{report}");
@@ -222,37 +234,13 @@ async fn a_ready_timeout_fails_the_service_and_names_the_timeout() {
 /// failure, not "for its restart", which a service that does not restart has none of.
 #[tokio::test(start_paused = true)]
 async fn a_ready_timeout_answers_the_waiters_at_once_when_the_body_ignores_its_stop() {
-    let outcome = Arc::new(Mutex::new(None));
-    let report = root()
-        .timeout(Duration::from_secs(30))
-        .run({
-            let outcome = outcome.clone();
-            async move {
-                let slow = canstop::start(
-                    Service::new("slow", |shutdown: Shutdown| async move {
-                        let ready = Ready::of(&shutdown);
-                        tokio::time::sleep(Duration::from_secs(3600)).await;
-                        ready.set();
-                    })
-                    .signals_ready()
-                    .ready_timeout(Duration::from_secs(5)),
-                )?;
-                let started = Instant::now();
-                *outcome.lock().unwrap() = Some((slow.ready().await, started.elapsed()));
-                Ok::<(), BoxError>(())
-            }
-        })
-        .await
-        .unwrap();
-    let (ready, took) = outcome.lock().unwrap().clone().unwrap();
-    assert_eq!(
-        ready,
-        Err(ReadyError::TimedOut {
-            service: "slow".into(),
-            timeout: Duration::from_secs(5)
-        }),
-        "{report}"
-    );
+    let slow = Service::new("slow", |shutdown: Shutdown| async move {
+        let ready = Ready::of(&shutdown);
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        ready.set();
+    });
+    let (ready, took, report) = time_its_ready(root().timeout(Duration::from_secs(30)), slow).await;
+    assert_eq!(ready, timed_out(), "{report}");
     assert_eq!(took, Duration::from_secs(5), "{report}");
     let text = report.to_string();
     assert!(
