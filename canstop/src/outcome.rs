@@ -209,40 +209,62 @@ pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|payload| panic_message(payload.as_ref()))
 }
 
-/// Runs `f` with the panic hook silenced on this thread: for a probe whose panic is expected
-/// and caught (see `has_timer`), so that it prints nothing. The process's hook is put back
-/// afterwards (wrapped: it behaves as before), and a panic on another thread meanwhile still
-/// reaches it.
+/// Runs `f`, which must not unwind (a `catching` probe whose panic is expected: see
+/// `has_timer`), with the panic hook silenced for this thread, so that the expected panic
+/// prints nothing.
+///
+/// The process's hook is put back afterwards, the same hook, not a wrapper; meanwhile a
+/// panic on another thread still reaches it. Probes run one at a time (two roots starting
+/// at once do not capture each other's stand-in). On a panicking thread (a root started
+/// from a `Drop` during unwinding), where the hook cannot be changed, `f` runs as it is.
+/// What this cannot rule out: a hook that another thread sets during the probe (a few
+/// microseconds, at a root's start) is replaced by the one put back.
 pub(crate) fn quietly<R>(f: impl FnOnce() -> R) -> R {
     use std::cell::Cell;
-    use std::sync::Arc;
+    use std::panic::{set_hook, take_hook, PanicHookInfo};
+    use std::sync::{Arc, Mutex};
 
+    type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Send + Sync + 'static>;
     thread_local! {
         static QUIET: Cell<bool> = const { Cell::new(false) };
     }
-    struct Restore(Arc<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync>);
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+    /// Puts the process's hook back, also if `f` unwinds.
+    struct Restore(Option<Arc<Hook>>);
     impl Drop for Restore {
         fn drop(&mut self) {
             QUIET.set(false);
-            // `set_hook` panics on a panicking thread; `f` does not unwind through here.
-            if !std::thread::panicking() {
-                let previous = self.0.clone();
-                std::panic::set_hook(Box::new(move |info| previous(info)));
+            let Some(previous) = self.0.take() else {
+                return;
+            };
+            if std::thread::panicking() {
+                // The stand-in stays; it forwards every other thread's panic.
+                return;
+            }
+            // The stand-in, and with it its share of `previous`.
+            drop(take_hook());
+            match Arc::try_unwrap(previous) {
+                Ok(hook) => set_hook(hook),
+                Err(shared) => set_hook(Box::new(move |info| shared(info))),
             }
         }
     }
-    let previous: Arc<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync> =
-        Arc::from(std::panic::take_hook());
-    let restore = Restore(previous.clone());
-    std::panic::set_hook(Box::new(move |info| {
+
+    if std::thread::panicking() {
+        return f();
+    }
+    let _one = crate::sync::locking::lock(&ONE_AT_A_TIME);
+    let previous = Arc::new(take_hook());
+    let forward = previous.clone();
+    set_hook(Box::new(move |info| {
         if !QUIET.get() {
-            previous(info);
+            forward(info);
         }
     }));
+    let _restore = Restore(Some(previous));
     QUIET.set(true);
-    let result = f();
-    drop(restore);
-    result
+    f()
 }
 
 /// The message of a panic payload (`panic!("...")` gives a `&str` or a `String`).
