@@ -254,6 +254,46 @@ async fn a_ready_timeout_answers_the_waiters_at_once_when_the_body_ignores_its_s
     assert!(!text.contains("for its restart"), "{report}");
 }
 
+/// A service that needs one whose instance timed out (and takes a moment to stop) waits on
+/// until that service is gone: the failure that escalates, the shutdown's trigger, is the
+/// needed service's own, and the dependent is not reported failed for it.
+#[tokio::test(start_paused = true)]
+async fn a_ready_timeout_is_the_trigger_not_its_dependents_failure() {
+    let report = root()
+        .timeout(Duration::from_secs(30))
+        .run(async move {
+            canstop::start(
+                Service::new("slow", |shutdown: Shutdown| async move {
+                    let _ready = Ready::of(&shutdown); // never set
+                    shutdown.requested().await;
+                    tokio::time::sleep(Duration::from_millis(100)).await; // a moment to stop
+                })
+                .signals_ready()
+                .ready_timeout(Duration::from_secs(5)),
+            )?;
+            canstop::start(
+                Service::new("dependent", |shutdown: Shutdown| async move {
+                    shutdown.requested().await;
+                })
+                .needs(["slow"]),
+            )?;
+            Ok::<(), BoxError>(())
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(&report.trigger, Trigger::ServiceFailed { service, .. } if service == "slow"),
+        "{report}"
+    );
+    assert!(
+        !matches!(
+            report.service("dependent").unwrap().outcome,
+            ServiceOutcome::Failed { .. }
+        ),
+        "{report}"
+    );
+}
+
 /// The tree stops (a signal, say) while an instance that timed out is being stopped for its
 /// failure, and the deadline cuts it: it is reported aborted, and its failure is still in the
 /// report.

@@ -479,7 +479,7 @@ impl Supervisor {
             let ready = tokio::select! {
                 biased;
                 () = self.until_told_to_stop() => return Err(BodyEnd::DroppedAtStop),
-                ready = need.readiness.wait() => ready,
+                ready = need.readiness.wait_as_needed() => ready,
             };
             if let Err(why) = ready {
                 // Gone for good: no restart can help, so the failure escalates at once.
