@@ -344,9 +344,10 @@ impl Service {
     /// it [needs](Self::needs) is ready): past it, the instance fails with
     /// [`ReadyError::TimedOut`]'s message (it is told to stop, within its timeout) and its
     /// restart policy applies once it has stopped. Its `Ready::set` no longer counts. Waiters
-    /// on [`ServiceHandle::ready`] (and services that [need](Self::needs) it) get that error
-    /// at the timeout when the service does not restart, else when it gives up (a restarted
-    /// instance that is ready in time answers them `Ok`). No limit by default.
+    /// on [`ServiceHandle::ready`] get that error at the timeout when the service does not
+    /// restart, else when it gives up (a restarted instance that is ready in time answers them
+    /// `Ok`); services that [need](Self::needs) it learn once it has stopped, so that the
+    /// failure handled first is its own. No limit by default.
     #[must_use = "the builder returns the configured service: start that one"]
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = Some(timeout);
