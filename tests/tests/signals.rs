@@ -190,8 +190,6 @@ fn a_runtime_wedged_during_the_drain_delay_still_exits() {
     assert!(took < Duration::from_secs(4), "took {took:?}");
 }
 
-/// The second signal is read off the runtime: it works even when every runtime thread is
-/// blocked.
 /// `Root::main` after a second signal, its threads free: one report, the root's (the
 /// watchdog's own report, of a tree given up on, is for a wedged runtime only).
 #[test]
@@ -210,6 +208,8 @@ fn a_second_signal_prints_one_report() {
     assert_eq!(ended.session_counts("long").aborted, 1, "{text}");
 }
 
+/// The second signal is read off the runtime: it works even when every runtime thread is
+/// blocked.
 #[test]
 fn a_second_signal_exits_at_once_even_when_the_runtime_is_wedged() {
     let (ended, took) = second_sigint("wedged", SIGTERM, "WEDGED");
@@ -425,6 +425,25 @@ fn a_drop_that_blocks_at_the_runtime_shutdown_does_not_hold_the_exit() {
         "{text}"
     );
     assert!(text.contains("idle: stopped cleanly"), "{text}");
+}
+
+/// The same under `Root::main` with `CANSTOP_REPORT=json`: the watchdog, which writes the
+/// report the root made (the root is stuck in the runtime's shutdown), writes it as the
+/// root would have, one line of JSON.
+#[test]
+fn the_watchdog_writes_the_report_in_the_format_asked_for() {
+    let env = [("CANSTOP_REPORT", "json")];
+    let (ended, _) = run_until_signal(CHILD, &["slow-drop-main"], &env, SIGTERM, LIMIT);
+    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
+    let text = ended.text();
+    let json: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("{\"trigger\""))
+        .collect();
+    assert_eq!(json.len(), 1, "{text}");
+    let report: canstop::Report = serde_json::from_str(json[0]).unwrap();
+    assert!(report.service("idle").is_some(), "{text}");
+    assert!(!text.contains("canstop report:"), "no text report: {text}");
 }
 
 /// `main` returning an `ExitCode` (issue 10): the process exits with it when the tree stopped

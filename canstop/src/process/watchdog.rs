@@ -73,6 +73,8 @@ struct Watched {
     give_up: Option<GiveUp>,
     /// The final report, once made: the watchdog then only waits for the runtime to shut down.
     report: Option<Report>,
+    /// The report is written as one line of JSON (`CANSTOP_REPORT=json`), as the root would.
+    json: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -108,6 +110,12 @@ impl Watchdog {
     /// Watches a tree: if it fires before the report is made, `give_up` makes one.
     pub(crate) fn watch(&self, give_up: GiveUp) {
         lock(self.watched.as_ref()).give_up = Some(give_up);
+    }
+
+    /// A report the watchdog writes is one line of JSON, as `CANSTOP_REPORT=json` asks the
+    /// root's to be (feature `serde`).
+    pub(crate) fn write_json(&self) {
+        lock(self.watched.as_ref()).json = true;
     }
 
     /// The tree's report is made; what is left is the runtime's shutdown, which stays bounded
@@ -241,9 +249,9 @@ fn report(watched: &Arc<Mutex<Watched>>, claim: &Arc<Claim>, code: u8, why: &'st
     let _ = thread::Builder::new()
         .name("canstop-watchdog-report".into())
         .spawn(move || {
-            let (give_up, made) = {
+            let (give_up, made, json) = {
                 let mut watched = lock(watched.as_ref());
-                (watched.give_up.take(), watched.report.take())
+                (watched.give_up.take(), watched.report.take(), watched.json)
             };
             let (report, why) = match made {
                 Some(made) => (
@@ -252,10 +260,16 @@ fn report(watched: &Arc<Mutex<Watched>>, claim: &Arc<Claim>, code: u8, why: &'st
                 ),
                 None => (give_up.and_then(|give_up| give_up()), why),
             };
+            // The root may still exit first, with the report's own code: "unless".
+            let header = format!("canstop: {why}; ending the process with {code} unless it exits first\n");
             let text = match &report {
-                Some(report) => format!("canstop: {why}; exiting with {code}\n{report}\n"),
-                None => format!("canstop: {why}; exiting with {code}\n"),
+                #[cfg(feature = "serde")]
+                Some(report) if json => format!("{header}{}\n", report.to_json()),
+                Some(report) => format!("{header}{report}\n"),
+                None => header,
             };
+            #[cfg(not(feature = "serde"))]
+            let _ = json;
             if claim.taken.swap(true, Ordering::AcqRel) {
                 return;
             }
@@ -265,7 +279,7 @@ fn report(watched: &Arc<Mutex<Watched>>, claim: &Arc<Claim>, code: u8, why: &'st
                 let _ = catch_unwind(AssertUnwindSafe(|| {
                     tracing::error!(
                         target: "canstop::report",
-                        "{why}; exiting with {code}\n{report}"
+                        "{why}; ending the process with {code} unless it exits first\n{report}"
                     );
                 }));
             }

@@ -545,13 +545,16 @@ impl Report {
     }
 
     /// Logs the report through `tracing` (target `canstop::report`): at `INFO` when clean, at
+    /// `WARN` when clean but `main` returned an exit code of its own (the process's), at
     /// `ERROR` otherwise.
     pub fn log(&self) {
-        let code = self.exit_code();
-        if code == exit_code::CLEAN {
-            tracing::info!(target: "canstop::report", "{self}");
-        } else {
+        if self.exit_code() != exit_code::CLEAN {
             tracing::error!(target: "canstop::report", "{self}");
+        } else if self.main_exit_code.is_some() {
+            // Clean, but the process exits with main's own code.
+            tracing::warn!(target: "canstop::report", "{self}");
+        } else {
+            tracing::info!(target: "canstop::report", "{self}");
         }
     }
 

@@ -622,7 +622,7 @@ impl Root {
         // fails cannot hold the exit or change its code.
         use std::io::Write;
         let format = report_format();
-        match format.and_then(|format| Ok((format, self.block_on_reporting(body)?))) {
+        match format.and_then(|format| Ok((format, self.block_on_reporting(body, format)?))) {
             Ok((_, Reported::ByWatchdog(report))) => report.process_exit_code(),
             Ok((format, Reported::Here(report))) => {
                 let code = report.process_exit_code();
@@ -662,6 +662,11 @@ impl Root {
     /// Builds a tokio runtime, runs [`run`](Self::run) on it, and shuts the runtime down
     /// without waiting for abandoned blocking work.
     ///
+    /// Its watchdog thread ends the process if the tree is not done by its deadline (plus a
+    /// fuse) or soon after a second signal, and then writes the report itself, to stderr: a
+    /// program that prints the returned report may, in that case, show it twice
+    /// ([`main`](Self::main) knows and prints one).
+    ///
     /// # Errors
     ///
     /// A [`StartError`] (nothing was run) for a malformed [`TIMEOUT_ENV`], a call on a thread
@@ -677,13 +682,18 @@ impl Root {
 
     /// [`block_on`](Self::block_on), for a boxed body: not generic.
     fn block_on_boxed(self, body: LocalBody<'_>) -> Result<Report, StartError> {
-        self.block_on_reporting(body).map(Reported::into_report)
+        self.block_on_reporting(body, ReportFormat::Text)
+            .map(Reported::into_report)
     }
 
     /// [`block_on_boxed`](Self::block_on_boxed), saying whether the watchdog wrote the
     /// report already (it fired while the runtime was shutting down): [`main`](Self::main)
     /// then does not write it again.
-    fn block_on_reporting(self, body: LocalBody<'_>) -> Result<Reported, StartError> {
+    fn block_on_reporting(
+        self,
+        body: LocalBody<'_>,
+        format: ReportFormat,
+    ) -> Result<Reported, StartError> {
         if matches!(self.runtime, RuntimeKind::MultiThread { workers: Some(0) }) {
             return Err(StartError::NoWorkers);
         }
@@ -692,6 +702,9 @@ impl Root {
         }
         let runtime = self.build_runtime().map_err(StartError::Runtime)?;
         let watchdog = Watchdog::start().map_err(StartError::Runtime)?;
+        if format == ReportFormat::Json {
+            watchdog.write_json();
+        }
         let report = runtime.block_on(self.run_tree(body, Some(&watchdog)));
         // Dropping what is left of the tree's tasks runs their destructors, on this thread for
         // a current-thread runtime: still under the watchdog.

@@ -51,6 +51,14 @@ fn main() -> ExitCode {
             .current_thread()
             .timeout(Duration::from_millis(200))
             .block_on(slow_drop()),
+        // The same under `Root::main`, which writes the report itself (in the format
+        // `CANSTOP_REPORT` asks for) unless the watchdog had to.
+        "slow-drop-main" => {
+            return Root::new()
+                .current_thread()
+                .timeout(Duration::from_millis(200))
+                .main(slow_drop());
+        }
         "after-root" => {
             let result = root.block_on(quick());
             say(&format!(
