@@ -368,7 +368,8 @@ impl Sessions {
             place.state = PlaceState::Settled;
             self.count(place.kind, |c| &c.finished, |stats| &mut stats.finished);
         } else {
-            // Only blocking work can be swept, and it does not end here.
+            // A parked session leaves the registry. `Swept` can only be true for blocking
+            // work, which does not end here.
             let _ = self.settle_registered(place, Settle::Finished);
         }
     }
