@@ -383,10 +383,15 @@ impl Context<'_> {
             quote!(#(#attrs)* let #pat: #ty = #value;)
         });
         let body = self.body_in_place();
-        let future = quote_spanned!(self.func.body.span()=> async move { #(#lets)* #body });
         let Some(output) = self.typed_output() else {
-            return future;
+            return quote_spanned!(self.func.body.span()=> async move { #(#lets)* #body });
         };
+        // An `async` block takes its output type from its first `return` (or its tail): a
+        // `return` of the fn's type comes first, never run, so that the user's `return`s and
+        // `?`s are checked against the fn's type where they are written.
+        let krate = &self.krate;
+        let anchor = quote!(if false { return #krate::__private::output::<#output>(); });
+        let future = quote_spanned!(self.func.body.span()=> async move { #anchor #(#lets)* #body });
         let typed = Ident::new("__canstop_typed", Span::mixed_site());
         quote! {{
             fn #typed<T, F: ::core::future::Future<Output = T>>(future: F) -> F {

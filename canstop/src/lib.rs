@@ -305,6 +305,14 @@ pub mod __private {
     /// error type that is not `Display` is reported there, naming the type.
     pub fn session_output<T: crate::BodyResult>() {}
 
+    /// Never called: a `#[service]` or `#[session]` body generated in place (a method's)
+    /// starts with `if false { return output::<T>(); }`, which gives its `async` block the
+    /// fn's return type before any `return` of the user's, so that a `return` of another
+    /// type is reported where it is written.
+    pub fn output<T>() -> T {
+        unreachable!("a body's type anchor is never run")
+    }
+
     /// The body of a generated `fn main`: [`Root::main`].
     pub fn main<F>(root: Root, body: F) -> ExitCode
     where
