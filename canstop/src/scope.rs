@@ -177,7 +177,11 @@ pub fn spawn<S: IntoSession>(
 /// scope, named `name` and located at the caller.
 ///
 /// Blocking work cannot be aborted: if it is still running at the deadline, it is counted as
-/// aborted and *abandoned* in the report, and the process exits without waiting for it.
+/// aborted and *abandoned* in the report. A process-owning root (`#[canstop::main]`,
+/// [`Root::block_on`](crate::Root::block_on), [`Root::main`](crate::Root::main)) then exits
+/// without waiting for it; under [`Root::run`](crate::Root::run) on a runtime of your own,
+/// dropping that runtime waits for it (tokio's rule: use `Runtime::shutdown_background` or
+/// `shutdown_timeout` to leave it behind).
 ///
 /// With tokio's paused clock (`#[canstop::test(start_paused = true)]`), tokio does not
 /// advance time while blocking work runs, so a deadline cannot pass while such work blocks:

@@ -369,3 +369,60 @@ async fn a_connection_opened_before_the_signal_is_served_during_the_delay() {
         "{report}"
     );
 }
+
+/// Connections accepted but idle at the stop (a browser's pre-connects, a load balancer's TCP
+/// checks) are closed, as the docs say, and counted as finished: not as failures with the
+/// error "Cancelled" (hyper-util's protocol read, cancelled by the shutdown).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_closed_at_the_stop_are_not_failures() {
+    const IDLE: u64 = 3;
+    let listener = canstop::http::bind("127.0.0.1:0", 16).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let report = canstop::Root::new()
+        .signals(false)
+        .timeout_from_env(false)
+        .run(async move {
+            let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello\n" }));
+            canstop::start(canstop::http::serve(listener, app))?;
+            let mut idle = Vec::new();
+            for _ in 0..IDLE {
+                idle.push(TcpStream::connect(addr).await.unwrap());
+            }
+            // Until the server has accepted them all (each a live session).
+            let accepted = async {
+                loop {
+                    let state = canstop::state().unwrap();
+                    if state
+                        .sessions_named("http connection")
+                        .is_some_and(|counts| counts.live == IDLE)
+                    {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            };
+            tokio::time::timeout(LIMIT, accepted)
+                .await
+                .expect("accepted");
+            canstop::shutdown()?;
+            // The clients see the connections closed.
+            for mut stream in idle {
+                let mut rest = Vec::new();
+                let _ = stream.read_to_end(&mut rest).await;
+            }
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        })
+        .await
+        .unwrap();
+    let connections = report.sessions_named("http connection").unwrap();
+    assert_eq!(
+        (
+            connections.started,
+            connections.finished,
+            connections.failed
+        ),
+        (IDLE, IDLE, 0),
+        "{report}"
+    );
+    assert!(report.is_clean(), "{report}");
+}

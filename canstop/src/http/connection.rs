@@ -174,10 +174,27 @@ where
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     let mut connection = pin!(connection);
     tokio::select! {
+        // The connection first: a connection accepted just before the stop and first polled
+        // after it reads the request already sent (and answers it) before it is told to shut
+        // down; told first, hyper-util would cancel its protocol read without reading.
+        biased;
         result = connection.as_mut() => return result.map_err(with_sources),
         () = shutdown.requested() => connection.as_mut().graceful_shutdown(),
     }
-    connection.await.map_err(with_sources)
+    match connection.await {
+        // Shut down before its first request's bytes came: hyper-util cancels its protocol
+        // read ("Cancelled"). An idle connection closed at the stop, not a failure.
+        Err(error) if is_cancelled_read(error.as_ref()) => Ok(()),
+        result => result.map_err(with_sources),
+    }
+}
+
+/// Whether `error` is hyper-util's cancelled protocol read (an `Interrupted` I/O error), which
+/// a connection shut down before its first request reports.
+fn is_cancelled_read(error: &(dyn std::error::Error + 'static)) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|error| error.kind() == std::io::ErrorKind::Interrupted)
 }
 
 /// The error with its sources' messages after its own: hyper's says only "connection error"

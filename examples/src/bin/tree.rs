@@ -1,5 +1,6 @@
 //! A supervisor tree: a pipeline service starts child services, which start their own
-//! children and sessions. The report shows the tree as it stopped, deepest services first.
+//! children and sessions. The report shows the tree as it stopped, each service above its
+//! children; the deepest ones stopped first.
 //!
 //! ```text
 //! cargo run -p canstop-examples --bin tree          # then press Ctrl-C
