@@ -216,6 +216,64 @@ fn with_sources(error: ConnectionError) -> ConnectionError {
 mod tests {
     use super::*;
 
+    /// Answers every request with `hello`.
+    #[derive(Clone)]
+    struct Hello;
+
+    impl tower_service::Service<hyper::Request<Incoming>> for Hello {
+        type Response = hyper::Response<String>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: hyper::Request<Incoming>) -> Self::Future {
+            std::future::ready(Ok(hyper::Response::new("hello\n".to_owned())))
+        }
+    }
+
+    /// A connection accepted just before the stop and first polled after it, its request
+    /// already sent: the request is read and answered before the connection shuts down (told
+    /// first, hyper-util cancels its protocol read unread). Also: that `serve` ends `Ok`.
+    #[tokio::test]
+    async fn a_request_already_there_at_the_first_poll_after_the_stop_is_answered() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        for _ in 0..20 {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut client = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            client
+                .write_all(b"GET / HTTP/1.1\r\nhost: canstop\r\n\r\n")
+                .await
+                .unwrap();
+            let report = crate::Root::new()
+                .signals(false)
+                .timeout_from_env(false)
+                .run(async move {
+                    crate::shutdown().map_err(|error| error.to_string())?;
+                    let shutdown = Shutdown::new(
+                        crate::tree::context::current().map_err(|error| error.to_string())?,
+                    );
+                    assert!(shutdown.is_requested());
+                    serve(server, Hello, shutdown)
+                        .await
+                        .map_err(|error| error.to_string())
+                })
+                .await
+                .unwrap();
+            assert!(report.is_clean(), "{report}");
+            let mut answer = String::new();
+            client.read_to_string(&mut answer).await.unwrap();
+            assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer:?}");
+            assert!(answer.ends_with("hello\n"), "{answer:?}");
+        }
+    }
+
     #[test]
     fn a_connection_error_keeps_what_its_sources_say() {
         let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
