@@ -429,21 +429,26 @@ fn a_drop_that_blocks_at_the_runtime_shutdown_does_not_hold_the_exit() {
 
 /// The same under `Root::main` with `CANSTOP_REPORT=json`: the watchdog, which writes the
 /// report the root made (the root is stuck in the runtime's shutdown), writes it as the
-/// root would have, one line of JSON.
+/// root would have, one line of JSON, with its reason in it; read back, the report gives the
+/// code the process exits with.
 #[test]
 fn the_watchdog_writes_the_report_in_the_format_asked_for() {
     let env = [("CANSTOP_REPORT", "json")];
     let (ended, _) = run_until_signal(CHILD, &["slow-drop-main"], &env, SIGTERM, LIMIT);
-    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
+    let code = canstop::exit_code::TIMED_OUT;
+    assert_eq!(ended.code(), Some(i32::from(code)));
     let text = ended.text();
-    let json: Vec<&str> = text
-        .lines()
-        .filter(|line| line.starts_with("{\"trigger\""))
-        .collect();
+    let json: Vec<&str> = text.lines().filter(|line| line.starts_with('{')).collect();
     assert_eq!(json.len(), 1, "{text}");
+    assert!(
+        json[0].starts_with("{\"watchdog\":\"the runtime did not shut down in time"),
+        "{text}"
+    );
     let report: canstop::Report = serde_json::from_str(json[0]).unwrap();
     assert!(report.service("idle").is_some(), "{text}");
+    assert_eq!(report.exit_code(), code, "{text}");
     assert!(!text.contains("canstop report:"), "no text report: {text}");
+    assert!(!text.contains("canstop: "), "no text line: {text}");
 }
 
 /// `main` returning an `ExitCode` (issue 10): the process exits with it when the tree stopped

@@ -59,11 +59,12 @@ pub(crate) struct Watchdog {
 }
 
 /// Taken by whoever writes the report, the watchdog or the root once disarmed; `written`
-/// once the watchdog has written it, which the root waits for (briefly) before the exit.
+/// (with the exit code the written report gives) once the watchdog has written it, which the
+/// root waits for (briefly) before it exits with that code.
 #[derive(Default)]
 struct Claim {
     taken: AtomicBool,
-    written: (Mutex<bool>, Condvar),
+    written: (Mutex<Option<u8>>, Condvar),
 }
 
 /// What the watchdog reports if it fires.
@@ -75,6 +76,8 @@ struct Watched {
     report: Option<Report>,
     /// The report is written as one line of JSON (`CANSTOP_REPORT=json`), as the root would.
     json: bool,
+    /// The second signal that armed the watchdog, if one did.
+    forced: Option<Signal>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -143,6 +146,7 @@ impl Watchdog {
 
     /// A second signal: end the process shortly (reporting first if the root has not).
     pub(crate) fn arm_forced(&self, signal: Signal) {
+        lock(self.watched.as_ref()).forced.get_or_insert(signal);
         let now = Instant::now();
         self.arm(
             now + FORCE_FUSE,
@@ -171,24 +175,32 @@ impl Watchdog {
         wake.notify_one();
     }
 
-    /// The tree has stopped: the watchdog stands down. Returns whether the caller is to write
-    /// the report: `false` when the watchdog has taken that on already (it fired while the
-    /// runtime was shutting down), so that the process prints one report; this then waits
-    /// (at most [`LAST_WORDS_WAIT`]) until the watchdog has written it, so that the exit
-    /// does not cut it off.
-    #[must_use]
-    pub(crate) fn disarm(&self) -> bool {
+    /// The tree has stopped: the watchdog stands down. Returns `Ok` when the caller is to write
+    /// the report, or `Err(code)` when the watchdog has written it already (it fired while the
+    /// runtime was shutting down), so that the process prints one report and exits with the
+    /// code that report gives. It then waits (at most [`LAST_WORDS_WAIT`]) until the watchdog
+    /// has written it, so that the exit does not cut it off.
+    pub(crate) fn disarm(&self) -> Result<(), u8> {
         let (phase, wake) = &*self.state;
         *lock(phase) = Phase::Done;
         wake.notify_one();
         if !self.claim.taken.swap(true, Ordering::AcqRel) {
-            return true;
+            return Ok(());
         }
         let (written, done) = &self.claim.written;
-        let _ = done
-            .wait_timeout_while(lock(written), LAST_WORDS_WAIT, |written| !*written)
-            .unwrap_or_else(PoisonError::into_inner);
-        false
+        let written = done
+            .wait_timeout_while(lock(written), LAST_WORDS_WAIT, |written| written.is_none())
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+        Err(written.unwrap_or(self.armed_code()))
+    }
+
+    /// The code the watchdog was armed with (its exit code), or `FAILED` if it was not armed.
+    fn armed_code(&self) -> u8 {
+        match *lock(&self.state.0) {
+            Phase::Armed { code, .. } => code,
+            Phase::Idle | Phase::Done => exit_code::FAILED,
+        }
     }
 }
 
@@ -224,7 +236,10 @@ fn watch(state: &(Mutex<Phase>, Condvar), watched: &Arc<Mutex<Watched>>, claim: 
             } => {
                 let now = Instant::now();
                 if now >= at {
-                    std::process::exit(i32::from(code));
+                    // The code of the report written, if it was (they agree but for a report
+                    // the root made before the signal: then the report's).
+                    let written = *lock(&claim.written.0);
+                    std::process::exit(i32::from(written.unwrap_or(code)));
                 }
                 // The report goes out ahead; the exit itself waits for nothing.
                 if now >= report_at && !reporting {
@@ -249,42 +264,54 @@ fn report(watched: &Arc<Mutex<Watched>>, claim: &Arc<Claim>, code: u8, why: &'st
     let _ = thread::Builder::new()
         .name("canstop-watchdog-report".into())
         .spawn(move || {
-            let (give_up, made, json) = {
+            let (give_up, made, json, forced) = {
                 let mut watched = lock(watched.as_ref());
-                (watched.give_up.take(), watched.report.take(), watched.json)
+                let json = watched.json;
+                (watched.give_up.take(), watched.report.take(), json, watched.forced)
             };
             let (report, why) = match made {
-                Some(made) => (
-                    Some(made),
-                    "the runtime did not shut down in time after the report (a `Drop` that blocks?)",
-                ),
+                Some(mut made) => {
+                    // The process ends at the watchdog's fuse, or exits with the code of the
+                    // report written here: the report says why (read back, as JSON, it gives
+                    // that code).
+                    match forced {
+                        Some(signal) => made.forced = made.forced.or(Some(signal)),
+                        None => made.deadline_reached = true,
+                    }
+                    (
+                        Some(made),
+                        "the runtime did not shut down in time after the report (a `Drop` that blocks?)",
+                    )
+                }
                 None => (give_up.and_then(|give_up| give_up()), why),
             };
-            // The root may still exit first, with the report's own code: "unless".
-            let header = format!("canstop: {why}; ending the process with {code} unless it exits first\n");
+            let code = report.as_ref().map_or(code, Report::exit_code);
             let text = match &report {
+                // One line of JSON, as the root would have written, the reason in it.
                 #[cfg(feature = "serde")]
-                Some(report) if json => format!("{header}{}\n", report.to_json()),
-                Some(report) => format!("{header}{report}\n"),
-                None => header,
+                Some(report) if json => {
+                    let why = serde_json::to_string(why).unwrap_or_default();
+                    let line = report.to_json();
+                    format!("{{\"watchdog\":{why},{}\n", line.trim_start_matches('{'))
+                }
+                Some(report) => format!("canstop: {why}; exiting with {code}\n{report}\n"),
+                None => format!("canstop: {why}; exiting with {code}\n"),
             };
-            #[cfg(not(feature = "serde"))]
-            let _ = json;
             if claim.taken.swap(true, Ordering::AcqRel) {
                 return;
             }
             // One write, whose error (a broken pipe) is ignored; `eprintln!` would panic.
             let _ = std::io::stderr().write_all(text.as_bytes());
-            if let Some(report) = report {
+            if let Some(report) = report.filter(|_| !json) {
                 let _ = catch_unwind(AssertUnwindSafe(|| {
                     tracing::error!(
                         target: "canstop::report",
-                        "{why}; ending the process with {code} unless it exits first\n{report}"
+                        "{why}; exiting with {code}\n{report}"
                     );
                 }));
             }
             let (written, done) = &claim.written;
-            *lock(written) = true;
+            *lock(written) = Some(code);
             done.notify_all();
         });
 }

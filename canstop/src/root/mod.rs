@@ -623,7 +623,8 @@ impl Root {
         use std::io::Write;
         let format = report_format();
         match format.and_then(|format| Ok((format, self.block_on_reporting(body, format)?))) {
-            Ok((_, Reported::ByWatchdog(report))) => report.process_exit_code(),
+            // The process exits with the code of the report the watchdog wrote.
+            Ok((_, Reported::ByWatchdog(_, code))) => ExitCode::from(code),
             Ok((format, Reported::Here(report))) => {
                 let code = report.process_exit_code();
                 crate::process::watchdog::last_words(move || match format {
@@ -712,13 +713,10 @@ impl Root {
             Ok(report) if report.forced.is_none() => runtime.shutdown_timeout(EXIT_GRACE),
             _ => runtime.shutdown_background(),
         }
-        let ours = watchdog.disarm();
-        report.map(|report| {
-            if ours {
-                Reported::Here(report)
-            } else {
-                Reported::ByWatchdog(report)
-            }
+        let written = watchdog.disarm();
+        report.map(|report| match written {
+            Ok(()) => Reported::Here(report),
+            Err(code) => Reported::ByWatchdog(report, code),
         })
     }
 
@@ -932,15 +930,15 @@ fn has_timer() -> bool {
 enum Reported {
     /// The caller: the watchdog stood down first.
     Here(Report),
-    /// The watchdog, which fired while the runtime was shutting down: the process prints one
-    /// report.
-    ByWatchdog(Report),
+    /// The watchdog, which fired while the runtime was shutting down (the process prints one
+    /// report), with the exit code the report it wrote gives.
+    ByWatchdog(Report, u8),
 }
 
 impl Reported {
     fn into_report(self) -> Report {
         match self {
-            Self::Here(report) | Self::ByWatchdog(report) => report,
+            Self::Here(report) | Self::ByWatchdog(report, _) => report,
         }
     }
 }
