@@ -294,6 +294,40 @@ async fn a_ready_timeout_is_the_trigger_not_its_dependents_failure() {
     );
 }
 
+/// A service stopped on its own (its handle's `stop`) before it was ready: one that needs it
+/// can never start, and fails once it has stopped, naming it.
+#[tokio::test(start_paused = true)]
+async fn a_service_whose_need_stopped_before_it_was_ready_fails_naming_it() {
+    let report = root()
+        .run(async move {
+            let db = canstop::start(
+                Service::new("db", |shutdown: Shutdown| async move {
+                    let _ready = Ready::of(&shutdown); // never set
+                    shutdown.requested().await;
+                    tokio::time::sleep(Duration::from_millis(100)).await; // a moment to stop
+                })
+                .signals_ready(),
+            )?;
+            canstop::start(
+                Service::new("api", |shutdown: Shutdown| async move {
+                    shutdown.requested().await;
+                })
+                .needs(["db"]),
+            )?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            db.stop();
+            Ok::<(), BoxError>(())
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(&report.trigger, Trigger::ServiceFailed { service, error }
+            if service == "api" && error.contains("it needs service \"db\", which will not be ready")),
+        "{report}"
+    );
+    assert_eq!(report.exit_code(), 1, "{report}");
+}
+
 /// The tree stops (a signal, say) while an instance that timed out is being stopped for its
 /// failure, and the deadline cuts it: it is reported aborted, and its failure is still in the
 /// report.

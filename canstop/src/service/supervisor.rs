@@ -482,7 +482,19 @@ impl Supervisor {
                 ready = need.readiness.wait_as_needed() => ready,
             };
             if let Err(why) = ready {
-                // Gone for good: no restart can help, so the failure escalates at once.
+                // Gone for good: no restart can help. The needed service's own failure, if it
+                // failed, is handled first (it escalates before its supervisor is done): this
+                // one waits until that service has stopped, and is then most likely told to
+                // stop itself. If it is not (the failure was absorbed above), its failure
+                // escalates.
+                tokio::select! {
+                    biased;
+                    () = self.until_told_to_stop() => return Err(BodyEnd::DroppedAtStop),
+                    _ = need.stopped.wait() => {}
+                }
+                if self.told_to_stop() {
+                    return Err(BodyEnd::DroppedAtStop);
+                }
                 let error = format!(
                     "it needs service {:?}, which will not be ready: {why}",
                     need.path
