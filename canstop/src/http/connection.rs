@@ -182,8 +182,9 @@ where
         () = shutdown.requested() => connection.as_mut().graceful_shutdown(),
     }
     match connection.await {
-        // Shut down before its first request's bytes came: hyper-util cancels its protocol
-        // read ("Cancelled"). An idle connection closed at the stop, not a failure.
+        // Shut down before its protocol was known: hyper-util cancels its version read
+        // ("Cancelled"). A connection with no request yet (or only the first bytes of one,
+        // shorter than HTTP/2's 24-byte preface) closed at the stop, not a failure.
         Err(error) if is_cancelled_read(error.as_ref()) => Ok(()),
         result => result.map_err(with_sources),
     }
