@@ -355,6 +355,18 @@ impl Counts {
     }
 }
 
+/// What [`root`]'s `run` answers on a runtime built without timers (it must be a
+/// `StartError`, never a panic).
+pub fn run_without_timer() -> canstop::StartError {
+    let no_timer = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    no_timer
+        .block_on(root().run(async {}))
+        .map(drop)
+        .expect_err("a root cannot run without timers")
+}
+
 /// A root for the in-process tests: no signal handlers (the test harness owns the process),
 /// and `CANSTOP_SHUTDOWN_TIMEOUT` ignored (the tests set their own timeouts).
 pub fn root() -> canstop::Root {

@@ -35,13 +35,7 @@ fn the_timer_probe_is_silent_and_leaves_the_programs_hook_in_place() {
         })
     });
 
-    let no_timer = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let error = no_timer
-        .block_on(root().run(async {}))
-        .map(drop)
-        .unwrap_err();
+    let error = canstop_tests::run_without_timer();
     assert!(matches!(error, StartError::NoTimer), "{error}");
     assert_eq!(
         seen.load(Ordering::SeqCst),

@@ -416,13 +416,7 @@ async fn a_service_aborted_by_its_own_timeout_is_dropped_before_run_returns() {
 /// Item 8: misuse is a `StartError` that names the fix, never a panic.
 #[test]
 fn misuse_of_the_root_is_a_start_error() {
-    let no_timer = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let error = no_timer
-        .block_on(root().run(async {}))
-        .map(drop)
-        .unwrap_err();
+    let error = canstop_tests::run_without_timer();
     assert!(matches!(error, StartError::NoTimer), "{error}");
     assert!(error.to_string().contains("enable_time()"), "{error}");
     // The probe's own panic does not reach the panic hook: tests/tests/panic_hook.rs.
