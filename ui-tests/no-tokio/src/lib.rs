@@ -55,3 +55,40 @@ pub async fn background() {
 pub async fn job(id: u64, done: Arc<AtomicU64>) {
     done.fetch_add(id + 1, Ordering::SeqCst);
 }
+
+/// A session with an output, checked at its return type.
+#[session]
+pub async fn lookup(id: u64) -> Result<u64, String> {
+    if id == 0 {
+        return Err("no such id".to_owned());
+    }
+    Ok(id * 2)
+}
+
+/// A pool whose methods are a session and a service (their bodies generated in place, typed
+/// by their return types before their first `return`).
+#[derive(Debug)]
+pub struct Pool {
+    base: u64,
+}
+
+impl Pool {
+    /// A session method with an early `return`.
+    #[session]
+    pub async fn get(self: Arc<Self>, id: u64) -> Result<u64, String> {
+        if id == 0 {
+            return Err("no such id".to_owned());
+        }
+        Ok(self.base + id)
+    }
+
+    /// A restarted service method.
+    #[service(restart = "on-failure")]
+    pub async fn serve(self: Arc<Self>, shutdown: Shutdown) -> Result<(), String> {
+        if self.base == 0 {
+            return Err("no base".to_owned());
+        }
+        shutdown.requested().await;
+        Ok(())
+    }
+}
