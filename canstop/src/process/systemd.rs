@@ -89,7 +89,7 @@ use tokio_util::sync::CancellationToken;
 use crate::lifecycle::events::{Event, Listener};
 use crate::lifecycle::grace::{DEADLINE_FUSE, EXTEND_MARGIN, FORCE_FUSE};
 use crate::report::state::{snapshot, Phase, State, TreePhase};
-use crate::report::{exit_code, Report};
+use crate::report::Report;
 use crate::sync::locking::lock;
 use crate::tree::node::Node;
 
@@ -466,12 +466,9 @@ impl Systemd {
     /// The report is made: the last status, and the task ends.
     pub(crate) fn finish(&self, report: &Report) {
         self.stop.cancel();
-        let code = report.exit_code();
-        let text = match report.main_exit_code {
-            Some(mains) if code == exit_code::CLEAN => {
-                format!("stopped: clean; exit {} (main's)", mains.number())
-            }
-            _ => format!("stopped: exit {code}"),
+        let text = match report.mains_code() {
+            Some(mains) => format!("stopped: clean; exit {} (main's)", mains.number()),
+            None => format!("stopped: exit {}", report.exit_code()),
         };
         let mut state = lock(&self.state);
         if !state.done {

@@ -538,23 +538,30 @@ impl Report {
     /// The code the process exits with: [`exit_code`](Self::exit_code), or, when that is
     /// 0, the exit code `main`'s body returned ([`main_exit_code`](Self::main_exit_code)).
     pub fn process_exit_code(&self) -> std::process::ExitCode {
-        match (self.exit_code(), self.main_exit_code) {
-            (exit_code::CLEAN, Some(code)) => code.0,
-            (code, _) => std::process::ExitCode::from(code),
+        match self.mains_code() {
+            Some(code) => code.0,
+            None => std::process::ExitCode::from(self.exit_code()),
         }
+    }
+
+    /// `main`'s own exit code when it is the process's: `main` returned one and the tree is
+    /// clean.
+    pub(crate) fn mains_code(&self) -> Option<MainExitCode> {
+        self.main_exit_code
+            .filter(|_| self.exit_code() == exit_code::CLEAN)
     }
 
     /// Logs the report through `tracing` (target `canstop::report`): at `INFO` when clean, at
     /// `WARN` when clean but `main` returned an exit code of its own (the process's), at
     /// `ERROR` otherwise.
     pub fn log(&self) {
-        if self.exit_code() != exit_code::CLEAN {
-            tracing::error!(target: "canstop::report", "{self}");
-        } else if self.main_exit_code.is_some() {
+        if self.mains_code().is_some() {
             // Clean, but the process exits with main's own code.
             tracing::warn!(target: "canstop::report", "{self}");
-        } else {
+        } else if self.exit_code() == exit_code::CLEAN {
             tracing::info!(target: "canstop::report", "{self}");
+        } else {
+            tracing::error!(target: "canstop::report", "{self}");
         }
     }
 
@@ -659,13 +666,9 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tree_code = self.exit_code();
         // The process's code: main's own, when it returned one and the tree is clean.
-        let mains = self
-            .main_exit_code
-            .filter(|_| tree_code == exit_code::CLEAN)
-            .map(MainExitCode::number);
-        let code = mains.unwrap_or(tree_code);
+        let mains = self.mains_code().map(MainExitCode::number);
+        let code = mains.unwrap_or_else(|| self.exit_code());
         writeln!(
             f,
             "canstop report: {}trigger: {}; {}stopped in {:?} (timeout {:?}); exit code {code}{}",

@@ -302,17 +302,6 @@ impl Readiness {
     /// or, for a service that will not restart, its instance timed out (what
     /// [`ServiceHandle::ready`](crate::ServiceHandle::ready) answers at once).
     pub(crate) async fn wait(&self) -> Result<(), ReadyError> {
-        self.wait_until(true).await
-    }
-
-    /// As [`wait`](Self::wait), for a service that [needs](crate::Service::needs) this one: a
-    /// timed-out instance is answered only once the service is gone, so that the failure that
-    /// escalates first is the needed service's own, not its dependent's.
-    pub(crate) async fn wait_as_needed(&self) -> Result<(), ReadyError> {
-        self.wait_until(false).await
-    }
-
-    async fn wait_until(&self, timed_out_answers: bool) -> Result<(), ReadyError> {
         loop {
             let mut changed = pin!(self.changed.notified());
             // Registered before the read: a change after it wakes this waiter.
@@ -322,9 +311,7 @@ impl Readiness {
                 match (&state.now, &state.timed_out) {
                     (Now::Ready, _) => return Ok(()),
                     (Now::Gone(why), _) => return Err(why.clone()),
-                    (_, Some(TimedOut::ForGood(why))) if timed_out_answers => {
-                        return Err(why.clone());
-                    }
+                    (_, Some(TimedOut::ForGood(why))) => return Err(why.clone()),
                     (Now::NotReady | Now::Restarting { .. }, _) => {}
                 }
             }

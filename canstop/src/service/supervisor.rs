@@ -420,7 +420,7 @@ impl Supervisor {
         let at = window.started.elapsed();
         if dropped {
             node.record
-                .failed(at, ran_for, self.dropped_why().to_owned());
+                .failed(at, ran_for, dropped_why(node).to_owned());
         }
         match stopping {
             Some(Ended::Escalated(error)) => {
@@ -448,20 +448,6 @@ impl Supervisor {
         }
     }
 
-    /// What the report says of an instance dropped at its timeout while it stopped for its
-    /// restart, or, in a service that does not restart, after it failed (its ready timeout).
-    fn dropped_why(&self) -> &'static str {
-        Self::dropped_why_of(&self.node)
-    }
-
-    fn dropped_why_of(node: &Node) -> &'static str {
-        if node.restart == Restart::Never {
-            "did not stop within its timeout once it had failed: dropped"
-        } else {
-            "did not stop for its restart within its timeout: dropped"
-        }
-    }
-
     /// Waits until every sibling this service needs is ready: `Ok(whether it had to wait)`,
     /// or `Err` with how this instance
     /// ends instead: stopped meanwhile (it never ran), or a sibling it needs will never be
@@ -479,7 +465,7 @@ impl Supervisor {
             let ready = tokio::select! {
                 biased;
                 () = self.until_told_to_stop() => return Err(BodyEnd::DroppedAtStop),
-                ready = need.readiness.wait_as_needed() => ready,
+                ready = need.readiness.wait() => ready,
             };
             if let Err(why) = ready {
                 // Gone for good: no restart can help. The needed service's own failure, if it
@@ -539,17 +525,12 @@ impl Supervisor {
     fn stop_children(&self) -> Vec<Arc<Node>> {
         let node = &self.node;
         let children = node.children.live_in_order();
-        if children.is_empty() {
-            // The common case: no clock read for a walk that has no one to wait for.
-            return children;
-        }
-        let deadline = deadline_after(Instant::now(), node.own_timeout());
         order::stop_children(
             node,
             None,
-            children.clone(),
+            &children,
             node.stop_order,
-            Some(deadline),
+            || Some(deadline_after(Instant::now(), node.own_timeout())),
             |child| {
                 child.request_stop();
             },
@@ -861,7 +842,7 @@ impl Supervisor {
             () = deadline => {
                 // What did not stop by its deadline is aborted, and the exit code says so.
                 node.tree.note_deadline_reached();
-                tracing::error!(service = %node.path, "{}", Self::dropped_why_of(node));
+                tracing::error!(service = %node.path, "{}", dropped_why(node));
                 Some(BodyEnd::StoppedForRestart {
                     ended: None,
                     dropped: true,
@@ -986,6 +967,16 @@ async fn yield_between_instances() {
     tokio::task::coop::consume_budget().await;
     if !tokio::task::coop::has_budget_remaining() {
         tokio::task::yield_now().await;
+    }
+}
+
+/// What the report says of an instance dropped at its timeout while it stopped for its
+/// restart, or, in a service that does not restart, after it failed (its ready timeout).
+fn dropped_why(node: &Node) -> &'static str {
+    if node.restart == Restart::Never {
+        "did not stop within its timeout once it had failed: dropped"
+    } else {
+        "did not stop for its restart within its timeout: dropped"
     }
 }
 

@@ -101,7 +101,7 @@ pub(crate) struct Node {
 }
 
 /// How a node ended (see [`Node::set_outcome`], [`Node::set_stopped`]).
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct End {
     outcome: Option<ServiceOutcome>,
     /// From its stop request until it had fully stopped.
@@ -368,10 +368,6 @@ impl Node {
             });
         }
         let children = self.children.live_in_order();
-        if children.is_empty() {
-            // No stop walk, and no deadline to compute for one.
-            return;
-        }
         let order = if self.parent.is_none() && self.tree.startup_failed() {
             // A failed start-up rolls back what started, in reverse order.
             StopOrder::Reverse
@@ -381,9 +377,9 @@ impl Node {
         order::stop_children(
             self,
             Some(self.clone()),
-            children,
+            &children,
             order,
-            self.deadline(),
+            || self.deadline(),
             |child| child.stop_by_parent(None),
         );
     }
@@ -641,13 +637,7 @@ impl Node {
     pub(crate) fn report(&self) -> ServiceReport {
         let (children, folded) = self.children.reports();
         let record = self.record.snapshot();
-        let end = {
-            let end = lock(&self.end);
-            End {
-                outcome: end.outcome.clone(),
-                stopped_in: end.stopped_in,
-            }
-        };
+        let end = lock(&self.end).clone();
         ServiceReport {
             name: self.name.clone(),
             path: self.path.clone(),

@@ -170,17 +170,24 @@ pub(crate) fn is_ordered(order: StopOrder, children: &[Arc<Node>]) -> bool {
 
 /// Tells `parent`'s `children` (in start order) to stop: through the ordered walk when
 /// [`is_ordered`] (spawned on the tree's runtime; `late` and `deadline` as
-/// [`ordered_stop`] takes them), else each at once with `tell`.
+/// [`ordered_stop`] takes them), else each at once with `tell`. The deadline is only asked
+/// for by the walk: the common stop (no child, or none ordered) reads no clock.
 pub(crate) fn stop_children(
     parent: &Node,
     late: Option<Arc<Node>>,
-    children: Vec<Arc<Node>>,
+    children: &[Arc<Node>],
     order: StopOrder,
-    deadline: Option<Instant>,
+    deadline: impl FnOnce() -> Option<Instant>,
     tell: impl Fn(&Arc<Node>),
 ) {
-    if is_ordered(order, &children) {
-        let walk = ordered_stop(late, children, order, deadline, parent.abort.clone());
+    if is_ordered(order, children) {
+        let walk = ordered_stop(
+            late,
+            children.to_vec(),
+            order,
+            deadline(),
+            parent.abort.clone(),
+        );
         drop(parent.tree.runtime.spawn(walk));
     } else {
         children.iter().for_each(tell);
