@@ -527,7 +527,7 @@ impl Supervisor {
         let children = node.children.live_in_order();
         order::stop_children(
             node,
-            None,
+            false,
             &children,
             node.stop_order,
             || Some(deadline_after(Instant::now(), node.own_timeout())),

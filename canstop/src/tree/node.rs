@@ -376,7 +376,7 @@ impl Node {
         };
         order::stop_children(
             self,
-            Some(self.clone()),
+            true,
             &children,
             order,
             || self.deadline(),

@@ -169,12 +169,13 @@ pub(crate) fn is_ordered(order: StopOrder, children: &[Arc<Node>]) -> bool {
 }
 
 /// Tells `parent`'s `children` (in start order) to stop: through the ordered walk when
-/// [`is_ordered`] (spawned on the tree's runtime; `late` and `deadline` as
-/// [`ordered_stop`] takes them), else each at once with `tell`. The deadline is only asked
-/// for by the walk: the common stop (no child, or none ordered) reads no clock.
+/// [`is_ordered`] (spawned on the tree's runtime; with `late`, the parent's own stop, it
+/// waits for children admitted meanwhile too, and `deadline` as [`ordered_stop`] takes it),
+/// else each at once with `tell`. The deadline is only asked for by the walk: the common stop
+/// (no child, or none ordered) reads no clock and clones nothing.
 pub(crate) fn stop_children(
-    parent: &Node,
-    late: Option<Arc<Node>>,
+    parent: &Arc<Node>,
+    late: bool,
     children: &[Arc<Node>],
     order: StopOrder,
     deadline: impl FnOnce() -> Option<Instant>,
@@ -182,7 +183,7 @@ pub(crate) fn stop_children(
 ) {
     if is_ordered(order, children) {
         let walk = ordered_stop(
-            late,
+            late.then(|| parent.clone()),
             children.to_vec(),
             order,
             deadline(),
