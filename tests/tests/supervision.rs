@@ -346,6 +346,35 @@ async fn a_stop_during_the_backoff_cancels_the_restart_at_once() {
     );
 }
 
+/// The longest backoff there is (`Duration::MAX` both ways, which `backoff = ".."` also
+/// accepts in hours) waits, and is cancelled by the stop: it used to overflow in canstop's
+/// supervisor, which lost the service and gave exit 124.
+#[tokio::test(start_paused = true)]
+async fn the_longest_backoff_waits_and_is_cancelled_by_the_stop() {
+    let report = root()
+        .run(async move {
+            let service =
+                Service::restartable("rare", |_: Shutdown| async { Err::<(), _>("gone") })
+                    .restart(Restart::OnFailure)
+                    .backoff(Duration::MAX, Duration::MAX);
+            let rare = canstop::start(service)?;
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            assert!(!rare.is_stopped(), "waiting to restart");
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let rare = report.service("rare").unwrap();
+    assert_eq!(
+        rare.outcome,
+        ServiceOutcome::RestartCancelled {
+            last: "gone".into()
+        }
+    );
+    assert!(report.is_clean(), "{report}");
+}
+
 /// `backoff = "0s..0s"` restarts at once: no timer between two instances (tokio rounds a
 /// sleep up to its next millisecond tick, which made every restart take about 1 ms), and a
 /// body that fails at once, restarted without limit, still lets the other tasks of a

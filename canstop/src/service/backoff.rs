@@ -50,7 +50,12 @@ impl Backoff {
         let nominal = self.nominal(attempt);
         let jitter_range = nominal / 100 * JITTER_PERCENT;
         let nanos = u64::try_from(jitter_range.as_nanos()).unwrap_or(u64::MAX);
-        let jitter = if nanos == 0 { 0 } else { random % (nanos + 1) };
+        // `nanos + 1` saturates: a cap of `Duration::MAX` is a valid (if odd) backoff.
+        let jitter = if nanos == 0 {
+            0
+        } else {
+            random % nanos.saturating_add(1)
+        };
         nominal - Duration::from_nanos(jitter)
     }
 }
@@ -100,6 +105,20 @@ mod tests {
             "the jitter spreads: {} distinct",
             seen.len()
         );
+    }
+
+    #[test]
+    fn the_longest_backoff_does_not_overflow() {
+        let backoff = Backoff {
+            first: Duration::MAX,
+            cap: Duration::MAX,
+        };
+        for attempt in [0, 1, 40, u32::MAX] {
+            for random in [0, 1, u64::MAX] {
+                let delay = backoff.delay(attempt, random);
+                assert!(delay <= Duration::MAX && delay >= Duration::MAX / 100 * 80);
+            }
+        }
     }
 
     #[test]

@@ -896,7 +896,7 @@ impl Supervisor {
     /// Between two instances: not ready until the next one is; says so.
     fn restarting(&self, attempt: u64, delay: Duration) {
         let node = &self.node;
-        node.readiness_restarting(Instant::now() + delay);
+        node.readiness_restarting(deadline_after(Instant::now(), delay));
         node.tree.events.publish_with(|| Event::Restarting {
             service: node.path.clone(),
             attempt,
