@@ -176,6 +176,46 @@ async fn a_failure_before_ready_rolls_back_in_reverse_order() {
     );
 }
 
+/// The last service not ready fails (an error, or its ready timeout) after `main` returned:
+/// the tree was never ready, and must not become ready on the service's way out. It used to:
+/// the failed service left the count of those not ready before its failure stopped the tree,
+/// so the tree was "ready" for a moment: `READY=1` to systemd, `/startupz` 200, `TreeReady`
+/// to listeners, and no "start-up failed" in the report.
+#[tokio::test(start_paused = true)]
+async fn the_last_service_failing_before_ready_does_not_make_the_tree_ready() {
+    for timeout in [false, true] {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let seen = events.clone();
+        let report = root()
+            .on_event(move |event: &Event| seen.lock().unwrap().push(event.clone()))
+            .run(async move {
+                let db = Service::new("db", |shutdown: Shutdown| async move {
+                    let _ready = Ready::of(&shutdown); // never set
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    Err::<(), _>("cannot connect to the database")
+                })
+                .signals_ready();
+                let db = if timeout {
+                    db.ready_timeout(Duration::from_millis(100))
+                } else {
+                    db
+                };
+                canstop::start(db)?;
+                Ok::<(), BoxError>(())
+            })
+            .await
+            .unwrap();
+        let events = events.lock().unwrap();
+        assert!(
+            !events.iter().any(|event| matches!(event, Event::TreeReady)),
+            "timeout {timeout}: {events:?}\n{report}"
+        );
+        assert!(report.startup_failed, "timeout {timeout}: {report}");
+        assert!(report.to_string().contains("start-up failed"), "{report}");
+        assert_eq!(report.exit_code(), 1, "{report}");
+    }
+}
+
 /// Starts `service` with a 5 s ready timeout on `root`, and times how long its `ready()` takes
 /// to answer; also returns the report.
 async fn time_its_ready(

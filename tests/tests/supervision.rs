@@ -860,6 +860,125 @@ async fn a_member_failing_again_during_a_round_still_counts_toward_its_limit() {
 
 /// Review finding: a failure that a restarting ancestor handled does not make the exit code
 /// non-zero; the report says who handled it.
+/// A restartable service that fails after the tree's stop was requested, before the ordered
+/// stop reached it: no restart would start, so the failure is one of the stop, exit 1, as in
+/// a service that does not restart (it used to wait out its backoff, be told to stop, and
+/// report "stopped while waiting to restart": clean, exit 0).
+#[tokio::test(start_paused = true)]
+async fn a_failure_after_the_stop_request_is_not_handled_by_a_restart() {
+    let built = Count::default();
+    let counted = built.clone();
+    let report = root()
+        .run(async move {
+            let db = Service::restartable("db", move |shutdown: Shutdown| {
+                counted.next();
+                async move {
+                    // Fails 300 ms into the stop, while `api` (which needs it) still stops.
+                    tokio::select! {
+                        () = shutdown.requested() => Ok(()),
+                        () = async {
+                            shutdown.draining().await;
+                            tokio::time::sleep(Duration::from_millis(300)).await;
+                        } => Err("db crashed"),
+                    }
+                }
+            })
+            .restart(Restart::OnFailure)
+            .backoff(Duration::from_millis(10), Duration::from_millis(10));
+            canstop::start(db)?;
+            let api = Service::new("api", |shutdown: Shutdown| async move {
+                shutdown.requested().await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            })
+            .needs(["db"]);
+            canstop::start(api)?;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        built.get(),
+        1,
+        "no restart after the stop request: {report}"
+    );
+    let db = report.service("db").unwrap();
+    assert_eq!(
+        db.outcome,
+        ServiceOutcome::Failed {
+            error: "db crashed".into(),
+            early: true
+        },
+        "{report}"
+    );
+    assert!(!db.is_handled(), "{report}");
+    assert_eq!(report.exit_code(), 1, "{report}");
+}
+
+/// Children of a restarting service that fail together (a shared upstream went down): the
+/// first escalates and stops the instance; the others' failures reach their supervisors
+/// while they stop for that restart. Those failures are the restart's, handled: the program
+/// recovers and exits 0 (it used to exit 1, naming them failures of the stop).
+#[tokio::test(start_paused = true)]
+async fn children_failing_together_are_all_taken_by_the_one_restart() {
+    let parents = Count::default();
+    let counted = parents.clone();
+    let report = root()
+        .run(async move {
+            let parent = Service::restartable("parent", move |shutdown: Shutdown| {
+                let instance = counted.next();
+                async move {
+                    for id in 0..3u64 {
+                        let kid = Service::new(format!("kid{id}"), move |_: Shutdown| async move {
+                            if instance > 0 {
+                                return Ok(());
+                            }
+                            // Deaf to the stop: the later two fail while stopping.
+                            tokio::time::sleep(Duration::from_millis(10 + id)).await;
+                            Err(format!("kid {id} lost the upstream"))
+                        });
+                        shutdown.scope().start(kid)?;
+                    }
+                    shutdown.requested().await;
+                    Ok::<(), SpawnError>(())
+                }
+            })
+            .restart(Restart::OnFailure);
+            canstop::start(parent)?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(parents.get(), 2, "{report}");
+    let parent = report.service("parent").unwrap();
+    assert_eq!((parent.restarts, parent.failure_count), (1, 1), "{report}");
+    let kids: Vec<_> = report
+        .all_services()
+        .into_iter()
+        .filter(|service| service.path.starts_with("parent/kid") && !service.outcome.is_clean())
+        .collect();
+    assert_eq!(kids.len(), 3, "{report}");
+    assert!(kids.iter().all(|kid| kid.is_handled()), "{report}");
+    assert_eq!(
+        kids.iter()
+            .filter(|kid| kid.taken_by_restart_of.as_deref() == Some("parent"))
+            .count(),
+        2,
+        "{report}"
+    );
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.exit_code(), 0, "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("handled: it failed while stopping for the restart of service \"parent\""),
+        "{report}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_failure_handled_by_a_restarting_ancestor_exits_0() {
     let tops = Count::default();

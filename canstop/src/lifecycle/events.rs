@@ -49,7 +49,8 @@ pub enum Event {
     /// The tree is no longer ready (a service restarts, or the shutdown started).
     TreeNotReady,
     /// An instance of a service failed: it returned an error or panicked before it was told
-    /// to stop (whether its policy restarts it or not).
+    /// to stop (whether its policy restarts it or not), or, under `Restart::Always`, returned
+    /// `Ok` before it was told to stop (which counts toward the intensity limit).
     Failed {
         /// The service's path.
         service: String,

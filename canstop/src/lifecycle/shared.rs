@@ -22,6 +22,10 @@ use crate::tree::node::Node;
 pub(crate) struct StopInfo {
     pub(crate) requested_at: Instant,
     pub(crate) own_deadline: Option<Instant>,
+    /// Told to stop because a restarting ancestor's instance ended (its children stop before
+    /// the next instance starts), directly or through a stopping parent: a failure while it
+    /// stops is that restart's (see `Supervisor::restart_that_stopped_it`).
+    pub(crate) for_restart: bool,
 }
 
 /// `now + timeout`, saturating at a far-future instant instead of overflowing.
@@ -295,6 +299,12 @@ impl Tree {
     pub(crate) fn startup_failed(&self) -> bool {
         // Once stopping, the tree is never ready again: "ever ready" is final by then.
         self.trigger.get().is_some_and(Trigger::is_failure) && !self.readiness.started().1
+    }
+
+    /// Whether the tree's stop was requested (the trigger was raised; during a drain delay,
+    /// too): from then on no restart starts, and a failure is a failure of the stop.
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.trigger.get().is_some()
     }
 
     pub(crate) fn trigger_info(&self) -> Option<Trigger> {

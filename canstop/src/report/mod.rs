@@ -123,13 +123,23 @@ pub struct ServiceReport {
     /// make the exit code non-zero ([`is_handled`](Self::is_handled)). `None` when it did not
     /// escalate, or escalated as the shutdown's trigger.
     pub escalated_to: Option<String>,
+    /// The path of the restarting ancestor whose restart it was stopping for when it failed
+    /// (the ancestor's instance had ended, by a failure of its own or of another child; its
+    /// children stop before its next instance starts). That failure belongs to the restart
+    /// and is handled by it: it does not by itself make the exit code non-zero. Several
+    /// children that fail at once under one restarting service are reported so: the first
+    /// escalates ([`escalated_to`](Self::escalated_to)), the others fail while stopping for
+    /// the restart it caused. `None` otherwise.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub taken_by_restart_of: Option<String>,
 }
 
 impl ServiceReport {
     /// Whether its outcome is a failure that a restarting ancestor handled (see
-    /// [`escalated_to`](Self::escalated_to)).
+    /// [`escalated_to`](Self::escalated_to) and
+    /// [`taken_by_restart_of`](Self::taken_by_restart_of)).
     pub fn is_handled(&self) -> bool {
-        self.escalated_to.is_some()
+        (self.escalated_to.is_some() || self.taken_by_restart_of.is_some())
             && matches!(
                 self.outcome,
                 ServiceOutcome::Failed { .. } | ServiceOutcome::Panicked { .. }
@@ -743,12 +753,20 @@ fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usi
         }
         None => {}
     }
-    if let (true, Some(ancestor)) = (service.is_handled(), &service.escalated_to) {
-        write!(
-            f,
-            "; handled: the failure escalated to service {:?}, whose restart policy took it",
-            Escaped(ancestor).to_string()
-        )?;
+    if service.is_handled() {
+        if let Some(ancestor) = &service.escalated_to {
+            write!(
+                f,
+                "; handled: the failure escalated to service {:?}, whose restart policy took it",
+                Escaped(ancestor).to_string()
+            )?;
+        } else if let Some(ancestor) = &service.taken_by_restart_of {
+            write!(
+                f,
+                "; handled: it failed while stopping for the restart of service {:?}",
+                Escaped(ancestor).to_string()
+            )?;
+        }
     }
     writeln!(f)?;
     if service.failure_count > 0 || service.restarts > 0 {

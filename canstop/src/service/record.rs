@@ -21,6 +21,7 @@ struct Inner {
     failure_count: u64,
     escalated: bool,
     escalated_to: Option<String>,
+    taken_by_restart_of: Option<String>,
 }
 
 /// A copy of the record for a report.
@@ -31,6 +32,7 @@ pub(crate) struct Snapshot {
     pub(crate) failure_count: u64,
     pub(crate) escalated: bool,
     pub(crate) escalated_to: Option<String>,
+    pub(crate) taken_by_restart_of: Option<String>,
 }
 
 impl Record {
@@ -63,6 +65,12 @@ impl Record {
         inner.escalated_to = to;
     }
 
+    /// It failed while it stopped for the restart of the ancestor at path `of` (that
+    /// instance's failure is the one the ancestor's policy handles).
+    pub(crate) fn taken_by_restart(&self, of: String) {
+        lock(&self.inner).taken_by_restart_of = Some(of);
+    }
+
     pub(crate) fn restarts(&self) -> u64 {
         lock(&self.inner).restarts
     }
@@ -75,6 +83,7 @@ impl Record {
             failure_count: inner.failure_count,
             escalated: inner.escalated,
             escalated_to: inner.escalated_to.clone(),
+            taken_by_restart_of: inner.taken_by_restart_of.clone(),
         }
     }
 }

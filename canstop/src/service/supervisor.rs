@@ -272,9 +272,13 @@ impl Supervisor {
                 }
                 BodyEnd::Returned { ended, early } => (ended, early),
             };
+            // Once the tree's stop was requested, no restart would start: a failure then is
+            // a failure of the stop (as in a service that does not restart), not one the
+            // policy handled while the stop waited for its backoff.
             let restarts = !matches!(ended, Ended::Escalated(_))
                 && early
-                && policy.restarts(ended.is_failure());
+                && policy.restarts(ended.is_failure())
+                && !node.tree.stop_requested();
             if !restarts {
                 return self.judge(ended, early);
             }
@@ -531,9 +535,7 @@ impl Supervisor {
             &children,
             node.stop_order,
             || Some(deadline_after(Instant::now(), node.own_timeout())),
-            |child| {
-                child.request_stop();
-            },
+            |child| child.stop_for_restart(),
         );
         children
     }
@@ -855,9 +857,15 @@ impl Supervisor {
     /// restarts and is not stopping, else to the root as the shutdown's trigger.
     fn escalate(&self, trigger: Trigger) {
         // Said before the escalation stops this service (which gives its readiness up as
-        // "stopped"): the waiters learn why.
-        self.give_up_readiness(&trigger);
-        let mut at = Some(self.parent.clone());
+        // "stopped"): the waiters learn why. It leaves the tree's readiness after.
+        let leaves = self.give_up_readiness(&trigger);
+        self.escalate_to_ancestor_or_tree(trigger);
+        self.node.leave_tree_readiness(leaves);
+    }
+
+    fn escalate_to_ancestor_or_tree(&self, trigger: Trigger) {
+        // Once the tree is stopping, no ancestor restarts: the failure is the stop's.
+        let mut at = (!self.node.tree.stop_requested()).then(|| self.parent.clone());
         while let Some(ancestor) = at {
             if ancestor.restart != Restart::Never && !ancestor.stopping.is_set() {
                 tracing::warn!(service = %self.node.path, to = %ancestor.path, "failure escalated to a restarting ancestor");
@@ -871,8 +879,9 @@ impl Supervisor {
         self.node.tree.trigger(trigger);
     }
 
-    /// A failure escalates: the service will not be ready, and why.
-    fn give_up_readiness(&self, trigger: &Trigger) {
+    /// A failure escalates: the service will not be ready, and why. Whether it has yet to
+    /// leave the tree's readiness (see [`Node::readiness_gone_uncounted`]).
+    fn give_up_readiness(&self, trigger: &Trigger) -> bool {
         let node = &self.node;
         let why = if self.timed_out.load(Ordering::Relaxed) {
             ReadyError::TimedOut {
@@ -890,7 +899,7 @@ impl Supervisor {
                 error,
             }
         };
-        node.readiness_gone(|| why);
+        node.readiness_gone_uncounted(|| why)
     }
 
     /// Between two instances: not ready until the next one is; says so.
@@ -926,6 +935,8 @@ impl Supervisor {
                         service: path.clone(),
                         error: error.clone(),
                     });
+                } else {
+                    self.note_restart_that_stopped_it();
                 }
             }
             Ended::Panicked(message) => {
@@ -935,10 +946,35 @@ impl Supervisor {
                         service: path.clone(),
                         message: message.clone(),
                     });
+                } else {
+                    self.note_restart_that_stopped_it();
                 }
             }
         }
         final_outcome(ended, early)
+    }
+
+    /// A failure while it stopped: when the stop was a restarting ancestor's (its instance
+    /// ended, and its children stop before the next one starts; see
+    /// [`StopInfo::for_restart`]), the failure is that restart's, and the report says which.
+    /// Several children failing at once under one restarting service meet here: the first
+    /// escalates, and the stop it causes reaches the others before their supervisors see
+    /// their own ends.
+    ///
+    /// [`StopInfo::for_restart`]: crate::lifecycle::shared::StopInfo
+    fn note_restart_that_stopped_it(&self) {
+        let mut stopped = self.node.clone();
+        if !stopped.stop_info().is_some_and(|stop| stop.for_restart) {
+            return;
+        }
+        // Up through the ancestors that stopped with it, to the one whose restart it is.
+        while let Some(parent) = stopped.parent() {
+            if !parent.stop_info().is_some_and(|stop| stop.for_restart) {
+                self.node.record.taken_by_restart(parent.path.clone());
+                return;
+            }
+            stopped = parent;
+        }
     }
 
     /// The outcome of an instance dropped at the abort.

@@ -306,6 +306,7 @@ impl Node {
             own_deadline: self
                 .timeout
                 .map(|timeout| deadline_after(requested_at, timeout)),
+            for_restart: inherited.is_some_and(|from| from.for_restart),
         };
         Some(*self.stop.get_or_init(|| info))
     }
@@ -313,6 +314,16 @@ impl Node {
     /// Tells this node and everything under it to stop (a no-op if it was told already).
     /// A stop that starts here gets this node's timeout, or the tree's.
     pub(crate) fn request_stop(self: &Arc<Self>) -> StopInfo {
+        self.stop_starting_here(false)
+    }
+
+    /// [`request_stop`](Self::request_stop), for a child of a restarting service whose
+    /// instance ended: the stop is that restart's.
+    pub(crate) fn stop_for_restart(self: &Arc<Self>) {
+        self.stop_starting_here(true);
+    }
+
+    fn stop_starting_here(self: &Arc<Self>, for_restart: bool) -> StopInfo {
         let info = match self.stop_info() {
             Some(info) => info,
             None => *self.stop.get_or_init(|| {
@@ -323,6 +334,7 @@ impl Node {
                         now,
                         self.timeout.unwrap_or(self.tree.timeout),
                     )),
+                    for_restart,
                 }
             }),
         };
@@ -337,9 +349,14 @@ impl Node {
         if let Some(share) = share {
             let now = Instant::now();
             let own = self.timeout.map(|timeout| deadline_after(now, timeout));
+            let for_restart = self
+                .parent()
+                .and_then(|parent| parent.stop_info())
+                .is_some_and(|from| from.for_restart);
             let _ = self.stop.set(StopInfo {
                 requested_at: now,
                 own_deadline: Some(own.map_or(share, |own| own.min(share))),
+                for_restart,
             });
         }
         self.begin_stop();
@@ -414,10 +431,24 @@ impl Node {
     /// It will not be ready again (told to stop, or ended for good), for `why`; it no longer
     /// counts toward the tree's readiness.
     pub(crate) fn readiness_gone(&self, why: impl FnOnce() -> ReadyError) {
-        if let Some(was_ready) = self.readiness.gone(why) {
-            if !was_ready {
-                self.tree.readiness.service_changed(&self.tree.events, -1);
-            }
+        let leaves = self.readiness_gone_uncounted(why);
+        self.leave_tree_readiness(leaves);
+    }
+
+    /// [`readiness_gone`](Self::readiness_gone) in two steps, for a failure that escalates:
+    /// its own readiness is gone at once (its waiters learn why, before the escalation's stop
+    /// could say "stopped"), but it leaves the tree's count only after the escalation (see
+    /// [`leave_tree_readiness`](Self::leave_tree_readiness)). Returns whether it has to.
+    pub(crate) fn readiness_gone_uncounted(&self, why: impl FnOnce() -> ReadyError) -> bool {
+        self.readiness.gone(why) == Some(false)
+    }
+
+    /// A service that was not ready leaves the tree's count of those it waits for. After the
+    /// escalation of its failure: the last service not ready, failing, must not make the tree
+    /// ready (`READY=1`, `/startupz`) on its way out; the trigger makes it stopping first.
+    pub(crate) fn leave_tree_readiness(&self, leaves: bool) {
+        if leaves {
+            self.tree.readiness.service_changed(&self.tree.events, -1);
         }
     }
 
@@ -651,6 +682,7 @@ impl Node {
             failure_count: record.failure_count,
             escalated: record.escalated,
             escalated_to: record.escalated_to,
+            taken_by_restart_of: record.taken_by_restart_of,
         }
     }
 
