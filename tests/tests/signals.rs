@@ -168,6 +168,26 @@ fn a_wedged_runtime_still_exits_at_the_deadline() {
     assert_eq!((work.started, work.aborted), (3, 3), "{text}");
 }
 
+/// The same in JSON: the watchdog's report of the tree it gave up on says the deadline was
+/// reached (it used to say `"deadline_reached":false` in a process exiting 124).
+#[test]
+fn a_wedged_runtimes_json_report_says_the_deadline_was_reached() {
+    let env = [("CANSTOP_REPORT", "json")];
+    let (ended, _) = run_until_signal(CHILD, &["wedged-main"], &env, SIGTERM, LIMIT);
+    let text = ended.text();
+    assert_eq!(
+        ended.code(),
+        Some(i32::from(canstop::exit_code::TIMED_OUT)),
+        "{text}"
+    );
+    let json: Vec<&str> = text.lines().filter(|line| line.starts_with('{')).collect();
+    assert_eq!(json.len(), 1, "{text}");
+    assert!(json[0].starts_with("{\"watchdog\":"), "{text}");
+    let report: canstop::Report = serde_json::from_str(json[0]).unwrap();
+    assert!(report.deadline_reached, "{text}");
+    assert_eq!(report.exit_code(), canstop::exit_code::TIMED_OUT, "{text}");
+}
+
 /// Review finding: a runtime wedged during the drain delay (its stop never starts) is still
 /// ended by the exit enforcer, armed at the delay with its latest deadline: the delay (1 s)
 /// plus the timeout (1 s) plus the fuse.

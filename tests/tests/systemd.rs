@@ -368,10 +368,20 @@ fn a_wedged_runtime_stops_pinging() {
         late.iter().all(|after| *after <= PERIOD * 2),
         "pings after the runtime wedged: {late:?}"
     );
+    // What the process sent before it exited is queued on the socket.
+    notify.collect_for(Duration::from_millis(100));
     let texts = notify.texts();
     assert!(texts.contains(&"STOPPING=1"), "{texts:#?}");
     assert!(
         texts.iter().any(|l| l.starts_with("EXTEND_TIMEOUT_USEC=")),
+        "{texts:#?}"
+    );
+    // The last status comes from the watchdog's thread, with the report it wrote: the
+    // notifier's task cannot run on the wedged runtime (there used to be none).
+    let statuses: Vec<_> = texts.iter().filter(|l| l.starts_with("STATUS=")).collect();
+    assert_eq!(
+        statuses.last().map(|l| l.as_ref()),
+        Some("STATUS=stopped: exit 124"),
         "{texts:#?}"
     );
     println!(
@@ -463,4 +473,22 @@ fn a_dead_notify_socket_is_logged_once_and_never_fatal() {
             .count();
         assert_eq!(warnings, 1, "{socket}: {}", ended.text());
     }
+    // A program without a `tracing` subscriber, stopped by a real signal: the error goes to
+    // stderr at the end. It used to be lost: the signal listener's scoped no-op subscriber
+    // made canstop believe a subscriber had been installed.
+    let (ended, _) = canstop_tests::run_until_signal(
+        CHILD,
+        &["sessions"],
+        &[("NOTIFY_SOCKET", dead.as_str())],
+        SIGTERM,
+        LIMIT,
+    );
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    let warnings: Vec<_> = ended
+        .stderr
+        .iter()
+        .filter(|line| line.contains("systemd's notify socket failed"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", ended.text());
+    assert!(warnings[0].starts_with("canstop: "), "{}", ended.text());
 }

@@ -18,3 +18,13 @@ pub(crate) mod signals;
 #[cfg(all(feature = "systemd", unix))]
 pub(crate) mod systemd;
 pub(crate) mod watchdog;
+
+/// Whether nothing would see a `tracing` event from this thread: no global subscriber, and
+/// no scoped one here. What decides whether canstop writes a line to stderr itself (the
+/// report, a notify-socket error) rather than log it. Not
+/// `tracing::dispatcher::has_been_set()`: that is also true once any thread has set a scoped
+/// subscriber, which the signal listener does (to log nothing while it acts), so after a real
+/// signal the line was lost.
+pub(crate) fn no_subscriber() -> bool {
+    tracing::dispatcher::get_default(|dispatch| dispatch.is::<tracing::subscriber::NoSubscriber>())
+}

@@ -14,7 +14,7 @@
 //! | the drain delay starts ([`Event::Draining`]) | `EXTEND_TIMEOUT_USEC=` the delay + the timeout + [`DEADLINE_FUSE`] + [`EXTEND_MARGIN`], then `STATUS=draining (delay): M live sessions, N services, stopping in Ss` |
 //! | the stop starts ([`Event::Stopping`]) | `EXTEND_TIMEOUT_USEC=` time to the deadline + [`DEADLINE_FUSE`] + [`EXTEND_MARGIN`], then `STATUS=draining: M sessions left, N services left, deadline in Ss` |
 //! | a second signal ([`Event::Forced`]) | `STATUS=forced by a second signal (SIGINT): exiting` |
-//! | the report is made | `STATUS=stopped: exit C` |
+//! | the report is made (by the root, or by the exit enforcer when it gives a wedged runtime up) | `STATUS=stopped: exit C` |
 //! | every `WATCHDOG_USEC / 2`, from a task on the runtime | `WATCHDOG=1` |
 //!
 //! The `STATUS=` lines are computed from a [`State`] snapshot by the notifier's
@@ -249,7 +249,7 @@ impl Socket {
         let Some(error) = self.error.get() else {
             return;
         };
-        let subscriber = tracing::dispatcher::has_been_set();
+        let subscriber = !crate::process::no_subscriber();
         if !subscriber && !last {
             return;
         }

@@ -26,6 +26,9 @@ use crate::sync::locking::lock;
 /// Gives up on the tree and makes its report as things stand (`None` when the tree is gone).
 pub(crate) type GiveUp = Box<dyn FnOnce() -> Option<Report> + Send>;
 
+/// Told the report the watchdog writes, as it writes it (systemd's last `STATUS=`).
+pub(crate) type LastWords = Box<dyn FnOnce(&Report) + Send>;
+
 /// How long before the exit at the deadline the watchdog starts writing its report (after a
 /// second signal: [`FORCE_REPORT`]).
 const REPORT_AHEAD: Duration = Duration::from_millis(100);
@@ -78,6 +81,8 @@ struct Watched {
     json: bool,
     /// The second signal that armed the watchdog, if one did.
     forced: Option<Signal>,
+    /// Who else hears of the report the watchdog writes.
+    last_words: Option<LastWords>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -113,6 +118,12 @@ impl Watchdog {
     /// Watches a tree: if it fires before the report is made, `give_up` makes one.
     pub(crate) fn watch(&self, give_up: GiveUp) {
         lock(self.watched.as_ref()).give_up = Some(give_up);
+    }
+
+    /// `last_words` hears of the report the watchdog writes, if it writes one (systemd's
+    /// notifier, whose task cannot run on a wedged runtime, sends its last `STATUS=`).
+    pub(crate) fn on_report_written(&self, last_words: LastWords) {
+        lock(self.watched.as_ref()).last_words = Some(last_words);
     }
 
     /// A report the watchdog writes is one line of JSON, as `CANSTOP_REPORT=json` asks the
@@ -264,27 +275,34 @@ fn report(watched: &Arc<Mutex<Watched>>, claim: &Arc<Claim>, code: u8, why: &'st
     let _ = thread::Builder::new()
         .name("canstop-watchdog-report".into())
         .spawn(move || {
-            let (give_up, made, json, forced) = {
+            let (give_up, made, json, forced, last_words) = {
                 let mut watched = lock(watched.as_ref());
                 let json = watched.json;
-                (watched.give_up.take(), watched.report.take(), json, watched.forced)
+                (
+                    watched.give_up.take(),
+                    watched.report.take(),
+                    json,
+                    watched.forced,
+                    watched.last_words.take(),
+                )
             };
             let (report, why) = match made {
-                Some(mut made) => {
-                    // The process ends at the watchdog's fuse, or exits with the code of the
-                    // report written here: the report says why (read back, as JSON, it gives
-                    // that code).
-                    match forced {
-                        Some(signal) => made.forced = made.forced.or(Some(signal)),
-                        None => made.deadline_reached = true,
-                    }
-                    (
-                        Some(made),
-                        "the runtime did not shut down in time after the report (a `Drop` that blocks?)",
-                    )
-                }
+                Some(made) => (
+                    Some(made),
+                    "the runtime did not shut down in time after the report (a `Drop` that blocks?)",
+                ),
                 None => (give_up.and_then(|give_up| give_up()), why),
             };
+            // The process ends at the watchdog's fuse (past the deadline), or soon after a
+            // second signal: the report says which (read back, as JSON, it gives the code the
+            // process exits with), whether the root made it or the watchdog gave up.
+            let report = report.map(|mut report| {
+                match forced {
+                    Some(signal) => report.forced = report.forced.or(Some(signal)),
+                    None => report.deadline_reached = true,
+                }
+                report
+            });
             let code = report.as_ref().map_or(code, Report::exit_code);
             let text = match &report {
                 // One line of JSON, as the root would have written, the reason in it.
@@ -302,6 +320,9 @@ fn report(watched: &Arc<Mutex<Watched>>, claim: &Arc<Claim>, code: u8, why: &'st
             }
             // One write, whose error (a broken pipe) is ignored; `eprintln!` would panic.
             let _ = std::io::stderr().write_all(text.as_bytes());
+            if let (Some(report), Some(last_words)) = (&report, last_words) {
+                let _ = catch_unwind(AssertUnwindSafe(|| last_words(report)));
+            }
             if let Some(report) = report.filter(|_| !json) {
                 let _ = catch_unwind(AssertUnwindSafe(|| {
                     tracing::error!(

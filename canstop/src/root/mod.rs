@@ -548,7 +548,14 @@ impl Root {
         let metrics = crate::report::metrics::Metrics::start(&root, self.metrics_every);
         // systemd speaks to the process: only a process-owning root notifies it.
         #[cfg(all(feature = "systemd", unix))]
-        let systemd = watchdog.and_then(|_| crate::process::systemd::Systemd::start(&root));
+        let systemd = watchdog.and_then(|watchdog| {
+            let systemd = crate::process::systemd::Systemd::start(&root)?;
+            // The last `STATUS=` of a tree the watchdog gives up on (its notifier's task runs
+            // on the wedged runtime): sent from the watchdog's thread, with its report.
+            let notifier = systemd.clone();
+            watchdog.on_report_written(Box::new(move |report| notifier.finish(report)));
+            Some(systemd)
+        });
         run_main(&root, body).await;
         if self.stop_when_body_returns {
             shared.trigger(Trigger::BodyReturned);
@@ -630,13 +637,7 @@ impl Root {
                 crate::process::watchdog::last_words(move || match format {
                     ReportFormat::Text => {
                         report.log();
-                        // Not `has_been_set()`: that is also true once any thread has set a
-                        // scoped subscriber (the signal listener does, to log nothing while it
-                        // acts), and the report of a program without a subscriber was lost
-                        // after a real signal.
-                        if tracing::dispatcher::get_default(|dispatch| {
-                            dispatch.is::<tracing::subscriber::NoSubscriber>()
-                        }) {
+                        if crate::process::no_subscriber() {
                             let _ = writeln!(std::io::stderr(), "{report}");
                         }
                     }

@@ -41,6 +41,11 @@ fn main() -> ExitCode {
             }
             root.timeout(Duration::from_secs(1)).block_on(wedged(false))
         }
+        // The same under `Root::main`, which hands the watchdog the format `CANSTOP_REPORT`
+        // asks for.
+        "wedged-main" => {
+            return root.timeout(Duration::from_secs(1)).main(wedged(false));
+        }
         // Wedged as soon as the tree drains: during the drain delay, when one is set
         // (`CANSTOP_DRAIN_DELAY`).
         "wedged-draining" => root.timeout(Duration::from_secs(1)).block_on(wedged(true)),
