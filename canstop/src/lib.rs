@@ -324,19 +324,24 @@ pub mod __private {
 
     /// The body of a generated `#[canstop::test]`, run inside the test's runtime: runs `body`
     /// in a fresh tree (no signal handlers, no environment override), shuts the tree down when
-    /// the body returns, and panics with the report unless everything stopped cleanly. Stricter
-    /// than the exit code: a session that returned an error fails the test too.
-    pub async fn test<F>(root: Root, body: F) -> Report
+    /// the body returns; [`test_passed`] then judges the report.
+    pub async fn test<F>(root: Root, body: F) -> Result<Report, crate::StartError>
     where
         F: Future,
         F::Output: MainResult,
     {
-        let report = root
-            .signals(false)
+        root.signals(false)
             .timeout_from_env(false)
             .stop_when_body_returns(true)
             .run(body)
-            .await;
+            .await
+    }
+
+    /// Panics with the report, at the test (the generated call is located at its fn), unless
+    /// everything stopped cleanly. Stricter than the exit code: a session that returned an
+    /// error fails the test too.
+    #[track_caller]
+    pub fn test_passed(report: Result<Report, crate::StartError>) -> Report {
         match report {
             Ok(report)
                 if report.is_clean()

@@ -69,6 +69,7 @@ async fn the_json_report_reads_back_equal_and_carries_what_the_text_shows() {
 
     // What the text shows is in the JSON, as values.
     let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(json["exit_code"], u64::from(report.exit_code()), "{line}");
     assert!(text.contains("flaky"), "{text}");
     let flaky = report.service("flaky").unwrap();
     assert_eq!(flaky.restarts, 2, "{report}");

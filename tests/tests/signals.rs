@@ -120,11 +120,11 @@ fn blocking_work_that_never_returns_does_not_hold_the_process_past_the_deadline(
 
 #[test]
 fn the_environment_overrides_the_compiled_timeout() {
-    // Compiled: 30 s. The environment says 1 s.
+    // Compiled: 30 s. The environment says 1 s, with the spaces a YAML value may carry.
     let (ended, took) = run_until_signal(
         CHILD,
         &["env-timeout"],
-        &[("CANSTOP_SHUTDOWN_TIMEOUT", "1s")],
+        &[("CANSTOP_SHUTDOWN_TIMEOUT", " 1s ")],
         SIGTERM,
         LIMIT,
     );

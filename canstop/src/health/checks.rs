@@ -10,6 +10,7 @@ use crate::health::{Answer, Check, Probe, Status};
 use crate::lifecycle::readiness::TreeNow;
 use crate::lifecycle::shared::Tree;
 use crate::report::state::{NodeState, Phase};
+use crate::report::MainOutcome;
 
 /// What `probe` says about `tree` now.
 pub(super) fn status(tree: &Tree, probe: Probe) -> Status {
@@ -35,7 +36,7 @@ pub(super) fn status(tree: &Tree, probe: Probe) -> Status {
                 }),
             });
             let (main_returned, _) = tree.readiness.started();
-            checks.push(main_check(main_returned));
+            checks.push(main_check(tree, main_returned));
             services(tree, &mut checks, not_ready);
             tree.readiness.now() == TreeNow::Ready
         }
@@ -46,7 +47,7 @@ pub(super) fn status(tree: &Tree, probe: Probe) -> Status {
                 checks.push(passed("main"));
                 services(tree, &mut checks, |_| None);
             } else {
-                checks.push(main_check(main_returned));
+                checks.push(main_check(tree, main_returned));
                 services(tree, &mut checks, not_ready);
             }
             started
@@ -76,10 +77,18 @@ fn passed(name: &str) -> Check {
     }
 }
 
-fn main_check(returned: bool) -> Check {
+/// `main`'s check: passed once its body returned `Ok`; else why not (it may have ended
+/// otherwise: an error, a panic).
+fn main_check(tree: &Tree, returned: bool) -> Check {
+    let failure = (!returned).then(|| match tree.main_ended() {
+        Some(MainOutcome::Failed { .. }) => "returned an error".to_owned(),
+        Some(MainOutcome::Panicked { .. }) => "panicked".to_owned(),
+        Some(_) => "ended".to_owned(),
+        None => "not returned yet".to_owned(),
+    });
     Check {
         name: "main".to_owned(),
-        failure: (!returned).then(|| "not returned yet".to_owned()),
+        failure,
     }
 }
 
@@ -226,5 +235,23 @@ mod tests {
         assert_eq!(query.exclude, ["api/db", "a b", "%zz"]);
         assert!(!Query::parse("").verbose);
         assert_eq!(percent_decoded("100%"), "100%");
+    }
+
+    /// `main` that ended otherwise than with `Ok` is not "not returned yet" (a review found
+    /// `/startupz` saying so of a `main` that had returned an error).
+    #[tokio::test]
+    async fn mains_check_says_how_it_ended() {
+        let tree = Tree::new(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::ZERO,
+            tokio::runtime::Handle::current(),
+        );
+        let failure = |tree: &Tree| main_check(tree, false).failure;
+        assert_eq!(failure(&tree).as_deref(), Some("not returned yet"));
+        tree.set_main(MainOutcome::Failed {
+            error: "\"config missing\"".into(),
+        });
+        assert_eq!(failure(&tree).as_deref(), Some("returned an error"));
+        assert_eq!(main_check(&tree, true).failure, None);
     }
 }

@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use super::{HttpBody, HttpService};
 
-use crate::{Scope, Session, SessionBody, Shutdown};
+use crate::{FutureBody, Scope, Session, SessionBody, SessionKind, Shutdown};
 
 /// The kind name of a connection's session.
 pub(crate) const CONNECTION: &str = "http connection";
@@ -116,7 +116,8 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     fn execute(&self, future: F) {
-        if let Err(error) = self.scope.spawn(Session::from_future(STREAM, future)) {
+        let stream = Session::with_kind(SessionKind::of_canstop(STREAM), FutureBody::new(future));
+        if let Err(error) = self.scope.spawn(stream) {
             tracing::debug!(%error, "an HTTP/2 stream refused: the server is past its drain");
         }
     }
@@ -132,10 +133,13 @@ where
     S: HttpService<B>,
     B: HttpBody,
 {
-    Session::new(CONNECTION, move |shutdown: Shutdown| {
-        let span = tracing::debug_span!("http connection", %peer);
-        serve(stream, service, shutdown).instrument(span)
-    })
+    Session::with_kind(
+        SessionKind::of_canstop(CONNECTION),
+        move |shutdown: Shutdown| {
+            let span = tracing::debug_span!("http connection", %peer);
+            serve(stream, service, shutdown).instrument(span)
+        },
+    )
 }
 
 /// Why a connection ended with an error (a malformed request, a client that reset the

@@ -332,6 +332,11 @@ impl Tree {
             .map(crate::report::MainExitCode)
     }
 
+    /// How `main`'s body ended, once it has.
+    pub(crate) fn main_ended(&self) -> Option<&MainOutcome> {
+        self.main.get()
+    }
+
     pub(crate) fn main_outcome(&self) -> MainOutcome {
         self.main
             .get()

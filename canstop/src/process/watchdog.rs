@@ -122,6 +122,7 @@ impl Watchdog {
 
     /// `last_words` hears of the report the watchdog writes, if it writes one (systemd's
     /// notifier, whose task cannot run on a wedged runtime, sends its last `STATUS=`).
+    #[cfg(all(feature = "systemd", unix))]
     pub(crate) fn on_report_written(&self, last_words: LastWords) {
         lock(self.watched.as_ref()).last_words = Some(last_words);
     }

@@ -577,8 +577,10 @@ impl Report {
 
     /// The report as one line of JSON (feature `serde`): what `CANSTOP_REPORT=json` prints.
     /// It reads back with `serde_json::from_str::<Report>` into an equal report; durations
-    /// are serde's `{"secs", "nanos"}`, exact; the exit code is not a field (it is
-    /// [`exit_code`](Self::exit_code) of the report read back).
+    /// are serde's `{"secs", "nanos"}`, exact. Its first field, `"exit_code"`, is the code the
+    /// process exits with (what [`process_exit_code`](Self::process_exit_code) gives: `main`'s
+    /// own, when it returned one and the tree is clean), for a consumer that is not Rust (`jq
+    /// .exit_code`); it is computed, not read back (the report read back computes it again).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -589,16 +591,23 @@ impl Report {
     ///     .unwrap();
     /// let line = report.to_json();
     /// assert!(!line.contains('\n'));
+    /// assert!(line.starts_with("{\"exit_code\":0,"));
     /// let back: canstop::Report = serde_json::from_str(&line).unwrap();
     /// assert_eq!(back, report);
     /// # }
     /// ```
     #[cfg(feature = "serde")]
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|error| {
+        let code = self
+            .mains_code()
+            .map_or_else(|| self.exit_code(), MainExitCode::number);
+        match serde_json::to_string(self) {
+            Ok(fields) => format!("{{\"exit_code\":{code},{}", &fields[1..]),
             // Not reached: every field is a string, a number, a list or a struct.
-            serde_json::json!({ "error": error.to_string() }).to_string()
-        })
+            Err(error) => {
+                serde_json::json!({ "exit_code": code, "error": error.to_string() }).to_string()
+            }
+        }
     }
 
     /// Whether everything stopped cleanly (exit code 0).
@@ -712,7 +721,7 @@ impl fmt::Display for Report {
         } else {
             writeln!(f, "  services:")?;
             for service in &self.services {
-                write_service(f, service, 2)?;
+                write_service(f, service, 2, &mut Vec::new())?;
             }
             for folded in &self.folded {
                 write_folded(f, folded, 2)?;
@@ -733,7 +742,14 @@ impl fmt::Display for Report {
     }
 }
 
-fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usize) -> fmt::Result {
+/// `gave_up`: the paths of the ancestors whose failure escalated (they gave up restarting),
+/// so that a child's failure they took is not said to be simply handled.
+fn write_service<'a>(
+    f: &mut fmt::Formatter<'_>,
+    service: &'a ServiceReport,
+    depth: usize,
+    gave_up: &mut Vec<&'a str>,
+) -> fmt::Result {
     let indent = "  ".repeat(depth);
     write!(f, "{indent}{}: {}", Escaped(&service.name), service.outcome)?;
     let aborted: u64 = service.sessions.iter().map(SessionStats::cut).sum();
@@ -755,9 +771,14 @@ fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usi
     }
     if service.is_handled() {
         if let Some(ancestor) = &service.escalated_to {
+            let then = if gave_up.contains(&ancestor.as_str()) {
+                " (and which later gave up: see its line)"
+            } else {
+                ""
+            };
             write!(
                 f,
-                "; handled: the failure escalated to service {:?}, whose restart policy took it",
+                "; handled: the failure escalated to service {:?}, whose restart policy took it{then}",
                 Escaped(ancestor).to_string()
             )?;
         } else if let Some(ancestor) = &service.taken_by_restart_of {
@@ -796,8 +817,14 @@ fn write_service(f: &mut fmt::Formatter<'_>, service: &ServiceReport, depth: usi
             writeln!(f, "{indent}    failure {failure}")?;
         }
     }
+    if service.escalated {
+        gave_up.push(&service.path);
+    }
     for child in &service.children {
-        write_service(f, child, depth + 1)?;
+        write_service(f, child, depth + 1, gave_up)?;
+    }
+    if service.escalated {
+        gave_up.pop();
     }
     for folded in &service.folded {
         write_folded(f, folded, depth + 1)?;

@@ -377,7 +377,8 @@ impl Root {
     /// Whether [`TIMEOUT_ENV`], [`DRAIN_DELAY_ENV`] and [`HEALTH_ADDR_ENV`] override the
     /// timeout, the drain delay and the health endpoints' address (default: yes). A malformed value is a [`StartError`], never silently ignored;
     /// an empty one counts as unset (orchestrator templates render a missing value as an
-    /// empty string).
+    /// empty string), and spaces around a value are ignored (a YAML or unit-file value with a
+    /// trailing space).
     #[must_use = "the builder returns the configured root: `let root = root.option(..);`"]
     pub fn timeout_from_env(mut self, enabled: bool) -> Self {
         self.timeout_from_env = enabled;
@@ -461,7 +462,7 @@ impl Root {
         match std::env::var(variable) {
             // Empty is unset: what an orchestrator's template gives for "no value".
             Ok(value) if value.trim().is_empty() => Ok(configured),
-            Ok(value) => parse_duration(&value).map_err(bad),
+            Ok(value) => parse_duration(value.trim()).map_err(bad),
             Err(std::env::VarError::NotPresent) => Ok(configured),
             // Not UTF-8: malformed, not absent.
             Err(std::env::VarError::NotUnicode(value)) => Err(bad(

@@ -227,6 +227,12 @@ impl Service {
     /// escalates (to the nearest ancestor that restarts, else as the shutdown's trigger,
     /// [`Trigger::ServiceGaveUp`](crate::Trigger::ServiceGaveUp)). Zero escalates at the first
     /// failure.
+    ///
+    /// # Errors
+    ///
+    /// Without a [`restart`](Self::restart) policy other than `Never` (as with
+    /// [`within`](Self::within) and [`backoff`](Self::backoff)), [`canstop::start`](crate::start)
+    /// returns [`SpawnError::InvalidPolicy`]: a limit alone is a forgotten policy.
     #[must_use = "the builder returns the configured service: start that one"]
     pub fn max_restarts(mut self, max_restarts: u32) -> Self {
         self.policy.max_restarts = max_restarts;
@@ -348,6 +354,11 @@ impl Service {
     /// restart, else when it gives up (a restarted instance that is ready in time answers them
     /// `Ok`); services that [need](Self::needs) it learn once it has stopped, so that the
     /// failure handled first is its own. No limit by default.
+    ///
+    /// # Errors
+    ///
+    /// Without [`signals_ready`](Self::signals_ready), [`canstop::start`](crate::start)
+    /// returns [`SpawnError::InvalidPolicy`]: such a service is ready once built.
     #[must_use = "the builder returns the configured service: start that one"]
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = Some(timeout);
@@ -375,6 +386,18 @@ impl Service {
                 service: self.name.to_string(),
                 restart: policy.restart,
             });
+        }
+        if policy.restart == Restart::Never && *policy != Policy::default() {
+            // What `#[service]` refuses at compile time: a limit without a policy is a
+            // forgotten `.restart(..)`, not a choice.
+            return invalid(
+                "`max_restarts`, `within` or `backoff` without a restart policy: add `.restart(..)`",
+            );
+        }
+        if self.ready_timeout.is_some() && !self.signals_ready {
+            return invalid(
+                "`ready_timeout` without `signals_ready()`: a service that does not say when it is ready is ready once built, and never times out",
+            );
         }
         if policy.within.is_zero() {
             return invalid("`within` is zero: no window to count restarts in");

@@ -875,8 +875,12 @@ impl Supervisor {
             }
             at = ancestor.parent();
         }
-        self.node.record.escalated(None);
-        self.node.tree.trigger(trigger);
+        // It escalated if it is the trigger. After the tree's stop was requested it is a
+        // failure of the stop, which does not make it escalate (though it still ends a drain
+        // delay: the stop starts now).
+        if self.node.tree.trigger(trigger) {
+            self.node.record.escalated(None);
+        }
     }
 
     /// A failure escalates: the service will not be ready, and why. Whether it has yet to

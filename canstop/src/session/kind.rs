@@ -42,6 +42,21 @@ impl SessionKind {
         Self::new(name, location.file(), location.line(), location.column())
     }
 
+    /// A kind of canstop's own (an HTTP connection, an HTTP/2 stream), located in canstop's
+    /// source as `canstop/src/..` (a path dependency) or `canstop-0.1.0/src/..` (from the
+    /// registry): not the absolute path of the directory canstop was built from, which is
+    /// what `file!()` gives outside the user's workspace.
+    #[track_caller]
+    pub(crate) fn of_canstop(name: &'static str) -> Self {
+        let location = Location::caller();
+        Self::new(
+            name,
+            from_crate_dir(location.file()),
+            location.line(),
+            location.column(),
+        )
+    }
+
     /// Equality, comparing the `'static` strings by address first (the common case: the
     /// same call site or the same `#[session]` fn), by content only when that fails.
     #[inline]
@@ -95,5 +110,39 @@ impl fmt::Display for SessionKind {
             Escaped(self.file),
             self.line
         )
+    }
+}
+
+/// `file` from its crate's directory on: `/home/u/.cargo/registry/src/x/canstop-0.1.0/src/a.rs`
+/// is `canstop-0.1.0/src/a.rs`; a relative path stays as it is.
+fn from_crate_dir(file: &'static str) -> &'static str {
+    let crate_dir = file
+        .rfind("/src/")
+        .and_then(|src| file[..src].rfind('/').map(|slash| slash + 1))
+        .unwrap_or(0);
+    &file[crate_dir..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// canstop's own kinds name canstop's source from its crate's directory, whatever
+    /// directory it was built from (a review found an absolute build path in the reports of
+    /// programs outside canstop's workspace).
+    #[test]
+    fn canstops_own_kinds_are_located_from_its_crate_directory() {
+        let kind = SessionKind::of_canstop("probe");
+        assert_eq!(kind.file, "canstop/src/session/kind.rs", "{kind}");
+        let registry = "/home/u/.cargo/registry/src/index-1/canstop-0.1.0/src/http/connection.rs";
+        assert_eq!(
+            from_crate_dir(registry),
+            "canstop-0.1.0/src/http/connection.rs"
+        );
+        assert_eq!(
+            from_crate_dir("/work/main/canstop/src/http/connection.rs"),
+            "canstop/src/http/connection.rs"
+        );
+        assert_eq!(from_crate_dir("src/main.rs"), "src/main.rs");
     }
 }
