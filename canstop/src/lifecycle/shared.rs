@@ -333,6 +333,7 @@ impl Tree {
     }
 
     /// How `main`'s body ended, once it has.
+    #[cfg(feature = "health")]
     pub(crate) fn main_ended(&self) -> Option<&MainOutcome> {
         self.main.get()
     }
