@@ -623,29 +623,60 @@ impl Context<'_> {
         let krate = &self.krate;
         let ident = &self.func.sig.ident;
         let name = self.name();
-        let (prelude, closure) = if self.mode.is_stub() {
-            self.stub_body()
-        } else if self.func.shutdown_params().next().is_none() {
-            // No `Shutdown` wanted: the body's future itself, which spares the spawn making one.
-            let future = self.future();
-            (TokenStream::new(), quote!(#krate::FutureBody::new(#future)))
-        } else {
-            (TokenStream::new(), self.body_closure())
+        let at = self.krate_at(self.output_span());
+        // No `Shutdown` wanted: the body's future itself, which spares the spawn making one.
+        let wants_shutdown = self.func.shutdown_params().next().is_some();
+        // The output's bound is checked once, at the return type (an error type that is not
+        // `Display` is named there), on the body itself: see canstop's `session/judged.rs`.
+        // Located at the return type, in the body's hygiene (an argument joining two
+        // contexts would be located at the attribute).
+        let at_output = Span::mixed_site().located_at(self.output_span());
+        let body = Ident::new("__canstop_body", at_output);
+        // The output type named in the turbofish, so that the error underlines all of it.
+        let output = self.typed_output();
+        let check = |check: &str, turbofish: TokenStream| {
+            let check = Ident::new(check, self.output_span());
+            quote_spanned!(at_output=> #at::__private::#check::<#turbofish>(&#body);)
+        };
+        let (prelude, closure) = match output {
+            _ if self.mode.is_stub() => self.stub_body(),
+            // A closure that takes the `Shutdown`: its bounds are the blanket impl's, whose
+            // error for a body that is not `Send` names the value held across the `.await`.
+            Some(output) if wants_shutdown => {
+                let made = self.body_closure();
+                let check = check("session_output_of", quote!(_, _, #output));
+                (quote!(let #body = #made; #check), quote!(#body))
+            }
+            // The body's future: judged, so that an output that cannot end a session is one
+            // error, the check's.
+            Some(output) => {
+                let made = self.future();
+                let check = check("session_output", quote!(_, #output));
+                let judge = Ident::new("__canstop_judge", Span::mixed_site());
+                let prelude = quote! {
+                    let #body = #made;
+                    #check
+                    let #judge = {
+                        use #krate::__private::{ViaBodyResult as _, ViaNothing as _};
+                        (&&#krate::__private::Probe::<#output>::new()).judge()
+                    };
+                };
+                let judged = quote! {
+                    #krate::__private::Judged::new(#krate::FutureBody::new(#body), #judge)
+                };
+                (prelude, judged)
+            }
+            // `-> impl ..`, an error reported already.
+            None if wants_shutdown => (TokenStream::new(), self.body_closure()),
+            None => {
+                let future = self.future();
+                (TokenStream::new(), quote!(#krate::FutureBody::new(#future)))
+            }
         };
         // The kind is located at the fn's name.
         let kind = quote_spanned! {ident.span()=>
             #krate::SessionKind::new(#name, ::core::file!(), ::core::line!(), ::core::column!())
         };
-        let at = self.krate_at(self.output_span());
-        // The output's bound, checked at the return type: an error type that is not
-        // `Display` is named there (the body's bounds below would say less).
-        let output_check = match (&self.func.sig.output, self.typed_output()) {
-            (syn::ReturnType::Type(..), Some(output)) if !self.mode.is_stub() => {
-                quote_spanned!(self.output_span()=> let _ = #at::__private::session_output::<#output>;)
-            }
-            _ => TokenStream::new(),
-        };
-        let prelude = quote!(#output_check #prelude);
         let new = quote_spanned!(self.output_span()=> #at::Session::with_kind(#kind, #closure));
         // The body's output is named, so that a spawn's handle gives the session's value.
         let output = match &self.func.sig.output {

@@ -301,9 +301,10 @@ pub mod __private {
         root
     }
 
-    /// Checks, at a `#[session]` fn's return type, that its output can end a session: an
-    /// error type that is not `Display` is reported there, naming the type.
-    pub fn session_output<T: crate::BodyResult>() {}
+    pub use crate::session::judged::{
+        session_output, session_output_of, ByBodyResult, Judge, Judged, Probe, Unjudged,
+        ViaBodyResult, ViaNothing,
+    };
 
     /// Never called: a `#[service]` or `#[session]` body generated in place (a method's)
     /// starts with `if false { return output::<T>(); }`, which gives its `async` block the

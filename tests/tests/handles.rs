@@ -16,6 +16,43 @@ async fn lookup(id: u64) -> Result<u64, String> {
     Ok(id * 2)
 }
 
+/// A store generic over its items, with a session method returning the item or an error.
+struct Store<T> {
+    items: Vec<T>,
+}
+
+impl<T: Clone + Send + Sync + 'static> Store<T> {
+    #[session]
+    async fn get(self: std::sync::Arc<Self>, index: usize) -> Result<T, String> {
+        tokio::task::yield_now().await;
+        self.items
+            .get(index)
+            .cloned()
+            .ok_or_else(|| format!("no item {index}"))
+    }
+}
+
+/// In a generic impl, a session's `Err` is still counted as a failure: the macro picks how
+/// to judge the output from the impl's bounds (`session/judged.rs`), and a wrong pick would
+/// count every error as a success.
+#[tokio::test]
+async fn a_generic_methods_error_is_counted_as_a_failure() {
+    let report = root()
+        .run(async {
+            let store = std::sync::Arc::new(Store { items: vec!["a"] });
+            assert_eq!(canstop::spawn(store.clone().get(0))?.await, Ok(Ok("a")));
+            assert_eq!(
+                canstop::spawn(store.get(5))?.await,
+                Ok(Err("no item 5".to_owned()))
+            );
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let gets = report.sessions_named("get").unwrap();
+    assert_eq!((gets.finished, gets.failed), (1, 1), "{report}");
+}
+
 /// A session's value, and its error, reach the awaiting code; the error is counted too.
 #[tokio::test]
 async fn a_handle_gives_the_sessions_value_and_its_error() {

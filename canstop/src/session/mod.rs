@@ -6,8 +6,11 @@
 //! - [`sessions`]: the live sessions of one scope: admission, counting per kind and per
 //!   thread, the parked registry and the deadline sweep;
 //! - [`kind`]: what a session is, for counting: a name and a source location;
-//! - [`wakers`]: the wakers of a shard's waiting sessions, which the deadline sweep wakes.
+//! - [`wakers`]: the wakers of a shard's waiting sessions, which the deadline sweep wakes;
+//! - [`judged`]: the bodies `#[session]` generates, which keep a wrong output type to one
+//!   compile error.
 
+pub(crate) mod judged;
 pub(crate) mod kind;
 pub(crate) mod sessions;
 pub(crate) mod wakers;
@@ -15,6 +18,7 @@ pub(crate) mod wakers;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -61,17 +65,22 @@ pub struct Session<B> {
 #[diagnostic::on_unimplemented(
     message = "this cannot run as a canstop session body",
     label = "a session body must be a `Send + 'static` future whose output is `()`, a plain value, or `Result<T, E>` with `E: Display`",
-    note = "a future that holds a non-`Send` value (an `Rc`, a `RefCell` borrow, a `MutexGuard`) across an `.await` is not `Send`: drop the value before the `.await`, or use its `Send` counterpart (`Arc`, `tokio::sync::Mutex`); an output that cannot end a session (an error type that is not `Display`) is named at the fn's return type"
+    note = "a future that holds a non-`Send` value (an `Rc`, a `RefCell` borrow, a `MutexGuard`) across an `.await` is not `Send`: drop the value before the `.await`, or use its `Send` counterpart (`Arc`, `tokio::sync::Mutex`); an output that cannot end a session (an error type that is not `Display` or not `Send`) is named at the fn's return type"
 )]
 pub trait SessionBody: Send + 'static {
     /// The body's future.
     type Future: Future<Output = Self::Output> + Send + 'static;
-    /// The body's result: any [`BodyResult`] (`()`, a plain value, or `Result<T, E>` with
-    /// `E: Display`), handed to the session's handle.
-    type Output: BodyResult;
+    /// The body's result, handed to the session's handle: a [`BodyResult`] (`()`, a plain
+    /// value, or `Result<T, E>` with `E: Display`) for every body canstop accepts.
+    type Output: Send + 'static;
     /// Builds the future. `shutdown` makes the session's [`Shutdown`], for a body that wants
     /// one; a body that does not call it spares the spawn a reference count on the scope.
     fn start(self, shutdown: impl FnOnce() -> Shutdown) -> Self::Future;
+    /// `None` for success, or the failure's message: the output's
+    /// [`BodyResult::failure`]. (Not a bound on `Output`, so that `#[session]` can keep an
+    /// output type that is not a `BodyResult` to one compile error: see `session/judged.rs`.)
+    #[doc(hidden)]
+    fn failure(output: &Self::Output) -> Option<String>;
 }
 
 impl<F, Fut> SessionBody for F
@@ -85,6 +94,11 @@ where
 
     fn start(self, shutdown: impl FnOnce() -> Shutdown) -> Fut {
         self(shutdown())
+    }
+
+    #[inline]
+    fn failure(output: &Fut::Output) -> Option<String> {
+        output.failure()
     }
 }
 
@@ -114,6 +128,11 @@ where
 
     fn start(self, _: impl FnOnce() -> Shutdown) -> F {
         self.0
+    }
+
+    #[inline]
+    fn failure(output: &F::Output) -> Option<String> {
+        output.failure()
     }
 }
 
@@ -236,21 +255,19 @@ pin_project_lite::pin_project! {
     ///
     /// One flat future with the body's inline: the wrapper adds a few words to the body's own
     /// size, which decides the task's allocation size class.
-    struct SessionTask<F> {
+    struct SessionTask<B: SessionBody> {
         #[pin]
-        future: F,
+        future: B::Future,
         guard: SessionGuard,
         // Boxed, and only when a subscriber wants it: a disabled span costs one word.
         span: Option<Box<tracing::Span>>,
+        // How the output is judged.
+        body: PhantomData<fn() -> B>,
     }
 }
 
-impl<F> Future for SessionTask<F>
-where
-    F: Future,
-    F::Output: BodyResult,
-{
-    type Output = Result<F::Output, SessionError>;
+impl<B: SessionBody> Future for SessionTask<B> {
+    type Output = Result<B::Output, SessionError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -273,7 +290,7 @@ where
             // panics is a panicked session, not a lost one.
             catching(|| {
                 future.poll(cx).map(|output| {
-                    let failure = output.failure();
+                    let failure = B::failure(&output);
                     (output, failure)
                 })
             })
@@ -543,13 +560,14 @@ pub(crate) fn spawn_on<B: SessionBody>(
         .sessions
         .admit(session.kind)
         .map_err(|why| refused(node, why))?;
-    let task = SessionTask {
+    let task = SessionTask::<B> {
         future,
         guard: SessionGuard {
             node: Some(node.clone()),
             place,
         },
         span,
+        body: PhantomData,
     };
     // A task that the spawn drops at once (its runtime is shutting down) is counted as
     // aborted by its guard.
@@ -629,7 +647,7 @@ mod tests {
     fn sizes<B: SessionBody>(_: &Session<B>) -> (usize, usize) {
         (
             std::mem::size_of::<B::Future>(),
-            std::mem::size_of::<SessionTask<B::Future>>(),
+            std::mem::size_of::<SessionTask<B>>(),
         )
     }
 
