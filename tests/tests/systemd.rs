@@ -293,6 +293,30 @@ fn the_ordered_example_tells_systemd_every_phase_on_a_path_socket() {
     let texts = notify.texts();
     assert_eq!(texts.last(), Some(&"STATUS=stopped: exit 0"), "{texts:#?}");
     assert!(ready < stopping && stopping < delay && delay < drain && drain < last);
+    // No status of an earlier phase after a phase's message: no "starting" after `READY=1`,
+    // no "stopping" before `STOPPING=1` (a review saw both, a status computed before the
+    // phase changed and sent after).
+    let statuses = |range: std::ops::Range<usize>| -> Vec<&str> {
+        notify.lines[range]
+            .iter()
+            .map(|(_, l)| l.as_str())
+            .filter(|l| l.starts_with("STATUS="))
+            .collect()
+    };
+    let after_ready = statuses(ready..notify.lines.len());
+    assert!(
+        !after_ready.iter().any(|l| l.starts_with("STATUS=starting")),
+        "{:#?}",
+        notify.sequence()
+    );
+    let before_stopping = statuses(0..stopping);
+    assert!(
+        !before_stopping
+            .iter()
+            .any(|l| l.starts_with("STATUS=stopping") || l.starts_with("STATUS=draining")),
+        "{:#?}",
+        notify.sequence()
+    );
     println!("captured:\n{}", notify.sequence().join("\n"));
 }
 

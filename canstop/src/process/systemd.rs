@@ -92,6 +92,7 @@ use crate::report::state::{snapshot, Phase, State, TreePhase};
 use crate::report::Report;
 use crate::sync::locking::lock;
 use crate::tree::node::Node;
+use crate::Signal;
 
 /// The socket systemd listens on: an absolute path, or `@name` for an abstract socket.
 pub(crate) const SOCKET_ENV: &str = "NOTIFY_SOCKET";
@@ -302,7 +303,7 @@ enum Stage {
     /// The deadline passed: what is left is being aborted.
     Aborting,
     /// A second signal forced the exit.
-    Forced,
+    Forced(Signal),
 }
 
 struct Notified {
@@ -438,6 +439,12 @@ impl Systemd {
         };
         let snapshot = snapshot(&root);
         drop(root);
+        if stage == Stage::Running
+            && matches!(snapshot.tree, TreePhase::Stopping | TreePhase::Stopped)
+        {
+            // The trigger's event is on its way: its `STOPPING=1` goes first.
+            return true;
+        }
         let text = status(stage, ever_ready, &snapshot, Instant::now());
         let mut state = lock(&self.state);
         if !state.done && state.generation == generation && state.last_status != text {
@@ -521,6 +528,8 @@ impl Listener for Systemd {
                 let mut state = lock(&self.state);
                 if !state.ready_sent && !state.done {
                     state.ready_sent = true;
+                    // A status computed before `READY=1` ("starting: ...") is not sent after it.
+                    state.generation += 1;
                     state.send(&self.socket, "READY=1".into());
                 }
                 drop(state);
@@ -539,13 +548,20 @@ impl Listener for Systemd {
                 self.enter(Stage::Drain { deadline }, Some(extend(left, DEADLINE_FUSE)));
             }
             Event::DeadlineReached => self.enter(Stage::Aborting, None),
-            Event::Forced { signal } => self.enter(
-                Stage::Forced,
-                Some(format!(
-                    "STATUS=forced by a second signal ({signal}): exiting\n{}",
-                    extend(Duration::ZERO, FORCE_FUSE)
-                )),
-            ),
+            Event::Forced { signal } => {
+                // The same text the task computes for the stage: not sent twice.
+                let text = format!("forced by a second signal ({signal}): exiting");
+                let mut state = lock(&self.state);
+                state.last_status.clone_from(&text);
+                drop(state);
+                self.enter(
+                    Stage::Forced(signal),
+                    Some(format!(
+                        "STATUS={text}\n{}",
+                        extend(Duration::ZERO, FORCE_FUSE)
+                    )),
+                );
+            }
             _ => {}
         }
     }
@@ -611,12 +627,14 @@ fn status(stage: Stage, ever_ready: bool, state: &State, now: Instant) -> String
             services,
             secs(deadline.saturating_duration_since(now))
         ),
+        // Computed once the abort has begun: what is still live (dropped sessions are gone).
+        Stage::Aborting if m == 0 => write!(text, "deadline reached: aborted what was left"),
         Stage::Aborting => write!(
             text,
-            "deadline reached: aborting {} left",
+            "deadline reached: aborting, {} still live",
             plural(m, "session")
         ),
-        Stage::Forced => write!(text, "forced by a second signal: exiting"),
+        Stage::Forced(signal) => write!(text, "forced by a second signal ({signal}): exiting"),
     };
     text
 }
