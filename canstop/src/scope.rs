@@ -41,6 +41,7 @@ impl Scope {
     }
 
     /// The scope's service path (`parent/child`); empty for the root.
+    #[must_use]
     pub fn path(&self) -> &str {
         &self.node.path
     }
@@ -93,11 +94,13 @@ impl Scope {
     ///
     /// As [`State`]'s: it never blocks a session's spawn or end, and its counts are never
     /// torn (`started >= finished + failed + panicked + aborted` for every kind).
+    #[must_use]
     pub fn state(&self) -> State {
         crate::report::state::snapshot(&self.node)
     }
 
     /// This scope's stop signal.
+    #[must_use]
     pub fn shutdown_signal(&self) -> Shutdown {
         Shutdown::new(self.node.clone())
     }

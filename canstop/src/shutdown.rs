@@ -212,6 +212,7 @@ impl Shutdown {
     }
 
     /// The scope this `Shutdown` belongs to, to spawn sessions or start services on it.
+    #[must_use]
     pub fn scope(&self) -> Scope {
         Scope::new(self.node.scope_node())
     }

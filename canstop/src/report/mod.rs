@@ -138,6 +138,7 @@ impl ServiceReport {
     /// Whether its outcome is a failure that a restarting ancestor handled (see
     /// [`escalated_to`](Self::escalated_to) and
     /// [`taken_by_restart_of`](Self::taken_by_restart_of)).
+    #[must_use]
     pub fn is_handled(&self) -> bool {
         (self.escalated_to.is_some() || self.taken_by_restart_of.is_some())
             && matches!(
@@ -221,6 +222,7 @@ pub enum ServiceOutcome {
 
 impl ServiceOutcome {
     /// Stopped, ended early with `Ok`, or stopped while waiting to restart.
+    #[must_use]
     pub fn is_clean(&self) -> bool {
         matches!(
             self,
@@ -300,6 +302,7 @@ pub enum MainOutcome {
 
 impl MainOutcome {
     /// Returned `Ok`, or dropped at a stop it did not ask for.
+    #[must_use]
     pub fn is_clean(&self) -> bool {
         matches!(self, Self::Returned | Self::DroppedAtStop)
     }
@@ -513,6 +516,7 @@ impl SessionStats {
 impl Report {
     /// The process exit code; see [`exit_code`] for the table. Derived from the outcomes
     /// alone: what ended how, never how long it took.
+    #[must_use]
     pub fn exit_code(&self) -> u8 {
         if let Some(signal) = self.forced {
             return exit_code::FORCED_BASE + signal.number();
@@ -547,6 +551,7 @@ impl Report {
 
     /// The code the process exits with: [`exit_code`](Self::exit_code), or, when that is
     /// 0, the exit code `main`'s body returned ([`main_exit_code`](Self::main_exit_code)).
+    #[must_use]
     pub fn process_exit_code(&self) -> std::process::ExitCode {
         match self.mains_code() {
             Some(code) => code.0,
@@ -611,11 +616,13 @@ impl Report {
     }
 
     /// Whether everything stopped cleanly (exit code 0).
+    #[must_use]
     pub fn is_clean(&self) -> bool {
         self.exit_code() == exit_code::CLEAN
     }
 
     /// Every service in the tree, parents before their children.
+    #[must_use]
     pub fn all_services(&self) -> Vec<&ServiceReport> {
         let mut all = Vec::new();
         self.walk(&mut |service| all.push(service));
@@ -623,6 +630,7 @@ impl Report {
     }
 
     /// The service at `path` (names joined by `/`).
+    #[must_use]
     pub fn service(&self, path: &str) -> Option<&ServiceReport> {
         self.all_services()
             .into_iter()
@@ -630,6 +638,7 @@ impl Report {
     }
 
     /// The counts of the sessions named `name`, summed over every location with that name.
+    #[must_use]
     pub fn sessions_named(&self, name: &str) -> Option<SessionStats> {
         let mut matching = self.sessions.iter().filter(|s| s.kind.name() == name);
         let mut total = matching.next()?.clone();
@@ -644,6 +653,7 @@ impl Report {
     ///
     /// A restarted service gives each handled failure it kept ([`ServiceReport::failures`]),
     /// then its final outcome's error when that is not the last of them.
+    #[must_use]
     pub fn service_errors(&self) -> Vec<(String, String)> {
         let mut errors = Vec::new();
         for service in self.all_services() {

@@ -427,6 +427,7 @@ impl Service {
     }
 
     /// Its name.
+    #[must_use]
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -482,11 +483,13 @@ pub struct ServiceHandle {
 
 impl ServiceHandle {
     /// Its name.
+    #[must_use]
     pub fn name(&self) -> &str {
         &self.node.name
     }
 
     /// Its path from the root (`parent/child`).
+    #[must_use]
     pub fn path(&self) -> &str {
         &self.node.path
     }
@@ -539,6 +542,7 @@ impl ServiceHandle {
     /// The service's stop signal: what its sessions see, firing when the service is told to
     /// stop. (A restartable body's own `Shutdown` also fires when its instance is stopped
     /// for a restart; see [`Shutdown::requested`].)
+    #[must_use]
     pub fn shutdown_signal(&self) -> Shutdown {
         Shutdown::new(self.node.clone())
     }

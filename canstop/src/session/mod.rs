@@ -176,6 +176,7 @@ impl<B: SessionBody> Session<B> {
     }
 
     /// Its kind.
+    #[must_use]
     pub fn kind(&self) -> SessionKind {
         self.kind
     }
