@@ -124,7 +124,9 @@ impl<T: Send + 'static, E: fmt::Display + Send + 'static> BodyResult for Result<
 }
 
 /// The return types `main`'s body may have: `()`, `Result<(), E>` where `E: Debug`, as for
-/// `fn main()` itself (so `anyhow::Result<()>` works), or [`ExitCode`].
+/// `fn main()` itself (so `anyhow::Result<()>` works), or [`ExitCode`]. An `Err` is kept in
+/// the report as its `Debug` text, less a backtrace it ends with (`anyhow`'s `Stack
+/// backtrace:`, with `RUST_BACKTRACE` set).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a return type canstop accepts for `main` (or a test)",
     label = "`main` returns `()`, `Result<(), E>` where `E: Debug`, `ExitCode`, or `Result<ExitCode, E>`",
@@ -146,7 +148,7 @@ pub trait MainResult: 'static {
 /// for `ExitCode`.
 impl<E: fmt::Debug + 'static> MainResult for Result<ExitCode, E> {
     fn into_result(self) -> Result<(), String> {
-        self.map(drop).map_err(|error| format!("{error:?}"))
+        self.map(drop).map_err(|error| main_error(&error))
     }
 
     fn exit_code(&self) -> Option<ExitCode> {
@@ -174,8 +176,19 @@ impl MainResult for () {
 
 impl<E: fmt::Debug + 'static> MainResult for Result<(), E> {
     fn into_result(self) -> Result<(), String> {
-        self.map_err(|error| format!("{error:?}"))
+        self.map_err(|error| main_error(&error))
     }
+}
+
+/// `main`'s error as the report keeps it: its `Debug` text (what Rust's own `main` prints),
+/// without the backtrace an error type appends to it (`anyhow`'s, when `RUST_BACKTRACE` is
+/// set): the report says what ended how, in a few lines; a backtrace is for a log.
+fn main_error(error: &dyn fmt::Debug) -> String {
+    let mut text = format!("{error:?}");
+    if let Some(at) = text.find("\n\nStack backtrace:") {
+        text.truncate(at);
+    }
+    text
 }
 
 /// How a body ended.
@@ -275,5 +288,34 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
         message.clone()
     } else {
         "a panic with a non-string payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error whose `Debug` ends with a backtrace, as `anyhow::Error`'s does when
+    /// `RUST_BACKTRACE` is set.
+    struct WithBacktrace;
+
+    impl fmt::Debug for WithBacktrace {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("config missing\n\nCaused by:\n    no file\n\nStack backtrace:\n   0: main")
+        }
+    }
+
+    /// The report keeps `main`'s error and its causes, not the backtrace (a review found 55
+    /// frames in the one-line trigger).
+    #[test]
+    fn mains_error_is_kept_without_its_backtrace() {
+        assert_eq!(
+            MainResult::into_result(Err::<(), _>(WithBacktrace)),
+            Err("config missing\n\nCaused by:\n    no file".to_owned())
+        );
+        assert_eq!(
+            MainResult::into_result(Err::<(), _>("plain")),
+            Err("\"plain\"".to_owned())
+        );
     }
 }
