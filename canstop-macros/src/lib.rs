@@ -144,7 +144,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   (its listener bound, its pool connected), not as soon as its body is built, and what
 ///   [needs](#readiness-and-order) it waits until then. A restarted service's every instance
 ///   gets a `Ready` of its own. A body may take a `Ready` without a `Shutdown`.
-/// - The body returns `()` or `Result<(), E>` with `E: Display`; an error or a panic before
+/// - The body returns `()` or `Result<(), E>` with `E: Display + Send` (any
+///   [`BodyResult`](../canstop/trait.BodyResult.html): a plain value or `Result<T, E>` too,
+///   whose `Ok` value is dropped, as nothing awaits a service); an error or a panic before
 ///   the stop shuts the whole tree down, unless a `restart` policy starts a new instance.
 /// - Arguments must be owned (`'static`): the service runs after the call returns. A callable
 ///   is owned whatever its signature borrows (`Box<dyn Fn(&str) -> bool + Send>`,
@@ -152,7 +154,11 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - It may be a method taking `self: Arc<Self>` or `self` (a borrowed `&self` is an error:
 ///   the body outlives the call), in a generic `impl` too, or in a trait's `impl` for a
 ///   trait method declared `fn run(self: Arc<Self>) -> canstop::Service`. The body may use
-///   `self` and `Self`.
+///   `self` and `Self`. In a generic `impl`, an associated fn without `self` that uses the
+///   `impl`'s type parameter must name it with one capital letter (`T`, `K`) or use `Self`:
+///   the macro cannot see the `impl`, and that is how it knows to keep the body inside it
+///   (with a longer name, rustc's E0401 "can't use generic parameters from outer item"
+///   follows).
 /// - The generated fn keeps the fn's name, visibility, attributes and docs, and its
 ///   parameters' attributes: a parameter under `#[cfg(..)]` is taken, and bound in the body,
 ///   only where the `cfg` holds.

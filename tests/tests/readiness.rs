@@ -778,6 +778,18 @@ async fn a_dependency_that_fails_before_ready_fails_the_waiting_dependent() {
     );
     let api = outcome.lock().unwrap().clone().unwrap();
     assert!(api.is_err(), "{api:?}");
+    // Its body never ran: the report says so (a review found "stopped cleanly").
+    assert_eq!(
+        report.service("api").unwrap().outcome,
+        ServiceOutcome::NotStarted,
+        "{report}"
+    );
+    assert!(
+        report
+            .to_string()
+            .contains("api: stopped before it started (it was waiting for what it needs)"),
+        "{report}"
+    );
 }
 
 /// Review finding: a service that needs `d`, started while the ordered stop runs, is waited

@@ -218,6 +218,10 @@ pub enum ServiceOutcome {
         /// How its last instance ended.
         last: String,
     },
+    /// It was told to stop while it waited for the services it [needs](crate::Service::needs)
+    /// to be ready: its body was never built. Clean (if a service it needs failed, that
+    /// failure is in the report).
+    NotStarted,
 }
 
 impl ServiceOutcome {
@@ -226,7 +230,7 @@ impl ServiceOutcome {
     pub fn is_clean(&self) -> bool {
         matches!(
             self,
-            Self::Stopped | Self::EndedEarly | Self::RestartCancelled { .. }
+            Self::Stopped | Self::EndedEarly | Self::RestartCancelled { .. } | Self::NotStarted
         )
     }
 
@@ -912,6 +916,9 @@ impl fmt::Display for ServiceOutcome {
                 "stopped while waiting to restart (its last instance: {})",
                 Escaped(last)
             ),
+            Self::NotStarted => {
+                f.write_str("stopped before it started (it was waiting for what it needs)")
+            }
         }
     }
 }

@@ -73,6 +73,8 @@ enum BodyEnd {
     Returned { ended: Ended, early: bool },
     /// It takes no `Shutdown` and was dropped at the stop.
     DroppedAtStop,
+    /// Told to stop while it waited for the services it needs: never built.
+    NotBuilt,
     /// It was dropped at the deadline or by a second signal.
     Aborted,
     /// Its instance was stopped for a restart (a sibling failed, or a child's failure
@@ -89,7 +91,7 @@ impl BodyEnd {
         match self {
             Self::Returned { ended, .. } => Some((Some(ended), false)),
             Self::StoppedForRestart { ended, dropped } => Some((ended, dropped)),
-            Self::DroppedAtStop => Some((None, false)),
+            Self::DroppedAtStop | Self::NotBuilt => Some((None, false)),
             Self::Aborted => None,
         }
     }
@@ -208,6 +210,7 @@ impl Supervisor {
                 window.started
             };
             let (mut end, escalated) = self.run_body(service, turn.take(), restart).await;
+            let first = !restart;
             restart = true;
             // Read only by the paths that count or note a failure: an instance that ends at
             // the stop reads no clock for it.
@@ -257,6 +260,8 @@ impl Supervisor {
             }
             let (ended, early) = match end {
                 BodyEnd::DroppedAtStop => return ServiceOutcome::Stopped,
+                BodyEnd::NotBuilt if first => return ServiceOutcome::NotStarted,
+                BodyEnd::NotBuilt => return ServiceOutcome::Stopped,
                 BodyEnd::Aborted => return self.aborted(),
                 BodyEnd::StoppedForRestart { .. } if node.stopping.is_set() => {
                     return self.ended_at_stop(end);
@@ -321,7 +326,9 @@ impl Supervisor {
             BodyEnd::StoppedForRestart {
                 ended: Some(ended), ..
             } => self.judge(ended, false),
-            BodyEnd::DroppedAtStop | BodyEnd::StoppedForRestart { .. } => ServiceOutcome::Stopped,
+            BodyEnd::DroppedAtStop | BodyEnd::NotBuilt | BodyEnd::StoppedForRestart { .. } => {
+                ServiceOutcome::Stopped
+            }
             BodyEnd::Aborted => self.aborted(),
             BodyEnd::Returned { ended, early } => self.judge(ended, early),
         }
@@ -468,7 +475,7 @@ impl Supervisor {
             tracing::debug!(service = %node.path, needs = %need.path, "waiting for a service it needs to be ready");
             let ready = tokio::select! {
                 biased;
-                () = self.until_told_to_stop() => return Err(BodyEnd::DroppedAtStop),
+                () = self.until_told_to_stop() => return Err(BodyEnd::NotBuilt),
                 ready = need.readiness.wait() => ready,
             };
             if let Err(why) = ready {
@@ -479,11 +486,11 @@ impl Supervisor {
                 // escalates.
                 tokio::select! {
                     biased;
-                    () = self.until_told_to_stop() => return Err(BodyEnd::DroppedAtStop),
+                    () = self.until_told_to_stop() => return Err(BodyEnd::NotBuilt),
                     _ = need.stopped.wait() => {}
                 }
                 if self.told_to_stop() {
-                    return Err(BodyEnd::DroppedAtStop);
+                    return Err(BodyEnd::NotBuilt);
                 }
                 let error = format!(
                     "it needs service {:?}, which will not be ready: {why}",
@@ -613,7 +620,7 @@ impl Supervisor {
         if restart {
             if waited && self.told_to_stop() {
                 // Told to stop while it waited for what it needs: no restart.
-                return (BodyEnd::DroppedAtStop, None);
+                return (BodyEnd::NotBuilt, None);
             }
             // Counted here, with no `.await` since the last check: a restart counted is an
             // instance built.
