@@ -216,6 +216,45 @@ async fn the_last_service_failing_before_ready_does_not_make_the_tree_ready() {
     }
 }
 
+/// The same when the failure escalates to a restarting ancestor rather than the tree: the
+/// ancestor is not ready from the escalation on, so the tree does not look ready in between
+/// (a hostile review found `TreeReady` at each failure).
+#[tokio::test(start_paused = true)]
+async fn the_last_service_failing_to_a_restarting_parent_does_not_make_the_tree_ready() {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let report = root()
+        .on_event(move |event: &Event| seen.lock().unwrap().push(event.clone()))
+        .run(async move {
+            let parent = Service::restartable("parent", move |shutdown: Shutdown| async move {
+                let db = Service::new("db", |shutdown: Shutdown| async move {
+                    let _ready = Ready::of(&shutdown); // never set
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    Err::<(), _>("cannot connect to the database")
+                })
+                .signals_ready();
+                shutdown.scope().start(db)?;
+                Ready::of(&shutdown).set();
+                shutdown.requested().await;
+                Ok::<(), SpawnError>(())
+            })
+            .signals_ready()
+            .restart(Restart::OnFailure)
+            .max_restarts(2)
+            .within(Duration::from_secs(60));
+            canstop::start(parent)?;
+            Ok::<(), BoxError>(())
+        })
+        .await
+        .unwrap();
+    let events = events.lock().unwrap();
+    assert!(
+        !events.iter().any(|event| matches!(event, Event::TreeReady)),
+        "{events:?}\n{report}"
+    );
+    assert!(report.startup_failed, "{report}");
+}
+
 /// Starts `service` with a 5 s ready timeout on `root`, and times how long its `ready()` takes
 /// to answer; also returns the report.
 async fn time_its_ready(

@@ -592,14 +592,14 @@ async fn a_restart_policy_on_a_run_once_body_or_a_bad_policy_is_refused_at_start
                 "invalid restart policy for service \"inverted\": the backoff's first delay is \
                  above its cap"
             );
-            // What `#[service]` refuses at compile time, refused here too (a review found
-            // them accepted and ignored): a limit without a policy, a ready timeout on a
-            // service that does not say when it is ready.
-            let forgotten = Service::restartable("forgotten", |_| async {}).max_restarts(5);
-            assert!(matches!(
-                canstop::start(forgotten),
-                Err(SpawnError::InvalidPolicy { .. })
-            ));
+            // A ready timeout on a service that does not say when it is ready, which
+            // `#[service]` refuses at compile time, is refused here too (a review found it
+            // accepted and ignored). A limit without a policy is not: a policy read from
+            // configuration may be `Never` with its limits set.
+            let configured = Service::restartable("configured", |_| async {})
+                .restart(Restart::Never)
+                .max_restarts(5);
+            assert!(canstop::start(configured).is_ok());
             let never_times_out =
                 Service::new("never", |_| async {}).ready_timeout(Duration::from_secs(1));
             let error = canstop::start(never_times_out).unwrap_err();
@@ -612,7 +612,15 @@ async fn a_restart_policy_on_a_run_once_body_or_a_bad_policy_is_refused_at_start
         })
         .await
         .unwrap();
-    assert!(report.services.is_empty());
+    assert_eq!(
+        report
+            .services
+            .iter()
+            .map(|service| service.name.as_str())
+            .collect::<Vec<_>>(),
+        ["configured"],
+        "only the one with a valid policy started: {report}"
+    );
 }
 
 /// Starts `a`, `b`, `c` (restartable, in that order) and `d` (never restarts) under a root
@@ -944,6 +952,124 @@ async fn a_failure_after_the_stop_request_is_not_handled_by_a_restart() {
         "{report}"
     );
     assert!(!db.is_handled(), "{report}");
+    assert_eq!(report.exit_code(), 1, "{report}");
+}
+
+/// A restartable worker that fails during the drain delay (the tree still serves then) is
+/// restarted, and the delay runs its full length. (Nothing restarts once the stop has begun;
+/// a first version keyed that on the trigger, which a hostile review caught: the failure cut
+/// the delay short and made the exit 1.)
+#[tokio::test(start_paused = true)]
+async fn a_restartable_failure_during_the_drain_delay_restarts() {
+    let built = Count::default();
+    let counted = built.clone();
+    let started = Instant::now();
+    let report = root()
+        .drain_delay(Duration::from_secs(10))
+        .run(async move {
+            let worker = Service::restartable("worker", move |shutdown: Shutdown| {
+                let instance = counted.next();
+                async move {
+                    if instance == 0 {
+                        tokio::select! {
+                            () = shutdown.requested() => return Ok(()),
+                            () = tokio::time::sleep(Duration::from_secs(2)) => return Err("transient"),
+                        }
+                    }
+                    shutdown.requested().await;
+                    Ok(())
+                }
+            })
+            .restart(Restart::OnFailure)
+            .backoff(Duration::from_millis(10), Duration::from_millis(10));
+            canstop::start(worker)?;
+            // SIGTERM as a signal listener would deliver it (not from `main`'s body, which
+            // is then dropped at the stop).
+            canstop::spawn(Session::new("signal", |_: Shutdown| async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                canstop::deliver_signal(canstop::Signal::Terminate)
+            }))?;
+            std::future::pending::<()>().await;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.get(), 2, "{report}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(11_500),
+        "{report}"
+    );
+    assert_eq!(report.exit_code(), 0, "{report}");
+}
+
+/// A restart round's children stop in the parent's stop order (reverse, here): the ordered
+/// walk tells them it is for the restart too, so failures while they stop are still the
+/// restart's (a hostile review found them unhandled, exit 1, with any ordered stop).
+#[tokio::test(start_paused = true)]
+async fn children_stopped_in_order_for_a_restart_are_taken_by_it() {
+    let parents = Count::default();
+    let counted = parents.clone();
+    let report = root()
+        .run(async move {
+            let parent = Service::restartable("parent", move |shutdown: Shutdown| {
+                let instance = counted.next();
+                async move {
+                    for id in 0..3u64 {
+                        let kid = Service::new(format!("kid{id}"), move |_: Shutdown| async move {
+                            if instance > 0 {
+                                return Ok(());
+                            }
+                            let at = if id == 0 { 10 } else { 20 };
+                            tokio::time::sleep(Duration::from_millis(at)).await;
+                            Err(format!("kid {id} lost the upstream"))
+                        });
+                        shutdown.scope().start(kid)?;
+                    }
+                    shutdown.requested().await;
+                    Ok::<(), SpawnError>(())
+                }
+            })
+            .restart(Restart::OnFailure)
+            .stop_order(canstop::StopOrder::Reverse);
+            canstop::start(parent)?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(parents.get(), 2, "{report}");
+    assert_eq!(report.exit_code(), 0, "{report}");
+}
+
+/// A child stopping for its parent's restart, which the tree's stop then cancels, fails after
+/// the stop began: that failure is the stop's, not taken by a restart that never came.
+#[tokio::test(start_paused = true)]
+async fn a_failure_after_the_stop_began_is_not_taken_by_a_cancelled_restart() {
+    let report = root()
+        .run(async move {
+            let parent = Service::restartable("parent", move |shutdown: Shutdown| async move {
+                let kid = Service::new("kid", |_: Shutdown| async move {
+                    // Deaf to its stop; fails 500 ms in.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    Err::<(), _>("kid broke while stopping")
+                });
+                shutdown.scope().start(kid).map_err(|e| e.to_string())?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Err::<(), String>("parent failed".to_owned())
+            })
+            .restart(Restart::OnFailure)
+            .backoff(Duration::from_millis(10), Duration::from_millis(10));
+            canstop::start(parent)?;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let kid = report.service("parent/kid").unwrap();
+    assert!(!kid.is_handled(), "{report}");
+    assert_eq!(kid.taken_by_restart_of, None, "{report}");
     assert_eq!(report.exit_code(), 1, "{report}");
 }
 

@@ -516,3 +516,29 @@ fn a_dead_notify_socket_is_logged_once_and_never_fatal() {
     assert_eq!(warnings.len(), 1, "{}", ended.text());
     assert!(warnings[0].starts_with("canstop: "), "{}", ended.text());
 }
+
+/// The tree stops cleanly, then a `Drop` blocks the runtime's shutdown and the exit enforcer
+/// ends the process with 124: systemd's last status says so (a hostile review found `exit 0`,
+/// the root's report's, sent before the enforcer marked it past its deadline).
+#[test]
+fn the_last_status_gives_the_code_the_process_exits_with() {
+    let mut notify = Notifications::path();
+    let mut program = Running::start(CHILD, &["slow-drop"], &[("NOTIFY_SOCKET", &notify.name)]);
+    program.wait_for_line("READY", LIMIT);
+    program.signal(SIGTERM);
+    let (ended, _) = program.wait_exit(LIMIT);
+    assert_eq!(
+        ended.code(),
+        Some(i32::from(canstop::exit_code::TIMED_OUT)),
+        "{}",
+        ended.text()
+    );
+    notify.collect_for(Duration::from_millis(100));
+    let texts = notify.texts();
+    let statuses: Vec<_> = texts.iter().filter(|l| l.starts_with("STATUS=")).collect();
+    assert_eq!(
+        statuses.last().map(|l| l.as_ref()),
+        Some("STATUS=stopped: exit 124"),
+        "{texts:#?}"
+    );
+}

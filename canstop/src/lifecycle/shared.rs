@@ -301,10 +301,11 @@ impl Tree {
         self.trigger.get().is_some_and(Trigger::is_failure) && !self.readiness.started().1
     }
 
-    /// Whether the tree's stop was requested (the trigger was raised; during a drain delay,
-    /// too): from then on no restart starts, and a failure is a failure of the stop.
-    pub(crate) fn stop_requested(&self) -> bool {
-        self.trigger.get().is_some()
+    /// Whether the tree's stop has begun (the root was told to stop: after the drain delay,
+    /// if there is one): from then on no restart starts, and a failure is a failure of the
+    /// stop. During a drain delay the tree still serves, and services still restart.
+    pub(crate) fn stop_started(&self) -> bool {
+        self.root_stopped.load(Ordering::Acquire)
     }
 
     pub(crate) fn trigger_info(&self) -> Option<Trigger> {

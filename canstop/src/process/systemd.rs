@@ -478,8 +478,12 @@ impl Systemd {
             None => format!("stopped: exit {}", report.exit_code()),
         };
         let mut state = lock(&self.state);
-        if !state.done {
+        // Once, or again from the exit enforcer when the report it writes ends with another
+        // code (the root's report, made before the runtime's shutdown got stuck past the
+        // deadline: the process exits 124, not what the root had said).
+        if !state.done || state.last_status != text {
             state.done = true;
+            state.last_status.clone_from(&text);
             let mut waiting = state.send(&self.socket, format!("STATUS={text}"));
             // The task is gone: what systemd's full queue refused is retried here, briefly
             // (this is the end of the program, bounded by the exit enforcer anyway).

@@ -586,7 +586,8 @@ impl Report {
 
     /// The report as one line of JSON (feature `serde`): what `CANSTOP_REPORT=json` prints.
     /// It reads back with `serde_json::from_str::<Report>` into an equal report; durations
-    /// are serde's `{"secs", "nanos"}`, exact. Its first field, `"exit_code"`, is the code the
+    /// are serde's `{"secs", "nanos"}`, exact. Its first field (the second, after its reason,
+    /// in the line the exit enforcer writes), `"exit_code"`, is the code the
     /// process exits with (what [`process_exit_code`](Self::process_exit_code) gives: `main`'s
     /// own, when it returned one and the tree is clean), for a consumer that is not Rust (`jq
     /// .exit_code`); it is computed, not read back (the report read back computes it again).

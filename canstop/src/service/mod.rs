@@ -228,11 +228,10 @@ impl Service {
     /// [`Trigger::ServiceGaveUp`](crate::Trigger::ServiceGaveUp)). Zero escalates at the first
     /// failure.
     ///
-    /// # Errors
-    ///
-    /// Without a [`restart`](Self::restart) policy other than `Never` (as with
-    /// [`within`](Self::within) and [`backoff`](Self::backoff)), [`canstop::start`](crate::start)
-    /// returns [`SpawnError::InvalidPolicy`]: a limit alone is a forgotten policy.
+    /// Without a [`restart`](Self::restart) policy other than `Never` it has no effect (as
+    /// [`within`](Self::within) and [`backoff`](Self::backoff)): a policy read from
+    /// configuration may be `Never` with its limits set. (`#[service]`, whose values are
+    /// literals, refuses the limits without a policy at compile time.)
     #[must_use = "the builder returns the configured service: start that one"]
     pub fn max_restarts(mut self, max_restarts: u32) -> Self {
         self.policy.max_restarts = max_restarts;
@@ -386,13 +385,6 @@ impl Service {
                 service: self.name.to_string(),
                 restart: policy.restart,
             });
-        }
-        if policy.restart == Restart::Never && *policy != Policy::default() {
-            // What `#[service]` refuses at compile time: a limit without a policy is a
-            // forgotten `.restart(..)`, not a choice.
-            return invalid(
-                "`max_restarts`, `within` or `backoff` without a restart policy: add `.restart(..)`",
-            );
         }
         if self.ready_timeout.is_some() && !self.signals_ready {
             return invalid(

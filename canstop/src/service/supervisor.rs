@@ -277,13 +277,13 @@ impl Supervisor {
                 }
                 BodyEnd::Returned { ended, early } => (ended, early),
             };
-            // Once the tree's stop was requested, no restart would start: a failure then is
-            // a failure of the stop (as in a service that does not restart), not one the
+            // Once the tree's stop has begun, no restart would start: a failure then is a
+            // failure of the stop (as in a service that does not restart), not one the
             // policy handled while the stop waited for its backoff.
             let restarts = !matches!(ended, Ended::Escalated(_))
                 && early
                 && policy.restarts(ended.is_failure())
-                && !node.tree.stop_requested();
+                && !node.tree.stop_started();
             if !restarts {
                 return self.judge(ended, early);
             }
@@ -542,6 +542,7 @@ impl Supervisor {
             &children,
             node.stop_order,
             || Some(deadline_after(Instant::now(), node.own_timeout())),
+            true,
             |child| child.stop_for_restart(),
         );
         children
@@ -871,13 +872,18 @@ impl Supervisor {
     }
 
     fn escalate_to_ancestor_or_tree(&self, trigger: Trigger) {
-        // Once the tree is stopping, no ancestor restarts: the failure is the stop's.
-        let mut at = (!self.node.tree.stop_requested()).then(|| self.parent.clone());
+        // Once the tree's stop has begun, no ancestor restarts: the failure is the stop's.
+        let mut at = (!self.node.tree.stop_started()).then(|| self.parent.clone());
         while let Some(ancestor) = at {
             if ancestor.restart != Restart::Never && !ancestor.stopping.is_set() {
                 tracing::warn!(service = %self.node.path, to = %ancestor.path, "failure escalated to a restarting ancestor");
                 self.node.record.escalated(Some(ancestor.path.clone()));
                 ancestor.inbox.deliver(trigger.to_string());
+                // Not ready from now on: its instance fails with this failure. Said before
+                // this service leaves the tree's count (see `escalate`), so that the tree
+                // does not look ready in between (a late `Ready::set` of the failing instance
+                // is refused: it only counts from not ready).
+                ancestor.readiness_restarting(Instant::now());
                 return;
             }
             at = ancestor.parent();
@@ -975,7 +981,11 @@ impl Supervisor {
     /// [`StopInfo::for_restart`]: crate::lifecycle::shared::StopInfo
     fn note_restart_that_stopped_it(&self) {
         let mut stopped = self.node.clone();
-        if !stopped.stop_info().is_some_and(|stop| stop.for_restart) {
+        // Once the tree's stop has begun, the restart will not happen: the failure is the
+        // stop's.
+        if !stopped.stop_info().is_some_and(|stop| stop.for_restart)
+            || self.node.tree.stop_started()
+        {
             return;
         }
         // Up through the ancestors that stopped with it, to the one whose restart it is.

@@ -61,7 +61,8 @@ pub struct Session<B> {
 ///
 /// Implemented for every `FnOnce(Shutdown) -> impl Future` whose output is a [`BodyResult`]
 /// (it gets its scope's [`Shutdown`]), and for [`FutureBody`] (a future that does not need
-/// one).
+/// one). Name it in bounds (`impl SessionBody<Output = T>`); it is not meant to be
+/// implemented outside canstop: its `failure` method is hidden, and may change.
 #[diagnostic::on_unimplemented(
     message = "this cannot run as a canstop session body",
     label = "a session body must be a `Send + 'static` future whose output is `()`, a plain value, or `Result<T, E>` with `E: Display`",

@@ -345,17 +345,24 @@ impl Node {
     /// Told to stop by its parent's stop walk: with the parent's stop (no deadline of its
     /// own unless it has its own timeout), or, in an ordered stop, by `share` (see
     /// [`order`]).
-    pub(crate) fn stop_by_parent(self: &Arc<Self>, share: Option<Instant>) {
-        if let Some(share) = share {
+    pub(crate) fn stop_by_parent(self: &Arc<Self>, share: Option<Instant>, for_restart: bool) {
+        if share.is_some() || for_restart {
             let now = Instant::now();
             let own = self.timeout.map(|timeout| deadline_after(now, timeout));
-            let for_restart = self
-                .parent()
-                .and_then(|parent| parent.stop_info())
-                .is_some_and(|from| from.for_restart);
+            // For its parent's restart (told so), or for the restart its stopping parent
+            // stops for.
+            let for_restart = for_restart
+                || self
+                    .parent()
+                    .and_then(|parent| parent.stop_info())
+                    .is_some_and(|from| from.for_restart);
+            let own_deadline = match share {
+                Some(share) => Some(own.map_or(share, |own| own.min(share))),
+                None => own,
+            };
             let _ = self.stop.set(StopInfo {
                 requested_at: now,
-                own_deadline: Some(own.map_or(share, |own| own.min(share))),
+                own_deadline,
                 for_restart,
             });
         }
@@ -397,7 +404,8 @@ impl Node {
             &children,
             order,
             || self.deadline(),
-            |child| child.stop_by_parent(None),
+            false,
+            |child| child.stop_by_parent(None, false),
         );
     }
 

@@ -179,13 +179,14 @@ pub(crate) fn stop_children(
     children: &[Arc<Node>],
     order: StopOrder,
     deadline: impl FnOnce() -> Option<Instant>,
+    for_restart: bool,
     tell: impl Fn(&Arc<Node>),
 ) {
     if is_ordered(order, children) {
         let walk = ordered_stop(
             late.then(|| parent.clone()),
             children.to_vec(),
-            order,
+            (order, for_restart),
             deadline(),
             parent.abort.clone(),
         );
@@ -219,10 +220,12 @@ impl Step {
 /// With `late` (the parent's own stop), children admitted while the walk runs (they start
 /// stopped) are waited for too, before what they need is told. When `abort` fires, every
 /// child not told yet is told at once and the walk ends (the abort takes it from there).
+/// `for_restart`: the children stop for their parent's restart (see
+/// [`StopInfo::for_restart`](crate::lifecycle::shared::StopInfo)).
 pub(crate) async fn ordered_stop(
     late: Option<Arc<Node>>,
     children: Vec<Arc<Node>>,
-    order: StopOrder,
+    (order, for_restart): (StopOrder, bool),
     deadline: Option<Instant>,
     abort: tokio_util::sync::CancellationToken,
 ) {
@@ -244,7 +247,7 @@ pub(crate) async fn ordered_stop(
             }
         }
         let now = Instant::now();
-        tell_ready_ones(&mut steps, order, deadline, now);
+        tell_ready_ones(&mut steps, (order, for_restart), deadline, now);
         let waiting: Vec<StopWait> = steps
             .iter()
             .filter(|step| step.told.is_some() && !step.is_done(now))
@@ -268,7 +271,7 @@ pub(crate) async fn ordered_stop(
             // Everything told is done, so nothing holds the rest back (the needs between
             // siblings point to earlier ones: no circle); tell what is left, defensively.
             for step in steps.iter().filter(|step| step.told.is_none()) {
-                step.node.stop_by_parent(None);
+                step.node.stop_by_parent(None, for_restart);
             }
             return;
         }
@@ -277,7 +280,7 @@ pub(crate) async fn ordered_stop(
             biased;
             () = abort.cancelled() => {
                 for step in steps.iter().filter(|step| step.told.is_none()) {
-                    step.node.stop_by_parent(None);
+                    step.node.stop_by_parent(None, for_restart);
                 }
                 return;
             }
@@ -294,7 +297,12 @@ pub(crate) async fn ordered_stop(
 
 /// Tells every child whose predecessors in the stop are done, with its share of the time
 /// left.
-fn tell_ready_ones(steps: &mut [Step], order: StopOrder, deadline: Option<Instant>, now: Instant) {
+fn tell_ready_ones(
+    steps: &mut [Step],
+    (order, for_restart): (StopOrder, bool),
+    deadline: Option<Instant>,
+    now: Instant,
+) {
     let n = steps.len();
     let done: Vec<bool> = steps.iter().map(|step| step.is_done(now)).collect();
     let index: HashMap<usize, usize> = steps
@@ -344,7 +352,7 @@ fn tell_ready_ones(steps: &mut [Step], order: StopOrder, deadline: Option<Instan
             now + left / stages[i]
         });
         steps[i].told = Some(share);
-        steps[i].node.stop_by_parent(share);
+        steps[i].node.stop_by_parent(share, for_restart);
     }
 }
 
