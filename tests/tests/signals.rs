@@ -226,6 +226,13 @@ fn a_second_signal_prints_one_report() {
         "{text}"
     );
     assert_eq!(ended.session_counts("long").aborted, 1, "{text}");
+    // A service that stopped cleanly, one of whose sessions the signal cut: not "at the
+    // deadline", which was never reached (a review found that wording).
+    assert!(
+        text.contains("polite: stopped cleanly; 1 of its sessions ABORTED by the second signal"),
+        "{text}"
+    );
+    assert!(!text.contains("at the deadline"), "{text}");
 }
 
 /// The second signal is read off the runtime: it works even when every runtime thread is

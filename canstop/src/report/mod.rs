@@ -736,7 +736,11 @@ impl fmt::Display for Report {
         } else {
             writeln!(f, "  services:")?;
             for service in &self.services {
-                write_service(f, service, 2, &mut Vec::new())?;
+                let mut walk = Walk {
+                    gave_up: Vec::new(),
+                    forced: self.forced.is_some() && !self.deadline_reached,
+                };
+                write_service(f, service, 2, &mut walk)?;
             }
             for folded in &self.folded {
                 write_folded(f, folded, 2)?;
@@ -757,20 +761,28 @@ impl fmt::Display for Report {
     }
 }
 
-/// `gave_up`: the paths of the ancestors whose failure escalated (they gave up restarting),
-/// so that a child's failure they took is not said to be simply handled.
+/// What the service lines of a report need to know of the rest of it.
+struct Walk<'a> {
+    /// The paths of the ancestors whose failure escalated (they gave up restarting), so that
+    /// a child's failure they took is not said to be simply handled.
+    gave_up: Vec<&'a str>,
+    /// A second signal cut the drain before its deadline: aborted sessions were aborted by
+    /// it, not at the deadline.
+    forced: bool,
+}
+
 fn write_service<'a>(
     f: &mut fmt::Formatter<'_>,
     service: &'a ServiceReport,
     depth: usize,
-    gave_up: &mut Vec<&'a str>,
+    walk: &mut Walk<'a>,
 ) -> fmt::Result {
     let indent = "  ".repeat(depth);
     write!(f, "{indent}{}: {}", Escaped(&service.name), service.outcome)?;
     let aborted: u64 = service.sessions.iter().map(SessionStats::cut).sum();
     if aborted > 0 {
         // The body's outcome is not the whole story: say what happened to its sessions.
-        let what = if service.outcome == ServiceOutcome::Forced {
+        let what = if service.outcome == ServiceOutcome::Forced || walk.forced {
             "by the second signal"
         } else {
             "at the deadline"
@@ -786,7 +798,7 @@ fn write_service<'a>(
     }
     if service.is_handled() {
         if let Some(ancestor) = &service.escalated_to {
-            let then = if gave_up.contains(&ancestor.as_str()) {
+            let then = if walk.gave_up.contains(&ancestor.as_str()) {
                 " (and which later gave up: see its line)"
             } else {
                 ""
@@ -833,13 +845,13 @@ fn write_service<'a>(
         }
     }
     if service.escalated {
-        gave_up.push(&service.path);
+        walk.gave_up.push(&service.path);
     }
     for child in &service.children {
-        write_service(f, child, depth + 1, gave_up)?;
+        write_service(f, child, depth + 1, walk)?;
     }
     if service.escalated {
-        gave_up.pop();
+        walk.gave_up.pop();
     }
     for folded in &service.folded {
         write_folded(f, folded, depth + 1)?;

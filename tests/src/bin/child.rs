@@ -232,6 +232,12 @@ async fn ignoring_the_stop() -> Result<(), canstop::SpawnError> {
         std::future::pending::<()>().await;
     }))?;
     canstop::spawn(Session::from_future("long", std::future::pending::<()>()))?;
+    // Stops when told, but one of its sessions does not: cut by the second signal too.
+    canstop::start(Service::new("polite", |shutdown: Shutdown| async move {
+        canstop::spawn(Session::from_future("deaf", std::future::pending::<()>()))?;
+        shutdown.requested().await;
+        Ok::<(), canstop::SpawnError>(())
+    }))?;
     Ok(())
 }
 
