@@ -245,6 +245,41 @@ fn websockets_are_closed_with_going_away_at_sigterm() {
     );
 }
 
+/// Clients that stop reading (they never answer the close frame): each socket waits a
+/// second for the answer, then ends; the drain is not held until the deadline (10 s), exit 0.
+/// (A review found it waited for the answer until the deadline: exit 124.)
+#[test]
+fn websockets_whose_clients_never_answer_the_close_end_after_a_second() {
+    const CLIENTS: usize = 5;
+    let mut server = Running::start(env!("CARGO_BIN_EXE_example-chat"), &["127.0.0.1:0"], &[]);
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    let rt = client_runtime();
+    let _sockets = rt.block_on(async {
+        let mut sockets = Vec::new();
+        for _ in 0..CLIENTS {
+            let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+                .await
+                .expect("WebSocket handshake");
+            let welcome = socket.next().await.expect("a message").expect("welcome");
+            assert_eq!(welcome, Message::text("welcome"));
+            sockets.push(socket);
+        }
+        // Kept open, never read again: no close answer.
+        sockets
+    });
+    server.signal(SIGTERM);
+    let (ended, took) = server.wait_exit(LIMIT);
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let sockets = ended.session_counts("websocket");
+    assert_eq!(
+        (sockets.started, sockets.finished),
+        (CLIENTS as u64, CLIENTS as u64),
+        "{}",
+        ended.text()
+    );
+}
+
 /// The same with a handler that ignores the stop: the sockets are aborted at the deadline
 /// (1 s), no close frame, the report counts 20 aborted `websocket` sessions, exit 124.
 #[test]

@@ -126,7 +126,9 @@ impl WebSocketUpgrade {
 }
 
 /// Sends a close frame with code [`GOING_AWAY`] (1001) and `reason`, then reads until the
-/// client's close answer (or the end of the connection), as the closing handshake asks.
+/// client's close answer (or the end of the connection), as the closing handshake asks, for
+/// at most a second: a client that never answers (it stopped reading) is then dropped, and
+/// does not hold the drain until the deadline.
 ///
 /// # Errors
 ///
@@ -138,10 +140,13 @@ pub async fn close_going_away(socket: &mut WebSocket, reason: &str) -> Result<()
             reason: reason.into(),
         })))
         .await?;
-    while let Some(Ok(message)) = socket.recv().await {
-        if matches!(message, Message::Close(_)) {
-            break;
+    let answer = async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
         }
-    }
+    };
+    let _ = tokio::time::timeout(crate::lifecycle::grace::WS_CLOSE_ANSWER, answer).await;
     Ok(())
 }

@@ -44,6 +44,13 @@ pub(crate) const EXIT_GRACE: Duration = Duration::from_millis(250);
 #[cfg_attr(not(feature = "health"), allow(dead_code))]
 pub(crate) const HEALTH_CLOSE: Duration = Duration::from_millis(50);
 
+/// How long [`close_going_away`](crate::http::close_going_away) (feature `ws`) waits for a
+/// client's answer to its close frame: a client that never answers does not hold the drain
+/// until the deadline (RFC 6455 lets the server close the connection when the answer does
+/// not come in a reasonable time).
+#[cfg(feature = "ws")]
+pub(crate) const WS_CLOSE_ANSWER: Duration = Duration::from_secs(1);
+
 /// Beyond the tree's deadline, when the watchdog ends the process if it is still running.
 pub(crate) const DEADLINE_FUSE: Duration = Duration::from_millis(750);
 
