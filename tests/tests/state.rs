@@ -161,6 +161,46 @@ async fn a_restarting_service_has_no_uptime() {
     assert_eq!(report.exit_code(), 0, "{report}");
 }
 
+/// A child's failure escalating to a parent that waits out its backoff leaves the backoff as
+/// it is (a hostile review found the parent's next try reset to "0ns" for the rest of the
+/// backoff); the parent's failing instance is not "restarting" before it has ended.
+#[tokio::test(start_paused = true)]
+async fn an_escalation_during_the_backoff_leaves_the_next_try_alone() {
+    let report = root()
+        .run(async {
+            let parent = Service::restartable("p", |shutdown: Shutdown| async move {
+                // A session of this instance starts a child that fails a second later,
+                // while the parent waits out its 10 s backoff.
+                canstop::spawn(Session::new("later", |shutdown: Shutdown| async move {
+                    let child = Service::new("child", |_: Shutdown| async {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        Err::<(), _>("child broke")
+                    });
+                    shutdown.scope().start(child)?;
+                    Ok::<(), canstop::SpawnError>(())
+                }))?;
+                let _ = shutdown;
+                Err::<(), BoxError>("parent broke".into())
+            })
+            .restart(canstop::Restart::OnFailure)
+            .backoff(Duration::from_secs(10), Duration::from_secs(10));
+            canstop::start(parent)?;
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let state = canstop::state()?;
+            match state.node("p").unwrap().phase {
+                Phase::Restarting { next_try_in, .. } => {
+                    assert!(next_try_in > Duration::from_secs(7), "{state}")
+                }
+                ref other => panic!("{other:?}\n{state}"),
+            }
+            canstop::shutdown()?;
+            Ok::<(), BoxError>(())
+        })
+        .await
+        .unwrap();
+    let _ = report;
+}
+
 /// A stopped service beyond those its parent keeps in full is folded in the state as in the
 /// report, and its sessions still count in the totals.
 #[tokio::test(start_paused = true)]

@@ -127,26 +127,30 @@ impl WebSocketUpgrade {
 
 /// Sends a close frame with code [`GOING_AWAY`] (1001) and `reason`, then reads until the
 /// client's close answer (or the end of the connection), as the closing handshake asks, for
-/// at most a second: a client that never answers (it stopped reading) is then dropped, and
-/// does not hold the drain until the deadline.
+/// at most a second in all: a client that never answers, or stopped reading (the frame cannot
+/// even be sent), is then dropped, and does not hold the drain until the deadline.
 ///
 /// # Errors
 ///
 /// The socket's error while sending the close frame.
 pub async fn close_going_away(socket: &mut WebSocket, reason: &str) -> Result<(), axum::Error> {
-    socket
-        .send(Message::Close(Some(CloseFrame {
-            code: GOING_AWAY,
-            reason: reason.into(),
-        })))
-        .await?;
-    let answer = async {
+    let handshake = async {
+        socket
+            .send(Message::Close(Some(CloseFrame {
+                code: GOING_AWAY,
+                reason: reason.into(),
+            })))
+            .await?;
         while let Some(Ok(message)) = socket.recv().await {
             if matches!(message, Message::Close(_)) {
                 break;
             }
         }
+        Ok(())
     };
-    let _ = tokio::time::timeout(crate::lifecycle::grace::WS_CLOSE_ANSWER, answer).await;
-    Ok(())
+    // The whole handshake is bounded: sending the frame too waits for a client that does not
+    // read (its buffers full).
+    tokio::time::timeout(crate::lifecycle::grace::WS_CLOSE_ANSWER, handshake)
+        .await
+        .unwrap_or(Ok(()))
 }

@@ -470,8 +470,10 @@ impl Systemd {
         self.wake.notify_one();
     }
 
-    /// The report is made: the last status, and the task ends.
-    pub(crate) fn finish(&self, report: &Report) {
+    /// The report is made: the last status, and the task ends. `last_words`: the exit
+    /// enforcer's report, which replaces a status the root sent (the process exits with its
+    /// code); the root's is sent only if nothing was.
+    pub(crate) fn finish(&self, report: &Report, last_words: bool) {
         self.stop.cancel();
         let text = match report.mains_code() {
             Some(mains) => format!("stopped: clean; exit {} (main's)", mains.number()),
@@ -481,7 +483,7 @@ impl Systemd {
         // Once, or again from the exit enforcer when the report it writes ends with another
         // code (the root's report, made before the runtime's shutdown got stuck past the
         // deadline: the process exits 124, not what the root had said).
-        if !state.done || state.last_status != text {
+        if !state.done || (last_words && state.last_status != text) {
             state.done = true;
             state.last_status.clone_from(&text);
             let mut waiting = state.send(&self.socket, format!("STATUS={text}"));

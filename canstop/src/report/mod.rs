@@ -738,7 +738,12 @@ impl fmt::Display for Report {
             for service in &self.services {
                 let mut walk = Walk {
                     gave_up: Vec::new(),
-                    forced: self.forced.is_some() && !self.deadline_reached,
+                    cut_by: match (self.forced.is_some(), self.deadline_reached) {
+                        (true, false) => "by the second signal",
+                        // Both happened: which cut a given service's sessions is not kept.
+                        (true, true) => "at a deadline or by the second signal",
+                        (false, _) => "at the deadline",
+                    },
                 };
                 write_service(f, service, 2, &mut walk)?;
             }
@@ -766,9 +771,9 @@ struct Walk<'a> {
     /// The paths of the ancestors whose failure escalated (they gave up restarting), so that
     /// a child's failure they took is not said to be simply handled.
     gave_up: Vec<&'a str>,
-    /// A second signal cut the drain before its deadline: aborted sessions were aborted by
-    /// it, not at the deadline.
-    forced: bool,
+    /// What aborted the sessions of a service that did not end aborted itself: the deadline,
+    /// the second signal (when no deadline was reached), or either.
+    cut_by: &'static str,
 }
 
 fn write_service<'a>(
@@ -782,10 +787,10 @@ fn write_service<'a>(
     let aborted: u64 = service.sessions.iter().map(SessionStats::cut).sum();
     if aborted > 0 {
         // The body's outcome is not the whole story: say what happened to its sessions.
-        let what = if service.outcome == ServiceOutcome::Forced || walk.forced {
-            "by the second signal"
-        } else {
-            "at the deadline"
+        let what = match service.outcome {
+            ServiceOutcome::Forced => "by the second signal",
+            ServiceOutcome::Aborted => "at the deadline",
+            _ => walk.cut_by,
         };
         write!(f, "; {aborted} of its sessions ABORTED {what}")?;
     }

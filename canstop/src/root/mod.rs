@@ -554,7 +554,7 @@ impl Root {
             // The last `STATUS=` of a tree the watchdog gives up on (its notifier's task runs
             // on the wedged runtime): sent from the watchdog's thread, with its report.
             let notifier = systemd.clone();
-            watchdog.on_report_written(Box::new(move |report| notifier.finish(report)));
+            watchdog.on_report_written(Box::new(move |report| notifier.finish(report, true)));
             Some(systemd)
         });
         run_main(&root, body).await;
@@ -572,7 +572,7 @@ impl Root {
         metrics.finish(&report);
         #[cfg(all(feature = "systemd", unix))]
         if let Some(systemd) = &systemd {
-            systemd.finish(&report);
+            systemd.finish(&report, false);
         }
         shared.finish();
         guard.finished = true;

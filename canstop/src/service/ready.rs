@@ -241,6 +241,21 @@ impl Readiness {
         })
     }
 
+    /// A child's failure escalated to the instance `generation`, which fails with it: it is
+    /// not ready from now on (not only once its supervisor has stopped it), and a late `set`
+    /// of that instance is refused (its generation is over). A no-op once another instance
+    /// runs, or between instances.
+    pub(crate) fn failing(&self, generation: u64) -> Change {
+        self.transition(|state| {
+            if state.generation != generation || !matches!(state.now, Now::Ready | Now::NotReady) {
+                return false;
+            }
+            state.generation += 1;
+            state.now = Now::NotReady;
+            true
+        })
+    }
+
     /// The instance `generation` is ready (unless it timed out first).
     pub(crate) fn set(&self, generation: u64) -> Change {
         self.transition(|state| {

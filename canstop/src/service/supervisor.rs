@@ -878,12 +878,13 @@ impl Supervisor {
             if ancestor.restart != Restart::Never && !ancestor.stopping.is_set() {
                 tracing::warn!(service = %self.node.path, to = %ancestor.path, "failure escalated to a restarting ancestor");
                 self.node.record.escalated(Some(ancestor.path.clone()));
-                ancestor.inbox.deliver(trigger.to_string());
-                // Not ready from now on: its instance fails with this failure. Said before
+                // Its instance fails with this failure: not ready from now on, said before
                 // this service leaves the tree's count (see `escalate`), so that the tree
-                // does not look ready in between (a late `Ready::set` of the failing instance
-                // is refused: it only counts from not ready).
-                ancestor.readiness_restarting(Instant::now());
+                // does not look ready in between. Only that instance's readiness: read
+                // before the delivery, so that a next instance built meanwhile is left alone.
+                let generation = ancestor.readiness.generation();
+                ancestor.inbox.deliver(trigger.to_string());
+                ancestor.readiness_failing(generation);
                 return;
             }
             at = ancestor.parent();

@@ -430,6 +430,13 @@ impl Node {
         self.readiness_changed(change);
     }
 
+    /// A child's failure escalated to its instance `generation` (see
+    /// [`Readiness::failing`](crate::service::ready::Readiness::failing)).
+    pub(crate) fn readiness_failing(&self, generation: u64) {
+        let change = self.readiness.failing(generation);
+        self.readiness_changed(change);
+    }
+
     /// Between instances, until `next_try`.
     pub(crate) fn readiness_restarting(&self, next_try: Instant) {
         let change = self.readiness.restarting(next_try);
