@@ -171,6 +171,24 @@ fn http1_and_http2_clients_mid_request_at_sigterm_are_all_answered() {
     assert_eq!(streams.finished, streams.started, "{}", ended.text());
 }
 
+/// `clients` WebSocket clients of the chat example at `addr`, each past its "welcome".
+async fn chat_clients(
+    addr: &str,
+    clients: usize,
+) -> Vec<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>>
+{
+    let mut sockets = Vec::new();
+    for _ in 0..clients {
+        let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("WebSocket handshake");
+        let welcome = socket.next().await.expect("a message").expect("welcome");
+        assert_eq!(welcome, Message::text("welcome"));
+        sockets.push(socket);
+    }
+    sockets
+}
+
 /// WebSocket clients of the chat example, each past its "welcome"; returns what each saw
 /// after SIGTERM: the close frame's code, if any.
 fn chat_clients_at_sigterm(
@@ -180,18 +198,7 @@ fn chat_clients_at_sigterm(
     let mut server = Running::start(env!("CARGO_BIN_EXE_example-chat"), &["127.0.0.1:0"], env);
     let addr = server.wait_for_prefix("listening on ", LIMIT);
     let rt = client_runtime();
-    let sockets = rt.block_on(async {
-        let mut sockets = Vec::new();
-        for _ in 0..clients {
-            let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
-                .await
-                .expect("WebSocket handshake");
-            let welcome = socket.next().await.expect("a message").expect("welcome");
-            assert_eq!(welcome, Message::text("welcome"));
-            sockets.push(socket);
-        }
-        sockets
-    });
+    let sockets = rt.block_on(chat_clients(&addr, clients));
     server.signal(SIGTERM);
     let closes = rt.block_on(async {
         let mut closes = Vec::new();
@@ -254,19 +261,8 @@ fn websockets_whose_clients_never_answer_the_close_end_after_a_second() {
     let mut server = Running::start(env!("CARGO_BIN_EXE_example-chat"), &["127.0.0.1:0"], &[]);
     let addr = server.wait_for_prefix("listening on ", LIMIT);
     let rt = client_runtime();
-    let _sockets = rt.block_on(async {
-        let mut sockets = Vec::new();
-        for _ in 0..CLIENTS {
-            let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
-                .await
-                .expect("WebSocket handshake");
-            let welcome = socket.next().await.expect("a message").expect("welcome");
-            assert_eq!(welcome, Message::text("welcome"));
-            sockets.push(socket);
-        }
-        // Kept open, never read again: no close answer.
-        sockets
-    });
+    // Kept open, never read again: no close answer.
+    let _sockets = rt.block_on(chat_clients(&addr, CLIENTS));
     server.signal(SIGTERM);
     let (ended, took) = server.wait_exit(LIMIT);
     assert_eq!(ended.code(), Some(0), "{}", ended.text());
