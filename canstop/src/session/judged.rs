@@ -53,7 +53,7 @@ impl<T> Judge<T> for Unjudged {
     }
 }
 
-/// What the judge is picked on (see the [module docs](self)).
+/// What the judge is picked on (see `canstop/src/session/judged.rs`).
 #[derive(Debug)]
 pub struct Probe<T>(PhantomData<fn() -> T>);
 
