@@ -176,6 +176,37 @@ async fn a_failure_before_ready_rolls_back_in_reverse_order() {
     );
 }
 
+/// A service "db" that says when it is ready, never does, and fails 500 ms in.
+fn never_ready_db() -> Service {
+    Service::new("db", |shutdown: Shutdown| async move {
+        let _ready = Ready::of(&shutdown); // never set
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Err::<(), _>("cannot connect to the database")
+    })
+    .signals_ready()
+}
+
+/// Runs `body` on a test root; returns its report and whether the tree was ever announced
+/// ready (`Event::TreeReady`).
+async fn run_noting_tree_ready<F>(body: F) -> (Report, bool)
+where
+    F: std::future::Future<Output = Result<(), BoxError>> + Send + 'static,
+{
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let report = root()
+        .on_event(move |event: &Event| seen.lock().unwrap().push(event.clone()))
+        .run(body)
+        .await
+        .unwrap();
+    let ready = events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|event| matches!(event, Event::TreeReady));
+    (report, ready)
+}
+
 /// The last service not ready fails (an error, or its ready timeout) after `main` returned:
 /// the tree was never ready, and must not become ready on the service's way out. It used to:
 /// the failed service left the count of those not ready before its failure stopped the tree,
@@ -184,32 +215,18 @@ async fn a_failure_before_ready_rolls_back_in_reverse_order() {
 #[tokio::test(start_paused = true)]
 async fn the_last_service_failing_before_ready_does_not_make_the_tree_ready() {
     for timeout in [false, true] {
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let seen = events.clone();
-        let report = root()
-            .on_event(move |event: &Event| seen.lock().unwrap().push(event.clone()))
-            .run(async move {
-                let db = Service::new("db", |shutdown: Shutdown| async move {
-                    let _ready = Ready::of(&shutdown); // never set
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    Err::<(), _>("cannot connect to the database")
-                })
-                .signals_ready();
-                let db = if timeout {
-                    db.ready_timeout(Duration::from_millis(100))
-                } else {
-                    db
-                };
-                canstop::start(db)?;
-                Ok::<(), BoxError>(())
-            })
-            .await
-            .unwrap();
-        let events = events.lock().unwrap();
-        assert!(
-            !events.iter().any(|event| matches!(event, Event::TreeReady)),
-            "timeout {timeout}: {events:?}\n{report}"
-        );
+        let (report, ever_ready) = run_noting_tree_ready(async move {
+            let db = never_ready_db();
+            let db = if timeout {
+                db.ready_timeout(Duration::from_millis(100))
+            } else {
+                db
+            };
+            canstop::start(db)?;
+            Ok(())
+        })
+        .await;
+        assert!(!ever_ready, "timeout {timeout}: {report}");
         assert!(report.startup_failed, "timeout {timeout}: {report}");
         assert!(report.to_string().contains("start-up failed"), "{report}");
         assert_eq!(report.exit_code(), 1, "{report}");
@@ -221,37 +238,22 @@ async fn the_last_service_failing_before_ready_does_not_make_the_tree_ready() {
 /// (a hostile review found `TreeReady` at each failure).
 #[tokio::test(start_paused = true)]
 async fn the_last_service_failing_to_a_restarting_parent_does_not_make_the_tree_ready() {
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let seen = events.clone();
-    let report = root()
-        .on_event(move |event: &Event| seen.lock().unwrap().push(event.clone()))
-        .run(async move {
-            let parent = Service::restartable("parent", move |shutdown: Shutdown| async move {
-                let db = Service::new("db", |shutdown: Shutdown| async move {
-                    let _ready = Ready::of(&shutdown); // never set
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    Err::<(), _>("cannot connect to the database")
-                })
-                .signals_ready();
-                shutdown.scope().start(db)?;
-                Ready::of(&shutdown).set();
-                shutdown.requested().await;
-                Ok::<(), SpawnError>(())
-            })
-            .signals_ready()
-            .restart(Restart::OnFailure)
-            .max_restarts(2)
-            .within(Duration::from_secs(60));
-            canstop::start(parent)?;
-            Ok::<(), BoxError>(())
+    let (report, ever_ready) = run_noting_tree_ready(async move {
+        let parent = Service::restartable("parent", move |shutdown: Shutdown| async move {
+            shutdown.scope().start(never_ready_db())?;
+            Ready::of(&shutdown).set();
+            shutdown.requested().await;
+            Ok::<(), SpawnError>(())
         })
-        .await
-        .unwrap();
-    let events = events.lock().unwrap();
-    assert!(
-        !events.iter().any(|event| matches!(event, Event::TreeReady)),
-        "{events:?}\n{report}"
-    );
+        .signals_ready()
+        .restart(Restart::OnFailure)
+        .max_restarts(2)
+        .within(Duration::from_secs(60));
+        canstop::start(parent)?;
+        Ok(())
+    })
+    .await;
+    assert!(!ever_ready, "{report}");
     assert!(report.startup_failed, "{report}");
 }
 

@@ -159,6 +159,13 @@ impl Notifications {
             .collect()
     }
 
+    /// The last `STATUS=` line read.
+    fn last_status(&self) -> Option<&str> {
+        self.texts()
+            .into_iter()
+            .rfind(|line| line.starts_with("STATUS="))
+    }
+
     fn pings(&self) -> usize {
         self.texts().iter().filter(|l| **l == "WATCHDOG=1").count()
     }
@@ -402,9 +409,8 @@ fn a_wedged_runtime_stops_pinging() {
     );
     // The last status comes from the watchdog's thread, with the report it wrote: the
     // notifier's task cannot run on the wedged runtime (there used to be none).
-    let statuses: Vec<_> = texts.iter().filter(|l| l.starts_with("STATUS=")).collect();
     assert_eq!(
-        statuses.last().map(|l| l.as_ref()),
+        notify.last_status(),
         Some("STATUS=stopped: exit 124"),
         "{texts:#?}"
     );
@@ -535,9 +541,8 @@ fn the_last_status_gives_the_code_the_process_exits_with() {
     );
     notify.collect_for(Duration::from_millis(100));
     let texts = notify.texts();
-    let statuses: Vec<_> = texts.iter().filter(|l| l.starts_with("STATUS=")).collect();
     assert_eq!(
-        statuses.last().map(|l| l.as_ref()),
+        notify.last_status(),
         Some("STATUS=stopped: exit 124"),
         "{texts:#?}"
     );

@@ -556,7 +556,7 @@ impl Listener for Systemd {
             Event::DeadlineReached => self.enter(Stage::Aborting, None),
             Event::Forced { signal } => {
                 // The same text the task computes for the stage: not sent twice.
-                let text = format!("forced by a second signal ({signal}): exiting");
+                let text = forced(signal);
                 let mut state = lock(&self.state);
                 state.last_status.clone_from(&text);
                 drop(state);
@@ -571,6 +571,11 @@ impl Listener for Systemd {
             _ => {}
         }
     }
+}
+
+/// The status after a second signal: sent at its event, and what the task computes then.
+fn forced(signal: Signal) -> String {
+    format!("forced by a second signal ({signal}): exiting")
 }
 
 /// Seconds, rounded up.
@@ -640,7 +645,7 @@ fn status(stage: Stage, ever_ready: bool, state: &State, now: Instant) -> String
             "deadline reached: aborting, {} still live",
             plural(m, "session")
         ),
-        Stage::Forced(signal) => write!(text, "forced by a second signal ({signal}): exiting"),
+        Stage::Forced(signal) => write!(text, "{}", forced(signal)),
     };
     text
 }

@@ -543,7 +543,6 @@ impl Supervisor {
             node.stop_order,
             || Some(deadline_after(Instant::now(), node.own_timeout())),
             true,
-            |child| child.stop_for_restart(),
         );
         children
     }
@@ -953,8 +952,6 @@ impl Supervisor {
                         service: path.clone(),
                         error: error.clone(),
                     });
-                } else {
-                    self.note_restart_that_stopped_it();
                 }
             }
             Ended::Panicked(message) => {
@@ -964,10 +961,11 @@ impl Supervisor {
                         service: path.clone(),
                         message: message.clone(),
                     });
-                } else {
-                    self.note_restart_that_stopped_it();
                 }
             }
+        }
+        if !early && ended.is_failure() {
+            self.note_restart_that_stopped_it();
         }
         final_outcome(ended, early)
     }

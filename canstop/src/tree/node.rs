@@ -398,15 +398,7 @@ impl Node {
         } else {
             self.stop_order
         };
-        order::stop_children(
-            self,
-            true,
-            &children,
-            order,
-            || self.deadline(),
-            false,
-            |child| child.stop_by_parent(None, false),
-        );
+        order::stop_children(self, true, &children, order, || self.deadline(), false);
     }
 
     /// A new instance is being built: not ready (the tree counts it).

@@ -171,7 +171,9 @@ pub(crate) fn is_ordered(order: StopOrder, children: &[Arc<Node>]) -> bool {
 /// Tells `parent`'s `children` (in start order) to stop: through the ordered walk when
 /// [`is_ordered`] (spawned on the tree's runtime; with `late`, the parent's own stop, it
 /// waits for children admitted meanwhile too, and `deadline` as [`ordered_stop`] takes it),
-/// else each at once with `tell`. The deadline is only asked for by the walk: the common stop
+/// else each at once. `for_restart`: they stop for the parent's restart (see
+/// [`StopInfo::for_restart`](crate::lifecycle::shared::StopInfo)), each with its own timeout;
+/// else with the parent's stop. The deadline is only asked for by the walk: the common stop
 /// (no child, or none ordered) reads no clock and clones nothing.
 pub(crate) fn stop_children(
     parent: &Arc<Node>,
@@ -180,19 +182,23 @@ pub(crate) fn stop_children(
     order: StopOrder,
     deadline: impl FnOnce() -> Option<Instant>,
     for_restart: bool,
-    tell: impl Fn(&Arc<Node>),
 ) {
     if is_ordered(order, children) {
         let walk = ordered_stop(
             late.then(|| parent.clone()),
             children.to_vec(),
-            (order, for_restart),
+            order,
+            for_restart,
             deadline(),
             parent.abort.clone(),
         );
         drop(parent.tree.runtime.spawn(walk));
+    } else if for_restart {
+        children.iter().for_each(|child| child.stop_for_restart());
     } else {
-        children.iter().for_each(tell);
+        children
+            .iter()
+            .for_each(|child| child.stop_by_parent(None, false));
     }
 }
 
@@ -225,7 +231,8 @@ impl Step {
 pub(crate) async fn ordered_stop(
     late: Option<Arc<Node>>,
     children: Vec<Arc<Node>>,
-    (order, for_restart): (StopOrder, bool),
+    order: StopOrder,
+    for_restart: bool,
     deadline: Option<Instant>,
     abort: tokio_util::sync::CancellationToken,
 ) {
@@ -247,7 +254,7 @@ pub(crate) async fn ordered_stop(
             }
         }
         let now = Instant::now();
-        tell_ready_ones(&mut steps, (order, for_restart), deadline, now);
+        tell_ready_ones(&mut steps, order, for_restart, deadline, now);
         let waiting: Vec<StopWait> = steps
             .iter()
             .filter(|step| step.told.is_some() && !step.is_done(now))
@@ -299,7 +306,8 @@ pub(crate) async fn ordered_stop(
 /// left.
 fn tell_ready_ones(
     steps: &mut [Step],
-    (order, for_restart): (StopOrder, bool),
+    order: StopOrder,
+    for_restart: bool,
     deadline: Option<Instant>,
     now: Instant,
 ) {
