@@ -157,8 +157,31 @@ pub(crate) enum TimedOut {
 /// [`transition`](Self::transition) says whether the service went from not ready to ready or
 /// back, which the tree's readiness counts.
 pub(crate) struct Readiness {
-    state: Mutex<Snapshot>,
+    state: Mutex<Guarded>,
     changed: Notify,
+}
+
+/// The value, and how many waiters are registered for its changes: counted under the same
+/// lock as the value is read and changed, so that a change finds every waiter that read the
+/// value before it, and a change nobody waits for wakes nobody (`notify_waiters` takes the
+/// `Notify`'s lock even when no one waits).
+struct Guarded {
+    snapshot: Snapshot,
+    waiting: usize,
+}
+
+impl std::ops::Deref for Guarded {
+    type Target = Snapshot;
+
+    fn deref(&self) -> &Snapshot {
+        &self.snapshot
+    }
+}
+
+impl std::ops::DerefMut for Guarded {
+    fn deref_mut(&mut self) -> &mut Snapshot {
+        &mut self.snapshot
+    }
 }
 
 /// Whether a transition changed the service's readiness.
@@ -172,11 +195,14 @@ pub(crate) enum Change {
 impl Readiness {
     pub(crate) fn new() -> Self {
         Self {
-            state: Mutex::new(Snapshot {
-                generation: 0,
-                instance_started: None,
-                now: Now::NotReady,
-                timed_out: None,
+            state: Mutex::new(Guarded {
+                snapshot: Snapshot {
+                    generation: 0,
+                    instance_started: None,
+                    now: Now::NotReady,
+                    timed_out: None,
+                },
+                waiting: 0,
             }),
             changed: Notify::new(),
         }
@@ -196,7 +222,7 @@ impl Readiness {
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
-        lock(&self.state).clone()
+        lock(&self.state).snapshot.clone()
     }
 
     /// Applies `change` unless the service is gone; says how readiness changed. Wakes the
@@ -213,7 +239,7 @@ impl Readiness {
                 return Change::None;
             }
             let is = matches!(state.now, Now::Ready);
-            let wake = matches!(state.now, Now::Ready | Now::Gone(_));
+            let wake = matches!(state.now, Now::Ready | Now::Gone(_)) && state.waiting > 0;
             let result = match (was, is) {
                 (false, true) => Change::BecameReady,
                 (true, false) => Change::LostReady,
@@ -229,12 +255,12 @@ impl Readiness {
 
     /// A new instance is being built: not ready, with the next generation (the first keeps
     /// 0).
-    pub(crate) fn new_instance(&self) -> Change {
+    pub(crate) fn new_instance(&self, started: Instant) -> Change {
         self.transition(|state| {
             if state.instance_started.is_some() {
                 state.generation += 1;
             }
-            state.instance_started = Some(Instant::now());
+            state.instance_started = Some(started);
             state.now = Now::NotReady;
             state.timed_out = None;
             true
@@ -281,8 +307,11 @@ impl Readiness {
         }
         if state.generation == generation && matches!(state.now, Now::NotReady) {
             state.timed_out = Some(how);
+            let wake = state.waiting > 0;
             drop(state);
-            self.changed.notify_waiters();
+            if wake {
+                self.changed.notify_waiters();
+            }
         }
         true
     }
@@ -319,19 +348,31 @@ impl Readiness {
     pub(crate) async fn wait(&self) -> Result<(), ReadyError> {
         loop {
             let mut changed = pin!(self.changed.notified());
-            // Registered before the read: a change after it wakes this waiter.
+            // Registered before the read, and counted with it: a change after it wakes this
+            // waiter.
             changed.as_mut().enable();
             {
-                let state = lock(&self.state);
+                let mut state = lock(&self.state);
                 match (&state.now, &state.timed_out) {
                     (Now::Ready, _) => return Ok(()),
                     (Now::Gone(why), _) => return Err(why.clone()),
                     (_, Some(TimedOut::ForGood(why))) => return Err(why.clone()),
                     (Now::NotReady | Now::Restarting { .. }, _) => {}
                 }
+                state.waiting += 1;
             }
+            let _counted = Waiting(self);
             changed.await;
         }
+    }
+}
+
+/// One waiter counted in [`Guarded::waiting`], until its wait ends or is dropped.
+struct Waiting<'a>(&'a Readiness);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.state).waiting -= 1;
     }
 }
 
@@ -377,12 +418,12 @@ mod tests {
         assert_eq!(final_.wait().await, Err(timed_out("c")));
 
         let restarting = Readiness::new();
-        let _ = restarting.new_instance();
+        let _ = restarting.new_instance(Instant::now());
         assert!(restarting.time_out(0, TimedOut::Restarting));
         let mut wait = Box::pin(restarting.wait());
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         assert!(std::future::Future::poll(wait.as_mut(), &mut cx).is_pending());
-        let _ = restarting.new_instance();
+        let _ = restarting.new_instance(Instant::now());
         assert_eq!(
             restarting.set(0),
             Change::None,

@@ -209,7 +209,9 @@ impl Supervisor {
             } else {
                 window.started
             };
-            let (mut end, escalated) = self.run_body(service, turn.take(), restart).await;
+            let (mut end, escalated) = self
+                .run_body(service, turn.take(), restart, instance_started)
+                .await;
             let first = !restart;
             restart = true;
             // Read only by the paths that count or note a failure: an instance that ends at
@@ -595,12 +597,13 @@ impl Supervisor {
         service: &mut Service,
         turn: Option<Turn>,
         restart: bool,
+        started: Instant,
     ) -> (BodyEnd, Option<String>) {
         let node = &self.node;
         // A failure of an earlier instance's child that arrived between instances is moot:
         // that instance is gone.
         node.inbox.clear();
-        node.readiness_new_instance();
+        node.readiness_new_instance(started);
         self.timed_out.store(false, Ordering::Relaxed);
         let needs = if node.needs.is_empty() {
             Ok(false)

@@ -445,6 +445,11 @@ impl Sessions {
         self.gate.drain().await;
     }
 
+    /// [`drain`](Self::drain)'s immediate case: closes admission if no session is inside now.
+    pub(crate) fn close_if_empty(&self) -> bool {
+        self.gate.close_if_empty()
+    }
+
     /// The deadline sweep: closes admission, raises the abort flag, wakes every parked
     /// session (which then drops its body and counts itself as aborted), and cancels blocking
     /// work that has not started (it returns without running when a pool thread takes it),

@@ -106,17 +106,20 @@ impl Gate {
     /// admitted (work started during a drain, such as a farewell job or a session's
     /// follow-up, is waited for like the rest).
     pub(crate) async fn drain(&self) {
-        loop {
+        while !self.close_if_empty() {
             self.wait_empty().await;
-            let closed_at_zero =
-                self.state
-                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
-                        (state / ONE == 0).then_some(state | CLOSED)
-                    });
-            if closed_at_zero.is_ok() {
-                return;
-            }
         }
+    }
+
+    /// Closes the gate if no session is inside at this moment (`true`), as a finished
+    /// [`drain`](Self::drain) leaves it; else leaves it as it is. A drain that finds the
+    /// gate empty at once takes this path alone: no waiter is registered.
+    pub(crate) fn close_if_empty(&self) -> bool {
+        self.state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
+                (state / ONE == 0).then_some(state | CLOSED)
+            })
+            .is_ok()
     }
 }
 

@@ -42,6 +42,9 @@ struct Inner {
     /// The later stopped children, folded per name.
     folded: Vec<FoldedServices>,
     folded_at: HashMap<String, usize>,
+    /// The group the last fold went to: a node that starts and stops services of one name
+    /// folds them without hashing the name.
+    last_folded: usize,
     admitted: u64,
 }
 
@@ -94,10 +97,21 @@ impl Children {
             return;
         }
         let Inner {
-            folded, folded_at, ..
+            folded,
+            folded_at,
+            last_folded,
+            ..
         } = &mut *inner;
-        // The common case, a name folded already: one lookup.
+        // The common case, the name of the last fold: no lookup.
+        if let Some(group) = folded.get_mut(*last_folded) {
+            if !group.other_names && group.name == report.name {
+                group.add(&report);
+                return;
+            }
+        }
+        // Else a name folded already: one lookup.
         if let Some(&at) = folded_at.get(report.name.as_str()) {
+            *last_folded = at;
             folded[at].add(&report);
             return;
         }
@@ -125,6 +139,7 @@ impl Children {
                 folded.len() - 1
             }
         };
+        *last_folded = at;
         folded[at].add(&report);
     }
 
@@ -137,6 +152,11 @@ impl Children {
     /// is left (children started during the drain are waited for too).
     pub(crate) async fn drain(&self) {
         self.gate.drain().await;
+    }
+
+    /// [`drain`](Self::drain)'s immediate case: closes admission if no child is left now.
+    pub(crate) fn close_if_empty(&self) -> bool {
+        self.gate.close_if_empty()
     }
 
     /// Refuses every later child.

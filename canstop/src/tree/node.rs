@@ -2,7 +2,7 @@
 //! (its sessions) and its child services, knows when it was told to stop and by when it must
 //! be done, and can report on itself at any moment.
 
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::sync::SetOnce;
@@ -61,7 +61,9 @@ pub(crate) struct Node {
     pub(crate) abort: CancellationToken,
     /// The node's own stop timeout; the tree's when `None`.
     timeout: Option<Duration>,
-    stop: OnceLock<StopInfo>,
+    /// Its stop, once recorded (a lock costs less than a `OnceLock`'s initialisation, as for
+    /// `end`).
+    stop: Mutex<Option<StopInfo>>,
     /// How its body ended, and how long its stop took, once known: written once each, by
     /// its supervisor (a lock costs less than a `OnceLock`'s initialisation).
     end: Mutex<End>,
@@ -141,7 +143,7 @@ impl Node {
             tree,
             parent: None,
             timeout: None,
-            stop: OnceLock::new(),
+            stop: Mutex::default(),
             end: Mutex::default(),
             sessions: Sessions::new(),
             children: Children::default(),
@@ -226,7 +228,7 @@ impl Node {
             stopping: Latch::new(self.stopping.is_set()),
             abort: self.abort.child_token(),
             timeout: supervision.timeout,
-            stop: OnceLock::new(),
+            stop: Mutex::default(),
             end: Mutex::default(),
             // An instance node's sessions are its service's (`scope_node`): its own are
             // never used, and cost nothing (no shards are made).
@@ -290,8 +292,8 @@ impl Node {
     /// inherits the ancestor's request
     /// time, and has an own deadline only if it has its own timeout.
     pub(crate) fn stop_info(&self) -> Option<StopInfo> {
-        if let Some(info) = self.stop.get() {
-            return Some(*info);
+        if let Some(info) = *lock(&self.stop) {
+            return Some(info);
         }
         if !self.stopping.is_set() {
             return None;
@@ -308,7 +310,12 @@ impl Node {
                 .map(|timeout| deadline_after(requested_at, timeout)),
             for_restart: inherited.is_some_and(|from| from.for_restart),
         };
-        Some(*self.stop.get_or_init(|| info))
+        Some(self.record_stop(info))
+    }
+
+    /// Records its stop, unless one was recorded first: returns the one that stands.
+    fn record_stop(&self, info: StopInfo) -> StopInfo {
+        *lock(&self.stop).get_or_insert(info)
     }
 
     /// Tells this node and everything under it to stop (a no-op if it was told already).
@@ -326,17 +333,17 @@ impl Node {
     fn stop_starting_here(self: &Arc<Self>, for_restart: bool) -> StopInfo {
         let info = match self.stop_info() {
             Some(info) => info,
-            None => *self.stop.get_or_init(|| {
+            None => {
                 let now = Instant::now();
-                StopInfo {
+                self.record_stop(StopInfo {
                     requested_at: now,
                     own_deadline: Some(deadline_after(
                         now,
                         self.timeout.unwrap_or(self.tree.timeout),
                     )),
                     for_restart,
-                }
-            }),
+                })
+            }
         };
         self.begin_stop();
         info
@@ -360,7 +367,7 @@ impl Node {
                 Some(share) => Some(own.map_or(share, |own| own.min(share))),
                 None => own,
             };
-            let _ = self.stop.set(StopInfo {
+            self.record_stop(StopInfo {
                 requested_at: now,
                 own_deadline,
                 for_restart,
@@ -401,9 +408,9 @@ impl Node {
         order::stop_children(self, true, &children, order, || self.deadline(), false);
     }
 
-    /// A new instance is being built: not ready (the tree counts it).
-    pub(crate) fn readiness_new_instance(&self) {
-        let change = self.readiness.new_instance();
+    /// A new instance, started at `started`, is being built: not ready (the tree counts it).
+    pub(crate) fn readiness_new_instance(&self, started: Instant) {
+        let change = self.readiness.new_instance(started);
         self.readiness_changed(change);
     }
 
@@ -504,17 +511,22 @@ impl Node {
     /// same token and report on their own. The root gives up on children that do not report
     /// within a grace.
     pub(crate) async fn drain(&self) {
-        let everything = async {
-            self.children.drain().await;
-            self.sessions.drain().await;
-        };
-        let drained = tokio::select! {
-            biased;
-            () = everything => true,
-            () = self.until_abort() => false,
-        };
-        if !drained {
-            self.abort_and_wait().await;
+        // Nothing left in either (a service that spawned nothing and started no child): both
+        // closed at once, with no wait to race against the abort.
+        let at_once = self.children.close_if_empty() && self.sessions.close_if_empty();
+        if !at_once {
+            let everything = async {
+                self.children.drain().await;
+                self.sessions.drain().await;
+            };
+            let drained = tokio::select! {
+                biased;
+                () = everything => true,
+                () = self.until_abort() => false,
+            };
+            if !drained {
+                self.abort_and_wait().await;
+            }
         }
         if self.sessions.is_aborted() {
             // Counted once they are gone: a session that was live at the sweep but then
