@@ -276,6 +276,55 @@ fn websockets_whose_clients_never_answer_the_close_end_after_a_second() {
     );
 }
 
+/// HTTP/2 clients that go silent with no stream open (frozen, or gone without a FIN): they
+/// never answer the ping of the GOAWAY, which hyper waits for before it closes. Each
+/// connection, with nothing in flight, waits a second for the answer, then is closed: exit 0
+/// well before the deadline (10 s), every connection counted finished. (A review found them
+/// holding the drain until the deadline: exit 124.)
+#[test]
+fn http2_clients_that_never_answer_the_goaway_are_closed_after_a_second() {
+    const CLIENTS: usize = 3;
+    let mut server = Running::start(
+        env!("CARGO_BIN_EXE_example-http"),
+        &["127.0.0.1:0"],
+        &[("CANSTOP_SHUTDOWN_TIMEOUT", "10s")],
+    );
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    let rt = client_runtime();
+    let _silent: Vec<TcpStream> = rt.block_on(async {
+        let mut silent = Vec::new();
+        for _ in 0..CLIENTS {
+            let mut stream = TcpStream::connect(&addr).await.expect("connect");
+            // The preface and an empty SETTINGS frame (length 0, type 4, flags 0, stream 0).
+            stream
+                .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+                .await
+                .expect("preface");
+            // The server's SETTINGS: it serves this connection as HTTP/2.
+            let mut header = [0u8; 9];
+            tokio::time::timeout(LIMIT, stream.read_exact(&mut header))
+                .await
+                .expect("the server's first frame")
+                .expect("read");
+            assert_eq!(header[3], 4, "a SETTINGS frame first");
+            // From here on, silent: never read, never answer.
+            silent.push(stream);
+        }
+        silent
+    });
+    server.signal(SIGTERM);
+    let (ended, took) = server.wait_exit(LIMIT);
+    assert_eq!(ended.code(), Some(0), "{}", ended.text());
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let connections = ended.session_counts("http connection");
+    assert_eq!(
+        (connections.started, connections.finished),
+        (CLIENTS as u64, CLIENTS as u64),
+        "{}",
+        ended.text()
+    );
+}
+
 /// The same with a handler that ignores the stop: the sockets are aborted at the deadline
 /// (1 s), no close frame, the report counts 20 aborted `websocket` sessions, exit 124.
 #[test]
@@ -455,5 +504,60 @@ async fn idle_connections_closed_at_the_stop_are_not_failures() {
         (IDLE, IDLE, 0),
         "{report}"
     );
+    assert!(report.is_clean(), "{report}");
+}
+
+/// Handlers get the client's address through axum's `ConnectInfo<SocketAddr>`, as with
+/// `axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())`, over
+/// HTTP/1 and HTTP/2. (A review found it missing: a 500, "Missing request extension".)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_get_the_clients_address_as_connect_info() {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+
+    let listener = canstop::http::bind("127.0.0.1:0", 16).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let report = canstop::Root::new()
+        .signals(false)
+        .timeout_from_env(false)
+        .run(async move {
+            let app = axum::Router::new().route(
+                "/",
+                axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+                    peer.to_string()
+                }),
+            );
+            canstop::start(canstop::http::serve(listener, app))?;
+            // HTTP/1.
+            let mut stream = TcpStream::connect(addr).await?;
+            let local = stream.local_addr()?;
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nhost: canstop\r\nconnection: close\r\n\r\n")
+                .await?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await?;
+            assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+            assert!(answer.ends_with(&local.to_string()), "{answer}");
+            // HTTP/2.
+            let stream = TcpStream::connect(addr).await?;
+            let local = stream.local_addr()?;
+            let (mut sender, connection) =
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                    .await?;
+            let connection = tokio::spawn(connection);
+            let request = hyper::Request::get(format!("http://{addr}/"))
+                .body(Empty::<Bytes>::new())
+                .unwrap();
+            let response = sender.send_request(request).await?;
+            assert_eq!(response.status(), 200);
+            let body = response.into_body().collect().await?.to_bytes();
+            assert_eq!(body, local.to_string());
+            drop(sender);
+            let _ = connection.await;
+            canstop::shutdown()?;
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        })
+        .await
+        .unwrap();
     assert!(report.is_clean(), "{report}");
 }

@@ -3,7 +3,9 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use hyper::body::Incoming;
@@ -11,10 +13,12 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
 use tracing::Instrument;
 
 use super::{HttpBody, HttpService};
 
+use crate::lifecycle::grace::CLOSE_ANSWER;
 use crate::{FutureBody, Scope, Session, SessionBody, SessionKind, Shutdown};
 
 /// The kind name of a connection's session.
@@ -44,13 +48,17 @@ impl std::ops::Deref for Stopping {
 pub(crate) struct WithStop<S> {
     inner: S,
     stopping: Stopping,
+    in_flight: Arc<InFlight>,
+    /// The client's address, for axum's `ConnectInfo<SocketAddr>` extractor.
+    #[cfg(feature = "axum")]
+    peer: SocketAddr,
 }
 
 impl<S, B> tower_service::Service<hyper::Request<Incoming>> for WithStop<S>
 where
     S: tower_service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>,
 {
-    type Response = S::Response;
+    type Response = hyper::Response<CountedBody<B>>;
     type Error = S::Error;
     type Future = CloseWhenDraining<S::Future>;
 
@@ -63,10 +71,94 @@ where
     fn call(&mut self, mut request: hyper::Request<Incoming>) -> Self::Future {
         let http1 = request.version() < hyper::Version::HTTP_2;
         request.extensions_mut().insert(self.stopping.clone());
+        // What `axum::serve` gives with `into_make_service_with_connect_info::<SocketAddr>()`.
+        #[cfg(feature = "axum")]
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
         CloseWhenDraining {
+            counted: Some(InFlight::enter(&self.in_flight)),
             inner: self.inner.call(request),
             stopping: http1.then(|| self.stopping.clone()),
         }
+    }
+}
+
+/// The requests of one connection in flight, each from the service's call to the end of its
+/// response body, so that a stopped connection with none left can be closed without waiting
+/// on its client (see [`serve`]). A count and a `Notify`: tokio-util's `TaskTracker` would do,
+/// but it needs tokio-util's `rt` feature, which compiles futures-util.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+impl InFlight {
+    fn enter(this: &Arc<Self>) -> Counted {
+        this.count.fetch_add(1, Ordering::AcqRel);
+        Counted(this.clone())
+    }
+
+    fn is_idle(&self) -> bool {
+        self.count.load(Ordering::Acquire) == 0
+    }
+
+    /// Completes once no request is in flight.
+    async fn idle(&self) {
+        loop {
+            let mut idle = pin!(self.idle.notified());
+            // Registered before the check: the last request's end after it wakes this.
+            idle.as_mut().enable();
+            if self.is_idle() {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+/// One request in flight, until dropped.
+#[derive(Debug)]
+pub(crate) struct Counted(Arc<InFlight>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body, counted in flight until it has been sent (or dropped).
+    pub(crate) struct CountedBody<B> {
+        #[pin]
+        inner: B,
+        counted: Counted,
+    }
+}
+
+impl<B: hyper::body::Body> hyper::body::Body for CountedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    #[inline]
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+
+    #[inline]
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    #[inline]
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -76,6 +168,8 @@ pin_project_lite::pin_project! {
     pub(crate) struct CloseWhenDraining<F> {
         #[pin]
         inner: F,
+        // Moved into the response's body once the response is ready.
+        counted: Option<Counted>,
         // `None` for HTTP/2, whose connection-specific headers are not allowed.
         stopping: Option<Stopping>,
     }
@@ -85,12 +179,12 @@ impl<F, B, E> Future for CloseWhenDraining<F>
 where
     F: Future<Output = Result<hyper::Response<B>, E>>,
 {
-    type Output = F::Output;
+    type Output = Result<hyper::Response<CountedBody<B>>, E>;
 
-    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut response = std::task::ready!(this.inner.poll(cx));
-        if let (Ok(response), Some(stopping)) = (&mut response, this.stopping.as_ref()) {
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        if let Some(stopping) = this.stopping.as_ref() {
             if stopping.is_draining() {
                 response.headers_mut().insert(
                     hyper::header::CONNECTION,
@@ -98,7 +192,11 @@ where
                 );
             }
         }
-        Poll::Ready(response)
+        let counted = this
+            .counted
+            .take()
+            .expect("a response future polled after its response");
+        Poll::Ready(Ok(response.map(|inner| CountedBody { inner, counted })))
     }
 }
 
@@ -137,7 +235,7 @@ where
         SessionKind::of_canstop(CONNECTION),
         move |shutdown: Shutdown| {
             let span = tracing::debug_span!("http connection", %peer);
-            serve(stream, service, shutdown).instrument(span)
+            serve(stream, peer, service, shutdown).instrument(span)
         },
     )
 }
@@ -148,13 +246,18 @@ pub(crate) type ConnectionError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves `stream` until the client closes it or the stop ([`Shutdown::requested`]: HTTP/1,
 /// the request in flight is answered, then the connection closes, an idle one at once;
-/// HTTP/2, GOAWAY, the open streams finish). While the tree drains (the drain delay), every
+/// HTTP/2, GOAWAY, the open streams finish). Once no request is in flight after the stop, a
+/// client that has not finished its part of the close within
+/// [`CLOSE_ANSWER`](crate::lifecycle::grace::CLOSE_ANSWER) (an HTTP/2 client that does not
+/// answer the GOAWAY's ping: frozen, or gone without a FIN) is closed on: it does not hold
+/// the drain until the deadline. While the tree drains (the drain delay), every
 /// connection keeps being served: an HTTP/1 response then carries `connection: close`, and a
 /// connection accepted while draining is served without keep-alive. (Shutting connections
 /// down at the start of the delay would close an idle keep-alive connection, or one whose
 /// first request is on its way, under the client's feet: the loss the delay exists to avoid.)
 async fn serve<S, B>(
     stream: TcpStream,
+    #[cfg_attr(not(feature = "axum"), allow(unused_variables))] peer: SocketAddr,
     service: S,
     shutdown: Shutdown,
 ) -> Result<(), ConnectionError>
@@ -171,9 +274,13 @@ where
     if late {
         builder.http1().keep_alive(false);
     }
+    let in_flight = Arc::new(InFlight::default());
     let service = TowerToHyperService::new(WithStop {
         inner: service,
         stopping: Stopping(shutdown.clone()),
+        in_flight: in_flight.clone(),
+        #[cfg(feature = "axum")]
+        peer,
     });
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     let mut connection = pin!(connection);
@@ -185,7 +292,28 @@ where
         result = connection.as_mut() => return result.map_err(with_sources),
         () = shutdown.requested() => connection.as_mut().graceful_shutdown(),
     }
-    match connection.await {
+    // Once nothing is in flight, the close is the client's to finish (HTTP/2: the answer to
+    // the GOAWAY's ping); a client that does not within `CLOSE_ANSWER` is closed on. A
+    // request that came meanwhile (HTTP/2 allows new streams until the last GOAWAY; an HTTP/1
+    // request half sent at the stop) is served first.
+    let unanswered = async {
+        loop {
+            in_flight.idle().await;
+            tokio::time::sleep(CLOSE_ANSWER).await;
+            if in_flight.is_idle() {
+                return;
+            }
+        }
+    };
+    let result = tokio::select! {
+        biased;
+        result = connection => result,
+        () = unanswered => {
+            tracing::debug!(grace = ?CLOSE_ANSWER, "the client did not finish the close: connection closed");
+            return Ok(());
+        }
+    };
+    match result {
         // Shut down before its protocol was known: hyper-util cancels its version read
         // ("Cancelled"). A connection with no request yet (or only the first bytes of one,
         // shorter than HTTP/2's 24-byte preface) closed at the stop, not a failure.
@@ -251,7 +379,7 @@ mod tests {
             let mut client = TcpStream::connect(listener.local_addr().unwrap())
                 .await
                 .unwrap();
-            let (server, _) = listener.accept().await.unwrap();
+            let (server, peer) = listener.accept().await.unwrap();
             client
                 .write_all(b"GET / HTTP/1.1\r\nhost: canstop\r\n\r\n")
                 .await
@@ -265,7 +393,7 @@ mod tests {
                         crate::tree::context::current().map_err(|error| error.to_string())?,
                     );
                     assert!(shutdown.is_requested());
-                    serve(server, Hello, shutdown)
+                    serve(server, peer, Hello, shutdown)
                         .await
                         .map_err(|error| error.to_string())
                 })

@@ -44,6 +44,12 @@
 //!   session of kind `http/2 stream` of the same scope; each WebSocket upgraded through
 //!   [`WebSocketUpgrade`] as a session of kind `websocket`. Nothing a connection starts runs
 //!   untracked.
+//! - Each request carries its connection's [`Stopping`] and, with feature `axum`, the
+//!   client's address as `axum::extract::ConnectInfo<SocketAddr>` (what `axum::serve` gives
+//!   with `into_make_service_with_connect_info::<SocketAddr>()`).
+//! - A handler that panics is a session that panicked: counted, kept in the report, exit code
+//!   1 (`axum::serve` drops the connection and goes on). A router that should answer a panic
+//!   with a 500 adds tower-http's `CatchPanicLayer`.
 //! - The service is ready once its body runs (the listener is bound and listening already).
 //! - Accept errors never end the server: see "Accept errors".
 //!
@@ -54,6 +60,11 @@
 //!   connections are refused) and every connection is told to stop gracefully: an HTTP/1
 //!   connection answers the request in flight and closes (an idle one closes at once); an
 //!   HTTP/2 connection sends GOAWAY, finishes its open streams and closes.
+//! - Once a stopped connection has no request in flight (from the service's call to the end
+//!   of its response body), its client has a second to finish its part of the close (HTTP/2:
+//!   the answer to the GOAWAY's ping, which hyper waits for); a client that does not (frozen,
+//!   or gone without a FIN) is closed on, and the connection counts as finished: it does not
+//!   hold the drain until the deadline.
 //! - During the drain delay ([`Shutdown::draining`](crate::Shutdown::draining) has fired, a
 //!   load balancer still routes here), everything keeps being served: the listener stays open,
 //!   a connection accepted then is served without keep-alive, and every HTTP/1 response

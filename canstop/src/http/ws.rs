@@ -150,7 +150,7 @@ pub async fn close_going_away(socket: &mut WebSocket, reason: &str) -> Result<()
     };
     // The whole handshake is bounded: sending the frame too waits for a client that does not
     // read (its buffers full).
-    tokio::time::timeout(crate::lifecycle::grace::WS_CLOSE_ANSWER, handshake)
+    tokio::time::timeout(crate::lifecycle::grace::CLOSE_ANSWER, handshake)
         .await
         .unwrap_or(Ok(()))
 }

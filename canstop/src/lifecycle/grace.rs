@@ -44,12 +44,15 @@ pub(crate) const EXIT_GRACE: Duration = Duration::from_millis(250);
 #[cfg_attr(not(feature = "health"), allow(dead_code))]
 pub(crate) const HEALTH_CLOSE: Duration = Duration::from_millis(50);
 
-/// How long [`close_going_away`](crate::http::close_going_away) (feature `ws`) waits for a
-/// client's answer to its close frame: a client that never answers does not hold the drain
-/// until the deadline (RFC 6455 lets the server close the connection when the answer does
-/// not come in a reasonable time).
-#[cfg(feature = "ws")]
-pub(crate) const WS_CLOSE_ANSWER: Duration = Duration::from_secs(1);
+/// How long a stopped connection with nothing left to serve waits for its client's part of
+/// the close (feature `hyper`): an HTTP/2 client's answer to the ping of the GOAWAY (hyper
+/// sends the last GOAWAY and closes only once it comes), a WebSocket client's answer to
+/// [`close_going_away`](crate::http::close_going_away)'s close frame. A client that never
+/// answers (frozen, or gone without a FIN) then does not hold the drain until the deadline;
+/// RFC 6455 and RFC 9113 both let the server close the connection when the answer does not
+/// come in a reasonable time.
+#[cfg(feature = "hyper")]
+pub(crate) const CLOSE_ANSWER: Duration = Duration::from_secs(1);
 
 /// Beyond the tree's deadline, when the watchdog ends the process if it is still running.
 pub(crate) const DEADLINE_FUSE: Duration = Duration::from_millis(750);
