@@ -145,7 +145,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   [needs](#readiness-and-order) it waits until then. A restarted service's every instance
 ///   gets a `Ready` of its own. A body may take a `Ready` without a `Shutdown`.
 /// - The body returns `()` or `Result<(), E>` with `E: Display + Send` (any
-///   [`BodyResult`](../canstop/trait.BodyResult.html): a plain value or `Result<T, E>` too,
+///   [`BodyResult`](../canstop/trait.BodyResult.html): a value of a type it lists or
+///   `Result<T, E>` too,
 ///   whose `Ok` value is dropped, as nothing awaits a service); an error or a panic before
 ///   the stop shuts the whole tree down, unless a `restart` policy starts a new instance.
 /// - Arguments must be owned (`'static`): the service runs after the call returns. A callable
@@ -407,8 +408,10 @@ pub fn session(args: TokenStream, item: TokenStream) -> TokenStream {
 /// The generated `#[test] fn` builds a runtime, runs the body in a fresh root scope (no
 /// signal handlers, no `CANSTOP_SHUTDOWN_TIMEOUT`), shuts the tree down when the body
 /// returns, and **fails, printing the report, unless everything stopped cleanly**: a service
-/// or session still alive at the deadline, a failure, a panic, or the body returning `Err`
-/// (the panic then starts "the test body returned an error: ..").
+/// or session still alive at the deadline, a failure, a panic, the body returning `Err` (the
+/// panic then starts "the test body returned an error: ..") or an exit code, or a session
+/// anywhere in the tree returning `Err` (stricter than the exit code, which such a session
+/// does not change: "N session(s) returned an error").
 ///
 /// It replaces `#[tokio::test]`, as [`macro@main`] replaces `#[tokio::main]`: with both on
 /// the fn, in either order, the error says to remove one.

@@ -343,22 +343,37 @@ pub mod __private {
     /// error fails the test too.
     #[track_caller]
     pub fn test_passed(report: Result<Report, crate::StartError>) -> Report {
-        match report {
-            Ok(report)
-                if report.is_clean()
-                    && report.main_exit_code.is_none()
-                    && report.sessions.iter().all(|stats| stats.failed == 0) =>
-            {
-                report
-            }
-            Ok(report) => match &report.main {
-                crate::MainOutcome::Failed { error } => {
-                    panic!("the test body returned an error: {error}\n{report}")
-                }
-                _ => panic!("the tree did not stop cleanly:\n{report}"),
-            },
+        let report = match report {
+            Ok(report) => report,
             Err(error) => panic!("canstop could not start: {error}"),
+        };
+        match &report.main {
+            crate::MainOutcome::Failed { error } => {
+                panic!("the test body returned an error: {error}\n{report}")
+            }
+            crate::MainOutcome::Panicked { message } => {
+                panic!("the test body panicked: {message}\n{report}")
+            }
+            _ => {}
         }
+        if !report.is_clean() {
+            panic!("the tree did not stop cleanly:\n{report}");
+        }
+        if let Some(code) = report.main_exit_code {
+            panic!(
+                "the test body returned exit code {}:\n{report}",
+                code.number()
+            );
+        }
+        // `Report::sessions` sums the whole tree's.
+        let failed: u64 = report.sessions.iter().map(|stats| stats.failed).sum();
+        if failed > 0 {
+            panic!(
+                "{failed} session(s) returned an error (which fails a test, though not the exit \
+                 code):\n{report}"
+            );
+        }
+        report
     }
 
     /// Whether canstop was built with `test-util` (tokio's paused clock), which

@@ -28,7 +28,7 @@ use std::process::ExitCode;
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a result a service or session body can return",
-    label = "a body returns `()`, a plain value, or `Result<T, E>` where `E: Display`",
+    label = "a body returns `()`, `Result<T, E>` where `E: Display`, or a value of a type canstop knows (numbers, `bool`, `char`, `String`, `&'static str`, `Duration`, `Vec<T>`, `Option<T>`)",
     note = "canstop counts `Err` as a failure and keeps its message; a session's value goes to its `SessionHandle`: for a type of your own, return `Ok::<_, std::convert::Infallible>(value)` or implement `canstop::BodyResult` for it"
 )]
 pub trait BodyResult: Send + 'static {
@@ -217,9 +217,19 @@ impl Ended {
     }
 }
 
-/// Runs `f`, turning a panic into `Err(message)`: the one place canstop catches panics.
+/// Runs `f`, turning a panic into `Err(message)`: with [`noting_panic`], the one place
+/// canstop catches panics.
 pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|payload| panic_message(payload.as_ref()))
+}
+
+/// Runs `f`; if it panics, tells `noted` the panic's message, then lets the panic go on (for a
+/// panic canstop counts but does not own: a session body's drop, which its handle reports).
+pub(crate) fn noting_panic(f: impl FnOnce(), noted: impl FnOnce(String)) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        noted(panic_message(payload.as_ref()));
+        std::panic::resume_unwind(payload);
+    }
 }
 
 /// Runs `f`, which must not unwind (a `catching` probe whose panic is expected: see

@@ -197,7 +197,7 @@ impl Drop for Bomb {
 }
 
 /// A session whose body panics while being dropped after an abort (through its handle, or
-/// at the deadline): the handle and the report agree that it panicked.
+/// at the deadline): the handle and the report agree that it panicked, with its message.
 #[tokio::test]
 async fn a_body_panicking_when_dropped_after_its_abort_is_a_panic_on_both_sides() {
     let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -235,6 +235,12 @@ async fn a_body_panicking_when_dropped_after_its_abort_is_a_panic_on_both_sides(
         assert_eq!(
             (stats.started, stats.panicked, stats.aborted),
             (1, 1, 0),
+            "{name}: {report}"
+        );
+        // With its message (a review found only "while being dropped after its abort").
+        assert_eq!(
+            stats.errors,
+            ["panicked: boom in drop (while being dropped after its abort)"],
             "{name}: {report}"
         );
     }

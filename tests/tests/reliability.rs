@@ -376,7 +376,7 @@ async fn a_session_in_a_long_poll_at_the_deadline_is_reported_unresponsive() {
     assert!(
         report
             .to_string()
-            .contains("still in a poll at the report, thread blocked: 1"),
+            .contains("still alive at the report, not dropped within the grace: 1"),
         "{report}"
     );
     assert_eq!(report.exit_code(), exit_code::TIMED_OUT);

@@ -114,6 +114,22 @@ async fn a_failing_session_fails_the_test_with_the_report() {
     canstop::spawn(job(11)).unwrap();
 }
 
+/// Spawns a session that fails, then waits for its stop.
+#[service]
+async fn spawns_a_failing_job(shutdown: Shutdown) -> Result<(), canstop::SpawnError> {
+    canstop::spawn(job(12))?;
+    shutdown.requested().await;
+    Ok(())
+}
+
+/// A session's error fails the test wherever it ran, and the message says so (a review found
+/// "the tree did not stop cleanly" above a report that says "clean").
+#[canstop::test]
+#[should_panic(expected = "1 session(s) returned an error")]
+async fn a_failing_session_in_a_service_fails_the_test_and_says_why() {
+    canstop::start(spawns_a_failing_job()).unwrap();
+}
+
 #[canstop::test(timeout = "100ms", start_paused = true)]
 #[should_panic(expected = "aborted=1")]
 async fn a_session_alive_at_the_deadline_fails_the_test() {

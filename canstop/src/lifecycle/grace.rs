@@ -24,8 +24,9 @@
 use std::time::Duration;
 
 /// After a scope's deadline, how long it waits for its aborted sessions to drop their bodies.
-/// An aborted session drops its body at its next poll; one still in a poll after this (its
-/// thread blocked in synchronous code) is reported as unresponsive.
+/// An aborted session drops its body at its next poll; one still alive after this (its
+/// thread blocked in synchronous code inside its poll, or not run again in time) is
+/// reported as unresponsive.
 pub(crate) const SESSION_GRACE: Duration = Duration::from_millis(250);
 
 /// After the tree's deadline, how long the root waits for its services to report their own

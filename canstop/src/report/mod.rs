@@ -462,9 +462,12 @@ pub struct SessionStats {
     /// Blocking work still running at the deadline, which cannot be aborted and was left
     /// behind when the process exited. Part of `aborted`.
     pub abandoned: u64,
-    /// Sessions aborted at the deadline that were still inside a poll of their body when the
-    /// report was made (their thread was blocked in synchronous code): their body is dropped
-    /// when that poll returns, and whatever it returns is not counted again. Part of `aborted`.
+    /// Sessions aborted at the deadline that were still alive when the report was made: not
+    /// dropped within the grace after the abort, because their thread was blocked inside a
+    /// poll of their body (synchronous code), or because the runtime's threads were too busy
+    /// or blocked to get to them all in time (hundreds of thousands of sessions on a few
+    /// threads, or every thread blocked). Their body is dropped when their task next runs, and
+    /// whatever it returns is not counted again. Part of `aborted`.
     pub unresponsive: u64,
     /// Sessions the program cancelled before any deadline: aborted through their
     /// [`SessionHandle`](crate::SessionHandle), or dropped by their runtime outside a stop.
@@ -973,7 +976,7 @@ impl fmt::Display for SessionStats {
         if self.unresponsive > 0 {
             write!(
                 f,
-                " (still in a poll at the report, thread blocked: {})",
+                " (still alive at the report, not dropped within the grace: {})",
                 self.unresponsive
             )?;
         }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::error::{SessionError, SpawnError};
-use crate::outcome::{catching, BodyResult};
+use crate::outcome::{catching, noting_panic, BodyResult};
 use crate::session::kind::SessionKind;
 use crate::session::sessions::{BlockingStart, Place, Refusal, Settle, Swept, MAX_KINDS};
 use crate::shutdown::Shutdown;
@@ -65,7 +65,7 @@ pub struct Session<B> {
 /// implemented outside canstop: its `failure` method is hidden, and may change.
 #[diagnostic::on_unimplemented(
     message = "this cannot run as a canstop session body",
-    label = "a session body must be a `Send + 'static` future whose output is `()`, a plain value, or `Result<T, E>` with `E: Display`",
+    label = "a session body must be a `Send + 'static` future whose output is `()`, `Result<T, E>` with `E: Display`, or a value of a type canstop knows (numbers, `String`, `Vec<T>`, `Option<T>`, ...)",
     note = "a future that holds a non-`Send` value (an `Rc`, a `RefCell` borrow, a `MutexGuard`) across an `.await` is not `Send`: drop the value before the `.await`, or use its `Send` counterpart (`Arc`, `tokio::sync::Mutex`); an output that cannot end a session (an error type that is not `Display` or not `Send`) is named at the fn's return type"
 )]
 pub trait SessionBody: Send + 'static {
@@ -258,13 +258,31 @@ pin_project_lite::pin_project! {
     /// One flat future with the body's inline: the wrapper adds a few words to the body's own
     /// size, which decides the task's allocation size class.
     struct SessionTask<B: SessionBody> {
+        // `None` only once dropped by [`SessionTask`]'s own drop (an `Option` around a
+        // future costs nothing: a future's state has a niche).
         #[pin]
-        future: B::Future,
+        future: Option<B::Future>,
         guard: SessionGuard,
         // Boxed, and only when a subscriber wants it: a disabled span costs one word.
         span: Option<Box<tracing::Span>>,
         // How the output is judged.
         body: PhantomData<fn() -> B>,
+    }
+
+    impl<B: SessionBody> PinnedDrop for SessionTask<B> {
+        /// A session dropped before its end (aborted by the sweep or its handle, or its
+        /// runtime shutting down) has its body dropped here, under a catch, so that a panic
+        /// in the body's drop is counted with its message; the panic then goes on (its
+        /// handle reports it). A session that ended drops its body as a field, after this.
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if this.guard.place.is_settled() {
+                return;
+            }
+            let mut future = this.future;
+            let guard = this.guard;
+            noting_panic(|| future.set(None), |message| guard.drop_panicked(message));
+        }
     }
 }
 
@@ -285,9 +303,12 @@ impl<B: SessionBody> Future for SessionTask<B> {
             return Poll::Ready(Err(SessionError::Aborted));
         }
         let _span = this.span.as_deref().map(tracing::Span::enter);
+        let Some(future) = this.future.as_pin_mut() else {
+            // Not reached: the body is only taken by the task's drop.
+            return Poll::Ready(Err(SessionError::Aborted));
+        };
         let polled = {
             let _scope = context::enter(&mut guard.node);
-            let future = this.future;
             // The output's failure is read under the catch too: an error whose `Display`
             // panics is a panicked session, not a lost one.
             catching(|| {
@@ -459,6 +480,15 @@ impl SessionGuard {
         }
     }
 
+    /// The body's drop panicked, before its end was counted (see `SessionTask`'s drop).
+    #[cold]
+    fn drop_panicked(&mut self, message: String) {
+        self.cut_at_deadline();
+        let _ = self.end(Settle::Panicked(format!(
+            "{message} (while being dropped after its abort)"
+        )));
+    }
+
     /// The body panicked: counted, and the handle's error.
     #[cold]
     fn panicked(&mut self, message: String) -> SessionError {
@@ -563,7 +593,7 @@ pub(crate) fn spawn_on<B: SessionBody>(
         .admit(session.kind)
         .map_err(|why| refused(node, why))?;
     let task = SessionTask::<B> {
-        future,
+        future: Some(future),
         guard: SessionGuard {
             node: Some(node.clone()),
             place,
