@@ -143,7 +143,7 @@ pub use scope::{
     deliver_signal, ready, scope, shutdown, spawn, spawn_blocking, start, start_all, state, Scope,
 };
 pub use service::{
-    Escalate, Ready, Restart, Service, ServiceHandle, StartWithCanstop, Strategy,
+    Escalate, IntoService, Ready, Restart, Service, ServiceHandle, StartWithCanstop, Strategy,
     DEFAULT_MAX_RESTARTS, DEFAULT_WITHIN,
 };
 pub use session::kind::SessionKind;

@@ -7,7 +7,7 @@ use crate::error::{ReadyError, SpawnError};
 use crate::lifecycle::trigger::Trigger;
 use crate::outcome::BodyResult;
 use crate::report::state::State;
-use crate::service::{Service, ServiceHandle};
+use crate::service::{IntoService, Service, ServiceHandle};
 use crate::session::kind::SessionKind;
 use crate::session::{IntoSession, SessionBody, SessionHandle};
 use crate::shutdown::Shutdown;
@@ -69,8 +69,8 @@ impl Scope {
     }
 
     /// Starts a service as a child of this scope. See [`start`].
-    pub fn start(&self, service: Service) -> Result<ServiceHandle, SpawnError> {
-        crate::service::start_on(&self.node, service)
+    pub fn start(&self, service: impl IntoService) -> Result<ServiceHandle, SpawnError> {
+        crate::service::start_on(&self.node, service.into_service())
     }
 
     /// Starts `services` as children of this scope, each after those of them it
@@ -201,7 +201,8 @@ where
 
 /// Starts a service under the current scope: a child of the service this is called from, or
 /// a top-level service when called from `main`'s body.
-pub fn start(service: Service) -> Result<ServiceHandle, SpawnError> {
+pub fn start(service: impl IntoService) -> Result<ServiceHandle, SpawnError> {
+    let service = service.into_service();
     context::with_current(|node| crate::service::start_on(node, service))?
 }
 

@@ -441,6 +441,31 @@ impl fmt::Debug for Service {
     }
 }
 
+/// What [`canstop::start`](crate::start) and [`Scope::start`](crate::Scope::start) take: a
+/// [`Service`]. Implemented for `Service` only; it exists so that passing something else (a
+/// `#[session]` fn's `Session`, a future) fails with a message that names the fix.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a canstop service",
+    label = "`canstop::start` starts a `Service`",
+    note = "a `#[service]` fn returns one, as does `canstop::Service::new(name, body)`; a `#[session]` fn's `Session` is run with `canstop::spawn(session)?` instead"
+)]
+pub trait IntoService: sealed::Sealed {
+    /// The service.
+    fn into_service(self) -> Service;
+}
+
+impl IntoService for Service {
+    #[inline]
+    fn into_service(self) -> Service {
+        self
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Service {}
+}
+
 /// Never implemented: it only exists so that using a `Service` as a future fails to compile
 /// with a message that names the fix.
 #[diagnostic::on_unimplemented(
