@@ -263,14 +263,20 @@ fn websockets_whose_clients_never_answer_the_close_end_after_a_second() {
     let rt = client_runtime();
     // Kept open, never read again: no close answer.
     let _sockets = rt.block_on(chat_clients(&addr, CLIENTS));
+    ends_soon_after_sigterm(server, "websocket", CLIENTS);
+}
+
+/// SIGTERM to `server`, whose `clients` sessions of kind `kind` are held by clients that no
+/// longer answer: it exits 0 well before its deadline (10 s), each of them counted finished.
+fn ends_soon_after_sigterm(server: Running, kind: &str, clients: usize) {
     server.signal(SIGTERM);
     let (ended, took) = server.wait_exit(LIMIT);
     assert_eq!(ended.code(), Some(0), "{}", ended.text());
     assert!(took < Duration::from_secs(5), "took {took:?}");
-    let sockets = ended.session_counts("websocket");
+    let sessions = ended.session_counts(kind);
     assert_eq!(
-        (sockets.started, sockets.finished),
-        (CLIENTS as u64, CLIENTS as u64),
+        (sessions.started, sessions.finished),
+        (clients as u64, clients as u64),
         "{}",
         ended.text()
     );
@@ -312,17 +318,7 @@ fn http2_clients_that_never_answer_the_goaway_are_closed_after_a_second() {
         }
         silent
     });
-    server.signal(SIGTERM);
-    let (ended, took) = server.wait_exit(LIMIT);
-    assert_eq!(ended.code(), Some(0), "{}", ended.text());
-    assert!(took < Duration::from_secs(5), "took {took:?}");
-    let connections = ended.session_counts("http connection");
-    assert_eq!(
-        (connections.started, connections.finished),
-        (CLIENTS as u64, CLIENTS as u64),
-        "{}",
-        ended.text()
-    );
+    ends_soon_after_sigterm(server, "http connection", CLIENTS);
 }
 
 /// The same with a handler that ignores the stop: the sockets are aborted at the deadline
