@@ -270,3 +270,32 @@ async fn a_plain_value_comes_back() {
         .unwrap();
     assert_eq!(report.sessions_named("count").unwrap().finished, 1);
 }
+
+/// A kind that fails more often than its messages are kept: the counts are exact, the first
+/// 8 messages are kept, and the report says how many more there were (a review found the
+/// text and the JSON silent about them).
+#[tokio::test]
+async fn errors_beyond_those_kept_are_counted_and_said() {
+    let report = root()
+        .run(async {
+            for i in 0..20u32 {
+                let job = canstop::spawn(Session::from_future("flaky", async move {
+                    Err::<(), String>(format!("job {i} failed"))
+                }))?;
+                let _ = job.await;
+            }
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    let flaky = report.sessions_named("flaky").unwrap();
+    assert_eq!((flaky.started, flaky.failed), (20, 20), "{report}");
+    assert_eq!(flaky.errors.len(), 8, "{report}");
+    assert_eq!(flaky.errors[0], "job 0 failed", "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("      ... and 12 more errors, not kept (the counts are exact)"),
+        "{report}"
+    );
+}

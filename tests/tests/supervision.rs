@@ -500,16 +500,21 @@ async fn escalation_goes_to_the_nearest_restarting_ancestor_through_three_levels
         .iter()
         .all(|mid| mid.outcome == ServiceOutcome::Stopped));
     assert_eq!(report.exit_code(), 1);
-    // Both leaves' failures escalated to `top`; the report does not say `top` simply handled
-    // them, since it gave up at the second (a review found "whose restart policy took it" on
-    // the failure that ended the program).
+    // Both leaves' failures escalated to `top`; the report does not say `top` handled them,
+    // since it gave up at the second (reviews found "whose restart policy took it", then
+    // "handled: ..., whose restart policy took it (and which later gave up)", on the failure
+    // that ended the program).
     let text = report.to_string();
     assert_eq!(
-        text.matches("whose restart policy took it (and which later gave up: see its line)")
-            .count(),
+        text.matches(
+            "; the failure escalated to service \"top\", whose restart policy counted it; \
+             \"top\" gave up in the end (see its line)"
+        )
+        .count(),
         2,
         "{text}"
     );
+    assert!(!text.contains("handled"), "{text}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -138,19 +138,32 @@ impl Config {
 }
 
 /// Half of `WATCHDOG_USEC`, as `sd_watchdog_enabled(3)` reads it: a positive number of
-/// microseconds, for this process (`WATCHDOG_PID` unset, or our pid).
+/// microseconds, for this process (`WATCHDOG_PID` unset, or our pid). A value that is not a
+/// number turns the pings off, as there, and is logged (once, at start-up).
 fn ping_every(usec: Option<&OsStr>, pid: Option<&OsStr>, our_pid: u32) -> Option<Duration> {
-    let usec: u64 = usec?.to_str()?.trim().parse().ok()?;
+    let usec = usec.filter(|usec| !usec.is_empty())?;
+    let Some(usec) = number(usec) else {
+        tracing::warn!(value = ?usec, "{WATCHDOG_USEC_ENV} is not a number of microseconds: no watchdog pings");
+        return None;
+    };
     if usec == 0 {
         return None;
     }
     if let Some(pid) = pid.filter(|pid| !pid.is_empty()) {
-        let pid: u32 = pid.to_str()?.trim().parse().ok()?;
-        if pid != our_pid {
+        let Some(pid) = number(pid) else {
+            tracing::warn!(value = ?pid, "{WATCHDOG_PID_ENV} is not a process id: no watchdog pings");
+            return None;
+        };
+        if pid != u64::from(our_pid) {
             return None;
         }
     }
     Some(Duration::from_micros(usec / 2).max(Duration::from_millis(1)))
+}
+
+/// A decimal number, spaces around it ignored.
+fn number(text: &OsStr) -> Option<u64> {
+    text.to_str()?.trim().parse().ok()
 }
 
 /// The address `NOTIFY_SOCKET` names: an absolute path, or `@name` (abstract, Linux).

@@ -475,7 +475,8 @@ pub struct SessionStats {
     /// was cut off: the program chose to).
     #[cfg_attr(feature = "serde", serde(default))]
     pub cancelled: u64,
-    /// The first few error and panic messages (the counts are exact, the messages a sample).
+    /// The first error and panic messages, up to 8 (the counts are exact, the messages a
+    /// sample: the report's text says how many more there were).
     pub errors: Vec<String>,
 }
 
@@ -763,6 +764,14 @@ impl fmt::Display for Report {
                 for error in &stats.errors {
                     write!(f, "\n      error: {}", Escaped(error))?;
                 }
+                let more =
+                    (stats.failed + stats.panicked).saturating_sub(stats.errors.len() as u64);
+                if more > 0 {
+                    write!(
+                        f,
+                        "\n      ... and {more} more errors, not kept (the counts are exact)"
+                    )?;
+                }
             }
         }
         Ok(())
@@ -805,17 +814,23 @@ fn write_service<'a>(
         None => {}
     }
     if service.is_handled() {
-        if let Some(ancestor) = &service.escalated_to {
-            let then = if walk.gave_up.contains(&ancestor.as_str()) {
-                " (and which later gave up: see its line)"
+        if let Some(path) = &service.escalated_to {
+            let ancestor = Escaped(path).to_string();
+            if walk.gave_up.contains(&path.as_str()) {
+                // Which of its children's failures it gave up at is not told apart here: what
+                // is true of each of them is said, and "handled" of none.
+                write!(
+                    f,
+                    "; the failure escalated to service {ancestor:?}, whose restart policy \
+                     counted it; {ancestor:?} gave up in the end (see its line)"
+                )?;
             } else {
-                ""
-            };
-            write!(
-                f,
-                "; handled: the failure escalated to service {:?}, whose restart policy took it{then}",
-                Escaped(ancestor).to_string()
-            )?;
+                write!(
+                    f,
+                    "; handled: the failure escalated to service {ancestor:?}, whose restart \
+                     policy took it"
+                )?;
+            }
         } else if let Some(ancestor) = &service.taken_by_restart_of {
             write!(
                 f,
@@ -905,6 +920,14 @@ fn write_folded(f: &mut fmt::Formatter<'_>, folded: &FoldedServices, depth: usiz
     writeln!(f)?;
     for error in &folded.errors {
         writeln!(f, "{indent}  error: {}", Escaped(error))?;
+    }
+    let more = (folded.failed + folded.panicked + folded.handled)
+        .saturating_sub(folded.errors.len() as u64);
+    if more > 0 {
+        writeln!(
+            f,
+            "{indent}  ... and {more} more errors, not kept (the counts are exact)"
+        )?;
     }
     Ok(())
 }
