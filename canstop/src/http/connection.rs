@@ -2,9 +2,10 @@
 //! builder, stops gracefully, and hands each request its [`Stopping`].
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -12,8 +13,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 use tracing::Instrument;
 
 use super::{HttpBody, HttpService};
@@ -48,7 +49,7 @@ impl std::ops::Deref for Stopping {
 pub(crate) struct WithStop<S> {
     inner: S,
     stopping: Stopping,
-    in_flight: Arc<InFlight>,
+    seen: Arc<Seen>,
     /// The client's address, for axum's `ConnectInfo<SocketAddr>` extractor.
     #[cfg(feature = "axum")]
     peer: SocketAddr,
@@ -58,7 +59,7 @@ impl<S, B> tower_service::Service<hyper::Request<Incoming>> for WithStop<S>
 where
     S: tower_service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>,
 {
-    type Response = hyper::Response<CountedBody<B>>;
+    type Response = S::Response;
     type Error = S::Error;
     type Future = CloseWhenDraining<S::Future>;
 
@@ -70,6 +71,7 @@ where
     #[inline]
     fn call(&mut self, mut request: hyper::Request<Incoming>) -> Self::Future {
         let http1 = request.version() < hyper::Version::HTTP_2;
+        self.seen.request.store(true, Ordering::Relaxed);
         request.extensions_mut().insert(self.stopping.clone());
         // What `axum::serve` gives with `into_make_service_with_connect_info::<SocketAddr>()`.
         #[cfg(feature = "axum")]
@@ -77,88 +79,9 @@ where
             .extensions_mut()
             .insert(axum::extract::ConnectInfo(self.peer));
         CloseWhenDraining {
-            counted: Some(InFlight::enter(&self.in_flight)),
             inner: self.inner.call(request),
             stopping: http1.then(|| self.stopping.clone()),
         }
-    }
-}
-
-/// The requests of one connection in flight, each from the service's call to the end of its
-/// response body, so that a stopped connection with none left can be closed without waiting
-/// on its client (see [`serve`]). A count and a `Notify`: tokio-util's `TaskTracker` would do,
-/// but it needs tokio-util's `rt` feature, which compiles futures-util.
-#[derive(Debug, Default)]
-pub(crate) struct InFlight {
-    count: AtomicUsize,
-    idle: Notify,
-}
-
-impl InFlight {
-    fn enter(this: &Arc<Self>) -> Counted {
-        this.count.fetch_add(1, Ordering::AcqRel);
-        Counted(this.clone())
-    }
-
-    fn is_idle(&self) -> bool {
-        self.count.load(Ordering::Acquire) == 0
-    }
-
-    /// Completes once no request is in flight.
-    async fn idle(&self) {
-        loop {
-            let mut idle = pin!(self.idle.notified());
-            // Registered before the check: the last request's end after it wakes this.
-            idle.as_mut().enable();
-            if self.is_idle() {
-                return;
-            }
-            idle.await;
-        }
-    }
-}
-
-/// One request in flight, until dropped.
-#[derive(Debug)]
-pub(crate) struct Counted(Arc<InFlight>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A response body, counted in flight until it has been sent (or dropped).
-    pub(crate) struct CountedBody<B> {
-        #[pin]
-        inner: B,
-        counted: Counted,
-    }
-}
-
-impl<B: hyper::body::Body> hyper::body::Body for CountedBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    #[inline]
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
-        self.project().inner.poll_frame(cx)
-    }
-
-    #[inline]
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    #[inline]
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.inner.size_hint()
     }
 }
 
@@ -168,8 +91,6 @@ pin_project_lite::pin_project! {
     pub(crate) struct CloseWhenDraining<F> {
         #[pin]
         inner: F,
-        // Moved into the response's body once the response is ready.
-        counted: Option<Counted>,
         // `None` for HTTP/2, whose connection-specific headers are not allowed.
         stopping: Option<Stopping>,
     }
@@ -179,12 +100,12 @@ impl<F, B, E> Future for CloseWhenDraining<F>
 where
     F: Future<Output = Result<hyper::Response<B>, E>>,
 {
-    type Output = Result<hyper::Response<CountedBody<B>>, E>;
+    type Output = F::Output;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut response = std::task::ready!(this.inner.poll(cx))?;
-        if let Some(stopping) = this.stopping.as_ref() {
+        let mut response = std::task::ready!(this.inner.poll(cx));
+        if let (Ok(response), Some(stopping)) = (&mut response, this.stopping.as_ref()) {
             if stopping.is_draining() {
                 response.headers_mut().insert(
                     hyper::header::CONNECTION,
@@ -192,11 +113,97 @@ where
                 );
             }
         }
-        let counted = this
-            .counted
-            .take()
-            .expect("a response future polled after its response");
-        Poll::Ready(Ok(response.map(|inner| CountedBody { inner, counted })))
+        Poll::Ready(response)
+    }
+}
+
+/// What a connection has seen: whether its client speaks HTTP/2 (its first bytes are the
+/// preface), and whether it ever made a request.
+#[derive(Debug, Default)]
+pub(crate) struct Seen {
+    http2: AtomicBool,
+    request: AtomicBool,
+}
+
+impl Seen {
+    /// An HTTP/2 connection that never had a request: nothing of it can be in progress.
+    fn is_idle_http2(&self) -> bool {
+        self.http2.load(Ordering::Relaxed) && !self.request.load(Ordering::Relaxed)
+    }
+}
+
+/// The HTTP/2 connection preface starts so; an HTTP/1 request line never does.
+const PREFACE_START: &[u8; 3] = b"PRI";
+
+pin_project_lite::pin_project! {
+    /// The accepted socket, with its first three bytes looked at as they are read (whether
+    /// the client speaks HTTP/2); otherwise the socket itself.
+    struct Sniffed {
+        #[pin]
+        io: TcpStream,
+        first: [u8; 3],
+        read: usize,
+        seen: Arc<Seen>,
+    }
+}
+
+impl AsyncRead for Sniffed {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.project();
+        let before = buf.filled().len();
+        let polled = this.io.poll_read(cx, buf);
+        if *this.read < PREFACE_START.len() {
+            for &byte in &buf.filled()[before..] {
+                if *this.read == PREFACE_START.len() {
+                    break;
+                }
+                this.first[*this.read] = byte;
+                *this.read += 1;
+            }
+            if *this.read == PREFACE_START.len() && this.first == PREFACE_START {
+                this.seen.http2.store(true, Ordering::Relaxed);
+            }
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Sniffed {
+    #[inline]
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.project().io.poll_write(cx, buf)
+    }
+
+    #[inline]
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.project().io.poll_write_vectored(cx, bufs)
+    }
+
+    #[inline]
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    #[inline]
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().io.poll_flush(cx)
+    }
+
+    #[inline]
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().io.poll_shutdown(cx)
     }
 }
 
@@ -246,11 +253,8 @@ pub(crate) type ConnectionError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves `stream` until the client closes it or the stop ([`Shutdown::requested`]: HTTP/1,
 /// the request in flight is answered, then the connection closes, an idle one at once;
-/// HTTP/2, GOAWAY, the open streams finish). Once no request is in flight after the stop, a
-/// client that has not finished its part of the close within
-/// [`CLOSE_ANSWER`](crate::lifecycle::grace::CLOSE_ANSWER) (an HTTP/2 client that does not
-/// answer the GOAWAY's ping: frozen, or gone without a FIN) is closed on: it does not hold
-/// the drain until the deadline. While the tree drains (the drain delay), every
+/// HTTP/2, GOAWAY, the open streams finish; one that never had a request is closed if its
+/// client has not answered the GOAWAY within [`CLOSE_ANSWER`]). While the tree drains (the drain delay), every
 /// connection keeps being served: an HTTP/1 response then carries `connection: close`, and a
 /// connection accepted while draining is served without keep-alive. (Shutting connections
 /// down at the start of the delay would close an idle keep-alive connection, or one whose
@@ -274,14 +278,20 @@ where
     if late {
         builder.http1().keep_alive(false);
     }
-    let in_flight = Arc::new(InFlight::default());
+    let seen = Arc::new(Seen::default());
     let service = TowerToHyperService::new(WithStop {
         inner: service,
         stopping: Stopping(shutdown.clone()),
-        in_flight: in_flight.clone(),
+        seen: seen.clone(),
         #[cfg(feature = "axum")]
         peer,
     });
+    let stream = Sniffed {
+        io: stream,
+        first: [0; 3],
+        read: 0,
+        seen: seen.clone(),
+    };
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     let mut connection = pin!(connection);
     tokio::select! {
@@ -292,24 +302,23 @@ where
         result = connection.as_mut() => return result.map_err(with_sources),
         () = shutdown.requested() => connection.as_mut().graceful_shutdown(),
     }
-    // Once nothing is in flight, the close is the client's to finish (HTTP/2: the answer to
-    // the GOAWAY's ping); a client that does not within `CLOSE_ANSWER` is closed on. A
-    // request that came meanwhile (HTTP/2 allows new streams until the last GOAWAY; an HTTP/1
-    // request half sent at the stop) is served first.
+    // An HTTP/2 connection on which no request was ever made has nothing in progress: all
+    // that is left is its client's answer to the GOAWAY's ping, which hyper waits for. A client
+    // that does not answer within `CLOSE_ANSWER` (frozen, or gone without a FIN) is closed on.
+    // Any other connection is bounded by the deadline alone: a request made means a response
+    // that may still be queued for a slow reader, a stream still open (an upload, a WebSocket
+    // over HTTP/2), which no shorter bound can tell from a frozen client.
     let unanswered = async {
-        loop {
-            in_flight.idle().await;
-            tokio::time::sleep(CLOSE_ANSWER).await;
-            if in_flight.is_idle() {
-                return;
-            }
+        tokio::time::sleep(CLOSE_ANSWER).await;
+        if !seen.is_idle_http2() {
+            std::future::pending::<()>().await;
         }
     };
     let result = tokio::select! {
         biased;
         result = connection => result,
         () = unanswered => {
-            tracing::debug!(grace = ?CLOSE_ANSWER, "the client did not finish the close: connection closed");
+            tracing::debug!(grace = ?CLOSE_ANSWER, "an HTTP/2 client that never made a request did not answer the GOAWAY: connection closed");
             return Ok(());
         }
     };

@@ -60,11 +60,13 @@
 //!   connections are refused) and every connection is told to stop gracefully: an HTTP/1
 //!   connection answers the request in flight and closes (an idle one closes at once); an
 //!   HTTP/2 connection sends GOAWAY, finishes its open streams and closes.
-//! - Once a stopped connection has no request in flight (from the service's call to the end
-//!   of its response body), its client has a second to finish its part of the close (HTTP/2:
-//!   the answer to the GOAWAY's ping, which hyper waits for); a client that does not (frozen,
-//!   or gone without a FIN) is closed on, and the connection counts as finished: it does not
-//!   hold the drain until the deadline.
+//! - An HTTP/2 connection that never had a request (a pre-connect, a frozen client) has
+//!   nothing in progress at the stop: its client has a second to answer the GOAWAY's ping
+//!   (which hyper waits for before it closes), then the connection is closed, counted as
+//!   finished, rather than holding the drain until the deadline. A connection that had
+//!   requests is waited for up to the deadline: a response still queued for a slow reader,
+//!   an upload read after its response, a WebSocket over HTTP/2 cannot be told from a frozen
+//!   client by any shorter wait.
 //! - During the drain delay ([`Shutdown::draining`](crate::Shutdown::draining) has fired, a
 //!   load balancer still routes here), everything keeps being served: the listener stays open,
 //!   a connection accepted then is served without keep-alive, and every HTTP/1 response

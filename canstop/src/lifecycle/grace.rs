@@ -45,13 +45,16 @@ pub(crate) const EXIT_GRACE: Duration = Duration::from_millis(250);
 #[cfg_attr(not(feature = "health"), allow(dead_code))]
 pub(crate) const HEALTH_CLOSE: Duration = Duration::from_millis(50);
 
-/// How long a stopped connection with nothing left to serve waits for its client's part of
-/// the close (feature `hyper`): an HTTP/2 client's answer to the ping of the GOAWAY (hyper
-/// sends the last GOAWAY and closes only once it comes), a WebSocket client's answer to
+/// How long a stopped connection whose only work left is its client's part of the close
+/// waits for it (feature `hyper`): an HTTP/2 connection that never had a request, for its
+/// client's answer to the ping of the GOAWAY (hyper sends the last GOAWAY and closes only
+/// once it comes); a WebSocket, for its client's answer to
 /// [`close_going_away`](crate::http::close_going_away)'s close frame. A client that never
 /// answers (frozen, or gone without a FIN) then does not hold the drain until the deadline;
 /// RFC 6455 and RFC 9113 both let the server close the connection when the answer does not
-/// come in a reasonable time.
+/// come in a reasonable time. A connection that had a request is bounded by the deadline
+/// only: a response still queued for a slow reader, an upload, a stream still open cannot be
+/// told from a frozen client by any shorter wait.
 #[cfg(feature = "hyper")]
 pub(crate) const CLOSE_ANSWER: Duration = Duration::from_secs(1);
 
