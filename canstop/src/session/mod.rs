@@ -258,8 +258,8 @@ pin_project_lite::pin_project! {
     /// One flat future with the body's inline: the wrapper adds a few words to the body's own
     /// size, which decides the task's allocation size class.
     struct SessionTask<B: SessionBody> {
-        // `None` only once dropped by [`SessionTask`]'s own drop (an `Option` around a
-        // future costs nothing: a future's state has a niche).
+        // `None` only once dropped by [`SessionTask`]'s own drop. The `Option` costs a word
+        // (an `async` block's state gives it no niche): see `the_task_adds_32_bytes_to_the_body`.
         #[pin]
         future: Option<B::Future>,
         guard: SessionGuard,
@@ -517,12 +517,10 @@ impl SessionGuard {
     #[cold]
     #[inline(never)]
     fn end_unsettled(&mut self) {
-        // Dropped before its end: aborted by the sweep, cancelled (`SessionHandle::abort`, a
-        // runtime shutting down), or panicked if the body's drop, just before, panicked.
-        let how = if std::thread::panicking() {
-            self.cut_at_deadline();
-            Settle::Panicked("while being dropped after its abort".to_owned())
-        } else if self
+        // Dropped before its end: aborted by the sweep, or cancelled (`SessionHandle::abort`, a
+        // runtime shutting down). (A body whose drop panicked was counted, with the panic's
+        // message, by the task's drop, before this.)
+        let how = if self
             .node
             .as_ref()
             .is_none_or(|node| node.sessions.is_aborted())
@@ -685,13 +683,16 @@ mod tests {
 
     /// tokio allocates a task in steps of 128 bytes, so the wrapper's size decides whether a
     /// session's task takes the same allocation as the bare body's (the memory benchmark's
-    /// session sits a few bytes under a step).
+    /// session sits a few bytes under a step). 24 bytes of bookkeeping (the scope, the place,
+    /// the span), and 8 for the `Option` around the body, which lets the task's drop drop the
+    /// body under a catch (an `async` block's state gives `Option` no niche): the price of a
+    /// drop panic's message in the report.
     #[test]
-    fn the_task_adds_24_bytes_to_the_body() {
+    fn the_task_adds_32_bytes_to_the_body() {
         let session = Session::new("job", |shutdown: Shutdown| async move {
             shutdown.requested().await;
         });
         let (body, task) = sizes(&session);
-        assert!(task <= body + 24, "body {body} B, task {task} B");
+        assert!(task <= body + 32, "body {body} B, task {task} B");
     }
 }
