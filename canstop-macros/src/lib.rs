@@ -183,8 +183,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   name is a string literal, not empty, without `/`, given once, and not the service's own.
 /// - `ready_timeout = "5s"`: how long each instance may take to be ready once its body is
 ///   built; past it, the instance fails (it is told to stop, and its restart policy applies
-///   once it has; a late `ready.set()` no longer counts, and without restarts the service's
-///   `ready()` waiters get `ReadyError::TimedOut` at once). Only with a `Ready` parameter:
+///   once it has; a late `ready.set()` no longer counts; without restarts the failure
+///   escalates at once, and the service's `ready()` waiters get `ReadyError::TimedOut` at
+///   once). Only with a `Ready` parameter:
 ///   without one the service is ready as soon as its body is built.
 /// - `strategy = "one_for_one"` (the default), `"one_for_all"` or `"rest_for_one"`: what this
 ///   service does to its other children (the services started inside it) when one of them is

@@ -254,11 +254,12 @@ pub(crate) type ConnectionError = Box<dyn std::error::Error + Send + Sync>;
 /// Serves `stream` until the client closes it or the stop ([`Shutdown::requested`]: HTTP/1,
 /// the request in flight is answered, then the connection closes, an idle one at once;
 /// HTTP/2, GOAWAY, the open streams finish; one that never had a request is closed if its
-/// client has not answered the GOAWAY within [`CLOSE_ANSWER`]). While the tree drains (the drain delay), every
-/// connection keeps being served: an HTTP/1 response then carries `connection: close`, and a
-/// connection accepted while draining is served without keep-alive. (Shutting connections
-/// down at the start of the delay would close an idle keep-alive connection, or one whose
-/// first request is on its way, under the client's feet: the loss the delay exists to avoid.)
+/// client has not answered the GOAWAY within [`CLOSE_ANSWER`]). While the tree drains (the
+/// drain delay), every connection keeps being served: an HTTP/1 response then carries
+/// `connection: close`, and a connection accepted while draining is served without
+/// keep-alive. (Shutting connections down at the start of the delay would close an idle
+/// keep-alive connection, or one whose first request is on its way, under the client's feet:
+/// the loss the delay exists to avoid.)
 async fn serve<S, B>(
     stream: TcpStream,
     #[cfg_attr(not(feature = "axum"), allow(unused_variables))] peer: SocketAddr,

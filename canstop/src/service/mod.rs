@@ -348,11 +348,13 @@ impl Service {
     /// How long each instance may take to be ready (from when its body is built, after what
     /// it [needs](Self::needs) is ready): past it, the instance fails with
     /// [`ReadyError::TimedOut`]'s message (it is told to stop, within its timeout) and its
-    /// restart policy applies once it has stopped. Its `Ready::set` no longer counts. Waiters
-    /// on [`ServiceHandle::ready`] get that error at the timeout when the service does not
-    /// restart, else when it gives up (a restarted instance that is ready in time answers them
-    /// `Ok`); services that [need](Self::needs) it learn once it has stopped, so that the
-    /// failure handled first is its own. No limit by default.
+    /// restart policy applies once it has stopped; a service that does not restart fails for
+    /// good at the timeout, and its failure escalates then (the shutdown's trigger, or a
+    /// restarting ancestor's), not once its instance has stopped. Its `Ready::set` no longer
+    /// counts. Waiters on [`ServiceHandle::ready`] get that error at the timeout when the
+    /// service does not restart, else when it gives up (a restarted instance that is ready in
+    /// time answers them `Ok`); services that [need](Self::needs) it learn once it has
+    /// stopped, so that the failure handled first is its own. No limit by default.
     ///
     /// # Errors
     ///

@@ -20,7 +20,7 @@
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -38,6 +38,7 @@ use crate::service::ready::TimedOut;
 use crate::service::strategy::Turn;
 use crate::service::Service;
 use crate::shutdown::Shutdown;
+use crate::sync::locking::lock;
 use crate::tree::context;
 use crate::tree::node::{Cut, Node};
 use crate::tree::order;
@@ -49,6 +50,10 @@ pub(crate) struct Supervisor {
     id: usize,
     /// The last instance failed because it was not ready within its ready timeout.
     timed_out: AtomicBool,
+    /// When its failure escalated as soon as it happened, before its instance had stopped
+    /// (see [`escalate_at_once`](Self::escalate_at_once)): the final judgement does not
+    /// again, and the failure is dated then.
+    escalated_at: Mutex<Option<Instant>>,
 }
 
 /// Keeps the parent's drain (and [`ServiceHandle::stopped`](crate::ServiceHandle::stopped))
@@ -159,6 +164,7 @@ impl Supervisor {
             parent,
             id,
             timed_out: AtomicBool::new(false),
+            escalated_at: Mutex::new(None),
         }
     }
 
@@ -232,9 +238,16 @@ impl Supervisor {
                     };
                 } else {
                     // Aborted (the tree's deadline) while it stopped for the failure: its
-                    // outcome is the abort, and the failure is kept in its record.
-                    node.record
-                        .failed(window.started.elapsed(), ran_for.get(), failure);
+                    // outcome is the abort, and the failure is kept in its record (dated when
+                    // it happened, if it escalated then).
+                    let (at, ran) = match *lock(&self.escalated_at) {
+                        Some(when) => (
+                            when.saturating_duration_since(window.started),
+                            when.saturating_duration_since(instance_started),
+                        ),
+                        None => (window.started.elapsed(), ran_for.get()),
+                    };
+                    node.record.failed(at, ran, failure);
                     end = BodyEnd::Aborted;
                 }
             }
@@ -777,6 +790,12 @@ impl Supervisor {
                 return (BodyEnd::Returned { ended, early: !stopping }, None);
             }
             failure = escalated => {
+                if node.restart == Restart::Never {
+                    // No restart can take it (a ready timeout of a service that does not
+                    // restart): the tree, or a restarting ancestor, learns it now, not once
+                    // the instance has stopped (up to its timeout).
+                    self.escalate_at_once(&failure);
+                }
                 // The instance fails with its child's failure: it is told to stop (its
                 // `Shutdown` fires), within its timeout, before it is restarted.
                 if let Some(instance) = instance {
@@ -863,6 +882,23 @@ impl Supervisor {
         }
     }
 
+    /// A failure of the running instance that no restart of this service can take (its
+    /// policy is `Never`): published and escalated now, as [`judge`](Self::judge) would once
+    /// the instance has stopped; the instance is then stopped as any failed one is.
+    fn escalate_at_once(&self, failure: &str) {
+        let path = &self.node.path;
+        *lock(&self.escalated_at) = Some(Instant::now());
+        self.node.tree.events.publish_with(|| Event::Failed {
+            service: path.clone(),
+            error: failure.to_owned(),
+        });
+        tracing::error!(service = %path, error = %failure, early = true, "service failed");
+        self.escalate(Trigger::ServiceFailed {
+            service: path.clone(),
+            error: failure.to_owned(),
+        });
+    }
+
     /// Sends a failure the policy does not absorb up the tree: to the nearest ancestor that
     /// restarts and is not stopping, else to the root as the shutdown's trigger.
     fn escalate(&self, trigger: Trigger) {
@@ -937,6 +973,10 @@ impl Supervisor {
     /// the stop escalates.
     fn judge(&self, ended: Ended, early: bool) -> ServiceOutcome {
         let path = &self.node.path;
+        if lock(&self.escalated_at).is_some() {
+            // Said and escalated when it happened.
+            return final_outcome(ended, early);
+        }
         if early && ended.is_failure() {
             self.node.tree.events.publish_with(|| Event::Failed {
                 service: path.clone(),
