@@ -5,7 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use canstop::{exit_code, Event, Root, Service, ServiceOutcome, Shutdown, Signal, SpawnError};
+use canstop::{
+    exit_code, Event, Root, Service, ServiceOutcome, Shutdown, Signal, SpawnError, Trigger,
+};
 use tokio::time::Instant;
 
 use canstop_tests::root;
@@ -170,8 +172,22 @@ async fn a_failure_during_the_delay_ends_it() {
         .unwrap();
     assert_eq!(seen.at("requested"), Duration::from_millis(500));
     assert_eq!(report.exit_code(), 1, "{report}");
-    // The delay the tree waited, not the one configured.
+    // The delay the tree waited, not the one configured, and what cut it short (a review
+    // found the report's first line silent about it: "trigger: SIGTERM; drained for a delay
+    // of 500ms", exit 1).
     assert_eq!(report.drain_delay, Some(Duration::from_millis(500)));
+    let failed = Trigger::ServiceFailed {
+        service: "flaky".into(),
+        error: "lost the database".into(),
+    };
+    assert_eq!(report.drain_delay_cut_by, Some(failed), "{report}");
+    assert!(
+        report.to_string().contains(
+            "trigger: SIGTERM; drained for 500ms of the delay, cut short by service \"flaky\" \
+             failed: lost the database, then stopped in"
+        ),
+        "{report}"
+    );
 }
 
 /// A second signal during the delay forces the exit at once.
@@ -253,6 +269,10 @@ async fn shutdown_during_the_delay_ends_it() {
     assert!(report.is_clean(), "{report}");
     assert_eq!(seen.at("requested"), Duration::from_secs(1));
     assert_eq!(report.drain_delay, Some(Duration::from_secs(1)));
+    assert!(
+        matches!(report.drain_delay_cut_by, Some(Trigger::Requested { .. })),
+        "{report}"
+    );
 }
 
 /// Review finding: a delay too long to add to an instant neither panics nor keeps a failure

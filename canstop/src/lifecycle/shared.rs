@@ -80,6 +80,8 @@ pub(crate) struct Tree {
     pub(crate) draining: Latch,
     /// Cancelled to end a drain delay early (a failure during it).
     cut_delay: CancellationToken,
+    /// What cut the drain delay short (a failure, or `canstop::shutdown()`), if anything did.
+    delay_cut_by: OnceLock<Trigger>,
     /// The signals received (by the listener, or delivered by the program).
     signals: AtomicUsize,
     /// When the drain delay began, and how long the tree waited in it before its stop.
@@ -116,6 +118,7 @@ impl Tree {
             drain_delay,
             draining: Latch::new(false),
             cut_delay: CancellationToken::new(),
+            delay_cut_by: OnceLock::new(),
             signals: AtomicUsize::new(0),
             delay_started: OnceLock::new(),
             delay_waited: OnceLock::new(),
@@ -131,7 +134,10 @@ impl Tree {
         if self.trigger.set(trigger.clone()).is_err() {
             if trigger.is_failure() || matches!(trigger, Trigger::Requested { .. }) {
                 // A failure or `canstop::shutdown()` during a drain delay: the stop starts
-                // now.
+                // now, and the report says why the delay was shorter.
+                if self.was_delayed() && !self.stop_started() {
+                    let _ = self.delay_cut_by.set(trigger.clone());
+                }
                 self.cut_delay.cancel();
             }
             tracing::debug!(%trigger, "shutdown already under way; trigger ignored");
@@ -241,6 +247,11 @@ impl Tree {
                 .copied()
                 .unwrap_or_else(|| started.elapsed()),
         )
+    }
+
+    /// What cut the drain delay short, if a failure or `canstop::shutdown()` did.
+    pub(crate) fn delay_cut_by(&self) -> Option<Trigger> {
+        self.delay_cut_by.get().cloned()
     }
 
     /// Whether a drain delay was applied (the trigger was a signal, and a delay set).

@@ -85,6 +85,11 @@ pub struct Report {
     /// (cut short by a failure or a second signal); `None` when no delay applied.
     /// [`stop_time`](Self::stop_time) and [`timeout`](Self::timeout) count from its end.
     pub drain_delay: Option<Duration>,
+    /// What cut the drain delay short: a failure (a service's, `main`'s) or
+    /// `canstop::shutdown()` during it. `None` when it ran its length, or ended because the
+    /// run did, or was forced by a second signal ([`forced`](Self::forced)).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub drain_delay_cut_by: Option<Trigger>,
 }
 
 /// How one service stopped.
@@ -716,9 +721,12 @@ impl fmt::Display for Report {
                 ""
             },
             self.trigger,
-            match self.drain_delay {
-                Some(delay) => format!("drained for a delay of {delay:?}, then "),
-                None => String::new(),
+            match (self.drain_delay, &self.drain_delay_cut_by) {
+                (Some(delay), Some(cut_by)) => {
+                    format!("drained for {delay:?} of the delay, cut short by {cut_by}, then ")
+                }
+                (Some(delay), None) => format!("drained for a delay of {delay:?}, then "),
+                (None, _) => String::new(),
             },
             self.stop_time,
             self.timeout,

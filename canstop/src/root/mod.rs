@@ -919,6 +919,7 @@ pub(crate) fn assemble_report(root: &Node) -> Report {
         forced: shared.forced_by(),
         startup_failed: shared.startup_failed(),
         drain_delay: shared.delay_waited(),
+        drain_delay_cut_by: shared.delay_cut_by(),
     }
 }
 
