@@ -1074,3 +1074,74 @@ fn a_reverse_stop_of_a_thousand_services_is_quick() {
         started.elapsed()
     );
 }
+
+/// A service that does not restart, past its ready timeout (its failure escalated at once),
+/// told to stop and then doing `on_stop`.
+fn slow_never(on_stop: &'static str) -> Service {
+    Service::new("slow", move |shutdown: Shutdown| async move {
+        let _ready = Ready::of(&shutdown); // never set
+        shutdown.requested().await;
+        match on_stop {
+            "escalate" => Err::<(), BoxError>(canstop::Escalate::new("cannot go on").into()),
+            "panic" => panic!("boom while stopping"),
+            _ => Err::<(), BoxError>("error while stopping".into()),
+        }
+    })
+    .signals_ready()
+    .ready_timeout(Duration::from_secs(5))
+}
+
+/// What it does while stopping after its failure escalated at once is noted in its record,
+/// never escalated a second time, and not called a restart's: the timeout stays its outcome
+/// and the trigger (a review found an `Escalate` while stopping escalating again and
+/// replacing the timeout in the service's line, and "while stopping for its restart" on a
+/// service that never restarts).
+#[tokio::test(start_paused = true)]
+async fn what_a_timed_out_service_does_while_stopping_is_noted_not_escalated_again() {
+    const TIMED_OUT: &str = "service \"slow\" was not ready within its ready timeout of 5s";
+    for (on_stop, noted) in [
+        (
+            "escalate",
+            "while stopping once it had failed: cannot go on",
+        ),
+        (
+            "panic",
+            "while stopping once it had failed: panicked: boom while stopping",
+        ),
+        (
+            "err",
+            "while stopping once it had failed: error while stopping",
+        ),
+    ] {
+        let report = root()
+            .run(async move {
+                canstop::start(slow_never(on_stop))?;
+                Ok::<(), BoxError>(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            report.trigger,
+            Trigger::ServiceFailed {
+                service: "slow".into(),
+                error: TIMED_OUT.into(),
+            },
+            "{on_stop}: {report}"
+        );
+        let slow = report.service("slow").unwrap();
+        assert_eq!(
+            slow.outcome,
+            ServiceOutcome::Failed {
+                error: TIMED_OUT.into(),
+                early: true,
+            },
+            "{on_stop}: {report}"
+        );
+        let failures: Vec<_> = slow.failures.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(failures, [noted], "{on_stop}: {report}");
+        assert!(
+            !report.to_string().contains("for its restart"),
+            "{on_stop}: {report}"
+        );
+    }
+}

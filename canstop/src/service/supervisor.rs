@@ -448,8 +448,11 @@ impl Supervisor {
             node.record
                 .failed(at, ran_for, dropped_why(node).to_owned());
         }
+        // Escalated at once (see `escalate_at_once`): what it does while stopping is noted,
+        // never escalated a second time.
+        let escalated_already = lock(&self.escalated_at).is_some();
         match stopping {
-            Some(Ended::Escalated(error)) => {
+            Some(Ended::Escalated(error)) if !escalated_already => {
                 tracing::error!(service = %node.path, %error, "service escalated while stopping for its restart");
                 self.escalate(Trigger::ServiceFailed {
                     service: node.path.clone(),
@@ -462,12 +465,9 @@ impl Supervisor {
             }
             Some(ended) if ended.is_failure() => {
                 let message = describe(ended);
-                tracing::error!(service = %node.path, error = %message, "service failed while stopping for its restart");
-                node.record.failed(
-                    at,
-                    ran_for,
-                    format!("while stopping for its restart: {message}"),
-                );
+                let why = stopping_why(node);
+                tracing::error!(service = %node.path, error = %message, "service failed {why}");
+                node.record.failed(at, ran_for, format!("{why}: {message}"));
                 Ok(())
             }
             _ => Ok(()),
@@ -1071,6 +1071,15 @@ async fn yield_between_instances() {
 
 /// What the report says of an instance dropped at its timeout while it stopped for its
 /// restart, or, in a service that does not restart, after it failed (its ready timeout).
+/// What a failure while its instance stopped after a failure was (see [`dropped_why`]).
+fn stopping_why(node: &Node) -> &'static str {
+    if node.restart == Restart::Never {
+        "while stopping once it had failed"
+    } else {
+        "while stopping for its restart"
+    }
+}
+
 fn dropped_why(node: &Node) -> &'static str {
     if node.restart == Restart::Never {
         "did not stop within its timeout once it had failed: dropped"
