@@ -292,6 +292,12 @@ impl Running {
 }
 
 impl Ended {
+    /// Asserts that the process exited with `code`, showing its output if not.
+    #[track_caller]
+    pub fn assert_code(&self, code: u8) {
+        assert_eq!(self.code(), Some(i32::from(code)), "{}", self.text());
+    }
+
     /// The exit code (`None` when killed by a signal).
     pub fn code(&self) -> Option<i32> {
         self.status.code()

@@ -17,6 +17,17 @@ use tokio_tungstenite::tungstenite::Message;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
+const HTTP_EXAMPLE: &str = env!("CARGO_BIN_EXE_example-http");
+const CHAT_EXAMPLE: &str = env!("CARGO_BIN_EXE_example-chat");
+
+/// `program` (an example server) started on a free port with `env`, once it listens: the
+/// process, its address, and a runtime for the clients.
+fn listening(program: &str, env: &[(&str, &str)]) -> (Running, String, tokio::runtime::Runtime) {
+    let mut server = Running::start(program, &["127.0.0.1:0"], env);
+    let addr = server.wait_for_prefix("listening on ", LIMIT);
+    (server, addr, client_runtime())
+}
+
 fn client_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -108,13 +119,8 @@ async fn http2_client(addr: String) -> Result<(u16, Bytes, Result<(), String>), 
 fn http1_and_http2_clients_mid_request_at_sigterm_are_all_answered() {
     const HTTP1: usize = 200;
     const HTTP2: usize = 50;
-    let mut server = Running::start(
-        env!("CARGO_BIN_EXE_example-http"),
-        &["127.0.0.1:0"],
-        &[("RUST_LOG", "info,canstop_examples=debug")],
-    );
-    let addr = server.wait_for_prefix("listening on ", LIMIT);
-    let rt = client_runtime();
+    let (mut server, addr, rt) =
+        listening(HTTP_EXAMPLE, &[("RUST_LOG", "info,canstop_examples=debug")]);
     let http1: Vec<_> = (0..HTTP1)
         .map(|_| rt.spawn(http1_client(addr.clone())))
         .collect();
@@ -195,9 +201,7 @@ fn chat_clients_at_sigterm(
     env: &[(&str, &str)],
     clients: usize,
 ) -> (Vec<Option<CloseCode>>, canstop_tests::Ended) {
-    let mut server = Running::start(env!("CARGO_BIN_EXE_example-chat"), &["127.0.0.1:0"], env);
-    let addr = server.wait_for_prefix("listening on ", LIMIT);
-    let rt = client_runtime();
+    let (server, addr, rt) = listening(CHAT_EXAMPLE, env);
     let sockets = rt.block_on(chat_clients(&addr, clients));
     server.signal(SIGTERM);
     let closes = rt.block_on(async {
@@ -258,9 +262,7 @@ fn websockets_are_closed_with_going_away_at_sigterm() {
 #[test]
 fn websockets_whose_clients_never_answer_the_close_end_after_a_second() {
     const CLIENTS: usize = 5;
-    let mut server = Running::start(env!("CARGO_BIN_EXE_example-chat"), &["127.0.0.1:0"], &[]);
-    let addr = server.wait_for_prefix("listening on ", LIMIT);
-    let rt = client_runtime();
+    let (server, addr, rt) = listening(CHAT_EXAMPLE, &[]);
     // Kept open, never read again: no close answer.
     let _sockets = rt.block_on(chat_clients(&addr, CLIENTS));
     ends_soon_after_sigterm(server, "websocket", CLIENTS);
@@ -290,13 +292,7 @@ fn ends_soon_after_sigterm(server: Running, kind: &str, clients: usize) {
 #[test]
 fn http2_clients_that_never_answer_the_goaway_are_closed_after_a_second() {
     const CLIENTS: usize = 3;
-    let mut server = Running::start(
-        env!("CARGO_BIN_EXE_example-http"),
-        &["127.0.0.1:0"],
-        &[("CANSTOP_SHUTDOWN_TIMEOUT", "10s")],
-    );
-    let addr = server.wait_for_prefix("listening on ", LIMIT);
-    let rt = client_runtime();
+    let (server, addr, rt) = listening(HTTP_EXAMPLE, &[("CANSTOP_SHUTDOWN_TIMEOUT", "10s")]);
     let _silent: Vec<TcpStream> = rt.block_on(async {
         let mut silent = Vec::new();
         for _ in 0..CLIENTS {
@@ -344,9 +340,7 @@ fn websockets_that_ignore_the_stop_are_aborted_at_the_deadline() {
 /// the connection), exit 0.
 #[test]
 fn an_sse_stream_ends_at_sigterm() {
-    let mut server = Running::start(env!("CARGO_BIN_EXE_example-chat"), &["127.0.0.1:0"], &[]);
-    let addr = server.wait_for_prefix("listening on ", LIMIT);
-    let rt = client_runtime();
+    let (server, addr, rt) = listening(CHAT_EXAMPLE, &[]);
     let (mut stream, mut seen) = rt.block_on(async {
         let mut stream = TcpStream::connect(&addr).await.expect("connect");
         stream
@@ -511,50 +505,48 @@ async fn handlers_get_the_clients_address_as_connect_info() {
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
 
-    let listener = canstop::http::bind("127.0.0.1:0", 16).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let report = canstop::Root::new()
-        .signals(false)
-        .timeout_from_env(false)
-        .run(async move {
-            let app = axum::Router::new().route(
-                "/",
-                axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
-                    peer.to_string()
-                }),
-            );
-            canstop::start(canstop::http::serve(listener, app))?;
-            // HTTP/1.
-            let mut stream = TcpStream::connect(addr).await?;
-            let local = stream.local_addr()?;
-            stream
-                .write_all(b"GET / HTTP/1.1\r\nhost: canstop\r\nconnection: close\r\n\r\n")
-                .await?;
-            let mut answer = String::new();
-            stream.read_to_string(&mut answer).await?;
-            assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-            assert!(answer.ends_with(&local.to_string()), "{answer}");
-            // HTTP/2.
-            let stream = TcpStream::connect(addr).await?;
-            let local = stream.local_addr()?;
-            let (mut sender, connection) =
-                hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-                    .await?;
-            let connection = tokio::spawn(connection);
-            let request = hyper::Request::get(format!("http://{addr}/"))
-                .body(Empty::<Bytes>::new())
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(
+            |ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() },
+        ),
+    );
+    let (got_tx, got_rx) = tokio::sync::oneshot::channel();
+    let report = served_with_client(app, move |scope, addr| async move {
+        // HTTP/1.
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let http1_local = stream.local_addr().unwrap().to_string();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nhost: canstop\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut http1 = String::new();
+        stream.read_to_string(&mut http1).await.unwrap();
+        // HTTP/2.
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let http2_local = stream.local_addr().unwrap().to_string();
+        let (mut sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
                 .unwrap();
-            let response = sender.send_request(request).await?;
-            assert_eq!(response.status(), 200);
-            let body = response.into_body().collect().await?.to_bytes();
-            assert_eq!(body, local.to_string());
-            drop(sender);
-            let _ = connection.await;
-            canstop::shutdown()?;
-            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-        })
-        .await
-        .unwrap();
+        let connection = tokio::spawn(connection);
+        let request = hyper::Request::get(format!("http://{addr}/"))
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let status = response.status();
+        let http2 = response.into_body().collect().await.unwrap().to_bytes();
+        drop(sender);
+        let _ = connection.await;
+        scope.deliver_signal(canstop::Signal::Terminate);
+        let _ = got_tx.send((http1_local, http1, http2_local, status, http2));
+    })
+    .await;
+    let (http1_local, http1, http2_local, status, http2) = got_rx.await.unwrap();
+    assert!(http1.starts_with("HTTP/1.1 200 OK"), "{http1}");
+    assert!(http1.ends_with(&http1_local), "{http1}");
+    assert_eq!(status, 200);
+    assert_eq!(http2, http2_local);
     assert!(report.is_clean(), "{report}");
 }
 

@@ -58,7 +58,7 @@ fn a_service_that_ignores_its_stop_is_aborted_at_the_deadline_and_named() {
         took >= Duration::from_secs(1),
         "aborted before the deadline: {took:?}"
     );
-    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
+    ended.assert_code(canstop::exit_code::TIMED_OUT);
     assert!(
         ended.text().contains("stubborn: ABORTED at the deadline"),
         "{}",
@@ -108,7 +108,7 @@ fn a_second_sigint_during_the_drain_exits_at_once() {
 fn blocking_work_that_never_returns_does_not_hold_the_process_past_the_deadline() {
     let (ended, took) = run_until_signal(CHILD, &["blocking"], &[], SIGTERM, LIMIT);
     assert!(took < Duration::from_secs(2), "took {took:?}");
-    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
+    ended.assert_code(canstop::exit_code::TIMED_OUT);
     let stuck = ended.session_counts("stuck");
     assert_eq!((stuck.started, stuck.aborted), (1, 1));
     assert!(
@@ -130,7 +130,7 @@ fn the_environment_overrides_the_compiled_timeout() {
     );
     assert!(took >= Duration::from_secs(1), "took {took:?}");
     assert!(took < Duration::from_secs(2), "took {took:?}");
-    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
+    ended.assert_code(canstop::exit_code::TIMED_OUT);
     assert!(ended.text().contains("(timeout 1s)"), "{}", ended.text());
 }
 
@@ -161,7 +161,7 @@ fn a_wedged_runtime_still_exits_at_the_deadline() {
     let (ended, took) = run_until_signal(CHILD, &["wedged"], &[], SIGTERM, LIMIT);
     let text = ended.text();
     assert!(took < Duration::from_secs(2), "took {took:?}");
-    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
+    ended.assert_code(canstop::exit_code::TIMED_OUT);
     assert!(text.contains("did not stop by its deadline"), "{text}");
     assert!(text.contains("UNRESPONSIVE"), "{text}");
     let work = ended.session_counts("work");
@@ -295,12 +295,7 @@ fn wedged_logging(subscriber: &str, stderr: Option<Stderr>, second: bool) -> (En
 
 /// Exit 124 at the deadline (1 s) plus the watchdog's grace (0.75 s).
 fn assert_deadline_exit(ended: &Ended, took: Duration) {
-    assert_eq!(
-        ended.code(),
-        Some(i32::from(canstop::exit_code::TIMED_OUT)),
-        "{}",
-        ended.text()
-    );
+    ended.assert_code(canstop::exit_code::TIMED_OUT);
     assert!(
         took >= Duration::from_millis(1700) && took < Duration::from_millis(2000),
         "took {took:?}"
@@ -445,7 +440,7 @@ fn a_drop_that_blocks_at_the_runtime_shutdown_does_not_hold_the_exit() {
     // Deadline 200 ms + the watchdog's 750 ms fuse; the drop would take 5 s.
     assert!(took < Duration::from_secs(2), "took {took:?}");
     assert!(took >= Duration::from_millis(900), "took {took:?}");
-    assert_eq!(ended.code(), Some(i32::from(canstop::exit_code::TIMED_OUT)));
+    ended.assert_code(canstop::exit_code::TIMED_OUT);
     let text = ended.text();
     assert!(
         text.contains("the runtime did not shut down in time after the report"),

@@ -383,12 +383,7 @@ fn a_wedged_runtime_stops_pinging() {
     // Until the exit enforcer ends the process (about 1.7 s after the signal).
     notify.collect_for(Duration::from_millis(1500));
     let (ended, _) = program.wait_exit(LIMIT);
-    assert_eq!(
-        ended.code(),
-        Some(i32::from(canstop::exit_code::TIMED_OUT)),
-        "{}",
-        ended.text()
-    );
+    ended.assert_code(canstop::exit_code::TIMED_OUT);
     let late: Vec<Duration> = notify
         .lines
         .iter()
@@ -533,12 +528,7 @@ fn the_last_status_gives_the_code_the_process_exits_with() {
     program.wait_for_line("READY", LIMIT);
     program.signal(SIGTERM);
     let (ended, _) = program.wait_exit(LIMIT);
-    assert_eq!(
-        ended.code(),
-        Some(i32::from(canstop::exit_code::TIMED_OUT)),
-        "{}",
-        ended.text()
-    );
+    ended.assert_code(canstop::exit_code::TIMED_OUT);
     notify.collect_for(Duration::from_millis(100));
     let texts = notify.texts();
     assert_eq!(

@@ -20,7 +20,7 @@
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -38,7 +38,6 @@ use crate::service::ready::TimedOut;
 use crate::service::strategy::Turn;
 use crate::service::Service;
 use crate::shutdown::Shutdown;
-use crate::sync::locking::lock;
 use crate::tree::context;
 use crate::tree::node::{Cut, Node};
 use crate::tree::order;
@@ -53,7 +52,7 @@ pub(crate) struct Supervisor {
     /// When its failure escalated as soon as it happened, before its instance had stopped
     /// (see [`escalate_at_once`](Self::escalate_at_once)): the final judgement does not
     /// again, and the failure is dated then.
-    escalated_at: Mutex<Option<Instant>>,
+    escalated_at: OnceLock<Instant>,
 }
 
 /// Keeps the parent's drain (and [`ServiceHandle::stopped`](crate::ServiceHandle::stopped))
@@ -164,7 +163,7 @@ impl Supervisor {
             parent,
             id,
             timed_out: AtomicBool::new(false),
-            escalated_at: Mutex::new(None),
+            escalated_at: OnceLock::new(),
         }
     }
 
@@ -240,7 +239,7 @@ impl Supervisor {
                     // Aborted (the tree's deadline) while it stopped for the failure: its
                     // outcome is the abort, and the failure is kept in its record (dated when
                     // it happened, if it escalated then).
-                    let (at, ran) = match *lock(&self.escalated_at) {
+                    let (at, ran) = match self.escalated_at.get().copied() {
                         Some(when) => (
                             when.saturating_duration_since(window.started),
                             when.saturating_duration_since(instance_started),
@@ -450,7 +449,7 @@ impl Supervisor {
         }
         // Escalated at once (see `escalate_at_once`): what it does while stopping is noted,
         // never escalated a second time.
-        let escalated_already = lock(&self.escalated_at).is_some();
+        let escalated_already = self.escalated_at.get().is_some();
         match stopping {
             Some(Ended::Escalated(error)) if !escalated_already => {
                 tracing::error!(service = %node.path, %error, "service escalated while stopping for its restart");
@@ -887,7 +886,7 @@ impl Supervisor {
     /// the instance has stopped; the instance is then stopped as any failed one is.
     fn escalate_at_once(&self, failure: &str) {
         let path = &self.node.path;
-        *lock(&self.escalated_at) = Some(Instant::now());
+        let _ = self.escalated_at.set(Instant::now());
         self.node.tree.events.publish_with(|| Event::Failed {
             service: path.clone(),
             error: failure.to_owned(),
@@ -973,7 +972,7 @@ impl Supervisor {
     /// the stop escalates.
     fn judge(&self, ended: Ended, early: bool) -> ServiceOutcome {
         let path = &self.node.path;
-        if lock(&self.escalated_at).is_some() {
+        if self.escalated_at.get().is_some() {
             // Said and escalated when it happened.
             return final_outcome(ended, early);
         }
