@@ -372,11 +372,11 @@ pub struct FoldedServices {
 }
 
 impl FoldedServices {
-    pub(crate) fn new(report: &ServiceReport) -> Self {
+    pub(crate) fn new(name: String, path: String, other_names: bool) -> Self {
         Self {
-            name: report.name.clone(),
-            path: report.path.clone(),
-            other_names: false,
+            name,
+            path,
+            other_names,
             count: 0,
             clean: 0,
             failed: 0,
@@ -389,6 +389,13 @@ impl FoldedServices {
             descendants_failed: 0,
             descendants_aborted: 0,
         }
+    }
+
+    /// Adds one service that stopped cleanly, with no session and no child: what
+    /// [`add`](Self::add) does with its report.
+    pub(crate) fn add_clean(&mut self) {
+        self.count += 1;
+        self.clean += 1;
     }
 
     /// Adds one stopped service (and its subtree) to the group.

@@ -178,15 +178,17 @@ impl Supervisor {
         drop(self.parent.rounds.pending_member(&self.parent, node));
         node.drain().await;
         node.set_stopped(stop.requested_at);
-        let report = node.report();
-        tracing::debug!(service = %node.path, outcome = %report.outcome, "service stopped");
-        let outcome = node
-            .tree
-            .events
-            .is_listened()
-            .then(|| report.outcome.clone());
-        self.parent.children.finish(self.id, report);
-        if let Some(outcome) = outcome {
+        let listened = node.tree.events.is_listened();
+        let outcome = if listened || tracing::enabled!(tracing::Level::DEBUG) {
+            node.outcome()
+        } else {
+            None
+        };
+        if let Some(outcome) = &outcome {
+            tracing::debug!(service = %node.path, %outcome, "service stopped");
+        }
+        self.parent.children.finish(self.id, node);
+        if let Some(outcome) = outcome.filter(|_| listened) {
             node.tree.events.publish(Event::Stopped {
                 service: node.path.clone(),
                 outcome,

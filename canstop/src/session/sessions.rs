@@ -240,6 +240,12 @@ impl Sessions {
         }
     }
 
+    /// Whether no session was ever admitted or refused here: no kind is known, and
+    /// [`stats`](Self::stats) is empty. (The kinds' slots fill in order.)
+    pub(crate) fn never_admitted(&self) -> bool {
+        self.kinds[0].get().is_none()
+    }
+
     /// The shards, made on first use. The sweep makes them too if no session has, so that
     /// a session parking after it finds its shard swept (see [`Parked::swept`]).
     #[inline]

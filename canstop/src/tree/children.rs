@@ -48,6 +48,60 @@ struct Inner {
     admitted: u64,
 }
 
+impl Inner {
+    /// The folded group of the stopped services named `name` (at `path`), made if needed.
+    fn fold(&mut self, name: &str, path: &str) -> &mut FoldedServices {
+        let Inner {
+            folded,
+            folded_at,
+            last_folded,
+            ..
+        } = self;
+        // The common case, the name of the last fold: no lookup.
+        let last = folded
+            .get(*last_folded)
+            .is_some_and(|group| !group.other_names && group.name == name);
+        if !last {
+            *last_folded = Self::group_of(folded, folded_at, name, path);
+        }
+        &mut folded[*last_folded]
+    }
+
+    fn group_of(
+        folded: &mut Vec<FoldedServices>,
+        folded_at: &mut HashMap<String, usize>,
+        name: &str,
+        path: &str,
+    ) -> usize {
+        // A name folded already: one lookup.
+        if let Some(&at) = folded_at.get(name) {
+            return at;
+        }
+        // A group per name, up to FOLDED_NAMES of them; the services of further names share
+        // one group, so that distinct names (`job-1`, `job-2`, ...) stay bounded too.
+        let key = if folded_at.len() < FOLDED_NAMES {
+            name
+        } else {
+            OTHER_NAMES
+        };
+        if let Some(&at) = folded_at.get(key) {
+            return at;
+        }
+        let group = if key == OTHER_NAMES {
+            let path = match path.rsplit_once('/') {
+                Some((parent, _)) => format!("{parent}/*"),
+                None => "*".to_owned(),
+            };
+            FoldedServices::new("*".to_owned(), path, true)
+        } else {
+            FoldedServices::new(name.to_owned(), path.to_owned(), false)
+        };
+        folded.push(group);
+        folded_at.insert(key.to_owned(), folded.len() - 1);
+        folded.len() - 1
+    }
+}
+
 /// A node's children as a [state](crate::State) snapshot reads them
 /// ([`Children::for_state`]).
 pub(crate) struct ForState<T> {
@@ -86,8 +140,23 @@ impl Children {
         Some((id, node))
     }
 
-    /// Files a stopped child's final report.
-    pub(crate) fn finish(&self, id: usize, report: ServiceReport) {
+    /// Files a stopped child: its final report, or, once [`KEPT_STOPPED`] reports are kept,
+    /// its fold into the group of its name.
+    ///
+    /// A child that stopped cleanly, with no session and no child of its own (a service
+    /// started and stopped all day), folds as one more clean service: its report, which its
+    /// group would only count, is not built.
+    pub(crate) fn finish(&self, id: usize, child: &Node) {
+        if child.folds_as_clean() {
+            let mut inner = self.lock();
+            if inner.kept.len() >= KEPT_STOPPED {
+                if inner.live.try_remove(id).is_some() {
+                    inner.fold(&child.name, &child.path).add_clean();
+                }
+                return;
+            }
+        }
+        let report = child.report();
         let mut inner = self.lock();
         let Some((order, _node)) = inner.live.try_remove(id) else {
             return;
@@ -96,51 +165,12 @@ impl Children {
             inner.kept.push((order, report));
             return;
         }
-        let Inner {
-            folded,
-            folded_at,
-            last_folded,
-            ..
-        } = &mut *inner;
-        // The common case, the name of the last fold: no lookup.
-        if let Some(group) = folded.get_mut(*last_folded) {
-            if !group.other_names && group.name == report.name {
-                group.add(&report);
-                return;
-            }
-        }
-        // Else a name folded already: one lookup.
-        if let Some(&at) = folded_at.get(report.name.as_str()) {
-            *last_folded = at;
-            folded[at].add(&report);
-            return;
-        }
-        // A group per name, up to FOLDED_NAMES of them; the services of further names share
-        // one group, so that distinct names (`job-1`, `job-2`, ...) stay bounded too.
-        let key = if folded_at.len() < FOLDED_NAMES {
-            report.name.as_str()
-        } else {
-            OTHER_NAMES
-        };
-        let at = match folded_at.get(key) {
-            Some(&at) => at,
-            None => {
-                let mut group = FoldedServices::new(&report);
-                if key == OTHER_NAMES {
-                    group.other_names = true;
-                    group.name = "*".to_owned();
-                    group.path = match report.path.rsplit_once('/') {
-                        Some((parent, _)) => format!("{parent}/*"),
-                        None => "*".to_owned(),
-                    };
-                }
-                folded.push(group);
-                folded_at.insert(key.to_owned(), folded.len() - 1);
-                folded.len() - 1
-            }
-        };
-        *last_folded = at;
-        folded[at].add(&report);
+        inner.fold(&report.name, &report.path).add(&report);
+    }
+
+    /// Whether no child was ever admitted.
+    pub(crate) fn never_admitted(&self) -> bool {
+        self.lock().admitted == 0
     }
 
     /// An admitted child's supervisor is gone: the drain stops waiting for it.

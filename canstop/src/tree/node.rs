@@ -682,6 +682,17 @@ impl Node {
         lock(&self.end).stopped_in.get_or_insert(stopped_in);
     }
 
+    /// Whether its report would fold as one clean service and nothing else: it stopped
+    /// cleanly and never had a session or a child (see [`Children::finish`]).
+    pub(crate) fn folds_as_clean(&self) -> bool {
+        self.sessions.never_admitted()
+            && self.children.never_admitted()
+            && lock(&self.end)
+                .outcome
+                .as_ref()
+                .is_some_and(ServiceOutcome::is_clean)
+    }
+
     /// The node's report as things stand: final once it has stopped; for a node still
     /// stopping, what is known (a body that never ended is `Unresponsive`).
     pub(crate) fn report(&self) -> ServiceReport {
