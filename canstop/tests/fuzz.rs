@@ -302,7 +302,7 @@ struct NodePlan {
     needs: Vec<String>,
     /// The order its children (for node 0, the root's) stop in.
     stop_order: StopOrder,
-    /// Says it is ready this long after each instance starts (else ready once built).
+    /// Says it is ready this long after each instance starts (else ready at its first `.await`).
     ready_after_ms: Option<u64>,
 }
 

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use canstop::{
-    Event, Ready, ReadyError, Report, Restart, Root, Service, ServiceOutcome, Shutdown, SpawnError,
-    StopOrder, Trigger,
+    Event, Ready, ReadyError, Report, Restart, Root, Service, ServiceOutcome, Session, Shutdown,
+    SpawnError, StopOrder, Trigger,
 };
 use tokio::time::Instant;
 
@@ -1144,4 +1144,50 @@ async fn what_a_timed_out_service_does_while_stopping_is_noted_not_escalated_aga
             "{on_stop}: {report}"
         );
     }
+}
+
+/// Review finding: a service that takes no `Ready` was ready once its body was built, before
+/// the body ran, so a child service its body starts was not counted yet: the tree was ready
+/// (`READY=1`, `/startupz`, `Event::TreeReady`) before the child was, then not ready again.
+/// It is now ready once its body's first poll returned `Pending`.
+#[tokio::test(start_paused = true)]
+async fn a_parent_without_ready_is_not_ready_before_the_children_its_body_starts() {
+    let log = Log::new();
+    let events = log.clone();
+    let report = root()
+        .on_event(move |event: &Event| {
+            if matches!(event, Event::TreeReady | Event::TreeNotReady) {
+                events.push(format!("{event:?}"));
+            }
+        })
+        .run({
+            let log = log.clone();
+            async move {
+                canstop::start(Service::new("app", move |shutdown: Shutdown| async move {
+                    canstop::start(service(
+                        "db",
+                        &log,
+                        Duration::from_millis(300),
+                        Duration::ZERO,
+                    ))?;
+                    shutdown.requested().await;
+                    Ok::<(), SpawnError>(())
+                }))?;
+                canstop::spawn(Session::new("stopper", |shutdown: Shutdown| async move {
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                    shutdown.shutdown_tree();
+                }))?;
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report}");
+    let changes: Vec<String> = log
+        .lines()
+        .into_iter()
+        .filter(|line| line.starts_with("Tree"))
+        .collect();
+    assert_eq!(changes[0], "TreeReady", "{changes:?}");
+    assert_eq!(log.at("TreeReady"), Duration::from_millis(300), "{report}");
 }

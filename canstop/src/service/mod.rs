@@ -338,7 +338,9 @@ impl Service {
 
     /// Its body says when it is ready, by calling [`Ready::set`] on the [`Ready`] it takes
     /// with [`Ready::of`] from its `Shutdown` (what `#[service]` generates for an fn that
-    /// takes a `Ready` parameter). Without this, a service is ready once its body is built.
+    /// takes a `Ready` parameter). Without this, a service is ready once its body has run to its
+    /// first `.await` (its first poll returned `Pending`), so that the services it starts
+    /// before then are counted first.
     #[must_use = "the builder returns the configured service: start that one"]
     pub fn signals_ready(mut self) -> Self {
         self.signals_ready = true;
@@ -359,7 +361,8 @@ impl Service {
     /// # Errors
     ///
     /// Without [`signals_ready`](Self::signals_ready), [`canstop::start`](crate::start)
-    /// returns [`SpawnError::InvalidPolicy`]: such a service is ready once built.
+    /// returns [`SpawnError::InvalidPolicy`]: such a service is ready at its body's first
+    /// `.await`.
     #[must_use = "the builder returns the configured service: start that one"]
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = Some(timeout);
@@ -390,7 +393,7 @@ impl Service {
         }
         if self.ready_timeout.is_some() && !self.signals_ready {
             return invalid(
-                "`ready_timeout` without `signals_ready()`: a service that does not say when it is ready is ready once built, and never times out",
+                "`ready_timeout` without `signals_ready()`: a service that does not say when it is ready is ready at its body's first `.await`, and never times out",
             );
         }
         if policy.within.is_zero() {

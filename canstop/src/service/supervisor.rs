@@ -658,9 +658,6 @@ impl Supervisor {
                 service: node.path.clone(),
                 attempt: generation,
             });
-            if !node.signals_ready {
-                node.mark_ready(generation);
-            }
         }
         let mut body = match made {
             Ok(Some(body)) => body,
@@ -682,10 +679,20 @@ impl Supervisor {
             }
         };
         let (end, escalated) = {
+            // A body that does not signal its readiness is ready once its first poll
+            // returned `Pending`: the services it starts before its first `.await` are
+            // counted by then, so the tree is not ready before they are.
+            let mut ready_at_first_poll = !node.signals_ready;
             let mut poll = pin!(std::future::poll_fn(|cx| {
-                let _in = context::enter(&mut scope);
-                catching(|| body.as_mut().poll(cx))
-                    .unwrap_or_else(|panic| Poll::Ready(Ended::Panicked(panic)))
+                let polled = {
+                    let _in = context::enter(&mut scope);
+                    catching(|| body.as_mut().poll(cx))
+                        .unwrap_or_else(|panic| Poll::Ready(Ended::Panicked(panic)))
+                };
+                if std::mem::take(&mut ready_at_first_poll) && polled.is_pending() {
+                    node.mark_ready(generation);
+                }
+                polled
             }));
             self.watch(
                 instance.as_ref(),
@@ -809,9 +816,9 @@ impl Supervisor {
                     None => escalation = Some(failure),
                 }
             }
+            // Told to stop. An ancestor's abort reaches it this way too (see `Node::abort`),
+            // also when it had not been told yet (an ordered stop had not reached it).
             () = node.stopping.wait() => {}
-            // Aborted before it was told to stop (an ordered stop had not reached it yet).
-            () = node.abort.cancelled() => return (BodyEnd::Aborted, None),
             () = instance_stopped => {
                 if let Some(end) = Self::stop_for_restart(node, instance, cancel_on_stop, body).await {
                     return (end, None);
@@ -819,7 +826,12 @@ impl Supervisor {
             }
         }
         let end = if cancel_on_stop {
-            BodyEnd::DroppedAtStop
+            if node.is_aborted() {
+                // Aborted before it was told to stop: not a stop of its own.
+                BodyEnd::Aborted
+            } else {
+                BodyEnd::DroppedAtStop
+            }
         } else {
             tokio::select! {
                 biased;

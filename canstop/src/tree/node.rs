@@ -2,7 +2,7 @@
 //! (its sessions) and its child services, knows when it was told to stop and by when it must
 //! be done, and can report on itself at any moment.
 
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::SetOnce;
@@ -57,8 +57,9 @@ pub(crate) struct Node {
     /// [`Shutdown`]: crate::Shutdown
     pub(crate) stopping: Latch,
     /// Fires when this node must give up waiting and abort what is left: at its own deadline,
-    /// or an ancestor's (a child of the parent's abort token).
-    pub(crate) abort: CancellationToken,
+    /// or an ancestor's (a child of the parent's abort token). Made on first use (see
+    /// [`abort`](Self::abort)); the root's is the tree's.
+    abort: OnceLock<CancellationToken>,
     /// The node's own stop timeout; the tree's when `None`.
     timeout: Option<Duration>,
     /// Its stop, once recorded (a lock costs less than a `OnceLock`'s initialisation, as for
@@ -93,7 +94,7 @@ pub(crate) struct Node {
     pub(crate) needs: Vec<Arc<Node>>,
     /// The order its children stop in.
     pub(crate) stop_order: StopOrder,
-    /// Whether its body says when it is ready (else it is ready once built).
+    /// Whether its body says when it is ready (else it is ready at its first `.await`).
     pub(crate) signals_ready: bool,
     /// How long an instance may take to be ready before it fails.
     pub(crate) ready_timeout: Option<Duration>,
@@ -139,7 +140,7 @@ impl Node {
             name: String::new(),
             path: String::new(),
             stopping: Latch::new(tree.token.is_cancelled()),
-            abort: tree.abort.clone(),
+            abort: OnceLock::from(tree.abort.clone()),
             tree,
             parent: None,
             timeout: None,
@@ -226,7 +227,7 @@ impl Node {
             tree: self.tree.clone(),
             parent: Some(Arc::downgrade(self)),
             stopping: Latch::new(self.stopping.is_set()),
-            abort: self.abort.child_token(),
+            abort: OnceLock::new(),
             timeout: supervision.timeout,
             stop: Mutex::default(),
             end: Mutex::default(),
@@ -263,6 +264,38 @@ impl Node {
 
     pub(crate) fn parent(&self) -> Option<Arc<Node>> {
         self.parent.as_ref().and_then(Weak::upgrade)
+    }
+
+    /// The token that fires when this node must abort what is left: at its own deadline,
+    /// or an ancestor's (see [`until_abort`](Self::until_abort)).
+    ///
+    /// Made on first use, as a child of its parent's: a service that stops within its
+    /// timeout never makes one (its make, its link into the parent's, and its drop were the
+    /// largest cost of a service's start and stop). Nothing waits for it before this node is
+    /// told to stop: an ancestor's abort reaches a node not told yet through the stop walks,
+    /// which tell every child at once when their node's abort fires (see
+    /// [`order`](crate::tree::order)), and a node made after an ancestor's abort makes its
+    /// token cancelled.
+    pub(crate) fn abort(&self) -> &CancellationToken {
+        self.abort.get_or_init(|| match self.parent() {
+            Some(parent) => parent.abort().child_token(),
+            // Only a node given up on outlives its parent, and its token is made (and
+            // cancelled) by the giving up: an aborted token, defensively.
+            None => {
+                let token = CancellationToken::new();
+                token.cancel();
+                token
+            }
+        })
+    }
+
+    /// Whether this node must abort: its token, or, while it has none, its nearest
+    /// ancestor's that has one, has fired. Makes no token.
+    pub(crate) fn is_aborted(&self) -> bool {
+        match self.abort.get() {
+            Some(token) => token.is_cancelled(),
+            None => self.parent().is_none_or(|parent| parent.is_aborted()),
+        }
     }
 
     /// The path a child named `name` gets.
@@ -500,8 +533,8 @@ impl Node {
         };
         tokio::select! {
             biased;
-            () = self.abort.cancelled() => {}
-            () = own_deadline => self.abort.cancel(),
+            () = self.abort().cancelled() => {}
+            () = own_deadline => self.abort().cancel(),
         }
     }
 
@@ -720,7 +753,7 @@ impl Node {
     /// does the same for its children.
     pub(crate) fn give_up(&self) {
         self.sessions.abort_all();
-        self.abort.cancel();
+        self.abort().cancel();
         self.children.give_up();
     }
 }

@@ -190,7 +190,7 @@ pub(crate) fn stop_children(
             order,
             for_restart,
             deadline(),
-            parent.abort.clone(),
+            parent.abort().clone(),
         );
         drop(parent.tree.runtime.spawn(walk));
     } else if for_restart {
