@@ -488,3 +488,42 @@ fn mains_exit_code_is_the_processs_when_the_tree_is_clean() {
     );
     assert!(!text.contains("exit code 0"), "{text}");
 }
+
+/// Review finding: a service's failure was logged before it was escalated, so a subscriber
+/// that blocks kept the failure from ever triggering the stop (the process never exited), and
+/// one that panicked unwound through the root's drop guards, which log too: the process
+/// aborted (134) with no report. canstop acts first and logs after, and a subscriber's panic
+/// is not canstop's.
+fn failing_logged(subscriber: &str) -> (Ended, Duration) {
+    let started = Instant::now();
+    let child = Running::start(CHILD, &["failing-logged", subscriber], &[]);
+    // The deadline is 1 s after the failure (50 ms in), the watchdog's fuse 0.75 s after it.
+    let (ended, _) = child.wait_exit(Duration::from_secs(6));
+    let took = started.elapsed();
+    println!(
+        "failing, subscriber {subscriber}: exit {:?} after {took:?}\n{}",
+        ended.code(),
+        ended.text()
+    );
+    (ended, took)
+}
+
+#[test]
+fn a_panicking_subscriber_does_not_change_a_failures_exit_or_lose_its_report() {
+    let (ended, _) = failing_logged("panics");
+    ended.assert_code(1);
+    assert!(
+        ended
+            .text()
+            .contains("trigger: service \"failing\" failed: upstream gone"),
+        "the report, on stderr"
+    );
+}
+
+#[test]
+fn a_blocking_subscriber_does_not_keep_a_failure_from_stopping_the_tree() {
+    let (ended, took) = failing_logged("blocks");
+    // The thread that logged the failure is held: it is unresponsive at the deadline.
+    ended.assert_code(124);
+    assert!(took < Duration::from_secs(4), "{took:?}");
+}

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::lifecycle::events::{Event, Events};
+use crate::lifecycle::log::log;
 use crate::lifecycle::readiness::TreeReadiness;
 use crate::lifecycle::trigger::{Signal, Trigger};
 use crate::report::MainOutcome;
@@ -188,11 +189,13 @@ impl Tree {
             None => {}
         }
         if trigger.is_failure() {
-            tracing::error!(%trigger, timeout = ?self.timeout, "shutdown triggered");
+            log(|| tracing::error!(%trigger, timeout = ?self.timeout, "shutdown triggered"));
         } else if delay {
-            tracing::info!(%trigger, delay = ?self.drain_delay, timeout = ?self.timeout, "shutdown triggered: draining for the delay, then stopping");
+            log(
+                || tracing::info!(%trigger, delay = ?self.drain_delay, timeout = ?self.timeout, "shutdown triggered: draining for the delay, then stopping"),
+            );
         } else {
-            tracing::info!(%trigger, timeout = ?self.timeout, "shutdown triggered");
+            log(|| tracing::info!(%trigger, timeout = ?self.timeout, "shutdown triggered"));
         }
         true
     }
@@ -370,7 +373,7 @@ impl Tree {
         }
         self.abort_now();
         if first {
-            tracing::error!(%signal, "second signal: skipping the drain and exiting now");
+            log(|| tracing::error!(%signal, "second signal: skipping the drain and exiting now"));
         }
     }
 

@@ -588,15 +588,22 @@ impl Report {
 
     /// Logs the report through `tracing` (target `canstop::report`): at `INFO` when clean, at
     /// `WARN` when clean but `main` returned an exit code of its own (the process's), at
-    /// `ERROR` otherwise.
+    /// `ERROR` otherwise. A subscriber that panics does not lose it: it is then written to
+    /// stderr.
     pub fn log(&self) {
-        if self.mains_code().is_some() {
-            // Clean, but the process exits with main's own code.
-            tracing::warn!(target: "canstop::report", "{self}");
-        } else if self.exit_code() == exit_code::CLEAN {
-            tracing::info!(target: "canstop::report", "{self}");
-        } else {
-            tracing::error!(target: "canstop::report", "{self}");
+        let logged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if self.mains_code().is_some() {
+                // Clean, but the process exits with main's own code.
+                tracing::warn!(target: "canstop::report", "{self}");
+            } else if self.exit_code() == exit_code::CLEAN {
+                tracing::info!(target: "canstop::report", "{self}");
+            } else {
+                tracing::error!(target: "canstop::report", "{self}");
+            }
+        }));
+        if logged.is_err() {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "{self}");
         }
     }
 

@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::error::StartError;
 use crate::lifecycle::events::{Event, Listener};
 use crate::lifecycle::grace::EXIT_GRACE;
+use crate::lifecycle::log::log;
 use crate::lifecycle::shared::Tree;
 use crate::lifecycle::trigger::Trigger;
 use crate::outcome::{catching, Ended, MainResult};
@@ -654,7 +655,7 @@ impl Root {
             Err(error) => {
                 let code = error.exit_code();
                 crate::process::watchdog::last_words(move || {
-                    tracing::error!(%error, "canstop could not start");
+                    log(|| tracing::error!(%error, "canstop could not start"));
                     let _ = writeln!(std::io::stderr(), "canstop: {error}");
                 });
                 ExitCode::from(code)
@@ -790,10 +791,10 @@ where
         (Err(_), outcome @ MainOutcome::Panicked { .. }) => outcome,
         (Err(message), _) => {
             let message = format!("while being dropped: {message}");
-            tracing::error!(%message, "main's body panicked");
             shared.trigger(Trigger::MainPanicked {
                 message: message.clone(),
             });
+            log(|| tracing::error!(%message, "main's body panicked"));
             MainOutcome::Panicked { message }
         }
     };
@@ -821,7 +822,7 @@ where
         () = root.until_abort() => match root.cut() {
             Cut::Forced => MainOutcome::Forced,
             Cut::Deadline => {
-                tracing::error!("main's body did not return by the deadline: aborted");
+                log(|| tracing::error!("main's body did not return by the deadline: aborted"));
                 MainOutcome::Aborted
             }
         },
@@ -837,17 +838,17 @@ fn judge_main(root: &Node, ended: Ended) -> MainOutcome {
             MainOutcome::Returned
         }
         Ended::Failed(error) | Ended::Escalated(error) => {
-            tracing::error!(%error, "main returned an error");
             root.tree.trigger(Trigger::MainFailed {
                 error: error.clone(),
             });
+            log(|| tracing::error!(%error, "main returned an error"));
             MainOutcome::Failed { error }
         }
         Ended::Panicked(message) => {
-            tracing::error!(%message, "main panicked");
             root.tree.trigger(Trigger::MainPanicked {
                 message: message.clone(),
             });
+            log(|| tracing::error!(%message, "main panicked"));
             MainOutcome::Panicked { message }
         }
     }
@@ -967,7 +968,7 @@ impl Drop for AbortOnDrop {
             // No report is made for a tree whose run was dropped.
             let _ = watchdog.disarm();
         }
-        tracing::warn!("the root's future was dropped: the tree was aborted");
+        log(|| tracing::warn!("the root's future was dropped: the tree was aborted"));
     }
 }
 

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
+use crate::lifecycle::log::log;
 use crate::service::policy::{Restart, Strategy};
 use crate::sync::locking::lock;
 use crate::tree::node::Node;
@@ -89,7 +90,9 @@ impl Rounds {
                         let index = round.index_of(child).unwrap_or_default();
                         for member in &round.members {
                             if !Arc::ptr_eq(member, child) {
-                                tracing::info!(service = %member.path, failed = %child.path, strategy = %parent.strategy, "stopping a sibling for its restart");
+                                log(
+                                    || tracing::info!(service = %member.path, failed = %child.path, strategy = %parent.strategy, "stopping a sibling for its restart"),
+                                );
                                 member.stop_instance();
                             }
                         }

@@ -28,6 +28,7 @@ use tokio::time::Instant;
 
 use crate::error::ReadyError;
 use crate::lifecycle::events::Event;
+use crate::lifecycle::log::log;
 use crate::lifecycle::shared::deadline_after;
 use crate::lifecycle::trigger::Trigger;
 use crate::outcome::{catching, Ended};
@@ -270,7 +271,9 @@ impl Supervisor {
                     return Self::stopped_in_round(end);
                 }
                 let attempt = node.record.restarts() + 1;
-                tracing::info!(service = %node.path, attempt, "service restarting with its siblings (its parent's strategy)");
+                log(
+                    || tracing::info!(service = %node.path, attempt, "service restarting with its siblings (its parent's strategy)"),
+                );
                 turn = Some(round);
                 continue;
             }
@@ -312,7 +315,9 @@ impl Supervisor {
             let children = self.stop_children();
             let attempt = node.record.restarts() + 1;
             self.restarting(attempt, delay);
-            tracing::warn!(service = %node.path, attempt, ?delay, error = %message, "service ended early: restarting after the backoff");
+            log(
+                || tracing::warn!(service = %node.path, attempt, ?delay, error = %message, "service ended early: restarting after the backoff"),
+            );
             let round = if self.parent.strategy == Strategy::OneForOne {
                 None
             } else {
@@ -327,11 +332,13 @@ impl Supervisor {
                     .between_instances(children, delay, round.as_ref())
                     .await
             {
-                tracing::info!(service = %node.path, attempt, "service told to stop during the backoff: restart cancelled");
+                log(
+                    || tracing::info!(service = %node.path, attempt, "service told to stop during the backoff: restart cancelled"),
+                );
                 return ServiceOutcome::RestartCancelled { last: message };
             }
             let attempt = node.record.restarts() + 1;
-            tracing::info!(service = %node.path, attempt, "service restarting");
+            log(|| tracing::info!(service = %node.path, attempt, "service restarting"));
             turn = round;
         }
     }
@@ -389,13 +396,15 @@ impl Supervisor {
             error: message.to_owned(),
         });
         if let Some(failures) = window.intensity.record(now) {
-            tracing::error!(service = %node.path, failures, within = ?policy.within, error = %message, "service failed too often: giving up");
             self.escalate(Trigger::ServiceGaveUp {
                 service: node.path.clone(),
                 failures,
                 within: policy.within,
                 last: message.to_owned(),
             });
+            log(
+                || tracing::error!(service = %node.path, failures, within = ?policy.within, error = %message, "service failed too often: giving up"),
+            );
             return Err(());
         }
         if ran_for >= policy.within {
@@ -454,11 +463,13 @@ impl Supervisor {
         let escalated_already = self.escalated_at.get().is_some();
         match stopping {
             Some(Ended::Escalated(error)) if !escalated_already => {
-                tracing::error!(service = %node.path, %error, "service escalated while stopping for its restart");
                 self.escalate(Trigger::ServiceFailed {
                     service: node.path.clone(),
                     error: error.clone(),
                 });
+                log(
+                    || tracing::error!(service = %node.path, %error, "service escalated while stopping for its restart"),
+                );
                 Err(ServiceOutcome::Failed {
                     error: error.clone(),
                     early: true,
@@ -467,7 +478,9 @@ impl Supervisor {
             Some(ended) if ended.is_failure() => {
                 let message = describe(ended);
                 let why = stopping_why(node);
-                tracing::error!(service = %node.path, error = %message, "service failed {why}");
+                log(
+                    || tracing::error!(service = %node.path, error = %message, "service failed {why}"),
+                );
                 node.record.failed(at, ran_for, format!("{why}: {message}"));
                 Ok(())
             }
@@ -763,7 +776,9 @@ impl Supervisor {
                 return std::future::pending().await;
             }
             self.timed_out.store(true, Ordering::Relaxed);
-            tracing::error!(service = %node.path, ?timeout, "service not ready within its ready timeout");
+            log(
+                || tracing::error!(service = %node.path, ?timeout, "service not ready within its ready timeout"),
+            );
             why.to_string()
         };
         // A child's failure that escalated to it, or its ready timeout: the instance fails.
@@ -886,7 +901,7 @@ impl Supervisor {
             () = deadline => {
                 // What did not stop by its deadline is aborted, and the exit code says so.
                 node.tree.note_deadline_reached();
-                tracing::error!(service = %node.path, "{}", dropped_why(node));
+                log(|| tracing::error!(service = %node.path, "{}", dropped_why(node)));
                 Some(BodyEnd::StoppedForRestart {
                     ended: None,
                     dropped: true,
@@ -905,11 +920,11 @@ impl Supervisor {
             service: path.clone(),
             error: failure.to_owned(),
         });
-        tracing::error!(service = %path, error = %failure, early = true, "service failed");
         self.escalate(Trigger::ServiceFailed {
             service: path.clone(),
             error: failure.to_owned(),
         });
+        log(|| tracing::error!(service = %path, error = %failure, early = true, "service failed"));
     }
 
     /// Sends a failure the policy does not absorb up the tree: to the nearest ancestor that
@@ -927,7 +942,6 @@ impl Supervisor {
         let mut at = (!self.node.tree.stop_started()).then(|| self.parent.clone());
         while let Some(ancestor) = at {
             if ancestor.restart != Restart::Never && !ancestor.stopping.is_set() {
-                tracing::warn!(service = %self.node.path, to = %ancestor.path, "failure escalated to a restarting ancestor");
                 self.node.record.escalated(Some(ancestor.path.clone()));
                 // Its instance fails with this failure: not ready from now on, said before
                 // this service leaves the tree's count (see `escalate`), so that the tree
@@ -936,6 +950,9 @@ impl Supervisor {
                 let generation = ancestor.readiness.generation();
                 ancestor.inbox.deliver(trigger.to_string());
                 ancestor.readiness_failing(generation);
+                log(
+                    || tracing::warn!(service = %self.node.path, to = %ancestor.path, "failure escalated to a restarting ancestor"),
+                );
                 return;
             }
             at = ancestor.parent();
@@ -998,26 +1015,26 @@ impl Supervisor {
         }
         match &ended {
             Ended::Ok if early => {
-                tracing::warn!(service = %path, "service ended before it was told to stop");
+                log(|| tracing::warn!(service = %path, "service ended before it was told to stop"));
             }
             Ended::Ok => {}
             Ended::Failed(error) | Ended::Escalated(error) => {
-                tracing::error!(service = %path, %error, early, "service failed");
                 if early {
                     self.escalate(Trigger::ServiceFailed {
                         service: path.clone(),
                         error: error.clone(),
                     });
                 }
+                log(|| tracing::error!(service = %path, %error, early, "service failed"));
             }
             Ended::Panicked(message) => {
-                tracing::error!(service = %path, %message, early, "service panicked");
                 if early {
                     self.escalate(Trigger::ServicePanicked {
                         service: path.clone(),
                         message: message.clone(),
                     });
                 }
+                log(|| tracing::error!(service = %path, %message, early, "service panicked"));
             }
         }
         if !early && ended.is_failure() {
@@ -1058,11 +1075,13 @@ impl Supervisor {
         let path = &self.node.path;
         match self.node.cut() {
             Cut::Forced => {
-                tracing::error!(service = %path, "service aborted by a second signal");
+                log(|| tracing::error!(service = %path, "service aborted by a second signal"));
                 ServiceOutcome::Forced
             }
             Cut::Deadline => {
-                tracing::error!(service = %path, "service did not stop by its deadline: aborted");
+                log(
+                    || tracing::error!(service = %path, "service did not stop by its deadline: aborted"),
+                );
                 ServiceOutcome::Aborted
             }
         }

@@ -53,6 +53,7 @@ use std::task::Waker;
 
 use slab::Slab;
 
+use crate::lifecycle::log::log;
 use crate::loom::{fence, AtomicBool, AtomicU64, AtomicU8, Mutex, MutexGuard, OnceLock, Ordering};
 use crate::report::SessionStats;
 use crate::session::kind::SessionKind;
@@ -398,7 +399,9 @@ impl Sessions {
                     match how {
                         Settle::Failed(error) | Settle::Panicked(error) => {
                             let kind = self.kind(place.kind);
-                            tracing::warn!(session = %kind, %error, "abandoned blocking work failed after the deadline");
+                            log(
+                                || tracing::warn!(session = %kind, %error, "abandoned blocking work failed after the deadline"),
+                            );
                         }
                         Settle::Finished | Settle::Aborted | Settle::Cancelled => {}
                     }
@@ -426,14 +429,14 @@ impl Sessions {
     #[cold]
     fn failed(&self, kind: KindIndex, error: String) {
         self.count(kind, |counts| &counts.failed, |stats| &mut stats.failed);
-        tracing::warn!(session = %self.kind(kind), %error, "session failed");
+        log(|| tracing::warn!(session = %self.kind(kind), %error, "session failed"));
         self.keep_error(kind, error);
     }
 
     #[cold]
     fn panicked(&self, kind: KindIndex, message: String) {
         self.count(kind, |counts| &counts.panicked, |stats| &mut stats.panicked);
-        tracing::error!(session = %self.kind(kind), %message, "session panicked");
+        log(|| tracing::error!(session = %self.kind(kind), %message, "session panicked"));
         self.keep_error(kind, format!("panicked: {message}"));
     }
 

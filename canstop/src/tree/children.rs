@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use slab::Slab;
 
+use crate::lifecycle::log::log;
 use crate::report::{FoldedServices, ServiceReport, KEPT_STOPPED};
 use crate::sync::gate::Gate;
 use crate::sync::locking::lock;
@@ -207,7 +208,9 @@ impl Children {
     pub(crate) fn give_up(&self) {
         self.gate.close();
         for node in self.live() {
-            tracing::error!(service = %node.path, "service still running when the report is made: given up on");
+            log(
+                || tracing::error!(service = %node.path, "service still running when the report is made: given up on"),
+            );
             node.give_up();
         }
     }

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::ReadyError;
 use crate::lifecycle::events::Event;
 use crate::lifecycle::grace::Graces;
+use crate::lifecycle::log::log;
 use crate::lifecycle::shared::{deadline_after, StopInfo, Tree};
 use crate::report::{ServiceOutcome, ServiceReport, SessionStats};
 use crate::service::escalate::Inbox;
@@ -569,10 +570,14 @@ impl Node {
             if aborted > 0 {
                 match self.cut() {
                     Cut::Forced => {
-                        tracing::error!(scope = %self.describe(), aborted, "second signal: sessions aborted");
+                        log(
+                            || tracing::error!(scope = %self.describe(), aborted, "second signal: sessions aborted"),
+                        );
                     }
                     Cut::Deadline => {
-                        tracing::error!(scope = %self.describe(), aborted, "deadline reached: sessions aborted");
+                        log(
+                            || tracing::error!(scope = %self.describe(), aborted, "deadline reached: sessions aborted"),
+                        );
                     }
                 }
             }
@@ -593,7 +598,9 @@ impl Node {
                 .await
                 .is_err()
             {
-                tracing::error!(scope = %self.describe(), "aborted sessions still inside a poll: unresponsive");
+                log(
+                    || tracing::error!(scope = %self.describe(), "aborted sessions still inside a poll: unresponsive"),
+                );
             }
         };
         let children = async {

@@ -41,6 +41,12 @@ fn main() -> ExitCode {
             }
             root.timeout(Duration::from_secs(1)).block_on(wedged(false))
         }
+        // A service that fails 50 ms in, under a subscriber of the kind the second argument
+        // names (see `logging`): the failure must still stop the tree.
+        "failing-logged" => {
+            logging(&std::env::args().nth(2).unwrap_or_default());
+            return root.timeout(Duration::from_secs(1)).main(failing());
+        }
         // The same under `Root::main`, which hands the watchdog the format `CANSTOP_REPORT`
         // asks for.
         "wedged-main" => {
@@ -111,6 +117,15 @@ async fn slow_drop() -> Result<(), canstop::SpawnError> {
         shutdown.requested().await;
     }))?;
     say("READY");
+    Ok(())
+}
+
+/// A service that fails 50 ms after it started.
+async fn failing() -> Result<(), canstop::SpawnError> {
+    canstop::start(Service::new("failing", |_shutdown: Shutdown| async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Err::<(), _>("upstream gone")
+    }))?;
     Ok(())
 }
 
