@@ -449,6 +449,35 @@ fn a_drop_that_blocks_at_the_runtime_shutdown_does_not_hold_the_exit() {
     assert!(text.contains("idle: stopped cleanly"), "{text}");
 }
 
+/// Review finding: a second signal after the report was made, while the runtime shuts down,
+/// met the default action (the root had stopped listening before making the report): the
+/// process was killed by the signal, with no report. The root listens until its runtime is
+/// gone: the exit is the forced one, 128 + n, with the report.
+#[test]
+fn a_second_signal_while_the_runtime_shuts_down_after_the_report_exits_with_it() {
+    let mut child = Running::start(CHILD, &["slow-drop"], &[]);
+    child.wait_for_line("READY", LIMIT);
+    child.signal(SIGTERM);
+    // The untracked task's drop, at the runtime's shutdown: the report is made.
+    child.wait_for_line("SLOW DROP", LIMIT);
+    child.signal(SIGINT);
+    let (ended, took) = child.wait_exit(LIMIT);
+    println!(
+        "exit {:?} {took:?} after the second signal\n{}",
+        ended.code(),
+        ended.text()
+    );
+    ended.assert_code(130);
+    assert!(took < Duration::from_millis(600), "took {took:?}");
+    let text = ended.text();
+    assert!(text.contains("idle: stopped cleanly"), "{text}");
+    assert!(text.contains("forced by a second SIGINT"), "{text}");
+    assert!(
+        text.contains("a second signal while the runtime shut down after the report"),
+        "{text}"
+    );
+}
+
 /// The same under `Root::main` with `CANSTOP_REPORT=json`: the watchdog, which writes the
 /// report the root made (the root is stuck in the runtime's shutdown), writes it as the
 /// root would have, one line of JSON, with its reason in it; read back, the report gives the

@@ -59,6 +59,8 @@ pub(crate) struct Watchdog {
     watched: Arc<Mutex<Watched>>,
     /// Who writes the report: the process prints one.
     claim: Arc<Claim>,
+    /// What lives until the watchdog stands down (see [`hold`](Self::hold)).
+    held: Arc<Mutex<Option<Box<dyn Send>>>>,
 }
 
 /// Taken by whoever writes the report, the watchdog or the root once disarmed; `written`
@@ -108,6 +110,7 @@ impl Watchdog {
             state: state.clone(),
             watched: watched.clone(),
             claim: claim.clone(),
+            held: Arc::default(),
         };
         thread::Builder::new()
             .name("canstop-watchdog".into())
@@ -187,6 +190,14 @@ impl Watchdog {
         wake.notify_one();
     }
 
+    /// Keeps `what` alive until the watchdog stands down ([`disarm`](Self::disarm)): the
+    /// signal listener, so that a second signal while the runtime shuts down after the
+    /// report is still a forced exit that prints it (the default action would kill the
+    /// process with no report).
+    pub(crate) fn hold(&self, what: Box<dyn Send>) {
+        *lock(self.held.as_ref()) = Some(what);
+    }
+
     /// The tree has stopped: the watchdog stands down. Returns `Ok` when the caller is to write
     /// the report, or `Err(code)` when the watchdog has written it already (it fired while the
     /// runtime was shutting down), so that the process prints one report and exits with the
@@ -196,6 +207,7 @@ impl Watchdog {
         let (phase, wake) = &*self.state;
         *lock(phase) = Phase::Done;
         wake.notify_one();
+        drop(lock(self.held.as_ref()).take());
         if !self.claim.taken.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
@@ -288,6 +300,10 @@ fn report(watched: &Arc<Mutex<Watched>>, claim: &Arc<Claim>, code: u8, why: &'st
                 )
             };
             let (report, why) = match made {
+                Some(made) if forced.is_some() => (
+                    Some(made),
+                    "a second signal while the runtime shut down after the report",
+                ),
                 Some(made) => (
                     Some(made),
                     "the runtime did not shut down in time after the report (a `Drop` that blocks?)",

@@ -567,7 +567,6 @@ impl Root {
         // ends on its own, everything finished during a drain delay, say).
         shared.stop_root(&root);
         root.drain().await;
-        drop(listener);
         let report = assemble_report(&root);
         #[cfg(feature = "metrics")]
         metrics.finish(&report);
@@ -586,6 +585,12 @@ impl Root {
         // a body's `Drop` that blocks there still cannot keep the process past its deadline.
         if let Some(watchdog) = watchdog {
             watchdog.report_made(&report);
+        }
+        // A second signal from now on still exits by the watchdog, with this report: a
+        // process-owning root listens until its runtime has shut down (see `Watchdog::hold`).
+        match (watchdog, listener) {
+            (Some(watchdog), Some(listener)) => watchdog.hold(Box::new(listener)),
+            (_, listener) => drop(listener),
         }
         Ok(report)
     }

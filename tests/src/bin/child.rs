@@ -97,11 +97,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// Blocks its thread for 5 s when dropped.
+/// Blocks its thread for 5 s when dropped (saying `SLOW DROP` first).
 struct SlowDrop;
 
 impl Drop for SlowDrop {
     fn drop(&mut self) {
+        say("SLOW DROP");
         std::thread::sleep(Duration::from_secs(5));
     }
 }
