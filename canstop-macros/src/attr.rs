@@ -353,7 +353,12 @@ fn parse_raw(input: ParseStream<'_>) -> syn::Result<Punctuated<RawOption, Token!
         let key = input.call(Ident::parse_any)?;
         let value = if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
-            Some(input.parse::<Expr>()?)
+            // `key = ` with nothing after it yet (mid-edit): the key's own "needs a value".
+            if input.is_empty() || input.peek(Token![,]) {
+                None
+            } else {
+                Some(input.parse::<Expr>()?)
+            }
         } else {
             None
         };
@@ -374,7 +379,11 @@ pub(crate) fn parse(mac: Macro, args: TokenStream, errors: &mut Errors) -> Optio
     let mut seen: Vec<Key> = Vec::new();
     for RawOption { key: ident, value } in raw {
         let Some(key) = Key::from_ident(&ident) else {
-            errors.push(unknown_option(mac, &ident));
+            // A misspelled `restart` is the restart policy's mistake, not also the tuning's
+            // (`max_restarts` "without a policy").
+            let (error, meant) = unknown_option(mac, &ident);
+            options.restart_written |= meant == Some(Key::Restart.as_str());
+            errors.push(error);
             continue;
         };
         if seen.contains(&key) {
@@ -853,10 +862,12 @@ fn not_allowed(mac: Macro, key: Key, ident: &Ident) -> Option<syn::Error> {
     Some(syn::Error::new(ident.span(), message))
 }
 
-fn unknown_option(mac: Macro, ident: &Ident) -> syn::Error {
+/// The error for an unknown option, and the option it is likely a misspelling of.
+fn unknown_option(mac: Macro, ident: &Ident) -> (syn::Error, Option<&'static str>) {
     let text = ident.unraw().to_string();
-    let names: Vec<&str> = mac.options().iter().map(|key| key.as_str()).collect();
-    let message = match closest(&text, &names) {
+    let names: Vec<&'static str> = mac.options().iter().map(|key| key.as_str()).collect();
+    let meant = closest(&text, &names);
+    let message = match meant {
         Some(name) => format!(
             "unknown option `{text}` for `{}`: did you mean `{name}`?",
             mac.attr()
@@ -873,7 +884,7 @@ fn unknown_option(mac: Macro, ident: &Ident) -> syn::Error {
             )
         ),
     };
-    syn::Error::new(ident.span(), message)
+    (syn::Error::new(ident.span(), message), meant)
 }
 
 /// The name in `names` that `text` is most likely a misspelling of: the same but for case,

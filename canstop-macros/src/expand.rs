@@ -159,7 +159,9 @@ impl Context<'_> {
     /// `Ready`), for a `Service`.
     fn readiness_calls(&self) -> TokenStream {
         let mut calls = TokenStream::new();
-        if let Some(needs) = &self.options.needs {
+        // `needs = []` (an edit under way, or names all in error) needs nothing: no call,
+        // whose empty array would leave its element type to infer.
+        if let Some(needs) = self.options.needs.as_ref().filter(|n| !n.value.is_empty()) {
             let names = needs.value.iter().map(|need| need.name.as_str());
             calls.extend(quote!(.needs([#(#names),*])));
         }

@@ -21,6 +21,12 @@ async fn api(ready: Ready, shutdown: Shutdown, port: u16) {
     shutdown.requested().await;
 }
 
+// An empty list (an edit under way) needs nothing.
+#[service(needs = [])]
+async fn standalone(shutdown: Shutdown) {
+    shutdown.requested().await;
+}
+
 #[service(stop_order = "by-dependency")]
 async fn supervisor(shutdown: Shutdown) {
     shutdown.requested().await;
@@ -31,6 +37,7 @@ fn debug(service: &Service) -> String {
 }
 
 fn main() {
+    assert!(debug(&standalone()).contains("needs: []"));
     let api_debug = debug(&api(8080));
     for field in [
         "needs: [\"db\", \"cache\"]",
