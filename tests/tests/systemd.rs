@@ -518,6 +518,51 @@ fn a_dead_notify_socket_is_logged_once_and_never_fatal() {
     assert!(warnings[0].starts_with("canstop: "), "{}", ended.text());
 }
 
+/// Review finding: a malformed `WATCHDOG_USEC` (or `WATCHDOG_PID`) turned the pings off
+/// silently in the usual program (its subscriber installed in `main`'s body, or none): the
+/// warning was logged at start-up, before any subscriber. It is now said once, as the
+/// socket's errors are: through `tracing` once a subscriber is installed, else on stderr at
+/// the end. Everything else is sent.
+#[test]
+fn a_malformed_watchdog_variable_is_said_once_and_turns_the_pings_off() {
+    for (variable, value, said) in [
+        (
+            "WATCHDOG_USEC",
+            "abc",
+            "canstop: WATCHDOG_USEC=\"abc\" is not a number of microseconds: no watchdog pings",
+        ),
+        (
+            "WATCHDOG_PID",
+            "xyz",
+            "canstop: WATCHDOG_PID=\"xyz\" is not a process id: no watchdog pings",
+        ),
+    ] {
+        let mut notify = Notifications::path();
+        let mut env = vec![("NOTIFY_SOCKET", notify.name.as_str())];
+        if variable == "WATCHDOG_PID" {
+            env.push(("WATCHDOG_USEC", WATCHDOG_USEC));
+        }
+        env.push((variable, value));
+        let (ended, _) =
+            canstop_tests::run_until_signal(CHILD, &["sessions"], &env, SIGTERM, LIMIT);
+        assert_eq!(ended.code(), Some(0), "{}", ended.text());
+        let warnings: Vec<_> = ended
+            .stderr
+            .iter()
+            .filter(|line| line.contains(variable))
+            .collect();
+        assert_eq!(warnings, [said], "{}", ended.text());
+        notify.wait_for("the final status", |l| l == "STATUS=stopped: exit 0");
+        notify.sync();
+        assert_eq!(notify.pings(), 0, "{:#?}", notify.sequence());
+        assert!(
+            notify.texts().contains(&"READY=1"),
+            "{:#?}",
+            notify.sequence()
+        );
+    }
+}
+
 /// The tree stops cleanly, then a `Drop` blocks the runtime's shutdown and the exit enforcer
 /// ends the process with 124: systemd's last status says so (a hostile review found `exit 0`,
 /// the root's report's, sent before the enforcer marked it past its deadline).

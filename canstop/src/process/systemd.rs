@@ -32,7 +32,8 @@
 //!   (`WatchdogSec=`) kills and restarts the unit. Pings go on through the drain delay and
 //!   the drain, until the report. A `WATCHDOG_PID` that is not this process's id turns the
 //!   pings off (the watchdog is for another process); an unset one applies to this process,
-//!   as `sd_watchdog_enabled(3)` says.
+//!   as `sd_watchdog_enabled(3)` says. A `WATCHDOG_USEC` or `WATCHDOG_PID` that is not a
+//!   number turns them off too, and is said once, as a socket error is (below).
 //! - `EXTEND_TIMEOUT_USEC` covers all that canstop itself bounds: the process has ended by
 //!   then (the exit enforcer ends it at the deadline plus [`DEADLINE_FUSE`]), so systemd's
 //!   `TimeoutStopSec=` never kills a drain canstop still bounds, even when the timeout is set
@@ -110,6 +111,8 @@ struct Config {
     socket: OsString,
     /// The ping period (half of `WATCHDOG_USEC`), when the watchdog is on for this process.
     ping_every: Option<Duration>,
+    /// Why there are no pings, when `WATCHDOG_USEC` or `WATCHDOG_PID` is malformed.
+    malformed: Option<String>,
 }
 
 impl Config {
@@ -130,35 +133,51 @@ impl Config {
         our_pid: u32,
     ) -> Option<Self> {
         let socket = socket.filter(|socket| !socket.is_empty())?;
+        let (ping_every, malformed) = match ping_every(usec.as_deref(), pid.as_deref(), our_pid) {
+            Ok(every) => (every, None),
+            Err(why) => (None, Some(why)),
+        };
         Some(Self {
             socket,
-            ping_every: ping_every(usec.as_deref(), pid.as_deref(), our_pid),
+            ping_every,
+            malformed,
         })
     }
 }
 
 /// Half of `WATCHDOG_USEC`, as `sd_watchdog_enabled(3)` reads it: a positive number of
 /// microseconds, for this process (`WATCHDOG_PID` unset, or our pid). A value that is not a
-/// number turns the pings off, as there, and is logged (once, at start-up).
-fn ping_every(usec: Option<&OsStr>, pid: Option<&OsStr>, our_pid: u32) -> Option<Duration> {
-    let usec = usec.filter(|usec| !usec.is_empty())?;
+/// number turns the pings off, as there: `Err` says why, which is logged once, as the
+/// socket's errors are (see [`Socket::log_error`]).
+fn ping_every(
+    usec: Option<&OsStr>,
+    pid: Option<&OsStr>,
+    our_pid: u32,
+) -> Result<Option<Duration>, String> {
+    let Some(usec) = usec.filter(|usec| !usec.is_empty()) else {
+        return Ok(None);
+    };
     let Some(usec) = number(usec) else {
-        tracing::warn!(value = ?usec, "{WATCHDOG_USEC_ENV} is not a number of microseconds: no watchdog pings");
-        return None;
+        return Err(format!(
+            "{WATCHDOG_USEC_ENV}={usec:?} is not a number of microseconds: no watchdog pings"
+        ));
     };
     if usec == 0 {
-        return None;
+        return Ok(None);
     }
     if let Some(pid) = pid.filter(|pid| !pid.is_empty()) {
         let Some(pid) = number(pid) else {
-            tracing::warn!(value = ?pid, "{WATCHDOG_PID_ENV} is not a process id: no watchdog pings");
-            return None;
+            return Err(format!(
+                "{WATCHDOG_PID_ENV}={pid:?} is not a process id: no watchdog pings"
+            ));
         };
         if pid != u64::from(our_pid) {
-            return None;
+            return Ok(None);
         }
     }
-    Some(Duration::from_micros(usec / 2).max(Duration::from_millis(1)))
+    Ok(Some(
+        Duration::from_micros(usec / 2).max(Duration::from_millis(1)),
+    ))
 }
 
 /// A decimal number, spaces around it ignored.
@@ -202,10 +221,13 @@ struct Socket {
     /// The first error, until it is logged.
     error: OnceLock<String>,
     logged: AtomicBool,
+    /// A malformed `WATCHDOG_USEC` or `WATCHDOG_PID`, until it is logged.
+    malformed: Option<String>,
+    malformed_logged: AtomicBool,
 }
 
 impl Socket {
-    fn open(name: &OsStr) -> Self {
+    fn open(name: &OsStr, malformed: Option<String>) -> Self {
         let error = OnceLock::new();
         let opened = address(name).and_then(|addr| {
             let socket = UnixDatagram::unbound()?;
@@ -225,6 +247,8 @@ impl Socket {
             socket,
             error,
             logged: AtomicBool::new(false),
+            malformed,
+            malformed_logged: AtomicBool::new(false),
         }
     }
 
@@ -259,21 +283,33 @@ impl Socket {
     /// body, which is where programs install their `tracing` subscriber: until one is
     /// installed the error waits, and at the end (`last`) it is written to stderr if none
     /// ever was, so that it is neither lost nor hidden.
+    /// A malformed watchdog variable is logged the same way, once.
     fn log_error(&self, last: bool) {
-        let Some(error) = self.error.get() else {
-            return;
-        };
         let subscriber = !crate::process::no_subscriber();
         if !subscriber && !last {
             return;
         }
+        if let Some(malformed) = &self.malformed {
+            if !self.malformed_logged.swap(true, Ordering::AcqRel) {
+                Self::log(subscriber, malformed);
+            }
+        }
+        let Some(error) = self.error.get() else {
+            return;
+        };
         if self.logged.swap(true, Ordering::AcqRel) {
             return;
         }
-        let text =
-            format!("{error}; systemd notifications are best effort: this is not logged again");
+        Self::log(
+            subscriber,
+            &format!("{error}; systemd notifications are best effort: this is not logged again"),
+        );
+    }
+
+    /// A warning through `tracing`, or on stderr when no subscriber is installed.
+    fn log(subscriber: bool, text: &str) {
         if subscriber {
-            tracing::warn!("{text}");
+            crate::lifecycle::log::log(|| tracing::warn!("{text}"));
         } else {
             use std::io::Write;
             // One write, its error ignored (`eprintln!` panics on a broken pipe).
@@ -380,7 +416,7 @@ impl Systemd {
     pub(crate) fn start(root: &Arc<Node>) -> Option<Arc<Self>> {
         let config = Config::from_env()?;
         let systemd = Arc::new(Self {
-            socket: Socket::open(&config.socket),
+            socket: Socket::open(&config.socket, config.malformed),
             ping_every: config.ping_every,
             timeout: root.tree.timeout,
             state: Mutex::new(Notified {
@@ -683,7 +719,7 @@ mod tests {
     #[test]
     fn the_watchdog_is_ours_or_not_at_all() {
         let every = |usec: &str, pid: Option<&str>| {
-            ping_every(Some(OsStr::new(usec)), pid.map(OsStr::new), 7)
+            ping_every(Some(OsStr::new(usec)), pid.map(OsStr::new), 7).unwrap_or_default()
         };
         assert_eq!(every("200000", None), Some(Duration::from_millis(100)));
         assert_eq!(every("200000", Some("7")), Some(Duration::from_millis(100)));
@@ -693,7 +729,19 @@ mod tests {
         assert_eq!(every("0", None), None);
         assert_eq!(every("-5", None), None);
         assert_eq!(every("soon", None), None);
-        assert_eq!(ping_every(None, Some(OsStr::new("7")), 7), None);
+        assert_eq!(ping_every(None, Some(OsStr::new("7")), 7), Ok(None));
+        // Malformed: no pings, and why.
+        let why = |usec: &str, pid: Option<&str>| {
+            ping_every(Some(OsStr::new(usec)), pid.map(OsStr::new), 7).unwrap_err()
+        };
+        assert_eq!(
+            why("soon", None),
+            "WATCHDOG_USEC=\"soon\" is not a number of microseconds: no watchdog pings"
+        );
+        assert_eq!(
+            why("200000", Some("x")),
+            "WATCHDOG_PID=\"x\" is not a process id: no watchdog pings"
+        );
     }
 
     #[test]
