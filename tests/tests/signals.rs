@@ -208,6 +208,13 @@ fn a_runtime_wedged_during_the_drain_delay_still_exits() {
     );
     assert!(took >= Duration::from_secs(2), "took {took:?}");
     assert!(took < Duration::from_secs(4), "took {took:?}");
+    // Review finding: the report said "drained for a delay of 2.65s, then stopped in 0ns":
+    // the delay counted until the report, the stop not at all. The delay is 1 s; the stop
+    // is counted from its end.
+    assert!(
+        text.contains("drained for a delay of 1s, then stopped in 1."),
+        "{text}"
+    );
 }
 
 /// `Root::main` after a second signal, its threads free: one report, the root's (the

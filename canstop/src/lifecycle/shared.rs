@@ -242,14 +242,26 @@ impl Tree {
 
     /// How long the tree waited in its drain delay before its stop (cut short by a failure,
     /// `canstop::shutdown()` or a second signal, or the run's end); `None` without a delay.
+    ///
+    /// A delay whose end was never recorded (a runtime wedged in it: the task that ends it
+    /// never ran) counts until now, but no longer than the delay itself: the rest is the
+    /// stop's (see [`stop_began`](Self::stop_began)).
     pub(crate) fn delay_waited(&self) -> Option<Duration> {
         let started = self.delay_started.get()?;
         Some(
             self.delay_waited
                 .get()
                 .copied()
-                .unwrap_or_else(|| started.elapsed()),
+                .unwrap_or_else(|| started.elapsed().min(self.drain_delay)),
         )
+    }
+
+    /// When the stop began, for a root whose stop was never recorded: the end of a drain
+    /// delay that ran out without its stop running (a wedged runtime), if one did.
+    pub(crate) fn stop_began(&self) -> Option<Instant> {
+        let started = *self.delay_started.get()?;
+        let end = deadline_after(started, self.drain_delay);
+        (Instant::now() >= end).then_some(end)
     }
 
     /// What cut the drain delay short, if a failure or `canstop::shutdown()` did.

@@ -919,7 +919,9 @@ pub(crate) fn assemble_report(root: &Node) -> Report {
         sessions: sessions.into_vec(),
         stop_time: root
             .stop_info()
-            .map_or(Duration::ZERO, |stop| stop.requested_at.elapsed()),
+            .map(|stop| stop.requested_at)
+            .or_else(|| shared.stop_began())
+            .map_or(Duration::ZERO, |began| began.elapsed()),
         timeout: shared.timeout,
         deadline_reached: shared.deadline_reached(),
         forced: shared.forced_by(),
