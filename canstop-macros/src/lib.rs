@@ -43,14 +43,18 @@ use crate::error::Errors;
 ///
 /// `main`'s body is set-up: when it returns `Ok`, the program runs until a trigger (a signal,
 /// a failing service, `canstop::shutdown()`, or every service having finished); when it
-/// returns `Err`, that error is the trigger. It may return `()` or `Result<(), E>` for any
-/// `E: Debug`, so `anyhow::Result<()>` works.
+/// returns `Err`, that error is the trigger. It may return `()`, `Result<(), E>` for any
+/// `E: Debug` (so `anyhow::Result<()>` works), `ExitCode` or `Result<ExitCode, E>`: a code
+/// other than `SUCCESS` is the process's when the tree stopped cleanly (canstop's own code
+/// wins otherwise).
 ///
 /// # Options
 ///
 /// - `timeout = "10s"`: the tree's drain timeout (default 10 s), parsed at compile time
-///   (`"250ms"`, `"10s"`, `"1m30s"`, `"2h"`). `CANSTOP_SHUTDOWN_TIMEOUT` in the environment
-///   overrides it at start-up.
+///   (`"250ms"`, `"10s"`, `"1m30s"`, `"2h"`; whole units only, no fractions: `"1500ms"`, not
+///   `"1.5s"`). `"0s"` is allowed: nothing waits at the stop, and whatever has not returned
+///   when told is aborted at once (exit 124 if anything was). `CANSTOP_SHUTDOWN_TIMEOUT` in
+///   the environment overrides it at start-up.
 /// - `drain_delay = "5s"`: after a signal, how long the tree stays serving, not ready, before
 ///   its stop (`Root::drain_delay`; default none). For Kubernetes: the delay plus the timeout
 ///   must fit `terminationGracePeriodSeconds`. `CANSTOP_DRAIN_DELAY` overrides it.

@@ -904,20 +904,31 @@ fn write_service<'a>(
     Ok(())
 }
 
+/// "service" or "services", for a count.
+fn services(count: u64) -> &'static str {
+    if count == 1 {
+        "service"
+    } else {
+        "services"
+    }
+}
+
 fn write_folded(f: &mut fmt::Formatter<'_>, folded: &FoldedServices, depth: usize) -> fmt::Result {
     let indent = "  ".repeat(depth);
     if folded.other_names {
         write!(
             f,
-            "{indent}{} more stopped services of other names",
-            folded.count
+            "{indent}{} more stopped {} of other names",
+            folded.count,
+            services(folded.count)
         )?;
     } else {
         let name = Escaped(&folded.name);
         write!(
             f,
-            "{indent}{} more stopped services named {name}",
-            folded.count
+            "{indent}{} more stopped {} named {name}",
+            folded.count,
+            services(folded.count)
         )?;
     }
     write!(

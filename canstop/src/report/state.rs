@@ -447,8 +447,8 @@ impl fmt::Display for State {
         };
         write!(
             f,
-            "canstop state: tree {tree}; {} sessions live",
-            self.live_sessions()
+            "canstop state: tree {tree}; {} live",
+            plural(self.live_sessions(), "session")
         )?;
         if let Some(trigger) = &self.trigger {
             write!(f, "; trigger: {trigger}")?;
@@ -506,8 +506,17 @@ fn write_node(f: &mut fmt::Formatter<'_>, node: &NodeState, depth: usize) -> fmt
         };
         writeln!(
             f,
-            "{indent}  {} more stopped services {name}: clean={} failed={} panicked={} aborted={}",
-            group.count, group.clean, group.failed, group.panicked, group.aborted
+            "{indent}  {} more stopped {} {name}: clean={} failed={} panicked={} aborted={}",
+            group.count,
+            if group.count == 1 {
+                "service"
+            } else {
+                "services"
+            },
+            group.clean,
+            group.failed,
+            group.panicked,
+            group.aborted
         )?;
     }
     Ok(())
@@ -548,6 +557,15 @@ impl fmt::Display for SessionCounts {
             self.panicked,
             self.aborted
         )
+    }
+}
+
+/// `n thing` or `n things`.
+fn plural(n: u64, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
     }
 }
 
@@ -637,7 +655,7 @@ mod tests {
         let text = snapshot(&root).to_string();
         assert_eq!(
             text,
-            "canstop state: tree not ready; 1 sessions live\n  \
+            "canstop state: tree not ready; 1 session live\n  \
              root: running\n    \
              db: ready\n        \
              query at src/db.rs:7: live=1 started=2 finished=1 failed=0 panicked=0 aborted=0\n  \

@@ -315,8 +315,13 @@ impl Supervisor {
             let children = self.stop_children();
             let attempt = node.record.restarts() + 1;
             self.restarting(attempt, delay);
+            let why = if ended.is_failure() {
+                "service failed: restarting after the backoff"
+            } else {
+                "service ended early: restarting after the backoff"
+            };
             log(
-                || tracing::warn!(service = %node.path, attempt, ?delay, error = %message, "service ended early: restarting after the backoff"),
+                || tracing::warn!(service = %node.path, attempt, ?delay, error = %message, "{why}"),
             );
             let round = if self.parent.strategy == Strategy::OneForOne {
                 None
