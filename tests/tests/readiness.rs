@@ -1191,3 +1191,53 @@ async fn a_parent_without_ready_is_not_ready_before_the_children_its_body_starts
     assert_eq!(changes[0], "TreeReady", "{changes:?}");
     assert_eq!(log.at("TreeReady"), Duration::from_millis(300), "{report}");
 }
+
+/// Review finding: how long an instance ran ("after running" in the report, the state's
+/// uptime) included its wait for the services it needs. It counts from its body's start.
+#[tokio::test(start_paused = true)]
+async fn how_long_an_instance_ran_excludes_its_wait_for_what_it_needs() {
+    let log = Log::new();
+    let report = root()
+        .run({
+            let log = log.clone();
+            async move {
+                canstop::start(service(
+                    "db",
+                    &log,
+                    Duration::from_millis(50),
+                    Duration::ZERO,
+                ))?;
+                let failed = Arc::new(Mutex::new(false));
+                canstop::start(
+                    Service::restartable("cache", move |shutdown: Shutdown| {
+                        let failed = failed.clone();
+                        async move {
+                            if std::mem::replace(&mut *failed.lock().unwrap(), true) {
+                                shutdown.requested().await;
+                                return Ok(());
+                            }
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            Err("cold start")
+                        }
+                    })
+                    .restart(Restart::OnFailure)
+                    .needs(["db"]),
+                )?;
+                canstop::spawn(Session::new("stopper", |shutdown: Shutdown| async move {
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                    shutdown.shutdown_tree();
+                }))?;
+                Ok::<(), BoxError>(())
+            }
+        })
+        .await
+        .unwrap();
+    let cache = report.service("cache").expect("cache is in the report");
+    assert_eq!(cache.failures.len(), 1, "{report}");
+    assert_eq!(
+        cache.failures[0].ran_for,
+        Duration::from_millis(200),
+        "{report}"
+    );
+    assert_eq!(cache.failures[0].at, Duration::from_millis(250), "{report}");
+}

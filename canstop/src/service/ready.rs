@@ -267,6 +267,12 @@ impl Readiness {
         })
     }
 
+    /// The instance's body is built only now, after it waited for the services it needs: its
+    /// uptime counts from here.
+    pub(crate) fn body_started(&self, at: Instant) {
+        lock(&self.state).instance_started = Some(at);
+    }
+
     /// A child's failure escalated to the instance `generation`, which fails with it: it is
     /// not ready from now on (not only once its supervisor has stopped it), and a late `set`
     /// of that instance is refused (its generation is over). A no-op once another instance

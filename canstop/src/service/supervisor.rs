@@ -212,13 +212,13 @@ impl Supervisor {
         let mut restart = false;
         loop {
             // The first instance starts with the service (one clock read fewer per start).
-            let instance_started = if restart {
+            let mut instance_started = if restart {
                 Instant::now()
             } else {
                 window.started
             };
             let (mut end, escalated) = self
-                .run_body(service, turn.take(), restart, instance_started)
+                .run_body(service, turn.take(), restart, &mut instance_started)
                 .await;
             let first = !restart;
             restart = true;
@@ -624,18 +624,20 @@ impl Supervisor {
     ///
     /// In a restart round (`turn`), the next member may start once this body is built.
     /// Also returns the failure of a child that escalated to it and stopped it, if one did.
+    /// `started` (when the instance started) moves to its body's start when it first waited
+    /// for the services it needs.
     async fn run_body(
         &self,
         service: &mut Service,
         turn: Option<Turn>,
         restart: bool,
-        started: Instant,
+        started: &mut Instant,
     ) -> (BodyEnd, Option<String>) {
         let node = &self.node;
         // A failure of an earlier instance's child that arrived between instances is moot:
         // that instance is gone.
         node.inbox.clear();
-        node.readiness_new_instance(started);
+        node.readiness_new_instance(*started);
         self.timed_out.store(false, Ordering::Relaxed);
         let needs = if node.needs.is_empty() {
             Ok(false)
@@ -643,7 +645,14 @@ impl Supervisor {
             self.wait_for_needs().await
         };
         let waited = match needs {
-            Ok(waited) => waited,
+            // How long an instance ran (the report's "after running", the state's uptime)
+            // counts from its body's start, not from its wait.
+            Ok(true) => {
+                *started = Instant::now();
+                node.readiness.body_started(*started);
+                true
+            }
+            Ok(false) => false,
             Err(end) => {
                 if let Some(turn) = turn {
                     turn.started();
