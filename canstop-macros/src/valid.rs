@@ -39,10 +39,12 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
     }
     for attr in &func.attrs {
         if is_duplicate_entry_attr(mac, attr) {
-            let what = if mac == Macro::Main {
-                "builds the runtime and the root"
-            } else {
-                "already makes this fn a test"
+            let what = match mac {
+                Macro::Main => "builds the runtime and the root",
+                Macro::Test => "already makes this fn a test",
+                Macro::Service | Macro::Session => {
+                    "already makes this fn's service or session (one fn is one of them, once)"
+                }
             };
             errors.push(syn::Error::new_spanned(
                 attr,
@@ -336,12 +338,21 @@ fn check_instrument(mac: Macro, func: &Func) -> Option<syn::Error> {
 }
 
 /// Whether `attr` is a second entry point on the fn: `#[test]`, `#[tokio::test]` on a
-/// `#[canstop::test]`; `#[tokio::main]` on a `#[canstop::main]`.
+/// `#[canstop::test]`; `#[tokio::main]` on a `#[canstop::main]`; a second `#[service]` or
+/// `#[session]` (as `service`, `session` or `canstop::...`) on either.
 pub(crate) fn is_duplicate_entry_attr(mac: Macro, attr: &Attribute) -> bool {
     let wanted = match mac {
         Macro::Main => "main",
         Macro::Test => "test",
-        Macro::Service | Macro::Session => return false,
+        Macro::Service | Macro::Session => {
+            let segments = &attr.path().segments;
+            let ours =
+                segments.len() == 1 || (segments.len() == 2 && segments[0].ident == "canstop");
+            return ours
+                && segments
+                    .last()
+                    .is_some_and(|last| last.ident == "service" || last.ident == "session");
+        }
     };
     attr.path()
         .segments
