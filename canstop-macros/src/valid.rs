@@ -291,9 +291,25 @@ fn check_receiver(mac: Macro, sig: &syn::Signature) -> Option<syn::Error> {
         syn::ReceiverKind::Typed(_, ty) => matches!(peel(ty), Type::Reference(_)),
         _ => false,
     };
+    // `self: Rc<Self>`: never `Send`, which a body run on the runtime's threads must be.
+    let rc = match &receiver.kind {
+        syn::ReceiverKind::Typed(_, ty) => match peel(ty) {
+            Type::Path(path) => path
+                .path
+                .segments
+                .last()
+                .is_some_and(|last| last.ident == "Rc"),
+            _ => false,
+        },
+        _ => false,
+    };
     let message = match mac {
         Macro::Service | Macro::Session if borrowed => format!(
             "`{}` cannot borrow `self`: its body runs after the call that creates it has returned; take `self: Arc<Self>` (or `self`)",
+            mac.attr()
+        ),
+        Macro::Service | Macro::Session if rc => format!(
+            "`{}` cannot take `self: Rc<Self>`: its body runs on the runtime's threads and must be `Send`, which `Rc` is not; take `self: Arc<Self>`",
             mac.attr()
         ),
         Macro::Service | Macro::Session => return None,
