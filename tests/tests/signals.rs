@@ -563,3 +563,66 @@ fn a_blocking_subscriber_does_not_keep_a_failure_from_stopping_the_tree() {
     ended.assert_code(124);
     assert!(took < Duration::from_secs(4), "{took:?}");
 }
+
+const SUBSCRIBERS: &str = env!("CARGO_BIN_EXE_subscribers");
+
+/// Hostile-review finding: with a subscriber at `DEBUG` that panics on every write, the
+/// supervisor's `DEBUG` lines (not yet run under the catch) panicked, and a supervisor's drop
+/// logged again while unwinding: the process aborted (134) before any signal, with no
+/// report. Every lifecycle log now runs under the catch.
+#[test]
+fn a_subscriber_that_panics_at_debug_does_not_abort_the_process() {
+    let (ended, _) = run_until_signal(SUBSCRIBERS, &["panics"], &[], SIGTERM, LIMIT);
+    ended.assert_code(0);
+    assert!(
+        ended.text().contains("idle: stopped cleanly"),
+        "{}",
+        ended.text()
+    );
+}
+
+/// Hostile-review finding: the "tree ready" line was logged under the tree readiness's lock,
+/// which the trigger takes: a subscriber that blocked on it made the process ignore SIGTERM
+/// for good. It is logged once the lock is released: the stop goes on, and the exit is
+/// bounded by the deadline (the thread that logged is held: exit 124).
+#[test]
+fn a_subscriber_that_blocks_on_tree_ready_does_not_hold_the_stop() {
+    let mut child = Running::start(SUBSCRIBERS, &["blocks-on-tree-ready"], &[]);
+    child.wait_for_line("SUBSCRIBER BLOCKS NOW", LIMIT);
+    child.signal(SIGTERM);
+    let (ended, took) = child.wait_exit(LIMIT);
+    println!(
+        "exit {:?} {took:?} after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
+    // Deadline 1 s, the watchdog's fuse 0.75 s.
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert!(ended.code().is_some(), "{}", ended.text());
+}
+
+/// Hostile-review finding: "stopping a sibling for its restart" was logged under the
+/// restart round's lock, before the sibling was told: a subscriber that blocked on it held
+/// the lock every sibling takes at its stop, and both workers blocked: the siblings were
+/// UNRESPONSIVE. It is logged after, the lock released: only the thread that logged is held
+/// (`a`'s, and at most one task tokio keeps in that worker's LIFO slot, which no other
+/// worker can steal), so at least two of the three siblings stop cleanly.
+#[test]
+fn a_subscriber_that_blocks_during_a_restart_round_does_not_wedge_the_siblings() {
+    let mut child = Running::start(SUBSCRIBERS, &["blocks-on-sibling"], &[]);
+    child.wait_for_line("SUBSCRIBER BLOCKS NOW", LIMIT);
+    child.signal(SIGTERM);
+    let (ended, took) = child.wait_exit(LIMIT);
+    println!(
+        "exit {:?} {took:?} after SIGTERM\n{}",
+        ended.code(),
+        ended.text()
+    );
+    let text = ended.text();
+    let stopped = ["b", "c", "d"]
+        .iter()
+        .filter(|sibling| text.contains(&format!("{sibling}: stopped cleanly")))
+        .count();
+    assert!(stopped >= 2, "{text}");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+}

@@ -7,7 +7,9 @@
 //! - Where a log and an action go together (a failure and its escalation, a trigger and the
 //!   stop), the action comes first and the log after: a subscriber that blocks holds only
 //!   the thread that logs, after the tree has acted.
-//! - Those logs run through [`log`], so that a subscriber's panic is the subscriber's: the
+//! - No log is written under a lock the stop takes (the tree's readiness, a restart round):
+//!   a subscriber that blocks there would hold every thread that takes it.
+//! - Every log of the lifecycle (at any level) runs through [`log`], so that a subscriber's panic is the subscriber's: the
 //!   panic hook prints it, and canstop goes on (it never unwinds through a supervisor or
 //!   through the root's drop guards, where a second panic would abort the process).
 

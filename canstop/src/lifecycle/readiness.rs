@@ -73,7 +73,10 @@ impl TreeReadiness {
         if after == TreeNow::Ready {
             counts.ever_ready = true;
             events.publish(Event::TreeReady);
-            tracing::debug!("tree ready");
+            drop(counts);
+            // Logged with the lock released: the trigger takes it (a subscriber that blocks
+            // must not hold the stop).
+            crate::lifecycle::log::log(|| tracing::debug!("tree ready"));
         } else if before == TreeNow::Ready {
             events.publish(Event::TreeNotReady);
         }

@@ -141,7 +141,7 @@ impl Tree {
                 }
                 self.cut_delay.cancel();
             }
-            tracing::debug!(%trigger, "shutdown already under way; trigger ignored");
+            log(|| tracing::debug!(%trigger, "shutdown already under way; trigger ignored"));
             return false;
         }
         if crate::tree::context::in_main_body_of(self) {

@@ -818,7 +818,7 @@ where
         () = root.tree.token.cancelled() => {}
     }
     if !root.tree.triggered_by_main() {
-        tracing::debug!("main's body dropped: the shutdown started before it returned");
+        log(|| tracing::debug!("main's body dropped: the shutdown started before it returned"));
         return MainOutcome::DroppedAtStop;
     }
     tokio::select! {

@@ -88,15 +88,22 @@ impl Rounds {
                     None => {
                         let round = Arc::new(Round::new(parent, child));
                         let index = round.index_of(child).unwrap_or_default();
-                        for member in &round.members {
-                            if !Arc::ptr_eq(member, child) {
-                                log(
-                                    || tracing::info!(service = %member.path, failed = %child.path, strategy = %parent.strategy, "stopping a sibling for its restart"),
-                                );
-                                member.stop_instance();
-                            }
-                        }
+                        let siblings = || {
+                            round
+                                .members
+                                .iter()
+                                .filter(|member| !Arc::ptr_eq(member, child))
+                        };
+                        siblings().for_each(|member| member.stop_instance());
                         *active = Some(round.clone());
+                        drop(active);
+                        // Logged once the round is under way and its lock released: a
+                        // subscriber that blocks holds this thread only.
+                        for member in siblings() {
+                            log(
+                                || tracing::info!(service = %member.path, failed = %child.path, strategy = %parent.strategy, "stopping a sibling for its restart"),
+                            );
+                        }
                         return Turn::new(round, index, parent.clone());
                     }
                 }

@@ -170,7 +170,7 @@ impl Supervisor {
 
     pub(crate) async fn run(self, mut service: Service) {
         let node = &self.node;
-        tracing::debug!(service = %node.path, "service started");
+        log(|| tracing::debug!(service = %node.path, "service started"));
         let outcome = self.supervise(&mut service).await;
         node.set_outcome(outcome);
         let stop = node.request_stop();
@@ -186,7 +186,7 @@ impl Supervisor {
             None
         };
         if let Some(outcome) = &outcome {
-            tracing::debug!(service = %node.path, %outcome, "service stopped");
+            log(|| tracing::debug!(service = %node.path, %outcome, "service stopped"));
         }
         self.parent.children.finish(self.id, node);
         if let Some(outcome) = outcome.filter(|_| listened) {
@@ -506,7 +506,9 @@ impl Supervisor {
                 continue;
             }
             waited = true;
-            tracing::debug!(service = %node.path, needs = %need.path, "waiting for a service it needs to be ready");
+            log(
+                || tracing::debug!(service = %node.path, needs = %need.path, "waiting for a service it needs to be ready"),
+            );
             let ready = tokio::select! {
                 biased;
                 () = self.until_told_to_stop() => return Err(BodyEnd::NotBuilt),

@@ -458,7 +458,7 @@ impl Node {
             self.tree.events.publish_with(|| Event::Ready {
                 service: self.path.clone(),
             });
-            tracing::debug!(service = %self.path, "service ready");
+            log(|| tracing::debug!(service = %self.path, "service ready"));
         }
         self.readiness_changed(change);
     }
