@@ -66,7 +66,7 @@ use crate::sync::slots::{self, Padded};
 pub(crate) const ERRORS_KEPT: usize = 8;
 
 /// The first kinds of session of a scope are counted without a lock; more kinds than this in
-/// one scope (unusual) are counted under [`Sessions::more_kinds`]'s lock.
+/// one scope (unusual) are counted under [`Made::more_kinds`]'s lock.
 const FAST_KINDS: usize = 8;
 
 /// The live sessions of one scope.
@@ -77,15 +77,56 @@ pub(crate) struct Sessions {
     gate: Gate,
     /// Raised by the deadline sweep: no session body is polled again.
     aborted: AtomicBool,
+    /// Made at the first session (or the sweep): a service that never spawns one does not
+    /// pay for its kinds and shards (five 512-byte shards on two cores, and 384 bytes of kind
+    /// slots, made, moved and freed with every service start and stop).
+    made: OnceLock<Box<Made>>,
+}
+
+/// What a scope's sessions need once it has one (see [`Sessions::made`]).
+struct Made {
     /// The scope's kinds, in the order they were first admitted; a kind's index is its slot.
     kinds: [OnceLock<SessionKind>; FAST_KINDS],
     more_kinds: Mutex<MoreKinds>,
-    /// One per thread slot, made at the first session (or the sweep): a service that never
-    /// spawns one does not pay for them (five 512-byte shards on two cores, zeroed and freed
-    /// with every service start and stop).
-    shards: OnceLock<Box<[Padded<Shard>]>>,
+    /// One per thread slot.
+    shards: Box<[Padded<Shard>]>,
     /// The first few error messages of each kind, by kind index.
     errors: Mutex<HashMap<KindIndex, Vec<String>>>,
+}
+
+impl Made {
+    #[inline(never)]
+    fn find_kind(&self, kind: SessionKind) -> Option<KindIndex> {
+        for (index, slot) in self.kinds.iter().enumerate() {
+            match slot.get() {
+                Some(known) if known.same_as(&kind) => return Some(KindIndex(index as u16)),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        self.add_kind(kind)
+    }
+
+    #[cold]
+    fn add_kind(&self, kind: SessionKind) -> Option<KindIndex> {
+        for (index, slot) in self.kinds.iter().enumerate() {
+            // Two threads may race for a free slot; the loser moves on to the next one.
+            if slot.get_or_init(|| kind).same_as(&kind) {
+                return Some(KindIndex(index as u16));
+            }
+        }
+        let mut more = lock(&self.more_kinds);
+        let MoreKinds { index, stats } = &mut *more;
+        if let Some(&known) = index.get(&kind) {
+            return Some(KindIndex(known));
+        }
+        let next = u16::try_from(FAST_KINDS + stats.len())
+            .ok()
+            .filter(|&next| usize::from(next) < MAX_KINDS)?;
+        index.insert(kind, next);
+        stats.push(SessionStats::new(kind));
+        Some(KindIndex(next))
+    }
 }
 
 /// The kinds beyond the first [`FAST_KINDS`], counted under a lock: found by hash, so that a
@@ -174,7 +215,7 @@ impl BlockingStart {
 }
 
 /// A kind's place in its scope: below [`FAST_KINDS`], a slot of every shard's counts;
-/// above, an index into [`Sessions::more_kinds`] plus `FAST_KINDS`.
+/// above, an index into [`Made::more_kinds`] plus `FAST_KINDS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct KindIndex(u16);
 
@@ -234,43 +275,46 @@ impl Sessions {
         Self {
             gate: Gate::new(),
             aborted: AtomicBool::new(false),
-            kinds: Default::default(),
-            more_kinds: Mutex::default(),
-            shards: OnceLock::default(),
-            errors: Mutex::default(),
+            made: OnceLock::new(),
         }
     }
 
     /// Whether no session was ever admitted or refused here: no kind is known, and
     /// [`stats`](Self::stats) is empty. (The kinds' slots fill in order.)
     pub(crate) fn never_admitted(&self) -> bool {
-        self.kinds[0].get().is_none()
+        self.made
+            .get()
+            .is_none_or(|made| made.kinds[0].get().is_none())
     }
 
-    /// The shards, made on first use. The sweep makes them too if no session has, so that
-    /// a session parking after it finds its shard swept (see [`Parked::swept`]).
+    /// The kinds and shards, made on first use. The sweep makes them too if no session has,
+    /// so that a session parking after it finds its shard swept (see [`Parked::swept`]).
     #[inline]
-    fn shards(&self) -> &[Padded<Shard>] {
-        match self.shards.get() {
-            Some(shards) => shards,
-            None => self.make_shards(),
+    fn made(&self) -> &Made {
+        match self.made.get() {
+            Some(made) => made,
+            None => self.make(),
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn make_shards(&self) -> &[Padded<Shard>] {
-        self.shards.get_or_init(|| {
-            (0..slots::count())
-                .map(|_| Padded(Shard::default()))
-                .collect()
+    fn make(&self) -> &Made {
+        self.made.get_or_init(|| {
+            Box::new(Made {
+                kinds: Default::default(),
+                more_kinds: Mutex::default(),
+                shards: (0..slots::count())
+                    .map(|_| Padded(Shard::default()))
+                    .collect(),
+                errors: Mutex::default(),
+            })
         })
     }
 
-    /// The shards if any session (or the sweep) made them: readers of the counts find none
-    /// before the first session is counted.
-    fn shards_made(&self) -> &[Padded<Shard>] {
-        self.shards.get().map_or(&[], |shards| &shards[..])
+    #[inline]
+    fn shards(&self) -> &[Padded<Shard>] {
+        &self.made().shards
     }
 
     /// Admits one session of `kind` and counts it as started, or refuses it once the scope is
@@ -509,10 +553,14 @@ impl Sessions {
     /// left, or a grace later). Each report adds up.
     pub(crate) fn stats(&self) -> Vec<SessionStats> {
         let mut all: Vec<SessionStats> = Vec::new();
-        for (index, kind) in self.kinds.iter().enumerate() {
+        // Before the first session, no kind: nothing to count.
+        let Some(made) = self.made.get() else {
+            return all;
+        };
+        for (index, kind) in made.kinds.iter().enumerate() {
             let Some(kind) = kind.get() else { break };
             let mut stats = SessionStats::new(*kind);
-            for shard in self.shards_made() {
+            for shard in &made.shards {
                 let counts = &shard.0.counts[index];
                 let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
                 stats.started += read(&counts.started);
@@ -525,8 +573,8 @@ impl Sessions {
             }
             all.push(stats);
         }
-        all.extend(lock(&self.more_kinds).stats.iter().cloned());
-        let errors = lock(&self.errors);
+        all.extend(lock(&made.more_kinds).stats.iter().cloned());
+        let errors = lock(&made.errors);
         let aborted = self.is_aborted();
         for (index, stats) in all.iter_mut().enumerate() {
             if let Some(kept) = errors.get(&KindIndex(index as u16)) {
@@ -546,7 +594,7 @@ impl Sessions {
     ///
     /// - The first [`FAST_KINDS`] kinds are read from their `OnceLock` slots and their
     ///   per-shard atomic counters: loads only, no lock.
-    /// - The kinds beyond those are counted under [`Sessions::more_kinds`]'s lock (by design:
+    /// - The kinds beyond those are counted under [`Made::more_kinds`]'s lock (by design:
     ///   a scope with more than eight kinds is unusual). The snapshot only *tries* that lock:
     ///   when a spawn holds it at that instant, those kinds are left out and
     ///   [`LiveCounts::missing_kinds`] says so. It never waits.
@@ -555,13 +603,20 @@ impl Sessions {
     pub(crate) fn live_counts(&self) -> LiveCounts {
         let read = |counter: &AtomicU64| counter.load(Ordering::Acquire);
         let mut kinds = Vec::new();
-        for (index, kind) in self.kinds.iter().enumerate() {
+        // Before the first session, no kind: nothing to count.
+        let Some(made) = self.made.get() else {
+            return LiveCounts {
+                kinds,
+                missing_kinds: false,
+            };
+        };
+        for (index, kind) in made.kinds.iter().enumerate() {
             let Some(kind) = kind.get() else { break };
             let mut stats = SessionStats::new(*kind);
             // How each session ended is read before how many started: a session's start is
             // counted before its task exists, so every end read here belongs to a start that
             // the reads below see (see `LiveCounts`).
-            for shard in self.shards_made() {
+            for shard in &made.shards {
                 let counts = &shard.0.counts[index];
                 stats.finished += read(&counts.finished);
                 stats.failed += read(&counts.failed);
@@ -569,13 +624,13 @@ impl Sessions {
                 stats.aborted += read(&counts.aborted);
             }
             fence(Ordering::Acquire);
-            for shard in self.shards_made() {
+            for shard in &made.shards {
                 stats.started += read(&shard.0.counts[index].started);
             }
             kinds.push(stats);
         }
         let mut missing_kinds = false;
-        match self.more_kinds.try_lock() {
+        match made.more_kinds.try_lock() {
             Ok(more) => kinds.extend(more.stats.iter().cloned()),
             Err(TryLockError::Poisoned(more)) => {
                 kinds.extend(more.into_inner().stats.iter().cloned());
@@ -590,55 +645,24 @@ impl Sessions {
 
     /// The index of `kind` in this scope, adding it on first sight; `None` when the scope has
     /// [`MAX_KINDS`] kinds already. The scope's first kind (often its only one) is checked
-    /// inline, by address; the others in [`find_kind`](Self::find_kind).
+    /// inline, by address; the others in [`find_kind`](Made::find_kind).
     #[inline]
     fn kind_index(&self, kind: SessionKind) -> Option<KindIndex> {
-        match self.kinds[0].get() {
+        let made = self.made();
+        match made.kinds[0].get() {
             Some(first) if first.same_place(&kind) => Some(KindIndex(0)),
-            _ => self.find_kind(kind),
+            _ => made.find_kind(kind),
         }
-    }
-
-    #[inline(never)]
-    fn find_kind(&self, kind: SessionKind) -> Option<KindIndex> {
-        for (index, slot) in self.kinds.iter().enumerate() {
-            match slot.get() {
-                Some(known) if known.same_as(&kind) => return Some(KindIndex(index as u16)),
-                Some(_) => {}
-                None => break,
-            }
-        }
-        self.add_kind(kind)
-    }
-
-    #[cold]
-    fn add_kind(&self, kind: SessionKind) -> Option<KindIndex> {
-        for (index, slot) in self.kinds.iter().enumerate() {
-            // Two threads may race for a free slot; the loser moves on to the next one.
-            if slot.get_or_init(|| kind).same_as(&kind) {
-                return Some(KindIndex(index as u16));
-            }
-        }
-        let mut more = lock(&self.more_kinds);
-        let MoreKinds { index, stats } = &mut *more;
-        if let Some(&known) = index.get(&kind) {
-            return Some(KindIndex(known));
-        }
-        let next = u16::try_from(FAST_KINDS + stats.len())
-            .ok()
-            .filter(|&next| usize::from(next) < MAX_KINDS)?;
-        index.insert(kind, next);
-        stats.push(SessionStats::new(kind));
-        Some(KindIndex(next))
     }
 
     fn kind(&self, index: KindIndex) -> SessionKind {
         let index = usize::from(index.0);
-        match self.kinds.get(index) {
+        let made = self.made();
+        match made.kinds.get(index) {
             Some(slot) => *slot
                 .get()
                 .expect("an index is only handed out for a set slot"),
-            None => lock(&self.more_kinds).stats[index - FAST_KINDS].kind,
+            None => lock(&made.more_kinds).stats[index - FAST_KINDS].kind,
         }
     }
 
@@ -665,11 +689,11 @@ impl Sessions {
     #[cold]
     #[inline(never)]
     fn count_more(&self, index: usize, slow: impl Fn(&mut SessionStats) -> &mut u64) {
-        *slow(&mut lock(&self.more_kinds).stats[index - FAST_KINDS]) += 1;
+        *slow(&mut lock(&self.made().more_kinds).stats[index - FAST_KINDS]) += 1;
     }
 
     fn keep_error(&self, kind: KindIndex, error: String) {
-        let mut errors = lock(&self.errors);
+        let mut errors = lock(&self.made().errors);
         let kept = errors.entry(kind).or_default();
         if kept.len() < ERRORS_KEPT {
             kept.push(error);

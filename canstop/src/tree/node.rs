@@ -275,7 +275,7 @@ impl Node {
     /// largest cost of a service's start and stop). Nothing waits for it before this node is
     /// told to stop: an ancestor's abort reaches a node not told yet through the stop walks,
     /// which tell every child at once when their node's abort fires (see
-    /// [`order`](crate::tree::order)), and a node made after an ancestor's abort makes its
+    /// [`order`]), and a node made after an ancestor's abort makes its
     /// token cancelled.
     pub(crate) fn abort(&self) -> &CancellationToken {
         self.abort.get_or_init(|| match self.parent() {
