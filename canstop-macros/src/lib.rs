@@ -15,6 +15,7 @@
 
 mod ast;
 mod attr;
+mod declare;
 // The duration grammar: a copy of the runtime's, checked to agree with it by a test, so that
 // `timeout = "..."` and `CANSTOP_SHUTDOWN_TIMEOUT` cannot disagree. Its `pub` items are
 // private here.
@@ -158,7 +159,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   `fn(&[u8]) -> usize`). Generic fns and `impl Trait` arguments are not supported.
 /// - It may be a method taking `self: Arc<Self>` or `self` (a borrowed `&self` is an error:
 ///   the body outlives the call), in a generic `impl` too, or in a trait's `impl` for a
-///   trait method declared `fn run(self: Arc<Self>) -> canstop::Service`. The body may use
+///   trait method declared `fn run(self: Arc<Self>) -> canstop::Service`, which
+///   `#[service] async fn run(self: Arc<Self>, shutdown: Shutdown);` in the trait writes for
+///   you (a declaration takes no options; `#[session]` cannot declare one). The body may use
 ///   `self` and `Self`. In a generic `impl`, an associated fn without `self` that uses the
 ///   `impl`'s type parameter must name it with one capital letter (`T`, `K`) or use `Self`:
 ///   the macro cannot see the `impl`, and that is how it knows to keep the body inside it
@@ -460,8 +463,14 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 /// generated fn, or a stub with its signature; the item as written only when it is not a fn).
 fn entry(mac: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
+    let args = proc_macro2::TokenStream::from(args);
     let mut errors = Errors::default();
-    let options = attr::parse(mac, args.into(), &mut errors);
+    let has_options = !args.is_empty();
+    let options = attr::parse(mac, args, &mut errors);
+    if let Some(declaration) = declare::expand(mac, &options, has_options, &item, &mut errors) {
+        let errors = errors.to_compile_error();
+        return quote!(#errors #declaration).into();
+    }
     let func = match Func::parse(item.clone(), mac.attr(), options.krate.as_ref()) {
         Ok(func) => func,
         Err(error) => {

@@ -21,7 +21,25 @@ impl Worker for Ticker {
     }
 }
 
+/// The same trait declared with `#[service]`: the declaration the `impl`'s method matches.
+trait Listener: Send + Sync {
+    #[service]
+    async fn listen(self: Arc<Self>, shutdown: Shutdown, port: u16);
+}
+
+struct Tcp;
+
+impl Listener for Tcp {
+    #[service(name = "tcp")]
+    async fn listen(self: Arc<Self>, shutdown: Shutdown, port: u16) {
+        assert_eq!(port, 8080);
+        shutdown.requested().await;
+    }
+}
+
 fn main() {
+    let listener: Arc<dyn Listener> = Arc::new(Tcp);
+    let _: canstop::Service = listener.listen(8080);
     let workers: Vec<Arc<dyn Worker>> = vec![Arc::new(Ticker { every_ms: 10 })];
     let report = Root::new()
         .signals(false)
