@@ -275,7 +275,7 @@ impl Sessions {
         Self {
             gate: Gate::new(),
             aborted: AtomicBool::new(false),
-            made: OnceLock::new(),
+            made: OnceLock::default(),
         }
     }
 
