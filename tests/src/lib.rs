@@ -97,8 +97,20 @@ pub fn run_until_signal(
     signal: nix::sys::signal::Signal,
     limit: Duration,
 ) -> (Ended, Duration) {
+    signal_at_line(program, args, env, "READY", signal, limit)
+}
+
+/// [`run_until_signal`], the signal sent once the program has printed `line`.
+pub fn signal_at_line(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    line: &str,
+    signal: nix::sys::signal::Signal,
+    limit: Duration,
+) -> (Ended, Duration) {
     let mut child = Running::start(program, args, env);
-    child.wait_for_line("READY", limit);
+    child.wait_for_line(line, limit);
     child.signal(signal);
     let (ended, took) = child.wait_exit(limit);
     println!(

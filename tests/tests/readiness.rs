@@ -176,6 +176,18 @@ async fn a_failure_before_ready_rolls_back_in_reverse_order() {
     );
 }
 
+/// A session that stops the tree `after` this long.
+fn stop_tree_after(after: Duration) -> Result<(), SpawnError> {
+    canstop::spawn(Session::new(
+        "stopper",
+        move |shutdown: Shutdown| async move {
+            tokio::time::sleep(after).await;
+            shutdown.shutdown_tree();
+        },
+    ))?;
+    Ok(())
+}
+
 /// A service "db" that says when it is ready, never does, and fails 500 ms in.
 fn never_ready_db() -> Service {
     Service::new("db", |shutdown: Shutdown| async move {
@@ -1173,10 +1185,7 @@ async fn a_parent_without_ready_is_not_ready_before_the_children_its_body_starts
                     shutdown.requested().await;
                     Ok::<(), SpawnError>(())
                 }))?;
-                canstop::spawn(Session::new("stopper", |shutdown: Shutdown| async move {
-                    tokio::time::sleep(Duration::from_millis(400)).await;
-                    shutdown.shutdown_tree();
-                }))?;
+                stop_tree_after(Duration::from_millis(400))?;
                 Ok::<(), BoxError>(())
             }
         })
@@ -1223,10 +1232,7 @@ async fn how_long_an_instance_ran_excludes_its_wait_for_what_it_needs() {
                     .restart(Restart::OnFailure)
                     .needs(["db"]),
                 )?;
-                canstop::spawn(Session::new("stopper", |shutdown: Shutdown| async move {
-                    tokio::time::sleep(Duration::from_millis(400)).await;
-                    shutdown.shutdown_tree();
-                }))?;
+                stop_tree_after(Duration::from_millis(400))?;
                 Ok::<(), BoxError>(())
             }
         })

@@ -5,7 +5,7 @@ use std::time::Duration;
 use std::os::unix::process::ExitStatusExt;
 use std::time::Instant;
 
-use canstop_tests::{run_until_signal, Counts, Ended, Running, Stderr};
+use canstop_tests::{run_until_signal, signal_at_line, Counts, Ended, Running, Stderr};
 use nix::sys::signal::Signal;
 use nix::sys::signal::Signal::{SIGINT, SIGTERM};
 
@@ -587,14 +587,13 @@ fn a_subscriber_that_panics_at_debug_does_not_abort_the_process() {
 /// bounded by the deadline (the thread that logged is held: exit 124).
 #[test]
 fn a_subscriber_that_blocks_on_tree_ready_does_not_hold_the_stop() {
-    let mut child = Running::start(SUBSCRIBERS, &["blocks-on-tree-ready"], &[]);
-    child.wait_for_line("SUBSCRIBER BLOCKS NOW", LIMIT);
-    child.signal(SIGTERM);
-    let (ended, took) = child.wait_exit(LIMIT);
-    println!(
-        "exit {:?} {took:?} after SIGTERM\n{}",
-        ended.code(),
-        ended.text()
+    let (ended, took) = signal_at_line(
+        SUBSCRIBERS,
+        &["blocks-on-tree-ready"],
+        &[],
+        "SUBSCRIBER BLOCKS NOW",
+        SIGTERM,
+        LIMIT,
     );
     // Deadline 1 s, the watchdog's fuse 0.75 s.
     assert!(took < Duration::from_secs(4), "took {took:?}");
@@ -609,14 +608,13 @@ fn a_subscriber_that_blocks_on_tree_ready_does_not_hold_the_stop() {
 /// worker can steal), so at least two of the three siblings stop cleanly.
 #[test]
 fn a_subscriber_that_blocks_during_a_restart_round_does_not_wedge_the_siblings() {
-    let mut child = Running::start(SUBSCRIBERS, &["blocks-on-sibling"], &[]);
-    child.wait_for_line("SUBSCRIBER BLOCKS NOW", LIMIT);
-    child.signal(SIGTERM);
-    let (ended, took) = child.wait_exit(LIMIT);
-    println!(
-        "exit {:?} {took:?} after SIGTERM\n{}",
-        ended.code(),
-        ended.text()
+    let (ended, took) = signal_at_line(
+        SUBSCRIBERS,
+        &["blocks-on-sibling"],
+        &[],
+        "SUBSCRIBER BLOCKS NOW",
+        SIGTERM,
+        LIMIT,
     );
     let text = ended.text();
     let stopped = ["b", "c", "d"]
