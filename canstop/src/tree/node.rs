@@ -274,9 +274,8 @@ impl Node {
     /// timeout never makes one (its make, its link into the parent's, and its drop were the
     /// largest cost of a service's start and stop). Nothing waits for it before this node is
     /// told to stop: an ancestor's abort reaches a node not told yet through the stop walks,
-    /// which tell every child at once when their node's abort fires (see
-    /// [`order`]), and a node made after an ancestor's abort makes its
-    /// token cancelled.
+    /// which tell every child left at once when their node's abort fires (see [`order`]). A
+    /// node made after an ancestor's abort makes its token cancelled.
     pub(crate) fn abort(&self) -> &CancellationToken {
         self.abort.get_or_init(|| match self.parent() {
             Some(parent) => parent.abort().child_token(),
