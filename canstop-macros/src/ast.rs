@@ -202,6 +202,20 @@ impl Func {
         self.sig.asyncness.is_none() && start == ["let", "body", "=", "async"]
     }
 
+    /// Whether this is what `#[service]` or `#[session]` made of an `async fn`, another of
+    /// them having been written above this one: a plain fn whose body names canstop's
+    /// `__private` module, which no user code does.
+    pub(crate) fn is_canstop_output(&self) -> bool {
+        fn names_private(stream: TokenStream) -> bool {
+            stream.into_iter().any(|token| match token {
+                TokenTree::Ident(ident) => ident == "__private",
+                TokenTree::Group(group) => names_private(group.stream()),
+                _ => false,
+            })
+        }
+        self.sig.asyncness.is_none() && names_private(self.body.stream())
+    }
+
     /// The parameters canstop supplies its `Shutdown` to.
     pub(crate) fn shutdown_params(&self) -> impl Iterator<Item = &Param> {
         self.supplied_params(Supplied::Shutdown)

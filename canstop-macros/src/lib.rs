@@ -486,6 +486,18 @@ fn entry(mac: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
             return quote!(#errors #item).into();
         }
     };
+    if matches!(mac, Macro::Service | Macro::Session) && func.is_canstop_output() {
+        // Another `#[service]` or `#[session]` above this one made the fn already: it stays.
+        errors.push(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            format!(
+                "`{}` is written twice on this fn (or with `#[service]`/`#[session]` above it): one fn makes one service or session; remove this attribute",
+                mac.attr()
+            ),
+        ));
+        let errors = errors.to_compile_error();
+        return quote!(#errors #item).into();
+    }
     let mode = valid::validate(mac, &options, &func, &mut errors);
     if mac != Macro::Test && func.body_parses {
         spawns::check(func.body.stream(), &mut errors);

@@ -39,12 +39,10 @@ pub(crate) fn validate(mac: Macro, options: &Options, func: &Func, errors: &mut 
     }
     for attr in &func.attrs {
         if is_duplicate_entry_attr(mac, attr) {
-            let what = match mac {
-                Macro::Main => "builds the runtime and the root",
-                Macro::Test => "already makes this fn a test",
-                Macro::Service | Macro::Session => {
-                    "already makes this fn's service or session (one fn is one of them, once)"
-                }
+            let what = if mac == Macro::Main {
+                "builds the runtime and the root"
+            } else {
+                "already makes this fn a test"
             };
             errors.push(syn::Error::new_spanned(
                 attr,
@@ -354,21 +352,14 @@ fn check_instrument(mac: Macro, func: &Func) -> Option<syn::Error> {
 }
 
 /// Whether `attr` is a second entry point on the fn: `#[test]`, `#[tokio::test]` on a
-/// `#[canstop::test]`; `#[tokio::main]` on a `#[canstop::main]`; a second `#[service]` or
-/// `#[session]` (as `service`, `session` or `canstop::...`) on either.
+/// `#[canstop::test]`; `#[tokio::main]` on a `#[canstop::main]`. (A second `#[service]` or
+/// `#[session]` is found by what the first made, `Func::is_canstop_output`: an attribute
+/// named `service` may be another crate's.)
 pub(crate) fn is_duplicate_entry_attr(mac: Macro, attr: &Attribute) -> bool {
     let wanted = match mac {
         Macro::Main => "main",
         Macro::Test => "test",
-        Macro::Service | Macro::Session => {
-            let segments = &attr.path().segments;
-            let ours =
-                segments.len() == 1 || (segments.len() == 2 && segments[0].ident == "canstop");
-            return ours
-                && segments
-                    .last()
-                    .is_some_and(|last| last.ident == "service" || last.ident == "session");
-        }
+        Macro::Service | Macro::Session => return false,
     };
     attr.path()
         .segments

@@ -333,3 +333,95 @@ fn notify_reaches_notified_made_before() {
             .is_pending());
     });
 }
+
+/// The first admissions of a fresh scope (which make its kinds and shards), of two kinds,
+/// racing the deadline sweep, a live snapshot and a report: every count adds up. (A review
+/// found a snapshot during the sweep with `started: 0, aborted: 1`: a start counted with a
+/// relaxed store, which the reader's acquire of the end did not order.)
+#[test]
+fn first_admissions_vs_sweep_and_snapshots() {
+    check("first_admissions_vs_sweep_and_snapshots", || {
+        let sessions = Arc::new(Sessions::new());
+        let admitted = Arc::new(LoomAtomicUsize::new(0));
+        let session = |name: &'static str| {
+            let sessions = sessions.clone();
+            let admitted = admitted.clone();
+            thread::spawn(move || {
+                let kind = if name == "a" {
+                    SessionKind::here("a")
+                } else {
+                    SessionKind::here("b")
+                };
+                let Ok(mut place) = sessions.admit(kind) else {
+                    return;
+                };
+                admitted.fetch_add(1, Ordering::SeqCst);
+                block_on(std::future::poll_fn(|cx: &mut Context<'_>| {
+                    if sessions.is_aborted() {
+                        let _ = sessions.settle(&mut place, Settle::Aborted);
+                        return Poll::Ready(());
+                    }
+                    if sessions.park(&mut place, cx.waker()) {
+                        return Poll::Pending;
+                    }
+                    let _ = sessions.settle(&mut place, Settle::Aborted);
+                    Poll::Ready(())
+                }));
+                sessions.leave();
+            })
+        };
+        let threads = [session("a"), session("b")];
+        for kind in sessions.live_counts().kinds {
+            assert!(kind.started >= kind.ended(), "live: {kind:?}");
+        }
+        sessions.abort_all();
+        for kind in sessions.live_counts().kinds {
+            assert!(
+                kind.started >= kind.ended(),
+                "live during the sweep: {kind:?}"
+            );
+        }
+        for kind in sessions.stats() {
+            assert!(
+                kind.started >= kind.ended(),
+                "a report during the sweep: {kind:?}"
+            );
+        }
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let all = sessions.stats();
+        let started: u64 = all.iter().map(|s| s.started).sum();
+        assert_eq!(started as usize, admitted.load(Ordering::SeqCst), "{all:?}");
+        for kind in all {
+            assert_eq!(kind.started, kind.ended(), "{kind:?}");
+        }
+        assert!(sessions.is_idle());
+    });
+}
+
+/// A live snapshot taken while one thread admits and finishes a session (the common end:
+/// counted started, then finished, both in its own shard) shows `started >= ended` (the
+/// `LiveCounts` guarantee).
+#[test]
+fn live_counts_vs_admit_and_finish() {
+    check("live_counts_vs_admit_and_finish", || {
+        let sessions = Arc::new(Sessions::new());
+        // The scope's first session, made before: only the counting races.
+        let mut first = sessions.admit(SessionKind::here("s")).unwrap();
+        sessions.finish(&mut first);
+        sessions.leave();
+        let worker = {
+            let sessions = sessions.clone();
+            thread::spawn(move || {
+                let mut place = sessions.admit(SessionKind::here("s")).unwrap();
+                sessions.finish(&mut place);
+                sessions.leave();
+            })
+        };
+        for kind in sessions.live_counts().kinds {
+            assert!(kind.started >= kind.ended(), "live snapshot: {kind:?}");
+        }
+        worker.join().unwrap();
+    });
+}

@@ -624,3 +624,41 @@ fn a_subscriber_that_blocks_during_a_restart_round_does_not_wedge_the_siblings()
     assert!(stopped >= 2, "{text}");
     assert!(took < Duration::from_secs(4), "took {took:?}");
 }
+
+const SPAN_HOOKS: &str = env!("CARGO_BIN_EXE_span_hooks");
+
+/// Hostile-review findings: a subscriber that panicked in a hook of canstop's own spans
+/// aborted the process (`Instrumented`'s drop entered the `service` span again: a second
+/// panic), left a service that never ran reported as UNRESPONSIVE (a panic making the span,
+/// after its admission), or had a session counted as cancelled by the program (its span
+/// entered outside the catch). The spans are made, entered and left under a catch: each case
+/// stops cleanly, every session counted.
+#[test]
+fn a_subscriber_that_panics_in_a_span_hook_changes_nothing() {
+    for (hook, span, late) in [
+        ("enter", "service", false),
+        ("exit", "service", false),
+        ("new", "service", true),
+        ("enter", "session", false),
+        ("exit", "session", false),
+    ] {
+        let env: &[(&str, &str)] = if late { &[] } else { &[("NO_LATE", "1")] };
+        let (ended, _) = run_until_signal(SPAN_HOOKS, &["panic", hook, span], env, SIGTERM, LIMIT);
+        let text = ended.text();
+        assert_eq!(ended.code(), Some(0), "{hook} {span}: {text}");
+        assert!(
+            text.contains("idle: stopped cleanly"),
+            "{hook} {span}: {text}"
+        );
+        assert!(
+            text.contains("started=1 finished=1 failed=0 panicked=0 aborted=0"),
+            "{hook} {span}: {text}"
+        );
+        if late {
+            assert!(
+                text.contains("late: stopped cleanly"),
+                "{hook} {span}: {text}"
+            );
+        }
+    }
+}

@@ -20,3 +20,55 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 pub(crate) fn log(event: impl FnOnce()) {
     let _ = catch_unwind(AssertUnwindSafe(event));
 }
+
+/// A span entered until this guard is dropped. A subscriber's panic in entering or leaving
+/// it is not canstop's: the span is then not entered, or left as it is, and the work goes on.
+pub(crate) struct InSpan<'a>(Option<tracing::span::Entered<'a>>);
+
+impl<'a> InSpan<'a> {
+    pub(crate) fn enter(span: &'a tracing::Span) -> Self {
+        Self(catch_unwind(AssertUnwindSafe(|| span.enter())).ok())
+    }
+}
+
+impl Drop for InSpan<'_> {
+    fn drop(&mut self) {
+        if let Some(entered) = self.0.take() {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(entered)));
+        }
+    }
+}
+
+/// The span a supervisor runs in (`tracing`'s `Instrumented`, whose drop enters the span
+/// again, turns a subscriber's panic there into a second one, which aborts the process).
+pub(crate) fn span(make: impl FnOnce() -> tracing::Span) -> tracing::Span {
+    catch_unwind(AssertUnwindSafe(make)).unwrap_or_else(|_| tracing::Span::none())
+}
+
+pin_project_lite::pin_project! {
+    /// `future`, each poll in `span` ([`InSpan`]); dropped outside it.
+    pub(crate) struct Spanned<F> {
+        span: tracing::Span,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F> Spanned<F> {
+    pub(crate) fn new(span: tracing::Span, future: F) -> Self {
+        Self { span, future }
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for Spanned<F> {
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        let _in = InSpan::enter(this.span);
+        this.future.poll(cx)
+    }
+}

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use tracing::Instrument;
+use crate::lifecycle::log;
 
 use crate::error::{ReadyError, SpawnError};
 use crate::outcome::{BodyResult, Ended};
@@ -666,7 +666,9 @@ fn start_in(
             scope: parent.describe(),
         });
     };
-    let span = tracing::info_span!("service", name = %node.path);
+    // Made, entered and left so that a subscriber's panic there is not canstop's (see
+    // `lifecycle::log`).
+    let span = log::span(|| tracing::info_span!("service", name = %node.path));
     let supervisor = supervisor::Supervisor::new(node.clone(), parent.clone(), id);
     // Boxed: the supervisor's future is over a kilobyte (the body's poll, the stop, the drain
     // with its deadlines), which tokio would otherwise copy into the task and again at each
@@ -674,6 +676,6 @@ fn start_in(
     // benches/README.md).
     node.tree
         .runtime
-        .spawn(Box::pin(supervisor.run(service)).instrument(span));
+        .spawn(log::Spanned::new(span, Box::pin(supervisor.run(service))));
     Ok(ServiceHandle { node })
 }

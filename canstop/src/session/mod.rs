@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::error::{SessionError, SpawnError};
+use crate::lifecycle::log::InSpan;
 use crate::outcome::{catching, noting_panic, BodyResult};
 use crate::session::kind::SessionKind;
 use crate::session::sessions::{BlockingStart, Place, Refusal, Settle, Swept, MAX_KINDS};
@@ -302,7 +303,7 @@ impl<B: SessionBody> Future for SessionTask<B> {
             // panics).
             return Poll::Ready(Err(SessionError::Aborted));
         }
-        let _span = this.span.as_deref().map(tracing::Span::enter);
+        let _span = this.span.as_deref().map(InSpan::enter);
         let Some(future) = this.future.as_pin_mut() else {
             // Not reached: the body is only taken by the task's drop.
             return Poll::Ready(Err(SessionError::Aborted));
@@ -582,7 +583,7 @@ pub(crate) fn spawn_on<B: SessionBody>(
 ) -> Result<SessionHandle<B::Output>, SpawnError> {
     let span = session_span(session.kind, false);
     let future = {
-        let _span = span.as_deref().map(tracing::Span::enter);
+        let _span = span.as_deref().map(InSpan::enter);
         session.body.start(|| Shutdown::new(node.clone()))
     };
     // Counted from here: a spawn racing the start of shutdown is refused or waited for.
@@ -644,7 +645,7 @@ where
             // only takes it out of the registry.
             return Err(SessionError::Aborted);
         }
-        let _span = span.as_deref().map(tracing::Span::enter);
+        let _span = span.as_deref().map(InSpan::enter);
         let polled = {
             let _scope = context::enter(&mut guard.node);
             catching(|| {

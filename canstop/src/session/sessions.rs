@@ -560,16 +560,21 @@ impl Sessions {
         for (index, kind) in made.kinds.iter().enumerate() {
             let Some(kind) = kind.get() else { break };
             let mut stats = SessionStats::new(*kind);
+            // The ends before the starts, as `live_counts` reads them: a report made while
+            // sessions still end (during the sweep) never shows more ended than started.
+            let read = |counter: &AtomicU64| counter.load(Ordering::Acquire);
             for shard in &made.shards {
                 let counts = &shard.0.counts[index];
-                let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-                stats.started += read(&counts.started);
                 stats.finished += read(&counts.finished);
                 stats.failed += read(&counts.failed);
                 stats.panicked += read(&counts.panicked);
                 stats.aborted += read(&counts.aborted);
                 stats.abandoned += read(&counts.abandoned);
                 stats.cancelled += read(&counts.cancelled);
+            }
+            fence(Ordering::Acquire);
+            for shard in &made.shards {
+                stats.started += read(&shard.0.counts[index].started);
             }
             all.push(stats);
         }

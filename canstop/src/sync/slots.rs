@@ -41,11 +41,14 @@ impl Slot {
     /// Adds one to `counter`, which must be this slot's.
     #[inline]
     pub(crate) fn add_one(self, counter: &AtomicU64) {
-        // Relaxed: readers of the counts synchronise through the scope's gate.
+        // Release: a reader that sees a count with an acquire load sees what came before it
+        // on the counting thread, and through it (a lock, the gate) on others: a session's
+        // end read means its start is read too (`LiveCounts`; a report during the sweep).
+        // On x86 a plain store either way.
         match self {
-            Slot::Own(_) => counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed),
+            Slot::Own(_) => counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Release),
             Slot::Shared => {
-                counter.fetch_add(1, Ordering::Relaxed);
+                counter.fetch_add(1, Ordering::Release);
             }
         }
     }
