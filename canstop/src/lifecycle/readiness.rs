@@ -69,7 +69,14 @@ impl TreeReadiness {
         if before == after {
             return;
         }
-        self.now.send_replace(after);
+        // Waiters (`canstop::ready()`) are woken only when there are any: a `watch` wakes
+        // its eight lists of waiters even for no one, and a service that starts children
+        // changes the tree's readiness with each. A waiter that subscribes meanwhile reads
+        // the value after this write (the value's lock orders the two), so it misses nothing.
+        self.now.send_if_modified(|now| {
+            *now = after;
+            self.now.receiver_count() > 0
+        });
         if after == TreeNow::Ready {
             counts.ever_ready = true;
             events.publish(Event::TreeReady);
