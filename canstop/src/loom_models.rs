@@ -44,7 +44,7 @@ use ::loom::thread;
 
 use crate::report::SessionStats;
 use crate::session::kind::SessionKind;
-use crate::session::sessions::{BlockingStart, Sessions, Settle, Swept};
+use crate::session::sessions::{BlockingStart, Place, Sessions, Settle, Swept};
 use crate::sync::gate::Gate;
 use crate::sync::latch::Latch;
 use crate::sync::slots;
@@ -167,6 +167,23 @@ fn totals(sessions: &Sessions) -> SessionStats {
     all.pop().unwrap()
 }
 
+/// What the session task does (session.rs) around a body that waits forever: parked until
+/// the sweep, then counted as aborted, and out of the gate.
+fn park_until_swept(sessions: &Sessions, place: &mut Place) {
+    block_on(std::future::poll_fn(|cx: &mut Context<'_>| {
+        if sessions.is_aborted() {
+            let _ = sessions.settle(place, Settle::Aborted);
+            return Poll::Ready(());
+        }
+        if sessions.park(place, cx.waker()) {
+            return Poll::Pending;
+        }
+        let _ = sessions.settle(place, Settle::Aborted);
+        Poll::Ready(())
+    }));
+    sessions.leave();
+}
+
 /// Waiting sessions on two threads park their wakers while the deadline sweep runs: each
 /// is either parked and woken by the sweep, or `park` refuses and it ends at once; either
 /// way it ends as aborted and is counted once (loom reports a deadlock if one is never
@@ -178,21 +195,7 @@ fn sessions_park_vs_sweep() {
         let session = || {
             let sessions = sessions.clone();
             let mut place = sessions.admit(SessionKind::here("parked")).unwrap();
-            thread::spawn(move || {
-                // What the session task does (session.rs) around a body that waits forever.
-                block_on(std::future::poll_fn(|cx: &mut Context<'_>| {
-                    if sessions.is_aborted() {
-                        let _ = sessions.settle(&mut place, Settle::Aborted);
-                        return Poll::Ready(());
-                    }
-                    if sessions.park(&mut place, cx.waker()) {
-                        return Poll::Pending;
-                    }
-                    let _ = sessions.settle(&mut place, Settle::Aborted);
-                    Poll::Ready(())
-                }));
-                sessions.leave();
-            })
+            thread::spawn(move || park_until_swept(&sessions, &mut place))
         };
         let waiting = [session(), session()];
         // Live: 2, or fewer if a session saw the flag and left before the sweep counted.
@@ -356,18 +359,7 @@ fn first_admissions_vs_sweep_and_snapshots() {
                     return;
                 };
                 admitted.fetch_add(1, Ordering::SeqCst);
-                block_on(std::future::poll_fn(|cx: &mut Context<'_>| {
-                    if sessions.is_aborted() {
-                        let _ = sessions.settle(&mut place, Settle::Aborted);
-                        return Poll::Ready(());
-                    }
-                    if sessions.park(&mut place, cx.waker()) {
-                        return Poll::Pending;
-                    }
-                    let _ = sessions.settle(&mut place, Settle::Aborted);
-                    Poll::Ready(())
-                }));
-                sessions.leave();
+                park_until_swept(&sessions, &mut place);
             })
         };
         let threads = [session("a"), session("b")];

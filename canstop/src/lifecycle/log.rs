@@ -9,16 +9,19 @@
 //!   the thread that logs, after the tree has acted.
 //! - No log is written under a lock the stop takes (the tree's readiness, a restart round):
 //!   a subscriber that blocks there would hold every thread that takes it.
-//! - Every log of the lifecycle (at any level) runs through [`log`], so that a subscriber's panic is the subscriber's: the
-//!   panic hook prints it, and canstop goes on (it never unwinds through a supervisor or
-//!   through the root's drop guards, where a second panic would abort the process).
+//! - Every log of the lifecycle (at any level) runs through [`log`], and canstop's own spans
+//!   are made ([`span`]), entered and left ([`InSpan`], [`Spanned`]) under the same catch, so
+//!   that a subscriber's panic is the subscriber's: the panic hook prints it, and canstop
+//!   goes on (it never unwinds through a supervisor or through the root's drop guards, where
+//!   a second panic would abort the process).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Runs `event` (a `tracing` macro call); a panic of the subscriber is not canstop's.
+/// Returns whether it completed (`false`: the subscriber panicked).
 #[inline]
-pub(crate) fn log(event: impl FnOnce()) {
-    let _ = catch_unwind(AssertUnwindSafe(event));
+pub(crate) fn log(event: impl FnOnce()) -> bool {
+    catch_unwind(AssertUnwindSafe(event)).is_ok()
 }
 
 /// A span entered until this guard is dropped. A subscriber's panic in entering or leaving
@@ -34,19 +37,20 @@ impl<'a> InSpan<'a> {
 impl Drop for InSpan<'_> {
     fn drop(&mut self) {
         if let Some(entered) = self.0.take() {
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(entered)));
+            log(move || drop(entered));
         }
     }
 }
 
-/// The span a supervisor runs in (`tracing`'s `Instrumented`, whose drop enters the span
-/// again, turns a subscriber's panic there into a second one, which aborts the process).
+/// The span `make` makes, or none when the subscriber panics making it.
 pub(crate) fn span(make: impl FnOnce() -> tracing::Span) -> tracing::Span {
     catch_unwind(AssertUnwindSafe(make)).unwrap_or_else(|_| tracing::Span::none())
 }
 
 pin_project_lite::pin_project! {
-    /// `future`, each poll in `span` ([`InSpan`]); dropped outside it.
+    /// `future`, each poll in `span` ([`InSpan`]); dropped outside it. What a supervisor
+    /// runs in, not `tracing`'s `Instrumented`, whose drop enters the span again and so
+    /// turns a subscriber's panic there into a second one, which aborts the process.
     pub(crate) struct Spanned<F> {
         span: tracing::Span,
         #[pin]

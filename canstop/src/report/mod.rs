@@ -591,7 +591,7 @@ impl Report {
     /// `ERROR` otherwise. A subscriber that panics does not lose it: it is then written to
     /// stderr.
     pub fn log(&self) {
-        let logged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let logged = crate::lifecycle::log::log(|| {
             if self.mains_code().is_some() {
                 // Clean, but the process exits with main's own code.
                 tracing::warn!(target: "canstop::report", "{self}");
@@ -600,8 +600,8 @@ impl Report {
             } else {
                 tracing::error!(target: "canstop::report", "{self}");
             }
-        }));
-        if logged.is_err() {
+        });
+        if !logged {
             use std::io::Write as _;
             let _ = writeln!(std::io::stderr(), "{self}");
         }
@@ -904,12 +904,12 @@ fn write_service<'a>(
     Ok(())
 }
 
-/// "service" or "services", for a count.
-fn services(count: u64) -> &'static str {
-    if count == 1 {
-        "service"
+/// The plural's `s` for a count of `n`: `"1 service"`, `"2 services"`.
+pub(crate) fn plural_s(n: u64) -> &'static str {
+    if n == 1 {
+        ""
     } else {
-        "services"
+        "s"
     }
 }
 
@@ -918,17 +918,17 @@ fn write_folded(f: &mut fmt::Formatter<'_>, folded: &FoldedServices, depth: usiz
     if folded.other_names {
         write!(
             f,
-            "{indent}{} more stopped {} of other names",
+            "{indent}{} more stopped service{} of other names",
             folded.count,
-            services(folded.count)
+            plural_s(folded.count)
         )?;
     } else {
         let name = Escaped(&folded.name);
         write!(
             f,
-            "{indent}{} more stopped {} named {name}",
+            "{indent}{} more stopped service{} named {name}",
             folded.count,
-            services(folded.count)
+            plural_s(folded.count)
         )?;
     }
     write!(

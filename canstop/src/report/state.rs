@@ -39,7 +39,9 @@ use tokio::time::Instant;
 
 use crate::lifecycle::readiness::TreeNow;
 use crate::lifecycle::trigger::Trigger;
-use crate::report::{Escaped, FoldedServices, ServiceOutcome, ServiceReport, SessionStats};
+use crate::report::{
+    plural_s, Escaped, FoldedServices, ServiceOutcome, ServiceReport, SessionStats,
+};
 use crate::service::ready::Now;
 use crate::session::kind::SessionKind;
 use crate::session::sessions::Totals;
@@ -447,8 +449,9 @@ impl fmt::Display for State {
         };
         write!(
             f,
-            "canstop state: tree {tree}; {} live",
-            plural(self.live_sessions(), "session")
+            "canstop state: tree {tree}; {} session{} live",
+            self.live_sessions(),
+            plural_s(self.live_sessions())
         )?;
         if let Some(trigger) = &self.trigger {
             write!(f, "; trigger: {trigger}")?;
@@ -506,13 +509,9 @@ fn write_node(f: &mut fmt::Formatter<'_>, node: &NodeState, depth: usize) -> fmt
         };
         writeln!(
             f,
-            "{indent}  {} more stopped {} {name}: clean={} failed={} panicked={} aborted={}",
+            "{indent}  {} more stopped service{} {name}: clean={} failed={} panicked={} aborted={}",
             group.count,
-            if group.count == 1 {
-                "service"
-            } else {
-                "services"
-            },
+            plural_s(group.count),
             group.clean,
             group.failed,
             group.panicked,
@@ -557,15 +556,6 @@ impl fmt::Display for SessionCounts {
             self.panicked,
             self.aborted
         )
-    }
-}
-
-/// `n thing` or `n things`.
-fn plural(n: u64, thing: &str) -> String {
-    if n == 1 {
-        format!("1 {thing}")
-    } else {
-        format!("{n} {thing}s")
     }
 }
 
