@@ -139,8 +139,8 @@ fn gate_leave_vs_wait_empty() {
     });
 }
 
-/// A `set` racing waits on two other threads (so on two of the latch's per-thread
-/// `Notify`s) always completes both (loom reports a deadlock if one is never woken).
+/// A `set` racing waits on two other threads (on the latch's first list: it is not spread)
+/// always completes both (loom reports a deadlock if one is never woken).
 #[test]
 fn latch_set_vs_wait() {
     check("latch_set_vs_wait", || {
@@ -158,6 +158,31 @@ fn latch_set_vs_wait() {
         waiter.join().unwrap();
         setter.join().unwrap();
         assert!(!latch.set(), "set once");
+    });
+}
+
+/// A `spread` racing a `set` and a wait on another thread: the wait registers either with
+/// the first list or with its thread's, and the `set` either sees the lists or came before
+/// any wait could use them: it always completes (loom reports a deadlock if it is never
+/// woken). A wait from before the spread, on the spreading thread, completes too.
+#[test]
+fn latch_spread_vs_set_vs_wait() {
+    check("latch_spread_vs_set_vs_wait", || {
+        let latch = Arc::new(Latch::new(false));
+        let setter = {
+            let latch = latch.clone();
+            thread::spawn(move || assert!(latch.set()))
+        };
+        let waiter = {
+            let latch = latch.clone();
+            thread::spawn(move || block_on(latch.wait()))
+        };
+        let mut early = Box::pin(latch.wait());
+        latch.spread();
+        block_on(early.as_mut());
+        assert!(latch.is_set());
+        waiter.join().unwrap();
+        setter.join().unwrap();
     });
 }
 

@@ -50,7 +50,16 @@ pub struct Shutdown {
 }
 
 impl Shutdown {
+    /// The stop signal of `node` for anything but its own body: sessions, handles. Many may
+    /// wait on it, from many threads: the node's latch is spread (see `Latch::spread`).
     pub(crate) fn new(node: Arc<Node>) -> Self {
+        node.stopping.spread();
+        Self { node }
+    }
+
+    /// The stop signal of a service's body (or instance): mostly one waiter, on the latch's
+    /// first list, so that a service that starts and stops makes no per-thread lists.
+    pub(crate) fn of_body(node: Arc<Node>) -> Self {
         Self { node }
     }
 

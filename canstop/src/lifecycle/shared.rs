@@ -101,7 +101,7 @@ impl Tree {
         drain_delay: Duration,
         runtime: tokio::runtime::Handle,
     ) -> Arc<Self> {
-        Arc::new(Self {
+        let tree = Arc::new(Self {
             timeout,
             runtime,
             token: CancellationToken::new(),
@@ -126,7 +126,10 @@ impl Tree {
             root_stopped: AtomicBool::new(false),
             #[cfg(feature = "health")]
             health_addr: OnceLock::new(),
-        })
+        });
+        // Any session may wait for the drain: one per tree.
+        tree.draining.spread();
+        tree
     }
 
     /// Starts the shutdown of the whole tree, unless it has started already. The first

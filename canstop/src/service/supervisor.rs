@@ -267,7 +267,7 @@ impl Supervisor {
                 };
                 let children = self.stop_children();
                 self.restarting(node.record.restarts() + 1, delay);
-                if !self.between_instances(children, delay, Some(&round)).await {
+                if !Box::pin(self.between_instances(children, delay, Some(&round))).await {
                     return Self::stopped_in_round(end);
                 }
                 let attempt = node.record.restarts() + 1;
@@ -289,7 +289,7 @@ impl Supervisor {
                 // apart from an ordinary end): a new instance, as the round meant.
                 BodyEnd::StoppedForRestart { .. } => {
                     let children = self.stop_children();
-                    if !self.between_instances(children, Duration::ZERO, None).await {
+                    if !Box::pin(self.between_instances(children, Duration::ZERO, None)).await {
                         return ServiceOutcome::Stopped;
                     }
                     continue;
@@ -329,13 +329,11 @@ impl Supervisor {
                 tokio::select! {
                     biased;
                     () = self.until_told_to_stop() => None,
-                    round = self.parent.rounds.join_or_begin(&self.parent, node) => Some(round),
+                    round = Box::pin(self.parent.rounds.join_or_begin(&self.parent, node)) => Some(round),
                 }
             };
             if self.told_to_stop()
-                || !self
-                    .between_instances(children, delay, round.as_ref())
-                    .await
+                || !Box::pin(self.between_instances(children, delay, round.as_ref())).await
             {
                 log(
                     || tracing::info!(service = %node.path, attempt, "service told to stop during the backoff: restart cancelled"),
@@ -644,7 +642,7 @@ impl Supervisor {
         let needs = if node.needs.is_empty() {
             Ok(false)
         } else {
-            self.wait_for_needs().await
+            Box::pin(self.wait_for_needs()).await
         };
         let waited = match needs {
             // How long an instance ran (the report's "after running", the state's uptime)
@@ -674,7 +672,7 @@ impl Supervisor {
         }
         let mut scope = Some(node.clone());
         let instance = node.new_instance(generation);
-        let shutdown = Shutdown::new(instance.clone().unwrap_or_else(|| node.clone()));
+        let shutdown = Shutdown::of_body(instance.clone().unwrap_or_else(|| node.clone()));
         let made = {
             let _in = context::enter(&mut scope);
             catching(|| service.body.make(shutdown))
@@ -763,6 +761,87 @@ impl Supervisor {
         F: Future<Output = Ended>,
     {
         let node = &*self.node;
+        // A child's failure that escalated to it, or its ready timeout: the instance fails.
+        // Neither can happen to a service that does not restart and has no ready timeout,
+        // which then polls nothing for it.
+        let can_escalate = node.restart != Restart::Never || node.ready_timeout.is_some();
+        let escalated = async {
+            if !can_escalate {
+                return std::future::pending().await;
+            }
+            // Boxed, as every path that the cycle of a service that starts and stops does
+            // not take: the supervisor's future is copied whole when it is spawned and at
+            // each `.await` of a nested async fn, so every byte of it is paid by every
+            // service (see benches/README.md, "The service cycle, fifth session").
+            Box::pin(self.escalation(generation)).await
+        };
+        let instance_stopped = async {
+            match instance {
+                Some(instance) => instance.stopping.wait().await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut escalation = None;
+        tokio::select! {
+            biased;
+            ended = body.as_mut() => {
+                let stopping = node.stopping.is_set();
+                if !stopping && instance.is_some_and(|instance| instance.stopping.is_set()) {
+                    // It returned because its instance was told to stop (for a restart):
+                    // not a failure of its own.
+                    return (BodyEnd::StoppedForRestart { ended: Some(ended), dropped: false }, None);
+                }
+                return (BodyEnd::Returned { ended, early: !stopping }, None);
+            }
+            failure = escalated => {
+                if node.restart == Restart::Never {
+                    // No restart can take it (a ready timeout of a service that does not
+                    // restart): the tree, or a restarting ancestor, learns it now, not once
+                    // the instance has stopped (up to its timeout).
+                    self.escalate_at_once(&failure);
+                }
+                // The instance fails with its child's failure: it is told to stop (its
+                // `Shutdown` fires), within its timeout, before it is restarted.
+                if let Some(instance) = instance {
+                    instance.request_stop();
+                }
+                match Box::pin(Self::stop_for_restart(node, instance, cancel_on_stop, body)).await {
+                    Some(end) => return (end, Some(failure)),
+                    // The service was told to stop meanwhile: the ordinary stop goes on, and
+                    // the failure is still this instance's (its restart is then cancelled).
+                    None => escalation = Some(failure),
+                }
+            }
+            // Told to stop. An ancestor's abort reaches it this way too (see `Node::abort`),
+            // also when it had not been told yet (an ordered stop had not reached it).
+            () = node.stopping.wait() => {}
+            () = instance_stopped => {
+                if let Some(end) = Box::pin(Self::stop_for_restart(node, instance, cancel_on_stop, body)).await {
+                    return (end, None);
+                }
+            }
+        }
+        let end = if cancel_on_stop {
+            if node.is_aborted() {
+                // Aborted before it was told to stop: not a stop of its own.
+                BodyEnd::Aborted
+            } else {
+                BodyEnd::DroppedAtStop
+            }
+        } else {
+            tokio::select! {
+                biased;
+                ended = body.as_mut() => BodyEnd::Returned { ended, early: false },
+                () = node.until_abort() => BodyEnd::Aborted,
+            }
+        };
+        (end, escalation)
+    }
+
+    /// A child's failure that escalated to this service, or its ready timeout: how the
+    /// running instance (`generation`) fails.
+    async fn escalation(&self, generation: u64) -> String {
+        let node = &*self.node;
         let child_failed = async {
             if node.restart == Restart::Never {
                 // Escalations pass this node by: nothing to wait for.
@@ -797,80 +876,10 @@ impl Supervisor {
             );
             why.to_string()
         };
-        // A child's failure that escalated to it, or its ready timeout: the instance fails.
-        // Neither can happen to a service that does not restart and has no ready timeout,
-        // which then polls nothing for it.
-        let can_escalate = node.restart != Restart::Never || node.ready_timeout.is_some();
-        let escalated = async {
-            if !can_escalate {
-                return std::future::pending().await;
-            }
-            tokio::select! {
-                failure = child_failed => failure,
-                failure = not_ready_in_time => failure,
-            }
-        };
-        let instance_stopped = async {
-            match instance {
-                Some(instance) => instance.stopping.wait().await,
-                None => std::future::pending().await,
-            }
-        };
-        let mut escalation = None;
         tokio::select! {
-            biased;
-            ended = body.as_mut() => {
-                let stopping = node.stopping.is_set();
-                if !stopping && instance.is_some_and(|instance| instance.stopping.is_set()) {
-                    // It returned because its instance was told to stop (for a restart):
-                    // not a failure of its own.
-                    return (BodyEnd::StoppedForRestart { ended: Some(ended), dropped: false }, None);
-                }
-                return (BodyEnd::Returned { ended, early: !stopping }, None);
-            }
-            failure = escalated => {
-                if node.restart == Restart::Never {
-                    // No restart can take it (a ready timeout of a service that does not
-                    // restart): the tree, or a restarting ancestor, learns it now, not once
-                    // the instance has stopped (up to its timeout).
-                    self.escalate_at_once(&failure);
-                }
-                // The instance fails with its child's failure: it is told to stop (its
-                // `Shutdown` fires), within its timeout, before it is restarted.
-                if let Some(instance) = instance {
-                    instance.request_stop();
-                }
-                match Self::stop_for_restart(node, instance, cancel_on_stop, body).await {
-                    Some(end) => return (end, Some(failure)),
-                    // The service was told to stop meanwhile: the ordinary stop goes on, and
-                    // the failure is still this instance's (its restart is then cancelled).
-                    None => escalation = Some(failure),
-                }
-            }
-            // Told to stop. An ancestor's abort reaches it this way too (see `Node::abort`),
-            // also when it had not been told yet (an ordered stop had not reached it).
-            () = node.stopping.wait() => {}
-            () = instance_stopped => {
-                if let Some(end) = Self::stop_for_restart(node, instance, cancel_on_stop, body).await {
-                    return (end, None);
-                }
-            }
+            failure = child_failed => failure,
+            failure = not_ready_in_time => failure,
         }
-        let end = if cancel_on_stop {
-            if node.is_aborted() {
-                // Aborted before it was told to stop: not a stop of its own.
-                BodyEnd::Aborted
-            } else {
-                BodyEnd::DroppedAtStop
-            }
-        } else {
-            tokio::select! {
-                biased;
-                ended = body.as_mut() => BodyEnd::Returned { ended, early: false },
-                () = node.until_abort() => BodyEnd::Aborted,
-            }
-        };
-        (end, escalation)
     }
 
     /// The instance was stopped for a restart (a round, or a child's failure that escalated

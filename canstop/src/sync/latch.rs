@@ -5,53 +5,99 @@
 //! tree node, on every poll of every waiter, and keeps one list of waiters: with thousands of
 //! sessions of one scope parking and waking on different cores, they all meet on that one
 //! lock (the hot spot of a shared `Notify` or `watch` that axum and pingora measured). Here
-//! the flag is an atomic, read without a lock, and the waiters are spread over per-thread
-//! `Notify`s (see [`slots`]): a waiter registers with its own thread's, and
-//! setting the latch wakes them all. The tree's cascade (a stopping node stops its children)
+//! the flag is an atomic, read without a lock, and once the latch is
+//! [spread](Latch::spread) the waiters are spread over per-thread `Notify`s (see [`slots`]):
+//! a waiter registers with its own thread's, and setting the latch wakes them all. Until
+//! then (a service's node that no session or child waits on: most of them) one `Notify`
+//! serves, and a node costs no per-thread table (five to 33 of them, each on its own cache
+//! lines) to make, wake and free. The tree's cascade (a stopping node stops its children)
 //! is the node's job, see `Node::request_stop`.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::loom::{AtomicBool, Notified, Notify, Ordering};
+use crate::loom::{AtomicU8, Notified, Notify, OnceLock, Ordering};
 use crate::sync::slots::{self, Padded};
 
+/// In [`Latch::state`]: the latch is set.
+const SET: u8 = 1;
+/// In [`Latch::state`]: the per-thread lists exist, and waits register with them.
+const SPREAD: u8 = 2;
+
 pub(crate) struct Latch {
-    set: AtomicBool,
-    /// One per thread slot, each on its own cache lines.
-    waiters: Box<[Padded<Notify>]>,
+    /// [`SET`] and [`SPREAD`], on one word: a `set` and a `spread` are ordered on it, so a
+    /// `set` either sees `SPREAD` (and wakes the lists) or came first (and no wait used them).
+    state: AtomicU8,
+    /// Where waits register until the latch is spread (and where those stay).
+    first: Notify,
+    /// One per thread slot, each on its own cache lines: made by [`spread`](Self::spread).
+    lists: OnceLock<Box<[Padded<Notify>]>>,
 }
 
 impl Latch {
     pub(crate) fn new(set: bool) -> Self {
         Self {
-            set: AtomicBool::new(set),
-            waiters: (0..slots::count()).map(|_| Padded(Notify::new())).collect(),
+            state: AtomicU8::new(if set { SET } else { 0 }),
+            first: Notify::new(),
+            lists: OnceLock::default(),
         }
+    }
+
+    /// Makes the per-thread lists, for a latch that many may wait on from many threads (a
+    /// scope's sessions, a parent's children): the waits that begin from now on register with
+    /// their thread's. Those that began before stay on the first list; a `set` wakes both.
+    #[inline]
+    pub(crate) fn spread(&self) {
+        if self.state.load(Ordering::Relaxed) & SPREAD == 0 {
+            self.spread_now();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn spread_now(&self) {
+        self.lists
+            .get_or_init(|| (0..slots::count()).map(|_| Padded(Notify::new())).collect());
+        // Release: a wait that sees `SPREAD` sees the lists.
+        self.state.fetch_or(SPREAD, Ordering::AcqRel);
     }
 
     /// Sets the latch and wakes every waiter; returns whether this call set it.
     pub(crate) fn set(&self) -> bool {
-        if self.set.swap(true, Ordering::AcqRel) {
+        let before = self.state.fetch_or(SET, Ordering::AcqRel);
+        if before & SET != 0 {
             return false;
         }
-        for waiters in &self.waiters {
-            waiters.0.notify_waiters();
+        self.first.notify_waiters();
+        if before & SPREAD != 0 {
+            for waiters in self.lists.get().into_iter().flatten() {
+                waiters.0.notify_waiters();
+            }
         }
         true
     }
 
     pub(crate) fn is_set(&self) -> bool {
-        self.set.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) & SET != 0
     }
 
     /// Completes once the latch is set (at once if it is). Cancel-safe.
     pub(crate) fn wait(&self) -> Wait<'_> {
-        let notified = if self.is_set() {
+        let state = self.state.load(Ordering::Acquire);
+        let notified = if state & SET != 0 {
             None
+        } else if state & SPREAD == 0 {
+            // Not spread when this was read: a `set` from now on wakes the first list.
+            Some(self.first.notified())
         } else {
-            Some(self.waiters[slots::this_thread().index()].0.notified())
+            // Spread, not set: the `set` comes after the `spread` on `state`, so it wakes
+            // the lists. (The lists exist: `SPREAD` was read with acquire.)
+            let lists = self.lists.get().map_or(&[][..], |lists| &lists[..]);
+            let notify = lists
+                .get(slots::this_thread().index())
+                .map_or(&self.first, |list| &list.0);
+            Some(notify.notified())
         };
         Wait {
             latch: self,
@@ -123,6 +169,24 @@ mod tests {
         assert!(Latch::new(true).is_set());
     }
 
+    /// A wait that began before the latch was spread stays on the first list, one that began
+    /// after registers with its thread's: one `set` wakes both.
+    #[test]
+    fn wakes_waiters_from_before_and_after_it_is_spread() {
+        let latch = Latch::new(false);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut before = Box::pin(latch.wait());
+        assert!(before.as_mut().poll(&mut cx).is_pending());
+        latch.spread();
+        latch.spread();
+        let mut after = Box::pin(latch.wait());
+        assert!(after.as_mut().poll(&mut cx).is_pending());
+        assert!(before.as_mut().poll(&mut cx).is_pending());
+        assert!(latch.set());
+        assert!(before.as_mut().poll(&mut cx).is_ready());
+        assert!(after.as_mut().poll(&mut cx).is_ready());
+    }
+
     /// Waiters on several worker threads register with different `Notify`s; one `set` wakes
     /// them all, and none completes before it.
     #[test]
@@ -132,6 +196,7 @@ mod tests {
             .build()
             .unwrap();
         let latch = std::sync::Arc::new(Latch::new(false));
+        latch.spread();
         let woken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (registered, mut registrations) = tokio::sync::mpsc::unbounded_channel();
         let tasks: Vec<_> = (0..64)

@@ -177,6 +177,8 @@ impl Node {
         path: String,
         supervision: Supervision,
     ) -> Arc<Self> {
+        // Its supervisor waits on this node's stop too, as do its siblings'.
+        self.stopping.spread();
         let child = Arc::new(self.below(name, path, supervision, None));
         if child.stopping.is_set() {
             // Made during its parent's stop: it will not be ready, and the tree's readiness
@@ -527,7 +529,9 @@ impl Node {
         let own = self.stop_info().and_then(|info| info.own_deadline);
         let own_deadline = async {
             match own {
-                Some(deadline) => sleep_until(deadline).await,
+                // Boxed when it is waited for: a timer is large, and this future is in every
+                // service's (see `Supervisor::watch`).
+                Some(deadline) => Box::pin(sleep_until(deadline)).await,
                 None => std::future::pending().await,
             }
         };
@@ -558,7 +562,9 @@ impl Node {
                 () = self.until_abort() => false,
             };
             if !drained {
-                self.abort_and_wait().await;
+                // Boxed: a rare path, kept out of every service's future (see
+                // `Supervisor::watch`).
+                Box::pin(self.abort_and_wait()).await;
             }
         }
         if self.sessions.is_aborted() {
