@@ -406,7 +406,7 @@ fn node_state(node: &Node, now: Instant) -> NodeState {
     );
     children.sort_by_key(|(order, _)| *order);
     NodeState {
-        name: node.name.clone(),
+        name: node.name().to_owned(),
         path: node.path.clone(),
         phase,
         restarts,
@@ -582,7 +582,7 @@ mod tests {
         let root = Node::root(tree, Strategy::OneForOne, StopOrder::ByDependency);
         let (_, db) = root
             .children
-            .admit(|| root.child("db".into(), "db".into(), Supervision::default()))
+            .admit(|| root.child(root.child_path("db"), Supervision::default()))
             .unwrap();
         let phase = |path: &str| snapshot(&root).node(path).unwrap().phase.clone();
         assert_eq!(phase(""), Phase::Running);
@@ -633,7 +633,7 @@ mod tests {
         let root = Node::root(tree, Strategy::OneForOne, StopOrder::ByDependency);
         let (_, db) = root
             .children
-            .admit(|| root.child("db".into(), "db".into(), Supervision::default()))
+            .admit(|| root.child(root.child_path("db"), Supervision::default()))
             .unwrap();
         db.mark_ready(0);
         let kind = SessionKind::new("query", "src/db.rs", 7, 1);

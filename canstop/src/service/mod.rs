@@ -507,7 +507,7 @@ impl ServiceHandle {
     /// Its name.
     #[must_use]
     pub fn name(&self) -> &str {
-        &self.node.name
+        self.node.name()
     }
 
     /// Its path from the root (`parent/child`).
@@ -658,10 +658,7 @@ fn start_in(
         signals_ready: service.signals_ready,
         ready_timeout: service.ready_timeout,
     };
-    let Some((id, node)) = parent
-        .children
-        .admit(|| parent.child(service.name.to_string(), path, supervision))
-    else {
+    let Some((id, node)) = parent.children.admit(|| parent.child(path, supervision)) else {
         return Err(SpawnError::Closed {
             scope: parent.describe(),
         });

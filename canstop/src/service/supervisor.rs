@@ -168,32 +168,40 @@ impl Supervisor {
         }
     }
 
-    pub(crate) async fn run(self, mut service: Service) {
-        let node = &self.node;
-        log(|| tracing::debug!(service = %node.path, "service started"));
-        let outcome = self.supervise(&mut service).await;
-        node.set_outcome(outcome);
-        let stop = node.request_stop();
-        // Told to stop, it leaves a restart round it is in (none takes it in from now on):
-        // its siblings do not wait for it.
-        drop(self.parent.rounds.pending_member(&self.parent, node));
-        node.drain().await;
-        node.set_stopped(stop.requested_at);
-        let listened = node.tree.events.is_listened();
-        let outcome = if listened || tracing::enabled!(tracing::Level::DEBUG) {
-            node.outcome()
-        } else {
-            None
-        };
-        if let Some(outcome) = &outcome {
-            log(|| tracing::debug!(service = %node.path, %outcome, "service stopped"));
-        }
-        self.parent.children.finish(self.id, node);
-        if let Some(outcome) = outcome.filter(|_| listened) {
-            node.tree.events.publish(Event::Stopped {
-                service: node.path.clone(),
-                outcome,
-            });
+    /// The service's task: its instances (see [`supervise`](Self::supervise)), then its
+    /// drain and its report to its parent.
+    ///
+    /// A function returning an `async move` block, not an `async fn`: an `async fn`'s future
+    /// keeps its arguments twice (as passed and as moved into the body), 224 bytes here, and
+    /// this future is copied whole at the spawn (see [`watch`](Self::watch)).
+    pub(crate) fn run(self, mut service: Service) -> impl Future<Output = ()> + Send {
+        async move {
+            let node = &self.node;
+            log(|| tracing::debug!(service = %node.path, "service started"));
+            let outcome = self.supervise(&mut service).await;
+            node.set_outcome(outcome);
+            let stop = node.request_stop();
+            // Told to stop, it leaves a restart round it is in (none takes it in from now on):
+            // its siblings do not wait for it.
+            drop(self.parent.rounds.pending_member(&self.parent, node));
+            node.drain().await;
+            node.set_stopped(stop.requested_at);
+            let listened = node.tree.events.is_listened();
+            let outcome = if listened || tracing::enabled!(tracing::Level::DEBUG) {
+                node.outcome()
+            } else {
+                None
+            };
+            if let Some(outcome) = &outcome {
+                log(|| tracing::debug!(service = %node.path, %outcome, "service stopped"));
+            }
+            self.parent.children.finish(self.id, node);
+            if let Some(outcome) = outcome.filter(|_| listened) {
+                node.tree.events.publish(Event::Stopped {
+                    service: node.path.clone(),
+                    outcome,
+                });
+            }
         }
     }
 

@@ -152,7 +152,7 @@ impl Children {
             let mut inner = self.lock();
             if inner.kept.len() >= KEPT_STOPPED {
                 if inner.live.try_remove(id).is_some() {
-                    inner.fold(&child.name, &child.path).add_clean();
+                    inner.fold(child.name(), &child.path).add_clean();
                 }
                 return;
             }

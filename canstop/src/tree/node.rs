@@ -43,8 +43,8 @@ pub(crate) enum Cut {
 #[repr(C)]
 pub(crate) struct Node {
     pub(crate) sessions: Sessions,
-    pub(crate) name: String,
     /// Names from the root's children down to this node, joined by `/` (empty for the root).
+    /// Its own name is the last (see [`name`](Self::name)).
     pub(crate) path: String,
     pub(crate) tree: Arc<Tree>,
     /// Weak: a parent owns its live children, not the other way round.
@@ -70,11 +70,18 @@ pub(crate) struct Node {
     /// its supervisor (a lock costs less than a `OnceLock`'s initialisation).
     end: Mutex<End>,
     pub(crate) children: Children,
+    /// Where its name starts in `path`. (With the four bytes below: the node is 1 kB, and a
+    /// byte more would put it in the next allocation class.)
+    name_at: u32,
     /// Its restart policy (`Never` for the root): whether a child's failure that escalates
     /// stops here.
     pub(crate) restart: Restart,
     /// How it restarts its children.
     pub(crate) strategy: Strategy,
+    /// The order its children stop in.
+    pub(crate) stop_order: StopOrder,
+    /// Whether its body says when it is ready (else it is ready at its first `.await`).
+    pub(crate) signals_ready: bool,
     /// A child's failure that escalated to this node's current instance.
     pub(crate) inbox: Inbox,
     /// Its restarts and handled failures.
@@ -93,10 +100,6 @@ pub(crate) struct Node {
     /// The siblings it needs: started (and restarted) only once they are ready, stopped
     /// only once it has stopped.
     pub(crate) needs: Vec<Arc<Node>>,
-    /// The order its children stop in.
-    pub(crate) stop_order: StopOrder,
-    /// Whether its body says when it is ready (else it is ready at its first `.await`).
-    pub(crate) signals_ready: bool,
     /// How long an instance may take to be ready before it fails.
     pub(crate) ready_timeout: Option<Duration>,
     /// For an instance node: which instance of its service it is (see
@@ -123,6 +126,12 @@ struct InstanceSlot {
     stop_pending: bool,
 }
 
+/// A new node's path, and where its name starts in it (see [`Node::name`]).
+pub(crate) struct Path {
+    pub(crate) path: String,
+    name_at: u32,
+}
+
 /// How a new child node is supervised.
 #[derive(Clone, Default)]
 pub(crate) struct Supervision {
@@ -138,8 +147,8 @@ pub(crate) struct Supervision {
 impl Node {
     pub(crate) fn root(tree: Arc<Tree>, strategy: Strategy, stop_order: StopOrder) -> Arc<Self> {
         let node = Arc::new(Self {
-            name: String::new(),
             path: String::new(),
+            name_at: 0,
             stopping: Latch::new(tree.token.is_cancelled()),
             abort: OnceLock::from(tree.abort.clone()),
             tree,
@@ -171,15 +180,10 @@ impl Node {
     /// A new child node. Call it under the children's lock (in [`Children::admit`]), so that
     /// it either exists before a stop walks the children or
     /// sees this node stopping already.
-    pub(crate) fn child(
-        self: &Arc<Self>,
-        name: String,
-        path: String,
-        supervision: Supervision,
-    ) -> Arc<Self> {
+    pub(crate) fn child(self: &Arc<Self>, path: Path, supervision: Supervision) -> Arc<Self> {
         // Its supervisor waits on this node's stop too, as do its siblings'.
         self.stopping.spread();
-        let child = Arc::new(self.below(name, path, supervision, None));
+        let child = Arc::new(self.below(path, supervision, None));
         if child.stopping.is_set() {
             // Made during its parent's stop: it will not be ready, and the tree's readiness
             // never counted it.
@@ -203,12 +207,11 @@ impl Node {
             timeout: Some(self.own_timeout()),
             ..Supervision::default()
         };
-        let mut instance = self.below(
-            self.name.clone(),
-            self.path.clone(),
-            supervision,
-            Some(self.clone()),
-        );
+        let path = Path {
+            path: self.path.clone(),
+            name_at: self.name_at,
+        };
+        let mut instance = self.below(path, supervision, Some(self.clone()));
         instance.generation = generation;
         instance
     }
@@ -219,14 +222,13 @@ impl Node {
     /// setting `stopping`: either the walk sees the child, or the child sees the stop).
     fn below(
         self: &Arc<Self>,
-        name: String,
-        path: String,
+        path: Path,
         supervision: Supervision,
         scope_of: Option<Arc<Self>>,
     ) -> Self {
         Self {
-            name,
-            path,
+            path: path.path,
+            name_at: path.name_at,
             tree: self.tree.clone(),
             parent: Some(Arc::downgrade(self)),
             stopping: Latch::new(self.stopping.is_set()),
@@ -300,16 +302,25 @@ impl Node {
         }
     }
 
+    /// Its name: the last of its path's (empty for the root).
+    pub(crate) fn name(&self) -> &str {
+        self.path.get(self.name_at as usize..).unwrap_or_default()
+    }
+
     /// The path a child named `name` gets.
-    pub(crate) fn child_path(&self, name: &str) -> String {
+    pub(crate) fn child_path(&self, name: &str) -> Path {
         if self.path.is_empty() {
-            return name.to_owned();
+            return Path {
+                path: name.to_owned(),
+                name_at: 0,
+            };
         }
         let mut path = String::with_capacity(self.path.len() + 1 + name.len());
         path.push_str(&self.path);
         path.push('/');
+        let name_at = u32::try_from(path.len()).unwrap_or(u32::MAX);
         path.push_str(name);
-        path
+        Path { path, name_at }
     }
 
     /// A readable name for messages: the path, or "the root scope".
@@ -745,7 +756,7 @@ impl Node {
         let record = self.record.snapshot();
         let end = lock(&self.end).clone();
         ServiceReport {
-            name: self.name.clone(),
+            name: self.name().to_owned(),
             path: self.path.clone(),
             outcome: end.outcome.unwrap_or(ServiceOutcome::Unresponsive),
             stop_time: end.stopped_in,
@@ -767,5 +778,20 @@ impl Node {
         self.sessions.abort_all();
         self.abort().cancel();
         self.children.give_up();
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64", not(canstop_loom)))]
+mod tests {
+    use super::Node;
+
+    /// A node and its `Arc`'s two counts fit in a kilobyte: jemalloc's 1 024-byte class, and
+    /// glibc's per-thread cache (up to 1 032 bytes; past it, its slower bins). A node is made
+    /// and freed at every service start and stop (see benches/README.md, "The service cycle,
+    /// fifth session").
+    #[test]
+    fn a_node_fits_in_a_kilobyte() {
+        let size = std::mem::size_of::<Node>() + 2 * std::mem::size_of::<usize>();
+        assert!(size <= 1024, "a node's allocation is {size} bytes");
     }
 }

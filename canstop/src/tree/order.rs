@@ -89,10 +89,10 @@ pub(crate) fn resolve_needs(
             });
         }
         let before = needs.len();
-        let in_batch = batch.iter().filter(|node| node.name == *name);
+        let in_batch = batch.iter().filter(|node| node.name() == *name);
         let running = live
             .iter()
-            .filter(|node| !node.stopping.is_set() && node.name == *name);
+            .filter(|node| !node.stopping.is_set() && node.name() == *name);
         for node in in_batch.chain(running) {
             if !needs.iter().any(|known| Arc::ptr_eq(known, node)) {
                 needs.push(node.clone());
