@@ -317,6 +317,45 @@ fn http2_clients_that_never_answer_the_goaway_are_closed_after_a_second() {
     ends_soon_after_sigterm(server, "http connection", CLIENTS);
 }
 
+/// HTTP/1 clients that send the first bytes of a request's head and then stall (a frozen
+/// client, a slowloris): hyper waits for the whole head, to answer it. Each connection, which
+/// never had a request, gets a second after the stop, then is closed: exit 0 well before the
+/// deadline (10 s), every connection counted finished. (A review found one byte of a request
+/// holding the drain until the deadline: exit 124.)
+#[test]
+fn http1_clients_that_stall_in_their_first_head_are_closed_after_a_second() {
+    let (server, addr, rt) = listening(HTTP_EXAMPLE, &[("CANSTOP_SHUTDOWN_TIMEOUT", "10s")]);
+    let heads: [&[u8]; 3] = [
+        b"G",
+        b"GET / HTTP/1.1\r\n",
+        b"GET / HTTP/1.1\r\nhost: x\r\n",
+    ];
+    let _stalled: Vec<TcpStream> = rt.block_on(async {
+        let mut stalled = Vec::new();
+        for head in heads {
+            let mut stream = TcpStream::connect(&addr).await.expect("connect");
+            stream.write_all(head).await.expect("part of a head");
+            stalled.push(stream);
+        }
+        stalled
+    });
+    // Until the server has accepted them all (a connection still in the listener's backlog
+    // at the stop is never a session): the accept loop takes connections in order, so once
+    // a later one is answered, they are sessions. (Closed by its client after the answer: a
+    // session finished.)
+    rt.block_on(async {
+        let mut probe = TcpStream::connect(&addr).await.expect("connect");
+        probe
+            .write_all(b"GET / HTTP/1.1\r\nhost: canstop\r\nconnection: close\r\n\r\n")
+            .await
+            .expect("request");
+        let mut answer = String::new();
+        probe.read_to_string(&mut answer).await.expect("answer");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    });
+    ends_soon_after_sigterm(server, "http connection", heads.len() + 1);
+}
+
 /// The same with a handler that ignores the stop: the sockets are aborted at the deadline
 /// (1 s), no close frame, the report counts 20 aborted `websocket` sessions, exit 124.
 #[test]

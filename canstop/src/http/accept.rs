@@ -35,7 +35,9 @@ pub const DEFAULT_BACKLOG: u32 = 1024;
 ///
 /// # Errors
 ///
-/// The error of the last address tried (or `InvalidInput` when `addr` resolves to none).
+/// The error of the last address tried, of the same kind, its message naming the address
+/// (`cannot listen on 127.0.0.1:3000: Address already in use (os error 98)`); or
+/// `InvalidInput` when `addr` resolves to none.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
@@ -48,7 +50,14 @@ pub async fn bind(addr: impl ToSocketAddrs, backlog: u32) -> io::Result<TcpListe
     for addr in tokio::net::lookup_host(addr).await? {
         match bind_one(addr, backlog) {
             Ok(listener) => return Ok(listener),
-            Err(error) => last = Some(error),
+            // Named: a program may bind several (the app's, an admin port), and the error
+            // reaches the report as `main`'s.
+            Err(error) => {
+                last = Some(io::Error::new(
+                    error.kind(),
+                    format!("cannot listen on {addr}: {error}"),
+                ));
+            }
         }
     }
     Err(last.unwrap_or_else(|| {
@@ -116,6 +125,21 @@ fn is_connection_error(error: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A port in use: the error keeps its kind and names the address (a review found the
+    /// report's `main: FAILED: Os { code: 98, .. }` naming no address).
+    #[tokio::test]
+    async fn a_port_in_use_is_named_in_the_error() {
+        let taken = bind("127.0.0.1:0", DEFAULT_BACKLOG).await.unwrap();
+        let addr = taken.local_addr().unwrap();
+        let error = bind(addr, DEFAULT_BACKLOG).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!("cannot listen on {addr}: ")),
+            "{text}"
+        );
+    }
 
     #[tokio::test]
     async fn an_accepted_connection_has_tcp_nodelay() {

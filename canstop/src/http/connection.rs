@@ -2,9 +2,8 @@
 //! builder, stops gracefully, and hands each request its [`Stopping`].
 
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -13,7 +12,6 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
@@ -117,93 +115,17 @@ where
     }
 }
 
-/// What a connection has seen: whether its client speaks HTTP/2 (its first bytes are the
-/// preface), and whether it ever made a request.
+/// What a connection has seen: whether it ever made a request.
 #[derive(Debug, Default)]
 pub(crate) struct Seen {
-    http2: AtomicBool,
     request: AtomicBool,
 }
 
 impl Seen {
-    /// An HTTP/2 connection that never had a request: nothing of it can be in progress.
-    fn is_idle_http2(&self) -> bool {
-        self.http2.load(Ordering::Relaxed) && !self.request.load(Ordering::Relaxed)
-    }
-}
-
-/// The HTTP/2 connection preface starts so; an HTTP/1 request line never does.
-const PREFACE_START: &[u8; 3] = b"PRI";
-
-pin_project_lite::pin_project! {
-    /// The accepted socket, with its first three bytes looked at as they are read (whether
-    /// the client speaks HTTP/2); otherwise the socket itself.
-    struct Sniffed {
-        #[pin]
-        io: TcpStream,
-        first: [u8; 3],
-        read: usize,
-        seen: Arc<Seen>,
-    }
-}
-
-impl AsyncRead for Sniffed {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.project();
-        let before = buf.filled().len();
-        let polled = this.io.poll_read(cx, buf);
-        if *this.read < PREFACE_START.len() {
-            for &byte in &buf.filled()[before..] {
-                if *this.read == PREFACE_START.len() {
-                    break;
-                }
-                this.first[*this.read] = byte;
-                *this.read += 1;
-            }
-            if *this.read == PREFACE_START.len() && this.first == PREFACE_START {
-                this.seen.http2.store(true, Ordering::Relaxed);
-            }
-        }
-        polled
-    }
-}
-
-impl AsyncWrite for Sniffed {
-    #[inline]
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.project().io.poll_write(cx, buf)
-    }
-
-    #[inline]
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.project().io.poll_write_vectored(cx, bufs)
-    }
-
-    #[inline]
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    #[inline]
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_flush(cx)
-    }
-
-    #[inline]
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_shutdown(cx)
+    /// A connection that never had a request (its first head, if it began, is incomplete):
+    /// nothing of it can be in progress.
+    fn never_had_a_request(&self) -> bool {
+        !self.request.load(Ordering::Relaxed)
     }
 }
 
@@ -253,8 +175,9 @@ pub(crate) type ConnectionError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves `stream` until the client closes it or the stop ([`Shutdown::requested`]: HTTP/1,
 /// the request in flight is answered, then the connection closes, an idle one at once;
-/// HTTP/2, GOAWAY, the open streams finish; one that never had a request is closed if its
-/// client has not answered the GOAWAY within [`CLOSE_ANSWER`]). While the tree drains (the
+/// HTTP/2, GOAWAY, the open streams finish; one that never had a request is closed if it has
+/// not ended within [`CLOSE_ANSWER`]: an HTTP/2 client that has not answered the GOAWAY, an
+/// HTTP/1 client that has not completed its first request's head). While the tree drains (the
 /// drain delay), every connection keeps being served: an HTTP/1 response then carries
 /// `connection: close`, and a connection accepted while draining is served without
 /// keep-alive. (Shutting connections down at the start of the delay would close an idle
@@ -287,12 +210,6 @@ where
         #[cfg(feature = "axum")]
         peer,
     });
-    let stream = Sniffed {
-        io: stream,
-        first: [0; 3],
-        read: 0,
-        seen: seen.clone(),
-    };
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     let mut connection = pin!(connection);
     tokio::select! {
@@ -303,15 +220,19 @@ where
         result = connection.as_mut() => return result.map_err(with_sources),
         () = shutdown.requested() => connection.as_mut().graceful_shutdown(),
     }
-    // An HTTP/2 connection on which no request was ever made has nothing in progress: all
-    // that is left is its client's answer to the GOAWAY's ping, which hyper waits for. A client
-    // that does not answer within `CLOSE_ANSWER` (frozen, or gone without a FIN) is closed on.
-    // Any other connection is bounded by the deadline alone: a request made means a response
-    // that may still be queued for a slow reader, a stream still open (an upload, a WebSocket
-    // over HTTP/2), which no shorter bound can tell from a frozen client.
+    // A connection on which no request was ever made has nothing in progress. HTTP/2: all
+    // that is left is its client's answer to the GOAWAY's ping, which hyper waits for. HTTP/1:
+    // an idle one has closed at once; one still open is reading the first bytes of a head
+    // (hyper waits for the whole head, to answer it). A client that has not done its part
+    // within `CLOSE_ANSWER` (frozen, gone without a FIN, or a slowloris) is closed on: it would
+    // otherwise hold the drain until the deadline (exit 124). Any other connection is bounded
+    // by the deadline alone: a request made means a response that may still be queued for a
+    // slow reader, a stream still open (an upload, a WebSocket over HTTP/2), or the head of a
+    // keep-alive connection's next request, which no shorter bound can tell from a frozen
+    // client.
     let unanswered = async {
         tokio::time::sleep(CLOSE_ANSWER).await;
-        if !seen.is_idle_http2() {
+        if !seen.never_had_a_request() {
             std::future::pending::<()>().await;
         }
     };
@@ -319,7 +240,7 @@ where
         biased;
         result = connection => result,
         () = unanswered => {
-            tracing::debug!(grace = ?CLOSE_ANSWER, "an HTTP/2 client that never made a request did not answer the GOAWAY: connection closed");
+            tracing::debug!(grace = ?CLOSE_ANSWER, "a client that never made a request did not end its connection after the stop (an HTTP/2 client that did not answer the GOAWAY, or an HTTP/1 client that did not complete its first request): connection closed");
             return Ok(());
         }
     };

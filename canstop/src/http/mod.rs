@@ -60,12 +60,15 @@
 //!   connections are refused) and every connection is told to stop gracefully: an HTTP/1
 //!   connection answers the request in flight and closes (an idle one closes at once); an
 //!   HTTP/2 connection sends GOAWAY, finishes its open streams and closes.
-//! - An HTTP/2 connection that never had a request (a pre-connect, a frozen client) has
-//!   nothing in progress at the stop: its client has a second to answer the GOAWAY's ping
-//!   (which hyper waits for before it closes), then the connection is closed, counted as
-//!   finished, rather than holding the drain until the deadline. A connection that had
-//!   requests is waited for up to the deadline: a response still queued for a slow reader,
-//!   an upload read after its response, a WebSocket over HTTP/2 cannot be told from a frozen
+//! - A connection that never had a request has nothing in progress at the stop. An HTTP/2
+//!   one (a pre-connect, a frozen client): its client has a second to answer the GOAWAY's
+//!   ping (which hyper waits for before it closes). An HTTP/1 one still open (an idle one has
+//!   closed at once) is reading the head of its first request: its client has a second to
+//!   complete it (it is then answered). After that second the connection is closed, counted
+//!   as finished, rather than holding the drain until the deadline (a stalled or slowloris
+//!   client). A connection that had requests is waited for up to the deadline: a response
+//!   still queued for a slow reader, an upload read after its response, a WebSocket over
+//!   HTTP/2, the head of a keep-alive connection's next request cannot be told from a frozen
 //!   client by any shorter wait.
 //! - During the drain delay ([`Shutdown::draining`](crate::Shutdown::draining) has fired, a
 //!   load balancer still routes here), everything keeps being served: the listener stays open,

@@ -48,7 +48,8 @@ pub(crate) const HEALTH_CLOSE: Duration = Duration::from_millis(50);
 /// How long a stopped connection whose only work left is its client's part of the close
 /// waits for it (feature `hyper`): an HTTP/2 connection that never had a request, for its
 /// client's answer to the ping of the GOAWAY (hyper sends the last GOAWAY and closes only
-/// once it comes); a WebSocket, for its client's answer to
+/// once it comes); an HTTP/1 connection that never had a request, for its client to complete
+/// the head of its first; a WebSocket, for its client's answer to
 /// [`close_going_away`](crate::http::close_going_away)'s close frame. A client that never
 /// answers (frozen, or gone without a FIN) then does not hold the drain until the deadline;
 /// RFC 6455 and RFC 9113 both let the server close the connection when the answer does not
