@@ -96,7 +96,7 @@ impl Context<'_> {
     /// Nothing for a body generated in place ([`in_place`](Self::in_place)), nor for a
     /// `main` or a test that takes `self` (an error has been reported: a stub).
     fn inner(&self) -> TokenStream {
-        if self.in_place() || self.func.sig.receiver().is_some() {
+        if self.in_place() || self.func.sig.receiver().is_some() || self.mode == Mode::Blind {
             return TokenStream::new();
         }
         let mut sig = self.func.sig.clone();
@@ -544,7 +544,16 @@ impl Context<'_> {
         });
         let params = quote!(#(#params),*);
         let impl_in_params = mentions(params.clone(), &Ident::new("impl", Span::call_site()));
-        if self.in_place() && !impl_in_params {
+        if self.mode == Mode::Blind {
+            // The body is left out: its parameters' types are still named, so that what the
+            // signature imports (`Shutdown`, a socket's type) is not reported unused.
+            let types = self.func.params.iter().filter_map(|param| {
+                let (attrs, ty) = (&param.attrs, &param.ty);
+                let named = !mentions(ty.to_token_stream(), &Ident::new("impl", Span::call_site()));
+                named.then(|| quote!(#(#attrs)* let _: ::core::marker::PhantomData<#ty>;))
+            });
+            prelude.extend(quote!(#(#types)*));
+        } else if self.in_place() && !impl_in_params {
             let output = self.typed_output().map(|output| quote!(-> #output));
             let body = &self.func.body;
             prelude.extend(quote!(let _ = async move |#params| #output #body;));

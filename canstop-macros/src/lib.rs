@@ -498,9 +498,11 @@ fn entry(mac: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
         let errors = errors.to_compile_error();
         return quote!(#errors #item).into();
     }
-    let mode = valid::validate(mac, &options, &func, &mut errors);
-    if mac != Macro::Test && func.body_parses {
-        spawns::check(func.body.stream(), &mut errors);
+    let mut mode = valid::validate(mac, &options, &func, &mut errors);
+    if mac != Macro::Test && func.body_parses && spawns::check(func.body.stream(), &mut errors) {
+        // The spawn would be reported again by the body's type check (a session is not a
+        // future): the body is left out until it is mended.
+        mode = valid::Mode::Blind;
     }
     let expanded = expand::expand(mac, &options, &func, mode);
     let errors = errors.to_compile_error();

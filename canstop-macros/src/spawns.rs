@@ -13,6 +13,10 @@
 //! `join_set.spawn(..)`): the docs give the `clippy.toml` recipe for those. The visible escape
 //! hatch is `canstop::spawn_untracked(future)`; a deliberately detached OS thread is spelled
 //! `std::thread::Builder::new().spawn(..)`.
+//!
+//! A body with an untracked spawn is left out of the expansion until it is mended
+//! ([`Mode::Blind`](crate::valid::Mode::Blind)): type-checked, the spawn of a session (not a
+//! future) would be reported a second time, as E0277 at the same place.
 
 use proc_macro2::{Spacing, TokenStream, TokenTree};
 
@@ -34,8 +38,10 @@ const FORBIDDEN: [(&[&str], &str); 5] = [
 /// The `Handle` methods that spawn, and what they do.
 const HANDLE_METHODS: [(&str, &str); 2] = [("spawn", TASK), ("spawn_blocking", BLOCKING)];
 
-/// Records an error for every untracked spawn named in `body` (the body's tokens).
-pub(crate) fn check(body: TokenStream, errors: &mut Errors) {
+/// Records an error for every untracked spawn named in `body` (the body's tokens); returns
+/// whether there was one.
+pub(crate) fn check(body: TokenStream, errors: &mut Errors) -> bool {
+    let mut found = false;
     crate::walk::walk(body, &mut |tokens, index| {
         // `a::tokio::spawn` is some other path (when not skipped whole: after a `>`, `a<T>::`);
         // `field: tokio::spawn(..)` is not.
@@ -52,8 +58,10 @@ pub(crate) fn check(body: TokenStream, errors: &mut Errors) {
             matched,
             format!("`{name}` {advice}"),
         ));
+        found = true;
         Some(end)
     });
+    found
 }
 
 /// The untracked spawn the path `segments`, followed by `tokens[end..]`, names: how the

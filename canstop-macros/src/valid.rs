@@ -23,6 +23,10 @@ pub(crate) enum Mode {
     /// The generated fn's signature, with a body that type-checks the user's body without
     /// running it: what callers see does not change, so their code raises no new errors.
     Stub,
+    /// A stub without the user's body: for a mistake in the body itself that type-checking
+    /// it would report a second time (an untracked spawn of a session, which is not a
+    /// future: E0277 at the same place). Its other errors show once this one is mended.
+    Blind,
 }
 
 /// Checks `func` and `options` for `mac`.
@@ -319,7 +323,7 @@ fn check_receiver(mac: Macro, sig: &syn::Signature) -> Option<syn::Error> {
 impl Mode {
     /// Whether the generated fn is a stub, its body never run.
     pub(crate) fn is_stub(self) -> bool {
-        self == Mode::Stub
+        self != Mode::Expand
     }
 }
 
