@@ -240,15 +240,20 @@ pub trait SpawnWithCanstop {
 }
 
 /// Lets `tokio::spawn(session)` and `session.await` reach the unsatisfiable
-/// [`SpawnWithCanstop`] bound, whose message names the tracked spawn.
-impl<B> Future for Session<B>
+/// [`SpawnWithCanstop`] bound, whose message names the tracked spawn. Its output is the
+/// body's, so that the code around a mistaken `.await` (`job(1).await?`) raises no error of
+/// its own.
+impl<B: SessionBody> Future for Session<B>
 where
     Session<B>: SpawnWithCanstop,
 {
-    type Output = Infallible;
+    type Output = B::Output;
 
-    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Infallible> {
-        self.unreachable()
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<B::Output> {
+        match self.unreachable() {
+            Poll::Ready(never) => match never {},
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
