@@ -841,6 +841,41 @@ async fn a_busy_main_does_not_postpone_the_trees_deadline() {
     );
 }
 
+/// `main` returning a failure code ends the program, as `std::process::exit` would but
+/// gracefully: its services are told to stop (they kept the tree running before: a review
+/// found `return ExitCode::from(3)` ignored until a signal came), and the process exits with
+/// that code.
+#[tokio::test(start_paused = true)]
+async fn a_failure_code_from_main_stops_the_tree() {
+    use std::process::ExitCode;
+    let run = root().run(async {
+        canstop::start(Service::new("server", |shutdown: canstop::Shutdown| async move {
+            shutdown.requested().await;
+        }))
+        .unwrap();
+        ExitCode::from(3)
+    });
+    let report = tokio::time::timeout(Duration::from_secs(3600), run)
+        .await
+        .expect("the tree stops when main returns a failure code")
+        .unwrap();
+    assert_eq!(report.trigger, Trigger::MainExited { code: 3 }, "{report}");
+    assert!(report.to_string().contains("main returned exit code 3"), "{report}");
+    assert_eq!(report.exit_code(), exit_code::CLEAN, "{report}");
+    assert_eq!(report.process_exit_code(), ExitCode::from(3));
+    // `SUCCESS` is `Ok(())`: the services keep the tree running.
+    let run = root().run(async {
+        canstop::start(Service::new("server", |shutdown: canstop::Shutdown| async move {
+            shutdown.requested().await;
+        }))
+        .unwrap();
+        ExitCode::SUCCESS
+    });
+    assert!(tokio::time::timeout(Duration::from_secs(3600), run)
+        .await
+        .is_err());
+}
+
 /// `main` returning an `ExitCode`: kept, and the process's code only when everything else
 /// stopped cleanly.
 #[tokio::test]

@@ -98,6 +98,13 @@ pub enum Trigger {
         /// Where it was called (`file:line`).
         location: String,
     },
+    /// `main`'s body returned an exit code other than success (`ExitCode`, or
+    /// `Ok(ExitCode)`): the program asked to end, as `std::process::exit` would, but
+    /// gracefully; the process then exits with that code if everything else stopped cleanly.
+    MainExited {
+        /// The code (1 for a code canstop cannot read back).
+        code: u8,
+    },
     /// `main` returned and every service and session finished on its own.
     Finished,
     /// The body returned, on a root configured with
@@ -153,6 +160,7 @@ impl fmt::Display for Trigger {
             Self::MainFailed { error } => write!(f, "main returned an error: {}", Escaped(error)),
             Self::MainPanicked { message } => write!(f, "main panicked: {}", Escaped(message)),
             Self::Requested { location } => write!(f, "canstop::shutdown() at {location}"),
+            Self::MainExited { code } => write!(f, "main returned exit code {code}"),
             Self::Finished => f.write_str("everything finished"),
             Self::BodyReturned => f.write_str("the body returned"),
         }

@@ -559,6 +559,13 @@ impl Root {
             Some(systemd)
         });
         run_main(&root, body).await;
+        if let Some(code) = shared.main_exit() {
+            // Returned a failure code: the program asked to end (a no-op after another
+            // trigger, which came first).
+            shared.trigger(Trigger::MainExited {
+                code: code.number(),
+            });
+        }
         if self.stop_when_body_returns {
             shared.trigger(Trigger::BodyReturned);
         }
