@@ -814,3 +814,197 @@ async fn a_websocket_over_http2_is_not_cut_a_second_after_the_stop() {
     let sockets = report.sessions_named("websocket").unwrap();
     assert_eq!((sockets.started, sockets.finished), (1, 1), "{report}");
 }
+
+/// A tower service with backpressure, as tower's `ConcurrencyLimit(1)` around a whole app:
+/// one request at a time, the next held in `poll_ready` until the first is answered. `/slow`
+/// answers a `SLOW` pause after the stop; `held` is told when `/slow` holds the permit, and
+/// when a request then waits for it in `poll_ready`.
+struct OneAtATime {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    acquiring: Option<
+        std::pin::Pin<
+            Box<dyn std::future::Future<Output = tokio::sync::OwnedSemaphorePermit> + Send>,
+        >,
+    >,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    held: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Clone for OneAtATime {
+    fn clone(&self) -> Self {
+        Self {
+            permits: self.permits.clone(),
+            acquiring: None,
+            permit: None,
+            held: self.held.clone(),
+        }
+    }
+}
+
+impl tower_service::Service<hyper::Request<hyper::body::Incoming>> for OneAtATime {
+    type Response = hyper::Response<String>;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        if self.permit.is_none() {
+            let permits = self.permits.clone();
+            let acquiring = self.acquiring.get_or_insert_with(|| {
+                Box::pin(async move { permits.acquire_owned().await.expect("open") })
+            });
+            match acquiring.as_mut().poll(cx) {
+                std::task::Poll::Ready(permit) => self.permit = Some(permit),
+                std::task::Poll::Pending => {
+                    self.held.notify_one();
+                    return std::task::Poll::Pending;
+                }
+            }
+        }
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        let permit = self.permit.take();
+        let stopping = request
+            .extensions()
+            .get::<canstop::http::Stopping>()
+            .cloned();
+        let slow = request.uri().path() == "/slow";
+        if slow {
+            self.held.notify_one();
+        }
+        Box::pin(async move {
+            if let (true, Some(stopping)) = (slow, stopping) {
+                stopping.requested().await;
+                tokio::time::sleep(SLOW).await;
+            }
+            drop(permit);
+            Ok(hyper::Response::new(format!(
+                "done {}\n",
+                request_name(slow)
+            )))
+        })
+    }
+}
+
+fn request_name(slow: bool) -> &'static str {
+    if slow {
+        "slow"
+    } else {
+        "queued"
+    }
+}
+
+async fn ask_http1(addr: std::net::SocketAddr, path: &'static str) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nhost: canstop\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer).await;
+    answer
+}
+
+/// One request over HTTP/2 (prior knowledge): its body, or how it failed.
+async fn ask_http2(addr: std::net::SocketAddr, path: &'static str) -> String {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::get(format!("http://{addr}{path}"))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    match sender.send_request(request).await {
+        Ok(response) => match response.into_body().collect().await {
+            Ok(body) => String::from_utf8_lossy(&body.to_bytes()).into_owned(),
+            Err(error) => format!("body: {error:?}"),
+        },
+        Err(error) => format!("request: {error:?}"),
+    }
+}
+
+/// A complete request held back by the application's backpressure at the stop (its
+/// connection's first) is in progress: it is answered once its turn comes, past the second
+/// that a connection which never had a request gets. (A hostile review found it cut a second
+/// after the stop and the connection counted finished: the request was noted only when the
+/// tower service was called, after `poll_ready`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_held_by_backpressure_at_the_stop_is_answered() {
+    held_by_backpressure_at_the_stop(ask_http1).await;
+}
+
+/// The same over HTTP/2: a stream whose headers came, held in `poll_ready` (its task spawned,
+/// the tower service not called yet).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_request_held_by_backpressure_at_the_stop_is_answered() {
+    held_by_backpressure_at_the_stop(ask_http2).await;
+}
+
+async fn held_by_backpressure_at_the_stop<F>(ask: fn(std::net::SocketAddr, &'static str) -> F)
+where
+    F: std::future::Future<Output = String> + Send + 'static,
+{
+    let listener = canstop::http::bind("127.0.0.1:0", 16).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let held = std::sync::Arc::new(tokio::sync::Notify::new());
+    let service = OneAtATime {
+        permits: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+        acquiring: None,
+        permit: None,
+        held: held.clone(),
+    };
+    let (answers_tx, answers_rx) = tokio::sync::oneshot::channel();
+    let report = canstop::Root::new()
+        .signals(false)
+        .timeout_from_env(false)
+        .timeout(Duration::from_secs(20))
+        .run(async move {
+            canstop::start(canstop::http::serve_service(listener, service))?;
+            let slow = tokio::spawn(ask(addr, "/slow"));
+            // Until `/slow` holds the permit and `/queued` waits for it.
+            tokio::time::timeout(LIMIT, held.notified()).await?;
+            let queued = tokio::spawn(ask(addr, "/queued"));
+            tokio::time::timeout(LIMIT, held.notified()).await?;
+            canstop::shutdown()?;
+            tokio::spawn(async move {
+                let _ = answers_tx.send((slow.await, queued.await));
+            });
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        })
+        .await
+        .unwrap();
+    let (slow, queued) = answers_rx.await.unwrap();
+    let slow = slow.unwrap();
+    assert!(slow.ends_with("done slow\n"), "{slow:?}\n{report}");
+    let queued = queued.unwrap();
+    assert!(queued.ends_with("done queued\n"), "{queued:?}\n{report}");
+}
+
+/// The README's sample report names the kinds of canstop's own sessions by where they are
+/// made in canstop's source: the lines it shows are those of today's source (a review found
+/// them stale).
+#[test]
+fn the_readmes_sample_report_names_todays_lines() {
+    let source = include_str!("../../canstop/src/http/connection.rs");
+    let readme = include_str!("../../README.md");
+    for (kind, constant) in [
+        ("http connection", "of_canstop(CONNECTION)"),
+        ("http/2 stream", "of_canstop(STREAM)"),
+    ] {
+        let line = source
+            .lines()
+            .position(|line| line.contains(constant))
+            .expect("made in connection.rs")
+            + 1;
+        let shown = format!("{kind} at canstop/src/http/connection.rs:{line}:");
+        assert!(readme.contains(&shown), "the README should show {shown:?}");
+    }
+}

@@ -849,9 +849,12 @@ async fn a_busy_main_does_not_postpone_the_trees_deadline() {
 async fn a_failure_code_from_main_stops_the_tree() {
     use std::process::ExitCode;
     let run = root().run(async {
-        canstop::start(Service::new("server", |shutdown: canstop::Shutdown| async move {
-            shutdown.requested().await;
-        }))
+        canstop::start(Service::new(
+            "server",
+            |shutdown: canstop::Shutdown| async move {
+                shutdown.requested().await;
+            },
+        ))
         .unwrap();
         ExitCode::from(3)
     });
@@ -860,14 +863,20 @@ async fn a_failure_code_from_main_stops_the_tree() {
         .expect("the tree stops when main returns a failure code")
         .unwrap();
     assert_eq!(report.trigger, Trigger::MainExited { code: 3 }, "{report}");
-    assert!(report.to_string().contains("main returned exit code 3"), "{report}");
+    assert!(
+        report.to_string().contains("main returned exit code 3"),
+        "{report}"
+    );
     assert_eq!(report.exit_code(), exit_code::CLEAN, "{report}");
     assert_eq!(report.process_exit_code(), ExitCode::from(3));
     // `SUCCESS` is `Ok(())`: the services keep the tree running.
     let run = root().run(async {
-        canstop::start(Service::new("server", |shutdown: canstop::Shutdown| async move {
-            shutdown.requested().await;
-        }))
+        canstop::start(Service::new(
+            "server",
+            |shutdown: canstop::Shutdown| async move {
+                shutdown.requested().await;
+            },
+        ))
         .unwrap();
         ExitCode::SUCCESS
     });

@@ -47,7 +47,6 @@ impl std::ops::Deref for Stopping {
 pub(crate) struct WithStop<S> {
     inner: S,
     stopping: Stopping,
-    seen: Arc<Seen>,
     /// The client's address, for axum's `ConnectInfo<SocketAddr>` extractor.
     #[cfg(feature = "axum")]
     peer: SocketAddr,
@@ -69,7 +68,6 @@ where
     #[inline]
     fn call(&mut self, mut request: hyper::Request<Incoming>) -> Self::Future {
         let http1 = request.version() < hyper::Version::HTTP_2;
-        self.seen.request.store(true, Ordering::Relaxed);
         request.extensions_mut().insert(self.stopping.clone());
         // What `axum::serve` gives with `into_make_service_with_connect_info::<SocketAddr>()`.
         #[cfg(feature = "axum")]
@@ -112,6 +110,32 @@ where
             }
         }
         Poll::Ready(response)
+    }
+}
+
+/// The connection's service as hyper calls it, noting that a request came: hyper calls it,
+/// synchronously in the connection's task, as soon as a request's head is in (an HTTP/2
+/// stream's before its task is spawned), before the tower service is asked whether it is
+/// ready. A request held back by the application's backpressure (a concurrency limit, a
+/// buffer around the whole service) has reached it: it is in progress.
+#[derive(Clone, Debug)]
+struct Counted<S> {
+    inner: S,
+    seen: Arc<Seen>,
+}
+
+impl<S> hyper::service::Service<hyper::Request<Incoming>> for Counted<S>
+where
+    S: hyper::service::Service<hyper::Request<Incoming>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    #[inline]
+    fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
+        self.seen.request.store(true, Ordering::Relaxed);
+        self.inner.call(request)
     }
 }
 
@@ -203,13 +227,15 @@ where
         builder.http1().keep_alive(false);
     }
     let seen = Arc::new(Seen::default());
-    let service = TowerToHyperService::new(WithStop {
-        inner: service,
-        stopping: Stopping(shutdown.clone()),
+    let service = Counted {
+        inner: TowerToHyperService::new(WithStop {
+            inner: service,
+            stopping: Stopping(shutdown.clone()),
+            #[cfg(feature = "axum")]
+            peer,
+        }),
         seen: seen.clone(),
-        #[cfg(feature = "axum")]
-        peer,
-    });
+    };
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     let mut connection = pin!(connection);
     tokio::select! {

@@ -174,6 +174,7 @@ impl Supervisor {
     /// A function returning an `async move` block, not an `async fn`: an `async fn`'s future
     /// keeps its arguments twice (as passed and as moved into the body), 224 bytes here, and
     /// this future is copied whole at the spawn (see [`watch`](Self::watch)).
+    #[allow(clippy::manual_async_fn)] // deliberately not an `async fn`: see above
     pub(crate) fn run(self, mut service: Service) -> impl Future<Output = ()> + Send {
         async move {
             let node = &self.node;
