@@ -924,3 +924,15 @@ async fn mains_exit_code_yields_to_canstops_own() {
         ExitCode::from(exit_code::FAILED)
     );
 }
+
+/// A zero timeout is shown as it is written (`CANSTOP_SHUTDOWN_TIMEOUT=0s`), not as `0ns`.
+#[tokio::test]
+async fn a_zero_timeout_reads_0s() {
+    let report = root()
+        .timeout(Duration::ZERO)
+        .run(async { canstop::shutdown() })
+        .await
+        .unwrap();
+    let text = report.to_string();
+    assert!(text.contains("(timeout 0s)"), "{text}");
+}

@@ -728,7 +728,7 @@ impl fmt::Display for Report {
         let code = mains.unwrap_or_else(|| self.exit_code());
         writeln!(
             f,
-            "canstop report: {}trigger: {}; {}stopped in {:?} (timeout {:?}); exit code {code}{}",
+            "canstop report: {}trigger: {}; {}stopped in {:?} (timeout {}); exit code {code}{}",
             if self.startup_failed {
                 "start-up failed; "
             } else {
@@ -743,7 +743,12 @@ impl fmt::Display for Report {
                 (None, _) => String::new(),
             },
             self.stop_time,
-            self.timeout,
+            // As it is written (`CANSTOP_SHUTDOWN_TIMEOUT=0s`), not `0ns`.
+            if self.timeout.is_zero() {
+                "0s".to_owned()
+            } else {
+                format!("{:?}", self.timeout)
+            },
             match self.forced {
                 Some(signal) => format!(" (forced by a second {signal})"),
                 None if mains.is_some() => " (main's; the tree stopped cleanly)".to_owned(),
