@@ -46,8 +46,9 @@ use crate::error::Errors;
 /// a failing service, `canstop::shutdown()`, or every service having finished); when it
 /// returns `Err`, that error is the trigger. It may return `()`, `Result<(), E>` for any
 /// `E: Debug` (so `anyhow::Result<()>` works), `ExitCode` or `Result<ExitCode, E>`: a code
-/// other than `SUCCESS` is the process's when the tree stopped cleanly (canstop's own code
-/// wins otherwise).
+/// other than `SUCCESS` ends the program as `std::process::exit` would, but gracefully (it
+/// is the trigger, "main returned exit code N": the services stop in order), and is the
+/// process's exit code when the tree stopped cleanly (canstop's own code wins otherwise).
 ///
 /// # Options
 ///

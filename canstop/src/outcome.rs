@@ -156,8 +156,9 @@ impl<E: fmt::Debug + 'static> MainResult for Result<ExitCode, E> {
     }
 }
 
-/// `async fn main() -> ExitCode`: a code other than `SUCCESS` is the process's exit code when
-/// the tree stopped cleanly (canstop's own code wins otherwise), and is shown in the report.
+/// `async fn main() -> ExitCode`: a code other than `SUCCESS` stops the tree (the trigger
+/// [`MainExited`](crate::Trigger::MainExited)) and is the process's exit code when the tree
+/// stopped cleanly (canstop's own code wins otherwise), and is shown in the report.
 impl MainResult for ExitCode {
     fn into_result(self) -> Result<(), String> {
         Ok(())
