@@ -146,22 +146,7 @@ fn gate_leave_vs_wait_empty() {
 /// always completes both (loom reports a deadlock if one is never woken).
 #[test]
 fn latch_set_vs_wait() {
-    check("latch_set_vs_wait", || {
-        let latch = Arc::new(Latch::new(false));
-        let setter = {
-            let latch = latch.clone();
-            thread::spawn(move || assert!(latch.set()))
-        };
-        let waiter = {
-            let latch = latch.clone();
-            thread::spawn(move || block_on(latch.wait()))
-        };
-        block_on(latch.wait());
-        assert!(latch.is_set());
-        waiter.join().unwrap();
-        setter.join().unwrap();
-        assert!(!latch.set(), "set once");
-    });
+    check("latch_set_vs_wait", || latch_race(false));
 }
 
 /// A `spread` racing a `set` and a wait on another thread: the wait registers either with
@@ -170,23 +155,30 @@ fn latch_set_vs_wait() {
 /// woken). A wait from before the spread, on the spreading thread, completes too.
 #[test]
 fn latch_spread_vs_set_vs_wait() {
-    check("latch_spread_vs_set_vs_wait", || {
-        let latch = Arc::new(Latch::new(false));
-        let setter = {
-            let latch = latch.clone();
-            thread::spawn(move || assert!(latch.set()))
-        };
-        let waiter = {
-            let latch = latch.clone();
-            thread::spawn(move || block_on(latch.wait()))
-        };
-        let mut early = Box::pin(latch.wait());
+    check("latch_spread_vs_set_vs_wait", || latch_race(true));
+}
+
+/// A `set` and a wait on two threads of their own, and a wait on this one (made before a
+/// `spread` on this thread, if `spread`): every wait completes, and the latch is set once.
+fn latch_race(spread: bool) {
+    let latch = Arc::new(Latch::new(false));
+    let setter = {
+        let latch = latch.clone();
+        thread::spawn(move || assert!(latch.set()))
+    };
+    let waiter = {
+        let latch = latch.clone();
+        thread::spawn(move || block_on(latch.wait()))
+    };
+    let mut early = Box::pin(latch.wait());
+    if spread {
         latch.spread();
-        block_on(early.as_mut());
-        assert!(latch.is_set());
-        waiter.join().unwrap();
-        setter.join().unwrap();
-    });
+    }
+    block_on(early.as_mut());
+    assert!(latch.is_set());
+    waiter.join().unwrap();
+    setter.join().unwrap();
+    assert!(!latch.set(), "set once");
 }
 
 fn totals(sessions: &Sessions) -> SessionStats {

@@ -848,20 +848,24 @@ async fn a_busy_main_does_not_postpone_the_trees_deadline() {
 #[tokio::test(start_paused = true)]
 async fn a_failure_code_from_main_stops_the_tree() {
     use std::process::ExitCode;
-    let run = root().run(async {
-        canstop::start(Service::new(
-            "server",
-            |shutdown: canstop::Shutdown| async move {
-                shutdown.requested().await;
-            },
-        ))
-        .unwrap();
-        ExitCode::from(3)
-    });
-    let report = tokio::time::timeout(Duration::from_secs(3600), run)
+    /// A tree whose `main` starts a service that runs until told to stop, then returns `code`.
+    async fn serving_then(code: ExitCode) -> Result<canstop::Report, tokio::time::error::Elapsed> {
+        let run = root().run(async move {
+            canstop::start(Service::new(
+                "server",
+                |shutdown: canstop::Shutdown| async move {
+                    shutdown.requested().await;
+                },
+            ))
+            .unwrap();
+            code
+        });
+        let report = tokio::time::timeout(Duration::from_secs(3600), run).await?;
+        Ok(report.unwrap())
+    }
+    let report = serving_then(ExitCode::from(3))
         .await
-        .expect("the tree stops when main returns a failure code")
-        .unwrap();
+        .expect("the tree stops when main returns a failure code");
     assert_eq!(report.trigger, Trigger::MainExited { code: 3 }, "{report}");
     assert!(
         report.to_string().contains("main returned exit code 3"),
@@ -869,20 +873,8 @@ async fn a_failure_code_from_main_stops_the_tree() {
     );
     assert_eq!(report.exit_code(), exit_code::CLEAN, "{report}");
     assert_eq!(report.process_exit_code(), ExitCode::from(3));
-    // `SUCCESS` is `Ok(())`: the services keep the tree running.
-    let run = root().run(async {
-        canstop::start(Service::new(
-            "server",
-            |shutdown: canstop::Shutdown| async move {
-                shutdown.requested().await;
-            },
-        ))
-        .unwrap();
-        ExitCode::SUCCESS
-    });
-    assert!(tokio::time::timeout(Duration::from_secs(3600), run)
-        .await
-        .is_err());
+    // `SUCCESS` is `Ok(())`: the service keeps the tree running.
+    assert!(serving_then(ExitCode::SUCCESS).await.is_err());
 }
 
 /// `main` returning an `ExitCode`: kept, and the process's code only when everything else

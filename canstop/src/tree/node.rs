@@ -70,8 +70,8 @@ pub(crate) struct Node {
     /// its supervisor (a lock costs less than a `OnceLock`'s initialisation).
     end: Mutex<End>,
     pub(crate) children: Children,
-    /// Where its name starts in `path`. (With the four bytes below: the node is 1 kB, and a
-    /// byte more would put it in the next allocation class.)
+    /// Where its name starts in `path`. (Packed with the four one-byte fields below, so that
+    /// a node and its `Arc`'s counts fit in a kilobyte: see `a_node_fits_in_a_kilobyte`.)
     name_at: u32,
     /// Its restart policy (`Never` for the root): whether a child's failure that escalates
     /// stops here.
