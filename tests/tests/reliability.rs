@@ -844,28 +844,42 @@ async fn a_busy_main_does_not_postpone_the_trees_deadline() {
 /// `main` returning a failure code ends the program, as `std::process::exit` would but
 /// gracefully: its services are told to stop (they kept the tree running before: a review
 /// found `return ExitCode::from(3)` ignored until a signal came), and the process exits with
-/// that code.
+/// that code. The tree is never ready on its way out (a review found `READY=1` sent, and
+/// the probes passing, between `main`'s return and the stop).
 #[tokio::test(start_paused = true)]
 async fn a_failure_code_from_main_stops_the_tree() {
     use std::process::ExitCode;
-    /// A tree whose `main` starts a service that runs until told to stop, then returns `code`.
-    async fn serving_then(code: ExitCode) -> Result<canstop::Report, tokio::time::error::Elapsed> {
-        let run = root().run(async move {
-            canstop::start(Service::new(
+    /// A tree whose `main` starts a service that runs until told to stop, then returns `code`;
+    /// whether the tree was ever ready.
+    async fn serving_then(
+        code: ExitCode,
+    ) -> Result<(canstop::Report, bool), tokio::time::error::Elapsed> {
+        let ready = Arc::new(AtomicBool::new(false));
+        let seen = ready.clone();
+        let root = root().on_event(move |event| {
+            if *event == canstop::Event::TreeReady {
+                seen.store(true, Ordering::SeqCst);
+            }
+        });
+        let run = root.run(async move {
+            let server = canstop::start(Service::new(
                 "server",
                 |shutdown: canstop::Shutdown| async move {
                     shutdown.requested().await;
                 },
             ))
             .unwrap();
+            // Every service ready: the tree would be ready once `main` returns `Ok`.
+            server.ready().await.unwrap();
             code
         });
         let report = tokio::time::timeout(Duration::from_secs(3600), run).await?;
-        Ok(report.unwrap())
+        Ok((report.unwrap(), ready.load(Ordering::SeqCst)))
     }
-    let report = serving_then(ExitCode::from(3))
+    let (report, ready) = serving_then(ExitCode::from(3))
         .await
         .expect("the tree stops when main returns a failure code");
+    assert!(!ready, "ready on its way out\n{report}");
     assert_eq!(report.trigger, Trigger::MainExited { code: 3 }, "{report}");
     assert!(
         report.to_string().contains("main returned exit code 3"),

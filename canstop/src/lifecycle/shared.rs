@@ -136,9 +136,14 @@ impl Tree {
     /// trigger wins; returns whether this one did.
     pub(crate) fn trigger(&self, trigger: Trigger) -> bool {
         if self.trigger.set(trigger.clone()).is_err() {
-            if trigger.is_failure() || matches!(trigger, Trigger::Requested { .. }) {
-                // A failure or `canstop::shutdown()` during a drain delay: the stop starts
-                // now, and the report says why the delay was shorter.
+            if trigger.is_failure()
+                || matches!(
+                    trigger,
+                    Trigger::Requested { .. } | Trigger::MainExited { .. }
+                )
+            {
+                // A failure, `canstop::shutdown()` or `main`'s exit code during a drain
+                // delay: the stop starts now, and the report says why the delay was shorter.
                 if self.was_delayed() && !self.stop_started() {
                     let _ = self.delay_cut_by.set(trigger.clone());
                 }

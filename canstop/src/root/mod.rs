@@ -559,13 +559,6 @@ impl Root {
             Some(systemd)
         });
         run_main(&root, body).await;
-        if let Some(code) = shared.main_exit() {
-            // Returned a failure code: the program asked to end (a no-op after another
-            // trigger, which came first).
-            shared.trigger(Trigger::MainExited {
-                code: code.number(),
-            });
-        }
         if self.stop_when_body_returns {
             shared.trigger(Trigger::BodyReturned);
         }
@@ -763,7 +756,9 @@ where
 }
 
 /// Runs `body` and turns its output into the report's terms; an exit code it returns is
-/// recorded on its tree (it runs inside its root scope).
+/// recorded on its tree (it runs inside its root scope), and is the trigger: the program
+/// asked to end. Raised here, before `main` counts as returned, so that the tree is never
+/// ready (no `READY=1`, no passing probe) on its way out.
 async fn converted<F>(body: F) -> Ended
 where
     F: Future,
@@ -771,7 +766,13 @@ where
 {
     let output = body.await;
     if let Some(code) = output.exit_code() {
-        let _ = context::with_current(|node| node.tree.set_main_exit(code));
+        let _ = context::with_current(|node| {
+            node.tree.set_main_exit(code);
+            // A no-op after another trigger, which came first.
+            node.tree.trigger(Trigger::MainExited {
+                code: crate::report::MainExitCode(code).number(),
+            });
+        });
     }
     output
         .into_result()
