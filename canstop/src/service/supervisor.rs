@@ -830,6 +830,13 @@ impl Supervisor {
                 }
             }
         }
+        // Told to stop: so is its instance (the body's `Shutdown`), before the body is polled
+        // again. The stop sets the service's latch, then its instance's: woken by the first,
+        // this would otherwise poll a body not told yet, and a deadline already past (a zero
+        // timeout) abort it (a review found a third of such stops reported aborted).
+        if let Some(instance) = instance {
+            instance.stopping.set();
+        }
         let end = if cancel_on_stop {
             if node.is_aborted() {
                 // Aborted before it was told to stop: not a stop of its own.
@@ -1161,5 +1168,45 @@ fn final_outcome(ended: Ended, early: bool) -> ServiceOutcome {
         Ended::Ok => ServiceOutcome::Stopped,
         Ended::Failed(error) | Ended::Escalated(error) => ServiceOutcome::Failed { error, early },
         Ended::Panicked(message) => ServiceOutcome::Panicked { message, early },
+    }
+}
+
+#[cfg(all(test, not(canstop_loom)))]
+mod tests {
+    use std::time::Duration;
+
+    use crate::{Root, Service, Shutdown, SpawnError};
+
+    /// The stop sets a service's latch, then its instance's (the body's `Shutdown`: a service
+    /// that signals its readiness has one). A supervisor woken by the first must not poll its
+    /// body, and look at a deadline already past, before the body is told: here the second
+    /// never comes from the stop, and the body must still be told. (A review found a third of
+    /// the SIGTERMs under a zero timeout reported such a service aborted, exit 124; without the
+    /// supervisor telling the instance, this waits forever.)
+    #[tokio::test(start_paused = true)]
+    async fn a_body_is_told_before_it_is_polled_once_its_service_is() {
+        let report = Root::new()
+            .signals(false)
+            .timeout_from_env(false)
+            .run(async {
+                let (polled, first_poll) = tokio::sync::oneshot::channel();
+                let service = crate::start(
+                    Service::new("unready", |shutdown: Shutdown| async move {
+                        let _ = polled.send(());
+                        shutdown.requested().await;
+                    })
+                    .signals_ready(),
+                )?;
+                first_poll.await.unwrap();
+                // The service's own latch only, as the stop sets it first.
+                service.node.stopping.set();
+                tokio::time::timeout(Duration::from_secs(3600), service.stopped())
+                    .await
+                    .expect("its body was told to stop");
+                crate::shutdown()
+            })
+            .await
+            .unwrap();
+        assert!(report.is_clean(), "{report}");
     }
 }
