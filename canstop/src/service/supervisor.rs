@@ -1175,7 +1175,7 @@ fn final_outcome(ended: Ended, early: bool) -> ServiceOutcome {
 mod tests {
     use std::time::Duration;
 
-    use crate::{Root, Service, Shutdown, SpawnError};
+    use crate::{Root, Service, Shutdown};
 
     /// The stop sets a service's latch, then its instance's (the body's `Shutdown`: a service
     /// that signals its readiness has one). A supervisor woken by the first must not poll its
