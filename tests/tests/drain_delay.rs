@@ -190,7 +190,8 @@ async fn a_failure_during_the_delay_ends_it() {
     );
 }
 
-/// A second signal during the delay forces the exit at once.
+/// A second signal during the delay forces the exit at once, and the report says it cut the
+/// delay (a review found it reading as a delay of that length).
 #[tokio::test(start_paused = true)]
 async fn a_second_signal_during_the_delay_forces_the_exit() {
     let since = Instant::now();
@@ -210,6 +211,17 @@ async fn a_second_signal_during_the_delay_forces_the_exit() {
         .await
         .unwrap();
     assert_eq!(report.forced, Some(Signal::Interrupt), "{report}");
+    assert_eq!(
+        report.drain_delay_cut_by,
+        Some(canstop::Trigger::Signal(Signal::Interrupt)),
+        "{report}"
+    );
+    assert!(
+        report
+            .to_string()
+            .contains("of the delay, cut short by SIGINT"),
+        "{report}"
+    );
     assert_eq!(report.exit_code(), exit_code::FORCED_BASE + 2, "{report}");
     assert!(
         since.elapsed() < Duration::from_secs(2),

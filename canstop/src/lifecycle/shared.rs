@@ -389,6 +389,11 @@ impl Tree {
     pub(crate) fn force(&self, signal: Signal) {
         let first = self.forced.set((signal, Instant::now())).is_ok();
         if first {
+            // During a drain delay: the report says the delay was cut, and by what (it would
+            // otherwise read as a delay of that length).
+            if self.was_delayed() && !self.stop_started() {
+                let _ = self.delay_cut_by.set(Trigger::Signal(signal));
+            }
             self.events.publish(Event::Forced { signal });
         }
         self.abort_now();
