@@ -411,10 +411,7 @@ impl Context<'_> {
     fn typed_output(&self) -> Option<TokenStream> {
         match &self.func.sig.output {
             syn::ReturnType::Default => Some(quote!(())),
-            syn::ReturnType::Type(_, ty) => {
-                (!mentions(quote!(#ty), &Ident::new("impl", Span::call_site())))
-                    .then(|| quote!(#ty))
-            }
+            syn::ReturnType::Type(_, ty) => (!mentions_impl(quote!(#ty))).then(|| quote!(#ty)),
         }
     }
 
@@ -538,25 +535,28 @@ impl Context<'_> {
             quote!(#(#attrs)* let _ = &#outer;)
         });
         let mut prelude = quote!(#(#uses)*);
-        let params = self.func.params.iter().map(|param| {
-            let (attrs, pat, ty) = (&param.attrs, &param.pat, &param.ty);
-            quote!(#(#attrs)* #pat: #ty)
-        });
-        let params = quote!(#(#params),*);
-        let impl_in_params = mentions(params.clone(), &Ident::new("impl", Span::call_site()));
+        let impl_in_params = self
+            .func
+            .params
+            .iter()
+            .any(|param| mentions_impl(param.ty.to_token_stream()));
         if self.mode == Mode::Blind {
             // The body is left out: its parameters' types are still named, so that what the
             // signature imports (`Shutdown`, a socket's type) is not reported unused.
             let types = self.func.params.iter().filter_map(|param| {
                 let (attrs, ty) = (&param.attrs, &param.ty);
-                let named = !mentions(ty.to_token_stream(), &Ident::new("impl", Span::call_site()));
-                named.then(|| quote!(#(#attrs)* let _: ::core::marker::PhantomData<#ty>;))
+                (!mentions_impl(ty.to_token_stream()))
+                    .then(|| quote!(#(#attrs)* let _: ::core::marker::PhantomData<#ty>;))
             });
             prelude.extend(quote!(#(#types)*));
         } else if self.in_place() && !impl_in_params {
+            let params = self.func.params.iter().map(|param| {
+                let (attrs, pat, ty) = (&param.attrs, &param.pat, &param.ty);
+                quote!(#(#attrs)* #pat: #ty)
+            });
             let output = self.typed_output().map(|output| quote!(-> #output));
             let body = &self.func.body;
-            prelude.extend(quote!(let _ = async move |#params| #output #body;));
+            prelude.extend(quote!(let _ = async move |#(#params),*| #output #body;));
         }
         // A session's stub has the fn's output, so that the error reported is the only one
         // (a stub of `()` would not be the `Session` of that output the signature promises).
@@ -809,6 +809,11 @@ fn mentions_name(tokens: TokenStream) -> bool {
         matches!(&pair[0], proc_macro2::TokenTree::Ident(ident) if ident == "name")
             && matches!(&pair[1], proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '=')
     })
+}
+
+/// Whether `tokens` (a type) mention `impl`: such a type cannot be named elsewhere.
+fn mentions_impl(tokens: TokenStream) -> bool {
+    mentions(tokens, &Ident::new("impl", Span::call_site()))
 }
 
 /// Whether `ident` occurs in `tokens`, macro arguments included, or may be named by one of

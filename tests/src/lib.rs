@@ -310,6 +310,14 @@ impl Ended {
         assert_eq!(self.code(), Some(i32::from(code)), "{}", self.text());
     }
 
+    /// Asserts that the process's output (the report, its logs) contains `text`, showing it
+    /// if not.
+    #[track_caller]
+    pub fn assert_says(&self, text: &str) {
+        let all = self.text();
+        assert!(all.contains(text), "expected {text:?} in:\n{all}");
+    }
+
     /// The exit code (`None` when killed by a signal).
     pub fn code(&self) -> Option<i32> {
         self.status.code()

@@ -662,11 +662,7 @@ fn a_real_process_is_probed_through_sigterm_its_delay_and_its_drain() {
         livez.iter().all(|answer| *answer == (200, "ok".to_owned())),
         "{livez:?}"
     );
-    assert!(
-        ended.text().contains("drained for a delay of 3"),
-        "{}",
-        ended.text()
-    );
+    ended.assert_says("drained for a delay of 3");
 }
 
 #[test]

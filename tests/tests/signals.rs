@@ -29,16 +29,8 @@ fn sigterm_with_1000_sessions_in_flight_drains_them_all_and_exits_0() {
             ..Counts::default()
         }
     );
-    assert!(
-        ended.text().contains("trigger: SIGTERM"),
-        "{}",
-        ended.text()
-    );
-    assert!(
-        ended.text().contains("acceptor: stopped cleanly"),
-        "{}",
-        ended.text()
-    );
+    ended.assert_says("trigger: SIGTERM");
+    ended.assert_says("acceptor: stopped cleanly");
 }
 
 #[test]
@@ -59,11 +51,7 @@ fn a_service_that_ignores_its_stop_is_aborted_at_the_deadline_and_named() {
         "aborted before the deadline: {took:?}"
     );
     ended.assert_code(canstop::exit_code::TIMED_OUT);
-    assert!(
-        ended.text().contains("stubborn: ABORTED at the deadline"),
-        "{}",
-        ended.text()
-    );
+    ended.assert_says("stubborn: ABORTED at the deadline");
 }
 
 /// Starts `scenario`, sends `first` once it is `READY`, waits for `draining` (the drain is
@@ -90,11 +78,7 @@ fn a_second_sigint_during_the_drain_exits_at_once() {
     let (ended, took) = second_sigint("second-signal", SIGINT, "DRAINING");
     assert!(took < Duration::from_millis(200), "took {took:?}");
     assert_eq!(ended.code(), Some(130));
-    assert!(
-        ended.text().contains("forced by a second SIGINT"),
-        "{}",
-        ended.text()
-    );
+    ended.assert_says("forced by a second SIGINT");
     // The slow session was cut off, and counted.
     let slow = ended.session_counts("slow");
     assert_eq!((slow.started, slow.aborted), (1, 1));
@@ -111,11 +95,7 @@ fn blocking_work_that_never_returns_does_not_hold_the_process_past_the_deadline(
     ended.assert_code(canstop::exit_code::TIMED_OUT);
     let stuck = ended.session_counts("stuck");
     assert_eq!((stuck.started, stuck.aborted), (1, 1));
-    assert!(
-        ended.text().contains("abandoned blocking work: 1"),
-        "{}",
-        ended.text()
-    );
+    ended.assert_says("abandoned blocking work: 1");
 }
 
 #[test]
@@ -131,7 +111,7 @@ fn the_environment_overrides_the_compiled_timeout() {
     assert!(took >= Duration::from_secs(1), "took {took:?}");
     assert!(took < Duration::from_secs(2), "took {took:?}");
     ended.assert_code(canstop::exit_code::TIMED_OUT);
-    assert!(ended.text().contains("(timeout 1s)"), "{}", ended.text());
+    ended.assert_says("(timeout 1s)");
 }
 
 #[test]
@@ -574,11 +554,7 @@ const SUBSCRIBERS: &str = env!("CARGO_BIN_EXE_subscribers");
 fn a_subscriber_that_panics_at_debug_does_not_abort_the_process() {
     let (ended, _) = run_until_signal(SUBSCRIBERS, &["panics"], &[], SIGTERM, LIMIT);
     ended.assert_code(0);
-    assert!(
-        ended.text().contains("idle: stopped cleanly"),
-        "{}",
-        ended.text()
-    );
+    ended.assert_says("idle: stopped cleanly");
 }
 
 /// Hostile-review finding: the "tree ready" line was logged under the tree readiness's lock,

@@ -121,7 +121,8 @@ where
 #[derive(Clone, Debug)]
 struct Counted<S> {
     inner: S,
-    seen: Arc<Seen>,
+    /// Whether the connection ever had a request (then something of it may be in progress).
+    requested: Arc<AtomicBool>,
 }
 
 impl<S> hyper::service::Service<hyper::Request<Incoming>> for Counted<S>
@@ -134,22 +135,8 @@ where
 
     #[inline]
     fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
-        self.seen.request.store(true, Ordering::Relaxed);
+        self.requested.store(true, Ordering::Relaxed);
         self.inner.call(request)
-    }
-}
-
-/// What a connection has seen: whether it ever made a request.
-#[derive(Debug, Default)]
-pub(crate) struct Seen {
-    request: AtomicBool,
-}
-
-impl Seen {
-    /// A connection that never had a request (its first head, if it began, is incomplete):
-    /// nothing of it can be in progress.
-    fn never_had_a_request(&self) -> bool {
-        !self.request.load(Ordering::Relaxed)
     }
 }
 
@@ -226,7 +213,7 @@ where
     if late {
         builder.http1().keep_alive(false);
     }
-    let seen = Arc::new(Seen::default());
+    let requested = Arc::new(AtomicBool::new(false));
     let service = Counted {
         inner: TowerToHyperService::new(WithStop {
             inner: service,
@@ -234,7 +221,7 @@ where
             #[cfg(feature = "axum")]
             peer,
         }),
-        seen: seen.clone(),
+        requested: requested.clone(),
     };
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     let mut connection = pin!(connection);
@@ -258,7 +245,7 @@ where
     // client.
     let unanswered = async {
         tokio::time::sleep(CLOSE_ANSWER).await;
-        if !seen.never_had_a_request() {
+        if requested.load(Ordering::Relaxed) {
             std::future::pending::<()>().await;
         }
     };

@@ -95,6 +95,36 @@ struct Made {
 }
 
 impl Made {
+    /// The counts of the first [`FAST_KINDS`] kinds, summed over the shards, loads only. How
+    /// each session ended is read before how many started: a session's start is counted
+    /// before its task exists, so every end read here belongs to a start that the reads after
+    /// see, and a count made while sessions still end (a report during the sweep, a live
+    /// state) never shows more ended than started (see `LiveCounts`).
+    fn fast_kinds(&self) -> impl Iterator<Item = SessionStats> + '_ {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Acquire);
+        self.kinds
+            .iter()
+            .map_while(OnceLock::get)
+            .enumerate()
+            .map(move |(index, kind)| {
+                let mut stats = SessionStats::new(*kind);
+                for shard in &self.shards {
+                    let counts = &shard.0.counts[index];
+                    stats.finished += read(&counts.finished);
+                    stats.failed += read(&counts.failed);
+                    stats.panicked += read(&counts.panicked);
+                    stats.aborted += read(&counts.aborted);
+                    stats.abandoned += read(&counts.abandoned);
+                    stats.cancelled += read(&counts.cancelled);
+                }
+                fence(Ordering::Acquire);
+                for shard in &self.shards {
+                    stats.started += read(&shard.0.counts[index].started);
+                }
+                stats
+            })
+    }
+
     #[inline(never)]
     fn find_kind(&self, kind: SessionKind) -> Option<KindIndex> {
         for (index, slot) in self.kinds.iter().enumerate() {
@@ -557,27 +587,7 @@ impl Sessions {
         let Some(made) = self.made.get() else {
             return all;
         };
-        for (index, kind) in made.kinds.iter().enumerate() {
-            let Some(kind) = kind.get() else { break };
-            let mut stats = SessionStats::new(*kind);
-            // The ends before the starts, as `live_counts` reads them: a report made while
-            // sessions still end (during the sweep) never shows more ended than started.
-            let read = |counter: &AtomicU64| counter.load(Ordering::Acquire);
-            for shard in &made.shards {
-                let counts = &shard.0.counts[index];
-                stats.finished += read(&counts.finished);
-                stats.failed += read(&counts.failed);
-                stats.panicked += read(&counts.panicked);
-                stats.aborted += read(&counts.aborted);
-                stats.abandoned += read(&counts.abandoned);
-                stats.cancelled += read(&counts.cancelled);
-            }
-            fence(Ordering::Acquire);
-            for shard in &made.shards {
-                stats.started += read(&shard.0.counts[index].started);
-            }
-            all.push(stats);
-        }
+        all.extend(made.fast_kinds());
         all.extend(lock(&made.more_kinds).stats.iter().cloned());
         let errors = lock(&made.errors);
         let aborted = self.is_aborted();
@@ -606,34 +616,14 @@ impl Sessions {
     /// - The kept error messages (under their own lock, which a failing session takes) are
     ///   not read.
     pub(crate) fn live_counts(&self) -> LiveCounts {
-        let read = |counter: &AtomicU64| counter.load(Ordering::Acquire);
-        let mut kinds = Vec::new();
         // Before the first session, no kind: nothing to count.
         let Some(made) = self.made.get() else {
             return LiveCounts {
-                kinds,
+                kinds: Vec::new(),
                 missing_kinds: false,
             };
         };
-        for (index, kind) in made.kinds.iter().enumerate() {
-            let Some(kind) = kind.get() else { break };
-            let mut stats = SessionStats::new(*kind);
-            // How each session ended is read before how many started: a session's start is
-            // counted before its task exists, so every end read here belongs to a start that
-            // the reads below see (see `LiveCounts`).
-            for shard in &made.shards {
-                let counts = &shard.0.counts[index];
-                stats.finished += read(&counts.finished);
-                stats.failed += read(&counts.failed);
-                stats.panicked += read(&counts.panicked);
-                stats.aborted += read(&counts.aborted);
-            }
-            fence(Ordering::Acquire);
-            for shard in &made.shards {
-                stats.started += read(&shard.0.counts[index].started);
-            }
-            kinds.push(stats);
-        }
+        let mut kinds: Vec<SessionStats> = made.fast_kinds().collect();
         let mut missing_kinds = false;
         match made.more_kinds.try_lock() {
             Ok(more) => kinds.extend(more.stats.iter().cloned()),
