@@ -300,13 +300,14 @@ impl Context<'_> {
             let paused = paused.is_some();
             let call = self.body_ident_at(self.output_span());
             let at = self.krate_at(self.output_span());
-            let run = quote_spanned!(self.output_span()=> #at::__private::test(#root, #call()));
             let runtime = quote!(#krate::__private::test_runtime(#multi_thread, #workers, #paused));
+            let run =
+                quote_spanned!(self.output_span()=> #at::__private::test(#runtime, #root, #call()));
             // Judged outside the runtime, at the test's fn: a failing test panics there.
             let passed = quote_spanned!(self.output_span()=> #at::__private::test_passed);
             quote! {
                 #needs_test_util
-                #passed(#runtime.block_on(#run));
+                #passed(#run);
             }
         };
         let item = self.item(&TokenStream::new(), &TokenStream::new(), &body);

@@ -420,7 +420,10 @@ pub fn session(args: TokenStream, item: TokenStream) -> TokenStream {
 /// or session still alive at the deadline, a failure, a panic, the body returning `Err` (the
 /// panic then starts "the test body returned an error: ..") or an exit code, or a session
 /// anywhere in the tree returning `Err` (stricter than the exit code, which such a session
-/// does not change: "N session(s) returned an error").
+/// does not change: "N session(s) returned an error"). A panic in the body is printed once,
+/// where it happened, followed by the report; the test then fails with "the test body
+/// panicked: <message>" (what `#[should_panic(expected = "..")]` matches). The report calls
+/// the body `main`, as it does any root's body.
 ///
 /// It replaces `#[tokio::test]`, as [`macro@main`] replaces `#[tokio::main]`: with both on
 /// the fn, in either order, the error says to remove one.

@@ -323,19 +323,21 @@ pub mod __private {
         root.main(body)
     }
 
-    /// The body of a generated `#[canstop::test]`, run inside the test's runtime: runs `body`
-    /// in a fresh tree (no signal handlers, no environment override), shuts the tree down when
-    /// the body returns; [`test_passed`] then judges the report.
-    pub async fn test<F>(root: Root, body: F) -> Result<Report, crate::StartError>
+    /// The body of a generated `#[canstop::test]`: runs `body` on the test's runtime in a
+    /// fresh tree (no signal handlers, no environment override), and shuts the tree down when
+    /// the body returns; [`test_passed`] then judges the report. A plain fn, as [`main`] is,
+    /// so that a return type canstop does not accept is one error, at the test's.
+    pub fn test<F>(runtime: TestRuntime, root: Root, body: F) -> Result<Report, crate::StartError>
     where
         F: Future,
         F::Output: MainResult,
     {
-        root.signals(false)
-            .timeout_from_env(false)
-            .stop_when_body_returns(true)
-            .run(body)
-            .await
+        runtime.block_on(
+            root.signals(false)
+                .timeout_from_env(false)
+                .stop_when_body_returns(true)
+                .run(body),
+        )
     }
 
     /// Panics with the report, at the test (the generated call is located at its fn), unless
@@ -352,7 +354,10 @@ pub mod __private {
                 panic!("the test body returned an error: {error}\n{report}")
             }
             crate::MainOutcome::Panicked { message } => {
-                panic!("the test body panicked: {message}\n{report}")
+                // The panic hook printed the body's panic where it happened; the test fails
+                // with it again, without a second print.
+                eprintln!("{report}");
+                std::panic::resume_unwind(Box::new(format!("the test body panicked: {message}")))
             }
             _ => {}
         }

@@ -143,7 +143,7 @@ async fn an_error_from_the_body_fails_the_test() -> Result<(), String> {
 }
 
 #[canstop::test]
-#[should_panic(expected = "the body panicked")]
+#[should_panic(expected = "the test body panicked: the body panicked")]
 async fn a_panic_in_the_body_fails_the_test() {
     panic!("the body panicked");
 }
