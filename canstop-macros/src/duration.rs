@@ -57,6 +57,12 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
     if input.starts_with('-') {
         return Err(DurationError::new(input, "a duration cannot be negative"));
     }
+    if input.contains(char::is_whitespace) {
+        return Err(DurationError::new(
+            input,
+            "spaces are not allowed (write \"10s\", not \"10 s\")",
+        ));
+    }
     let mut rest = input;
     let mut total_ms: u64 = 0;
     // Index into UNITS of the next unit allowed: units must come largest first, once each.
@@ -133,7 +139,18 @@ mod tests {
                 "1.5s",
                 "fractions are not supported (write \"1s500ms\", not \"1.5s\")",
             ),
-            ("10 s", "expected a unit (h, m, s or ms)"),
+            (
+                "10 s",
+                "spaces are not allowed (write \"10s\", not \"10 s\")",
+            ),
+            (
+                "1m 30s",
+                "spaces are not allowed (write \"10s\", not \"10 s\")",
+            ),
+            (
+                " 10s",
+                "spaces are not allowed (write \"10s\", not \"10 s\")",
+            ),
             (
                 "30s1m",
                 "units must go from largest to smallest, each at most once",

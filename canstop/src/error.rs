@@ -305,8 +305,9 @@ impl fmt::Display for StartError {
                  build it with `enable_time()` (or `enable_all()`)",
             ),
             Self::InsideRuntime => f.write_str(
-                "Root::block_on builds its own runtime and cannot run inside one: \
-                 use `Root::run(body).await` on the runtime you are in",
+                "Root::block_on and Root::main (what #[canstop::main] calls) build their own \
+                 runtime and cannot run inside one: use `Root::run(body).await` on the runtime \
+                 you are in",
             ),
             Self::NoWorkers => f.write_str(
                 "worker_threads(0): a multi-thread runtime needs at least one worker \

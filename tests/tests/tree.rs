@@ -600,7 +600,9 @@ impl Drop for DropSignal {
 async fn dropping_the_root_future_aborts_the_tree() {
     let dropped = Arc::new(tokio::sync::Notify::new());
     let guard = DropSignal(dropped.clone());
+    let (scope_tx, scope_rx) = std::sync::mpsc::channel();
     let run = root().run(async move {
+        scope_tx.send(canstop::Scope::current()?).unwrap();
         canstop::start(Service::new(
             "forever",
             move |_shutdown: Shutdown| async move {
@@ -616,6 +618,13 @@ async fn dropping_the_root_future_aborts_the_tree() {
     tokio::time::timeout(Duration::from_secs(5), dropped.notified())
         .await
         .expect("the service was aborted when the root's future was dropped");
+    // A snapshot says so: the tree is not ready (nor counting down to a deadline) any more.
+    let state = scope_rx.recv().unwrap().state();
+    assert_eq!(state.tree, canstop::TreePhase::Stopped, "{state}");
+    assert!(
+        matches!(state.root.phase, canstop::Phase::Stopped { .. }),
+        "{state}"
+    );
 }
 
 /// A service whose thread is blocked is given up on at the deadline: it is `Unresponsive`,

@@ -136,7 +136,8 @@ pub enum TreePhase {
     /// The shutdown has started.
     Stopping,
     /// The tree has stopped: its report is made (a snapshot taken from another thread, or
-    /// kept after the run).
+    /// kept after the run), or its run was dropped before its end (the tree was aborted, and
+    /// no report is made).
     Stopped,
 }
 

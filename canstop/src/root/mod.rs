@@ -979,6 +979,9 @@ impl Drop for AbortOnDrop {
         shared.abort_now();
         // Nothing drains this tree any more: every scope refuses work from now on.
         self.root.abort_subtree();
+        // Not ready, and over: a snapshot shows it stopped (no report is made).
+        shared.readiness.stopping(&shared.events);
+        shared.finish();
         if let Some(watchdog) = &self.watchdog {
             // No report is made for a tree whose run was dropped.
             let _ = watchdog.disarm();

@@ -1,0 +1,2 @@
+#[canstop::main(timeout = "10 s")]
+async fn main() {}
