@@ -123,7 +123,21 @@ impl Context<'_> {
     /// Whether the body is generated in place ([`Func::body_in_place`]): for a service or a
     /// session only; `main` and tests are never methods, and their params are an error.
     fn in_place(&self) -> bool {
-        matches!(self.mac, Macro::Service | Macro::Session) && self.func.body_in_place()
+        matches!(self.mac, Macro::Service | Macro::Session)
+            && (self.func.body_in_place() || self.sendable_in_place())
+    }
+
+    /// Whether this is a session without a `Shutdown` parameter whose body goes in place
+    /// although an inner fn could hold it: its future is then an `async` block of the
+    /// generated fn, and a body that is not `Send` is one error that names the value held
+    /// across the `.await` (an inner `async fn`'s opaque future would be reported a second
+    /// time, at the fn's return type: see canstop's `session/judged.rs`). Not with
+    /// `#[instrument]`, which needs the inner fn to wrap.
+    fn sendable_in_place(&self) -> bool {
+        self.mac == Macro::Session
+            && self.func.shutdown_params().next().is_none()
+            && self.typed_output().is_some()
+            && !self.func.attrs.iter().any(is_instrument)
     }
 
     /// The user's attributes, less a second entry point (reported as an error) and
@@ -673,8 +687,15 @@ impl Context<'_> {
                         (&&#krate::__private::Probe::<#output>::new()).judge()
                     };
                 };
-                let judged = quote! {
-                    #krate::__private::Judged::new(#krate::FutureBody::new(#body), #judge)
+                // Its `Send` bound checked here, at the fn's name (see `sendable_in_place`).
+                let judged = if self.in_place() {
+                    quote_spanned! {ident.span()=>
+                        #krate::__private::judged_future(#body, #judge)
+                    }
+                } else {
+                    quote! {
+                        #krate::__private::Judged::new(#krate::FutureBody::new(#body), #judge)
+                    }
                 };
                 (prelude, judged)
             }
@@ -966,13 +987,44 @@ mod tests {
 
     #[test]
     fn a_free_fn_keeps_its_inner_fn() {
+        for (mac, func) in [
+            (
+                Macro::Service,
+                quote!(
+                    async fn job(id: u32) {}
+                ),
+            ),
+            (
+                Macro::Session,
+                quote!(
+                    async fn job(id: u32, shutdown: Shutdown) {}
+                ),
+            ),
+            (
+                Macro::Session,
+                quote!(
+                    #[tracing::instrument]
+                    async fn job(id: u32) {}
+                ),
+            ),
+        ] {
+            let out = expanded(mac, func);
+            assert!(out.contains("async fn job (id : u32"), "{out}");
+        }
+    }
+
+    /// A session without a `Shutdown` parameter: its body is an `async` block of the generated
+    /// fn, whose `Send` bound is checked at the fn's name (one error, naming the value).
+    #[test]
+    fn a_session_without_shutdown_has_its_body_in_place() {
         let out = expanded(
             Macro::Session,
             quote!(
                 async fn job(id: u32) {}
             ),
         );
-        assert!(out.contains("async fn job (id : u32) { }"), "{out}");
+        assert!(!out.contains("async fn"), "{out}");
+        assert!(out.contains("__private :: judged_future"), "{out}");
     }
 
     #[test]

@@ -302,8 +302,8 @@ pub mod __private {
     }
 
     pub use crate::session::judged::{
-        session_output, session_output_of, ByBodyResult, Judge, Judged, Probe, Unjudged,
-        ViaBodyResult, ViaNothing,
+        judged_future, session_output, session_output_of, ByBodyResult, Judge, Judged, Probe,
+        Unjudged, ViaBodyResult, ViaNothing,
     };
 
     /// Never called: a `#[service]` or `#[session]` body generated in place (a method's)

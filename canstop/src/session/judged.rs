@@ -103,6 +103,20 @@ impl<B, J> Judged<B, J> {
     }
 }
 
+/// The body `#[session]` generates for a fn without a `Shutdown` parameter: `future` (an
+/// `async` block of the generated fn), judged by `judge`, called at the fn's name. Its `Send`
+/// bound is this call's, so that a body holding a non-`Send` value across an `.await` gets
+/// rustc's own error, once, which names the value and the `.await`. As [`Judged`]'s bound
+/// only, rustc would say that `Judged<..>` is not a session body (more than one impl could
+/// have applied). The output's bounds are left to [`session_output`], so that a wrong output
+/// type stays one error.
+pub fn judged_future<F, J>(future: F, judge: J) -> Judged<FutureBody<F>, J>
+where
+    F: Future + Send + 'static,
+{
+    Judged::new(FutureBody(future), judge)
+}
+
 impl<F, J> SessionBody for Judged<FutureBody<F>, J>
 where
     F: Future + Send + 'static,
