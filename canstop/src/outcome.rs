@@ -126,7 +126,8 @@ impl<T: Send + 'static, E: fmt::Display + Send + 'static> BodyResult for Result<
 /// The return types `main`'s body may have: `()`, `Result<(), E>` where `E: Debug`, as for
 /// `fn main()` itself (so `anyhow::Result<()>` works), or [`ExitCode`]. An `Err` is kept in
 /// the report as its `Debug` text, less a backtrace it ends with (`anyhow`'s `Stack
-/// backtrace:`, with `RUST_BACKTRACE` set).
+/// backtrace:`, with `RUST_BACKTRACE` set); canstop's own errors and a `Box<dyn Error>` by
+/// their `Display`, sources included (a struct dump would hide the message).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a return type canstop accepts for `main` (or a test)",
     label = "`main` returns `()`, `Result<(), E>` where `E: Debug`, `ExitCode`, or `Result<ExitCode, E>`",
@@ -184,8 +185,45 @@ impl<E: fmt::Debug + 'static> MainResult for Result<(), E> {
 /// `main`'s error as the report keeps it: its `Debug` text (what Rust's own `main` prints),
 /// without the backtrace an error type appends to it (`anyhow`'s, when `RUST_BACKTRACE` is
 /// set): the report says what ended how, in a few lines; a backtrace is for a log.
-fn main_error(error: &dyn fmt::Debug) -> String {
-    let mut text = format!("{error:?}");
+///
+/// Except where `Debug` is a struct dump and `Display` the message: canstop's own errors
+/// (`?` on a spawn or start in `main`: "\"api\" needs \"database\", which is not running in
+/// its scope: start \"database\" first, ..." rather than `UnknownDependency { .. }`) and a
+/// `Box<dyn Error>` (an `io::Error`'s "No such file or directory (os error 2)" rather than
+/// `Os { code: 2, .. }`), which are shown by `Display`, their sources after a `: `.
+fn main_error<E: fmt::Debug + 'static>(error: &E) -> String {
+    use std::error::Error;
+    let any: &dyn std::any::Any = error;
+    let displayed: Option<&dyn Error> = if let Some(error) = any.downcast_ref::<Box<dyn Error>>() {
+        Some(&**error)
+    } else if let Some(error) = any.downcast_ref::<Box<dyn Error + Send + Sync>>() {
+        Some(&**error)
+    } else if let Some(error) = any.downcast_ref::<Box<dyn Error + Send>>() {
+        Some(&**error)
+    } else if let Some(error) = any.downcast_ref::<crate::SpawnError>() {
+        Some(error)
+    } else if let Some(error) = any.downcast_ref::<crate::StartError>() {
+        Some(error)
+    } else if let Some(error) = any.downcast_ref::<crate::ReadyError>() {
+        Some(error)
+    } else if let Some(error) = any.downcast_ref::<crate::SessionError>() {
+        Some(error)
+    } else {
+        None
+    };
+    let mut text = match displayed {
+        Some(error) => {
+            let mut text = error.to_string();
+            let mut source = error.source();
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            text
+        }
+        None => format!("{error:?}"),
+    };
     if let Some(at) = text.find("\n\nStack backtrace:") {
         text.truncate(at);
     }
@@ -327,6 +365,42 @@ mod tests {
         assert_eq!(
             MainResult::into_result(Err::<(), _>("plain")),
             Err("\"plain\"".to_owned())
+        );
+    }
+
+    /// canstop's own errors and boxed errors read as their messages, with their sources, not
+    /// as struct dumps (a review found `UnknownDependency { service: "api", .. }` in a report).
+    #[test]
+    fn mains_error_of_a_known_kind_is_its_message() {
+        let unknown = crate::SpawnError::UnknownDependency {
+            service: "api".into(),
+            needs: "database".into(),
+        };
+        let message = unknown.to_string();
+        assert_eq!(
+            MainResult::into_result(Err::<(), _>(unknown.clone())),
+            Err(message.clone())
+        );
+        let boxed: Box<dyn std::error::Error> = Box::new(unknown);
+        assert_eq!(MainResult::into_result(Err::<(), _>(boxed)), Err(message));
+
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("cannot read the config")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Outer(io));
+        assert_eq!(
+            MainResult::into_result(Err::<ExitCode, _>(boxed)),
+            Err("cannot read the config: no such file".to_owned())
         );
     }
 }
