@@ -53,7 +53,7 @@ use crate::error::Errors;
 /// # Options
 ///
 /// - `timeout = "10s"`: the tree's drain timeout (default 10 s), parsed at compile time
-///   (`"250ms"`, `"10s"`, `"1m30s"`, `"2h"`; whole units only, no fractions: `"1500ms"`, not
+///   (`"250ms"`, `"10s"`, `"1m30s"`, `"2h"`; whole units only, no fractions: `"1s500ms"`, not
 ///   `"1.5s"`). `"0s"` is allowed: nothing waits at the stop, and whatever has not returned
 ///   when told is aborted at once (exit 124 if anything was). `CANSTOP_SHUTDOWN_TIMEOUT` in
 ///   the environment overrides it at start-up.

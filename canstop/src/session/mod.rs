@@ -205,7 +205,7 @@ impl<B> fmt::Debug for Session<B> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a canstop session",
     label = "`canstop::spawn` runs a `Session`",
-    note = "a `#[session]` fn returns one; for a future, `canstop::Session::from_future(\"name\", future)` makes one (tracked, counted under that name); `canstop::spawn_untracked(future)` runs a future that shutdown does not wait for"
+    note = "a `#[session]` fn returns one; for a future, `canstop::Session::from_future(\"name\", future)` makes one (tracked, counted under that name); `canstop::spawn_untracked(future)` runs a future that shutdown does not wait for; a `#[service]` fn's `Service` is started with `canstop::start(service)?`"
 )]
 pub trait IntoSession: sealed::Sealed {
     /// The session's body.
