@@ -370,7 +370,7 @@ fn stubborn_is_aborted_at_the_deadline_with_a_noisy_report() {
         took >= Duration::from_secs(2) && took < Duration::from_secs(3),
         "took {took:?}"
     );
-    assert!(text.contains("stubborn: ABORTED at the deadline"), "{text}");
+    assert!(text.contains("stubborn: ABORTED at its deadline"), "{text}");
     assert!(text.contains("polite: stopped cleanly"), "{text}");
     let long = ended.session_counts("long_report");
     assert_eq!((long.started, long.aborted), (1, 1));

@@ -573,6 +573,36 @@ async fn a_service_whose_sessions_were_aborted_says_so() {
     assert_eq!(report.exit_code(), exit_code::TIMED_OUT);
 }
 
+/// A service cut at its own deadline (its `timeout`, shorter than the tree's) says so, and its
+/// sessions went with it: not "at the deadline", which reads as the tree's (a review found a
+/// service cut at its share of an ordered stop reported so).
+#[tokio::test(start_paused = true)]
+async fn a_service_cut_at_its_own_deadline_says_its() {
+    let report = root()
+        .timeout(Duration::from_secs(10))
+        .run(async {
+            canstop::start(
+                Service::new("stubborn", |_shutdown: Shutdown| async move {
+                    canstop::spawn(Session::new("stuck", |_| std::future::pending::<()>()))?;
+                    std::future::pending::<()>().await;
+                    Ok::<(), SpawnError>(())
+                })
+                .timeout(Duration::from_secs(1)),
+            )?;
+            canstop::shutdown()?;
+            Ok::<(), SpawnError>(())
+        })
+        .await
+        .unwrap();
+    report.service("stubborn").unwrap();
+    let text = report.to_string();
+    assert!(
+        text.contains("stubborn: ABORTED at its deadline; 1 of its sessions ABORTED with it"),
+        "{text}"
+    );
+    assert!(!text.contains("at the deadline"), "{text}");
+}
+
 /// Item 14: a zero timeout on an idle server is clean when every body returns as soon as it
 /// is told to stop: the exit code says what was aborted, not how long it took. (Its body is
 /// polled before the abort is looked at, so it is seen returning.)

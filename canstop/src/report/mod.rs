@@ -828,7 +828,7 @@ fn write_service<'a>(
         // The body's outcome is not the whole story: say what happened to its sessions.
         let what = match service.outcome {
             ServiceOutcome::Forced => "by the second signal",
-            ServiceOutcome::Aborted => "at the deadline",
+            ServiceOutcome::Aborted => "with it",
             _ => walk.cut_by,
         };
         write!(f, "; {aborted} of its sessions ABORTED {what}")?;
@@ -988,7 +988,8 @@ impl fmt::Display for ServiceOutcome {
             Self::Panicked { message, early } => {
                 write!(f, "PANICKED{}: {}", when(*early), Escaped(message))
             }
-            Self::Aborted => f.write_str("ABORTED at the deadline"),
+            // Its own: the tree's, its `timeout`, or its share of an ordered stop.
+            Self::Aborted => f.write_str("ABORTED at its deadline"),
             Self::Forced => f.write_str("ABORTED by a second signal"),
             Self::Unresponsive => {
                 f.write_str("UNRESPONSIVE (still running when the report was made: given up on)")
