@@ -165,10 +165,13 @@ pub(crate) fn version(client: Client) -> Result<String, String> {
         .ok_or_else(|| format!("{} printed no version", program.display()))
 }
 
-/// Runs apt-get, its output on our stderr; whether it succeeded.
+/// Runs apt-get, its output on our stderr; whether it succeeded. It waits up to five minutes
+/// for dpkg's lock: the smoke tests install wrk and h2load from two tests at once, on a fresh
+/// machine, and a second apt-get that found the lock taken would otherwise fail at once.
 fn apt_get(args: &[&str]) -> Result<bool, String> {
     eprintln!("canstop-benches: apt-get {}", args.join(" "));
     Command::new("apt-get")
+        .args(["-o", "DPkg::Lock::Timeout=300"])
         .args(args)
         .env("DEBIAN_FRONTEND", "noninteractive")
         .stdin(Stdio::null())
