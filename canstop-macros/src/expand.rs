@@ -129,10 +129,10 @@ impl Context<'_> {
 
     /// Whether this is a session without a `Shutdown` parameter whose body goes in place
     /// although an inner fn could hold it: its future is then an `async` block of the
-    /// generated fn, and a body that is not `Send` is one error that names the value held
-    /// across the `.await` (an inner `async fn`'s opaque future would be reported a second
-    /// time, at the fn's return type: see canstop's `session/judged.rs`). Not with
-    /// `#[instrument]`, which needs the inner fn to wrap.
+    /// generated fn, and a body that is not `Send` is one error (at the attribute) that names
+    /// the value held across the `.await` (an inner `async fn`'s opaque future would be
+    /// reported a second time, at the fn's return type: see canstop's `session/judged.rs`).
+    /// Not with `#[instrument]`, which needs the inner fn to wrap.
     fn sendable_in_place(&self) -> bool {
         self.mac == Macro::Session
             && self.func.shutdown_params().next().is_none()
@@ -398,14 +398,31 @@ impl Context<'_> {
             let args = self.func.params.iter().map(|param| self.arg(param));
             return quote!(#call(#(#args),*));
         }
-        let lets = self.func.params.iter().map(|param| {
+        // As rustc lowers an `async fn`: every argument is moved into the block before its
+        // pattern binds it, so that what a pattern does not bind (`_`, `(a, _)`, `S { a, .. }`)
+        // lives until the body's end, not only until the session is built.
+        let lets = self.func.params.iter().enumerate().map(|(index, param)| {
             let (attrs, pat, ty, value) = (&param.attrs, &param.pat, &param.ty, self.arg(param));
-            quote!(#(#attrs)* let #pat: #ty = #value;)
+            if is_plain_binding(pat) {
+                return quote!(#(#attrs)* #[allow(clippy::shadow_same)] let #pat: #ty = #value;);
+            }
+            let held = Ident::new(&format!("__canstop_held{index}"), Span::mixed_site());
+            quote! {
+                #(#attrs)* let #held = #value;
+                #(#attrs)* let #pat: #ty = #held;
+            }
         });
+        // The body's value is bound before the block ends, so that the temporaries of its
+        // tail expression (a `MutexGuard` of a parameter's) are dropped before the parameters
+        // are, as in an `async fn` (edition 2021 keeps them to the end of the enclosing block).
+        // Typed, so that a tail of the wrong type is reported where it is written.
+        let output_ident = Ident::new("__canstop_output", Span::mixed_site());
         let body = self.body_in_place();
         let Some(output) = self.typed_output() else {
+            let body = quote!(let #output_ident = #body; #output_ident);
             return quote_spanned!(self.func.body.span()=> async move { #(#lets)* #body });
         };
+        let body = quote!(let #output_ident: #output = #body; #output_ident);
         // An `async` block takes its output type from its first `return` (or its tail): a
         // `return` of the fn's type comes first, never run, so that the user's `return`s and
         // `?`s are checked against the fn's type where they are written.
@@ -687,7 +704,7 @@ impl Context<'_> {
                         (&&#krate::__private::Probe::<#output>::new()).judge()
                     };
                 };
-                // Its `Send` bound checked here, at the fn's name (see `sendable_in_place`).
+                // Its `Send` bound checked here (see `sendable_in_place`).
                 let judged = if self.in_place() {
                     quote_spanned! {ident.span()=>
                         #krate::__private::judged_future(#body, #judge)
@@ -732,6 +749,12 @@ impl Context<'_> {
 fn duration(duration: Duration) -> TokenStream {
     let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
     quote!(::core::time::Duration::from_millis(#millis))
+}
+
+/// Whether `pat` binds the whole value by move (`name`, `mut name`): its `let` moves the
+/// argument into the body, as the argument itself would be.
+fn is_plain_binding(pat: &syn::Pat) -> bool {
+    matches!(pat, syn::Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none())
 }
 
 /// `tokens`, every one located at `span` (for an error about them to point there), each
@@ -949,7 +972,10 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("async fn"), "{out}");
-        assert!(out.contains("# [cfg (x)] let port : u16 = port ;"), "{out}");
+        assert!(
+            out.contains("# [cfg (x)] # [allow (clippy :: shadow_same)] let port : u16 = port ;"),
+            "{out}"
+        );
         assert!(
             out.contains("__private :: SuppliedShutdown > :: supplied"),
             "{out}"

@@ -216,8 +216,13 @@ fn main_error<E: fmt::Debug + 'static>(error: &E) -> String {
             let mut text = error.to_string();
             let mut source = error.source();
             while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
+                // A message that ends with its source's already (`"...: {0}"`, as several of
+                // canstop's own do) does not get it twice.
+                let cause_text = cause.to_string();
+                if !text.ends_with(&cause_text) {
+                    text.push_str(": ");
+                    text.push_str(&cause_text);
+                }
                 source = cause.source();
             }
             text
@@ -396,6 +401,13 @@ mod tests {
                 Some(&self.0)
             }
         }
+        // A source that the message ends with already is not repeated (a review found
+        // "cannot build the tokio runtime: Too many open files: Too many open files").
+        let runtime = crate::StartError::Runtime(std::io::Error::other("Too many open files"));
+        assert_eq!(
+            MainResult::into_result(Err::<(), _>(runtime)),
+            Err("cannot build the tokio runtime: Too many open files".to_owned())
+        );
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
         let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Outer(io));
         assert_eq!(

@@ -567,7 +567,7 @@ async fn a_service_whose_sessions_were_aborted_says_so() {
         .unwrap();
     let text = report.to_string();
     assert!(
-        text.contains("server: stopped cleanly; 1 of its sessions ABORTED at the deadline"),
+        text.contains("server: stopped cleanly; 1 of its sessions ABORTED at its deadline"),
         "{text}"
     );
     assert_eq!(report.exit_code(), exit_code::TIMED_OUT);
@@ -589,6 +589,14 @@ async fn a_service_cut_at_its_own_deadline_says_its() {
                 })
                 .timeout(Duration::from_secs(1)),
             )?;
+            canstop::start(
+                Service::new("polite", |shutdown: Shutdown| async move {
+                    canstop::spawn(Session::new("stuck", |_| std::future::pending::<()>()))?;
+                    shutdown.requested().await;
+                    Ok::<(), SpawnError>(())
+                })
+                .timeout(Duration::from_secs(1)),
+            )?;
             canstop::shutdown()?;
             Ok::<(), SpawnError>(())
         })
@@ -598,6 +606,11 @@ async fn a_service_cut_at_its_own_deadline_says_its() {
     let text = report.to_string();
     assert!(
         text.contains("stubborn: ABORTED at its deadline; 1 of its sessions ABORTED with it"),
+        "{text}"
+    );
+    // Stopped cleanly, its session cut at its own deadline: the tree's was never reached.
+    assert!(
+        text.contains("polite: stopped cleanly; 1 of its sessions ABORTED at its deadline"),
         "{text}"
     );
     assert!(!text.contains("at the deadline"), "{text}");

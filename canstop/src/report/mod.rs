@@ -773,7 +773,9 @@ impl fmt::Display for Report {
                         (true, false) => "by the second signal",
                         // Both happened: which cut a given service's sessions is not kept.
                         (true, true) => "at a deadline or by the second signal",
-                        (false, _) => "at the deadline",
+                        // Its own: the tree's, its `timeout`, or its share of an ordered
+                        // stop (the tree's may never have been reached).
+                        (false, _) => "at its deadline",
                     },
                 };
                 write_service(f, service, 2, &mut walk)?;

@@ -104,7 +104,7 @@ impl<B, J> Judged<B, J> {
 }
 
 /// The body `#[session]` generates for a fn without a `Shutdown` parameter: `future` (an
-/// `async` block of the generated fn), judged by `judge`, called at the fn's name. Its `Send`
+/// `async` block of the generated fn), judged by `judge`. Its `Send`
 /// bound is this call's, so that a body holding a non-`Send` value across an `.await` gets
 /// rustc's own error, once, which names the value and the `.await`. As [`Judged`]'s bound
 /// only, rustc would say that `Judged<..>` is not a session body (more than one impl could
