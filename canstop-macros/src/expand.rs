@@ -418,11 +418,25 @@ impl Context<'_> {
         // Typed, so that a tail of the wrong type is reported where it is written.
         let output_ident = Ident::new("__canstop_output", Span::mixed_site());
         let body = self.body_in_place();
+        // A body that never ends (a `loop`) makes what follows it unreachable: that is this
+        // code's, not the user's, so it is allowed here, and only here.
+        let returned = quote! {
+            #[allow(unreachable_code)]
+            return #output_ident;
+        };
         let Some(output) = self.typed_output() else {
-            let body = quote!(let #output_ident = #body; #output_ident);
+            let body = quote! {
+                #[allow(clippy::diverging_sub_expression)]
+                let #output_ident = #body;
+                #returned
+            };
             return quote_spanned!(self.func.body.span()=> async move { #(#lets)* #body });
         };
-        let body = quote!(let #output_ident: #output = #body; #output_ident);
+        let body = quote! {
+            #[allow(clippy::diverging_sub_expression)]
+            let #output_ident: #output = #body;
+            #returned
+        };
         // An `async` block takes its output type from its first `return` (or its tail): a
         // `return` of the fn's type comes first, never run, so that the user's `return`s and
         // `?`s are checked against the fn's type where they are written.

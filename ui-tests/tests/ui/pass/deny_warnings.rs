@@ -68,6 +68,23 @@ impl Lookup {
     /// A service method.
     #[service]
     async fn serve(self: std::sync::Arc<Self>, shutdown: Shutdown) { shutdown.requested().await }
+
+    /// A service method that never returns by itself: no `unreachable_code` from what the
+    /// expansion puts after its body.
+    #[service]
+    async fn poll(self: std::sync::Arc<Self>) {
+        loop {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// A session without `Shutdown` that never returns by itself (its body in place).
+#[session]
+async fn ticker(period_ms: u64) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(period_ms)).await;
+    }
 }
 
 /// A session.
@@ -94,6 +111,8 @@ async fn main() -> Result<(), canstop::SpawnError> {
     let lookup = std::sync::Arc::new(Lookup { base: 1 });
     let _ = canstop::spawn(lookup.clone().plus_one())?;
     let _ = canstop::spawn(Lookup { base: 1 }.plus_two())?;
-    let _ = canstop::start(lookup.serve())?;
+    let _ = canstop::start(lookup.clone().serve())?;
+    // Built, not run: they would be aborted at the deadline.
+    let _ = (lookup.poll(), ticker(1));
     canstop::shutdown()
 }
