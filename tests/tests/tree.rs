@@ -619,12 +619,36 @@ async fn dropping_the_root_future_aborts_the_tree() {
         .await
         .expect("the service was aborted when the root's future was dropped");
     // A snapshot says so: the tree is not ready (nor counting down to a deadline) any more.
-    let state = scope_rx.recv().unwrap().state();
+    let scope = scope_rx.recv().unwrap();
+    let state = scope.state();
     assert_eq!(state.tree, canstop::TreePhase::Stopped, "{state}");
     assert!(
         matches!(state.root.phase, canstop::Phase::Stopped { .. }),
         "{state}"
     );
+    // And the service, once its supervisor has seen the abort, says what cut it: not a
+    // deadline, which no one reached.
+    let mut state = scope.state();
+    for _ in 0..1_000 {
+        if matches!(state.root.children[0].phase, canstop::Phase::Stopped { .. }) {
+            break;
+        }
+        tokio::task::yield_now().await;
+        state = scope.state();
+    }
+    assert_eq!(
+        state.root.children[0].phase,
+        canstop::Phase::Stopped {
+            outcome: ServiceOutcome::RunDropped
+        },
+        "{state}"
+    );
+    let text = state.to_string();
+    assert!(
+        text.contains("forever: ABORTED: its root's run was dropped"),
+        "{text}"
+    );
+    assert!(!text.contains("deadline"), "{text}");
 }
 
 /// A service whose thread is blocked is given up on at the deadline: it is `Unresponsive`,

@@ -68,6 +68,9 @@ pub(crate) struct Tree {
     /// The second signal that forced the exit, and when.
     forced: OnceLock<(Signal, Instant)>,
     deadline_reached: AtomicBool,
+    /// Whether [`Root::run`](crate::Root::run)'s future was dropped before its end: what was
+    /// aborted then was cut by that, not by a deadline.
+    run_dropped: AtomicBool,
     /// Who reacts to the tree's phases (the watchdog of a process-owning root).
     pub(crate) events: Events,
     /// The root node, to set the stopping latches of the tree (weak: the tree owns this).
@@ -113,6 +116,7 @@ impl Tree {
             main_exit: OnceLock::new(),
             forced: OnceLock::new(),
             deadline_reached: AtomicBool::new(false),
+            run_dropped: AtomicBool::new(false),
             events: Events::default(),
             root_node: OnceLock::new(),
             readiness: TreeReadiness::default(),
@@ -421,5 +425,14 @@ impl Tree {
 
     pub(crate) fn deadline_reached(&self) -> bool {
         self.deadline_reached.load(Ordering::Relaxed)
+    }
+
+    /// Notes that the run's future was dropped before its end (before the abort it causes).
+    pub(crate) fn note_run_dropped(&self) {
+        self.run_dropped.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn run_dropped(&self) -> bool {
+        self.run_dropped.load(Ordering::Acquire)
     }
 }

@@ -213,6 +213,10 @@ pub enum ServiceOutcome {
     Aborted,
     /// It was still running when a second signal cut the drain short, and was dropped.
     Forced,
+    /// It was running when [`Root::run`](crate::Root::run)'s future was dropped before its
+    /// end (under a `timeout` or a `select!`), which aborted the tree: what
+    /// [`Scope::state`](crate::Scope::state) shows afterwards (no report is made).
+    RunDropped,
     /// Its task did not get to run by the deadline (a worker thread blocked in synchronous
     /// code, for instance); it was given up on.
     Unresponsive,
@@ -830,7 +834,7 @@ fn write_service<'a>(
         // The body's outcome is not the whole story: say what happened to its sessions.
         let what = match service.outcome {
             ServiceOutcome::Forced => "by the second signal",
-            ServiceOutcome::Aborted => "with it",
+            ServiceOutcome::Aborted | ServiceOutcome::RunDropped => "with it",
             _ => walk.cut_by,
         };
         write!(f, "; {aborted} of its sessions ABORTED {what}")?;
@@ -993,6 +997,7 @@ impl fmt::Display for ServiceOutcome {
             // Its own: the tree's, its `timeout`, or its share of an ordered stop.
             Self::Aborted => f.write_str("ABORTED at its deadline"),
             Self::Forced => f.write_str("ABORTED by a second signal"),
+            Self::RunDropped => f.write_str("ABORTED: its root's run was dropped"),
             Self::Unresponsive => {
                 f.write_str("UNRESPONSIVE (still running when the report was made: given up on)")
             }

@@ -479,7 +479,9 @@ impl Root {
     /// plain thread still spawns there.
     /// Outside a tokio runtime it returns [`StartError::NoRuntime`].
     ///
-    /// Dropping the future before it completes aborts the whole tree at once.
+    /// Dropping the future before it completes aborts the whole tree at once. No report is
+    /// made; a [`Scope::state`](crate::Scope::state) taken afterwards shows the tree stopped
+    /// and what was running as [`ServiceOutcome::RunDropped`](crate::ServiceOutcome::RunDropped).
     pub async fn run<F>(self, body: F) -> Result<Report, StartError>
     where
         F: Future,
@@ -834,6 +836,8 @@ where
         result = body.as_mut() => judge_main(root, result),
         () = root.until_abort() => match root.cut() {
             Cut::Forced => MainOutcome::Forced,
+            // No report is made for a dropped run.
+            Cut::RunDropped => MainOutcome::Aborted,
             Cut::Deadline => {
                 log(|| tracing::error!("main's body did not return by the deadline: aborted"));
                 MainOutcome::Aborted
@@ -976,6 +980,8 @@ impl Drop for AbortOnDrop {
             return;
         }
         let shared = &self.root.tree;
+        // Before the abort: what it cuts says so.
+        shared.note_run_dropped();
         shared.abort_now();
         // Nothing drains this tree any more: every scope refuses work from now on.
         self.root.abort_subtree();

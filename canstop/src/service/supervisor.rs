@@ -1125,6 +1125,12 @@ impl Supervisor {
                 );
                 ServiceOutcome::Aborted
             }
+            Cut::RunDropped => {
+                log(
+                    || tracing::warn!(service = %path, "the root's run was dropped: service aborted"),
+                );
+                ServiceOutcome::RunDropped
+            }
         }
     }
 }

@@ -33,6 +33,8 @@ pub(crate) enum Cut {
     Forced,
     /// The deadline.
     Deadline,
+    /// [`Root::run`](crate::Root::run)'s future, dropped before its end.
+    RunDropped,
 }
 
 /// The root, or one service.
@@ -595,6 +597,11 @@ impl Node {
                             || tracing::error!(scope = %self.describe(), aborted, "deadline reached: sessions aborted"),
                         );
                     }
+                    Cut::RunDropped => {
+                        log(
+                            || tracing::warn!(scope = %self.describe(), aborted, "the root's run was dropped: sessions aborted"),
+                        );
+                    }
                 }
             }
         }
@@ -649,11 +656,14 @@ impl Node {
         }
     }
 
-    /// Something of this node was cut off by its abort: says whether a second signal did it
-    /// ([`Cut::Forced`]) or a deadline ([`Cut::Deadline`], noted on the tree, which makes the
-    /// exit code 124). The one place that decides between the two.
+    /// Something of this node was cut off by its abort: says whether the run's future was
+    /// dropped ([`Cut::RunDropped`]), a second signal did it ([`Cut::Forced`]) or a deadline
+    /// ([`Cut::Deadline`], noted on the tree, which makes the exit code 124). The one place
+    /// that decides.
     pub(crate) fn cut(&self) -> Cut {
-        if self.cut_by_force() {
+        if self.tree.run_dropped() {
+            Cut::RunDropped
+        } else if self.cut_by_force() {
             Cut::Forced
         } else {
             self.tree.note_deadline_reached();
