@@ -419,23 +419,17 @@ impl Context<'_> {
         let output_ident = Ident::new("__canstop_output", Span::mixed_site());
         let body = self.body_in_place();
         // A body that never ends (a `loop`) makes what follows it unreachable: that is this
-        // code's, not the user's, so it is allowed here, and only here.
-        let returned = quote! {
+        // code's, not the user's, so it is allowed on the `return` only.
+        let output = self.typed_output();
+        let typed = output.as_ref().map(|output| quote!(: #output));
+        let body = quote! {
+            #[allow(clippy::diverging_sub_expression)]
+            let #output_ident #typed = #body;
             #[allow(unreachable_code)]
             return #output_ident;
         };
-        let Some(output) = self.typed_output() else {
-            let body = quote! {
-                #[allow(clippy::diverging_sub_expression)]
-                let #output_ident = #body;
-                #returned
-            };
+        let Some(output) = output else {
             return quote_spanned!(self.func.body.span()=> async move { #(#lets)* #body });
-        };
-        let body = quote! {
-            #[allow(clippy::diverging_sub_expression)]
-            let #output_ident: #output = #body;
-            #returned
         };
         // An `async` block takes its output type from its first `return` (or its tail): a
         // `return` of the fn's type comes first, never run, so that the user's `return`s and
@@ -1054,7 +1048,7 @@ mod tests {
     }
 
     /// A session without a `Shutdown` parameter: its body is an `async` block of the generated
-    /// fn, whose `Send` bound is checked at the fn's name (one error, naming the value).
+    /// fn, whose `Send` bound `judged_future` checks (one error, naming the value).
     #[test]
     fn a_session_without_shutdown_has_its_body_in_place() {
         let out = expanded(

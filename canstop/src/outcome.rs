@@ -192,47 +192,50 @@ impl<E: fmt::Debug + 'static> MainResult for Result<(), E> {
 /// `Box<dyn Error>` (an `io::Error`'s "No such file or directory (os error 2)" rather than
 /// `Os { code: 2, .. }`), which are shown by `Display`, their sources after a `: `.
 fn main_error<E: fmt::Debug + 'static>(error: &E) -> String {
-    use std::error::Error;
-    let any: &dyn std::any::Any = error;
-    let displayed: Option<&dyn Error> = if let Some(error) = any.downcast_ref::<Box<dyn Error>>() {
-        Some(&**error)
-    } else if let Some(error) = any.downcast_ref::<Box<dyn Error + Send + Sync>>() {
-        Some(&**error)
-    } else if let Some(error) = any.downcast_ref::<Box<dyn Error + Send>>() {
-        Some(&**error)
-    } else if let Some(error) = any.downcast_ref::<crate::SpawnError>() {
-        Some(error)
-    } else if let Some(error) = any.downcast_ref::<crate::StartError>() {
-        Some(error)
-    } else if let Some(error) = any.downcast_ref::<crate::ReadyError>() {
-        Some(error)
-    } else if let Some(error) = any.downcast_ref::<crate::SessionError>() {
-        Some(error)
-    } else {
-        None
-    };
-    let mut text = match displayed {
-        Some(error) => {
-            let mut text = error.to_string();
-            let mut source = error.source();
-            while let Some(cause) = source {
-                // A message that ends with its source's already (`"...: {0}"`, as several of
-                // canstop's own do) does not get it twice.
-                let cause_text = cause.to_string();
-                if !text.ends_with(&cause_text) {
-                    text.push_str(": ");
-                    text.push_str(&cause_text);
-                }
-                source = cause.source();
-            }
-            text
-        }
+    let mut text = match displayed(error) {
+        Some(error) => with_sources(error),
         None => format!("{error:?}"),
     };
     if let Some(at) = text.find("\n\nStack backtrace:") {
         text.truncate(at);
     }
     text
+}
+
+/// `error` as an error to show by its `Display`: one of canstop's own, or a boxed one.
+fn displayed<E: 'static>(error: &E) -> Option<&(dyn std::error::Error + 'static)> {
+    use std::error::Error;
+    let any: &dyn std::any::Any = error;
+    any.downcast_ref::<Box<dyn Error>>()
+        .map(|e| &**e as &(dyn Error + 'static))
+        .or_else(|| {
+            any.downcast_ref::<Box<dyn Error + Send + Sync>>()
+                .map(|e| &**e as _)
+        })
+        .or_else(|| {
+            any.downcast_ref::<Box<dyn Error + Send>>()
+                .map(|e| &**e as _)
+        })
+        .or_else(|| any.downcast_ref::<crate::SpawnError>().map(|e| e as _))
+        .or_else(|| any.downcast_ref::<crate::StartError>().map(|e| e as _))
+        .or_else(|| any.downcast_ref::<crate::ReadyError>().map(|e| e as _))
+        .or_else(|| any.downcast_ref::<crate::SessionError>().map(|e| e as _))
+}
+
+/// `error`'s message, then each of its sources' after a `: `, less a source its message ends
+/// with already (`"...: {0}"`, as several of canstop's own errors are written).
+fn with_sources(error: &dyn std::error::Error) -> String {
+    std::iter::successors(error.source(), |cause| cause.source()).fold(
+        error.to_string(),
+        |mut text, cause| {
+            let cause = cause.to_string();
+            if !text.ends_with(&cause) {
+                text.push_str(": ");
+                text.push_str(&cause);
+            }
+            text
+        },
+    )
 }
 
 /// How a body ended.
